@@ -1,0 +1,44 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format check schema clean help
+
+help:
+	@echo "make run    set up everything and serve on http://$(HOST):$(PORT) (SQLite, built-in chat engine, demo data)"
+	@echo "make test   run the test suite (DATABASE_URL picks the database; SQLite by default)"
+	@echo "make lint   ruff"
+
+$(BIN)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $@
+
+.env:
+	cp .env.example .env
+
+run: $(BIN)/.installed .env
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest -n auto --dist loadfile -q
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+schema: $(BIN)/.installed .env
+	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file openapi.yaml
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import User
+from chatplatform.api.serializers import InputSerializer
+from tenants.roles import Role
+
+
+class UserSerializer(serializers.ModelSerializer):
+    """A user as the API shows it. Never carries password material."""
+
+    tenant = serializers.UUIDField(source="tenant_id", read_only=True, allow_null=True)
+    tenant_slug = serializers.SerializerMethodField()
+    chat_user_id = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "email",
+            "full_name",
+            "tenant",
+            "tenant_slug",
+            "role",
+            "is_active",
+            "is_staff",
+            "chat_user_id",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_tenant_slug(self, user: User) -> str | None:
+        return user.tenant.slug if user.tenant_id else None
+
+
+class LoginSerializer(InputSerializer):
+    email = serializers.CharField(max_length=254)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+
+
+class LoginResponseSerializer(serializers.Serializer):
+    user = UserSerializer()
+    access = serializers.CharField(
+        help_text="Access JWT for `Authorization: Bearer`; also set as an HttpOnly cookie. "
+        "The refresh token travels only in its HttpOnly cookie."
+    )
+
+
+class RefreshSerializer(InputSerializer):
+    refresh = serializers.CharField(
+        required=False, help_text="Omit it to use the refresh cookie (then send X-CSRFToken)."
+    )
+
+
+class RefreshResponseSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField(
+        required=False,
+        help_text="The rotated refresh token, returned in the body only when it was sent in the body.",
+    )
+
+
+class LogoutSerializer(RefreshSerializer):
+    pass
+
+
+class UserListFilterSerializer(serializers.Serializer):
+    search = serializers.CharField(required=False, max_length=200)
+    role = serializers.ChoiceField(choices=Role.choices, required=False)
+    is_active = serializers.BooleanField(required=False, allow_null=True, default=None)
+    tenant = serializers.UUIDField(required=False)
+    page = serializers.IntegerField(required=False, min_value=1)
+    page_size = serializers.IntegerField(required=False, min_value=1)
+
+
+class UserCreateSerializer(InputSerializer):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(
+        required=False,
+        max_length=4096,
+        trim_whitespace=False,
+        style={"input_type": "password"},
+        help_text="Optional: without one the user cannot log in until a password is set.",
+    )
+    full_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
+    tenant = serializers.UUIDField(
+        required=False, help_text="Platform staff: required. Tenant users: omit it (own tenant)."
+    )
+
+
+class UserUpdateSerializer(InputSerializer):
+    email = serializers.EmailField(max_length=254, required=False)
+    full_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    role = serializers.ChoiceField(choices=Role.choices, required=False)
+    is_active = serializers.BooleanField(required=False)
+    password = serializers.CharField(
+        required=False, max_length=4096, trim_whitespace=False, style={"input_type": "password"}
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError("Nothing to update.")
+        return attrs

@@ -1,0 +1,105 @@
+"""``/api/users/``: the tenant's directory and its management."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status
+from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.api.permissions import UserPermission, check_can_create, check_can_update
+from accounts.api.serializers import (
+    UserCreateSerializer,
+    UserListFilterSerializer,
+    UserSerializer,
+    UserUpdateSerializer,
+)
+from accounts.models import User, UserQuerySet
+from accounts.selectors import user_list
+from accounts.services import user_create, user_delete, user_update
+from tenants.api.mixins import TenantScopedViewSet
+from tenants.models import Tenant
+
+LIST_PARAMETERS = [
+    OpenApiParameter("search", str, description="Substring of the email or full name."),
+    OpenApiParameter("role", str, enum=["admin", "moderator", "member"]),
+    OpenApiParameter("is_active", bool),
+    OpenApiParameter("tenant", UUID, description="Platform staff: only this tenant's users."),
+    OpenApiParameter("page", int),
+    OpenApiParameter("page_size", int, description="At most 200."),
+]
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=LIST_PARAMETERS, responses=UserSerializer(many=True)),
+    retrieve=extend_schema(responses=UserSerializer),
+    create=extend_schema(request=UserCreateSerializer, responses={201: UserSerializer}),
+    update=extend_schema(request=UserUpdateSerializer, responses=UserSerializer),
+    partial_update=extend_schema(request=UserUpdateSerializer, responses=UserSerializer),
+    destroy=extend_schema(responses={204: None}),
+)
+@extend_schema(tags=["users"])
+class UserViewSet(
+    TenantScopedViewSet,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+):
+    permission_classes = [UserPermission]
+    serializer_class = UserSerializer
+    extra_error_codes = {"patch": ["409"], "put": ["409"], "delete": ["409"]}
+
+    def get_scoped_queryset(self) -> UserQuerySet:
+        return User.objects.select_related("tenant")
+
+    def filter_queryset(self, queryset: UserQuerySet) -> UserQuerySet:
+        if self.action != "list":
+            return queryset
+        params = UserListFilterSerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        return user_list(actor=self.actor, filters=params.validated_data).select_related("tenant")
+
+    def create(self, request: Request) -> Response:
+        serializer = UserCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        tenant = self._tenant_for_create(data.get("tenant"))
+        check_can_create(self.actor, role=data["role"])
+        user = user_create(
+            tenant=tenant,
+            email=data["email"],
+            full_name=data["full_name"],
+            role=data["role"],
+            password=data.get("password"),
+        )
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+    def _tenant_for_create(self, tenant_id: UUID | None) -> Tenant:
+        actor = self.actor
+        if actor.is_platform_staff:
+            if tenant_id is None:
+                raise ValidationError({"tenant": ["This field is required for platform staff."]})
+            tenant = Tenant.objects.filter(pk=tenant_id).first()
+            if tenant is None:
+                raise ValidationError({"tenant": ["No such tenant."]})
+            return tenant
+        if tenant_id is not None and tenant_id != actor.tenant_id:
+            raise ValidationError({"tenant": ["You can only create users in your own tenant."]})
+        return actor.tenant
+
+    def update(self, request: Request, pk: str | None = None, partial: bool = False) -> Response:
+        target = self.get_object()
+        serializer = UserUpdateSerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        check_can_update(self.actor, target, serializer.validated_data)
+        user = user_update(user=target, data=serializer.validated_data)
+        return Response(UserSerializer(user).data)
+
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        return self.update(request, pk=pk, partial=True)
+
+    def destroy(self, request: Request, pk: str | None = None) -> Response:
+        user_delete(user=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,116 @@
+"""Users: people who log in. Each belongs to one tenant with a role; platform
+staff (``is_staff``) act across tenants and need no tenant."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from chatplatform.models import ImmutableFieldsMixin, TimestampedModel
+from tenants.models import Tenant
+from tenants.roles import Role
+from tenants.scoping import TenantScopedQuerySet
+
+
+def normalize_email(email: str) -> str:
+    """Emails are compared and stored lowercased: one address, one account."""
+    return email.strip().lower()
+
+
+class UserQuerySet(TenantScopedQuerySet):
+    def active_admins(self) -> UserQuerySet:
+        return self.filter(role=Role.ADMIN, is_active=True)
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username: str | None) -> User:
+        return self.get(email=normalize_email(username or ""))
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
+        if not email:
+            raise ValueError("An email address is required.")
+        user = self.model(email=normalize_email(email), **extra)
+        user.set_password(password)
+        user.full_clean(exclude=["password"])
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> User:
+        extra.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **extra)
+
+
+class User(ImmutableFieldsMixin, AbstractBaseUser, PermissionsMixin, TimestampedModel):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    email = models.EmailField(max_length=254, unique=True, help_text="Stored lowercased.")
+    full_name = models.CharField(max_length=150, blank=True)
+    tenant = models.ForeignKey(
+        Tenant,
+        on_delete=models.CASCADE,
+        related_name="users",
+        null=True,
+        blank=True,
+        help_text="Required for everyone but platform staff. Immutable.",
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(
+        default=False, help_text="Platform staff: may use the admin and act across tenants."
+    )
+
+    immutable_fields = ("tenant_id",)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            # Unique + always lowercase = unique case-insensitively, with one index.
+            models.CheckConstraint(condition=Q(email=Lower("email")), name="user_email_lowercase"),
+            models.CheckConstraint(
+                condition=Q(tenant__isnull=False) | Q(is_staff=True),
+                name="user_tenant_required_unless_staff",
+            ),
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="user_role_valid"),
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "role", "is_active"], name="user_tenant_role_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = normalize_email(self.email)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.email = normalize_email(self.email)
+        super().save(*args, **kwargs)
+
+    @property
+    def is_platform_staff(self) -> bool:
+        return self.is_staff
+
+    @property
+    def chat_user_id(self) -> str:
+        """This user's id in the chat service: immutable and globally unique."""
+        return str(self.id)
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email

@@ -1,0 +1,148 @@
+"""Writes to users. The API layer authorizes the actor first (see
+``accounts.api.permissions``); these functions keep the invariants that hold
+whoever calls them: unique emails, valid passwords, and a tenant that always
+keeps at least one active admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from accounts.models import User, normalize_email
+from chatplatform.errors import ApplicationError, ConflictError
+from tenants.models import Tenant
+from tenants.roles import Role
+
+UPDATABLE_FIELDS = frozenset({"email", "full_name", "role", "is_active", "password"})
+
+
+def _email_taken_error() -> ApplicationError:
+    return ApplicationError(
+        "A user with this email already exists.",
+        code="email_taken",
+        fields={"email": ["A user with this email already exists."]},
+    )
+
+
+def _clean_email(email: str) -> str:
+    email = normalize_email(email)
+    try:
+        validate_email(email)
+    except DjangoValidationError as exc:
+        raise ApplicationError(
+            "Invalid email.", code="invalid_email", fields={"email": exc.messages}
+        ) from exc
+    return email
+
+
+def _set_password(user: User, password: str) -> None:
+    try:
+        validate_password(password, user)
+    except DjangoValidationError as exc:
+        raise ApplicationError(
+            "The password is too weak.", code="invalid_password", fields={"password": exc.messages}
+        ) from exc
+    user.set_password(password)
+
+
+@transaction.atomic
+def user_create(
+    *,
+    tenant: Tenant | None,
+    email: str,
+    full_name: str = "",
+    role: str = Role.MEMBER,
+    password: str | None = None,
+    is_staff: bool = False,
+) -> User:
+    """Create a user. ``tenant`` may be None only for platform staff.
+
+    Without a password the user cannot log in until one is set.
+    """
+    if tenant is None and not is_staff:
+        raise ApplicationError(
+            "A tenant is required.", code="tenant_required", fields={"tenant": ["This field is required."]}
+        )
+    email = _clean_email(email)
+    if User.objects.filter(email=email).exists():
+        raise _email_taken_error()
+    user = User(tenant=tenant, email=email, full_name=full_name.strip(), role=Role(role), is_staff=is_staff)
+    if password:
+        _set_password(user, password)
+    else:
+        user.set_unusable_password()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:  # a concurrent create took the email
+        raise _email_taken_error() from exc
+    return user
+
+
+@transaction.atomic
+def user_update(*, user: User, data: dict[str, Any]) -> User:
+    """Apply ``data`` (a subset of email, full_name, role, is_active, password).
+
+    Raises ConflictError (``last_admin``) when the change would leave the tenant
+    without an active admin.
+    """
+    unknown = set(data) - UPDATABLE_FIELDS
+    if unknown:
+        raise ApplicationError(f"Cannot update {', '.join(sorted(unknown))}.")
+    new_role = Role(data.get("role", user.role))
+    new_active = bool(data.get("is_active", user.is_active))
+    _ensure_tenant_keeps_an_admin(user, role=new_role, is_active=new_active)
+
+    if "email" in data:
+        email = _clean_email(data["email"])
+        if email != user.email and User.objects.filter(email=email).exclude(pk=user.pk).exists():
+            raise _email_taken_error()
+        user.email = email
+    if "full_name" in data:
+        user.full_name = data["full_name"].strip()
+    user.role = new_role
+    user.is_active = new_active
+    if data.get("password"):
+        _set_password(user, data["password"])
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:
+        raise _email_taken_error() from exc
+    return user
+
+
+@transaction.atomic
+def user_deactivate(*, user: User) -> User:
+    return user_update(user=user, data={"is_active": False})
+
+
+@transaction.atomic
+def user_delete(*, user: User) -> None:
+    """Delete the user and its channel memberships. Refused for the last active admin."""
+    _ensure_tenant_keeps_an_admin(user, role=None, is_active=False)
+    user.delete()
+
+
+def _ensure_tenant_keeps_an_admin(user: User, *, role: Role | None, is_active: bool) -> None:
+    """Refuse a change that removes the tenant's last active admin.
+
+    Locks the tenant row so two concurrent demotions cannot both pass the check.
+    """
+    if user.tenant_id is None or user.pk is None:
+        return
+    was_active_admin = user.role == Role.ADMIN and user.is_active
+    stays_active_admin = role == Role.ADMIN and is_active
+    if not was_active_admin or stays_active_admin:
+        return
+    Tenant.objects.select_for_update().filter(pk=user.tenant_id).first()
+    others = User.objects.for_tenant(user.tenant_id).active_admins().exclude(pk=user.pk)
+    if not others.exists():
+        raise ConflictError(
+            "This is the tenant's last active admin: promote another admin first.",
+            code="last_admin",
+        )

@@ -1,0 +1,412 @@
+"""Login, refresh, logout and how the access token is accepted (cookie + CSRF, or Bearer)."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth.hashers import MD5PasswordHasher
+from rest_framework.test import APIClient
+
+from accounts.tests.factories import PASSWORD, UserFactory
+from tenants.services import tenant_suspend
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = "/api/auth/login"
+REFRESH = "/api/auth/refresh"
+LOGOUT = "/api/auth/logout"
+ME = "/api/auth/me"
+
+
+def login(client: APIClient, email: str, password: str = PASSWORD):
+    return client.post(LOGIN, {"email": email, "password": password}, format="json")
+
+
+def cookie_names():
+    conf = django_settings.JWT_COOKIE
+    return conf["ACCESS_NAME"], conf["REFRESH_NAME"]
+
+
+def csrf_client() -> APIClient:
+    return APIClient(enforce_csrf_checks=True)
+
+
+class TestLogin:
+    def test_returns_user_and_access_and_sets_cookies(self, world):
+        client = csrf_client()
+        response = login(client, world.member.email)
+        assert response.status_code == 200
+        body = response.json()
+        assert set(body) == {"user", "access"}
+        assert body["user"]["email"] == world.member.email
+        assert body["user"]["role"] == "member"
+        assert "password" not in body["user"]
+        access, refresh = cookie_names()
+        assert response.cookies[access].value == body["access"]
+        assert response.cookies[refresh].value
+        assert "csrftoken" in response.cookies
+
+    def test_cookie_attributes(self, world):
+        response = login(csrf_client(), world.member.email)
+        access, refresh = cookie_names()
+        for name in (access, refresh):
+            cookie = response.cookies[name]
+            assert cookie["httponly"] is True
+            assert cookie["samesite"] == "Lax"
+            assert cookie["secure"] is True  # DEBUG is off in tests
+        assert response.cookies[access]["path"] == "/"
+        assert response.cookies[refresh]["path"] == "/api/auth/"
+        assert access.startswith("__Host-") and refresh.startswith("__Secure-")
+        assert response.cookies["csrftoken"]["httponly"] == ""  # readable by the client
+
+    def test_wrong_password_unknown_email_and_inactive_user_get_the_same_401(self, world):
+        inactive = UserFactory(tenant=world.tenant_a, is_active=False, email="gone@acme.test")
+        answers = [
+            login(APIClient(), world.member.email, "wrong-password"),
+            login(APIClient(), "nobody@acme.test"),
+            login(APIClient(), inactive.email),
+        ]
+        assert [r.status_code for r in answers] == [401, 401, 401]
+        assert answers[0].json() == answers[1].json() == answers[2].json()
+        assert answers[0].json()["code"] == "invalid_credentials"
+        assert not answers[0].cookies.get(cookie_names()[0])
+
+    def test_email_is_case_insensitive(self, world):
+        assert login(APIClient(), world.member.email.upper()).status_code == 200
+
+    def test_suspended_tenant_is_refused(self, world):
+        tenant_suspend(tenant=world.tenant_a)
+        response = login(APIClient(), world.member.email)
+        assert response.status_code == 403
+        assert response.json()["code"] == "tenant_suspended"
+
+    def test_suspended_tenant_with_wrong_password_gets_401_not_403(self, world):
+        tenant_suspend(tenant=world.tenant_a)
+        assert login(APIClient(), world.member.email, "wrong").status_code == 401
+
+    def test_staff_without_tenant_can_log_in(self, world):
+        assert login(APIClient(), world.staff.email).status_code == 200
+
+    def test_missing_fields_are_a_400_naming_them(self):
+        response = APIClient().post(LOGIN, {}, format="json")
+        assert response.status_code == 400
+        assert set(response.json()["fields"]) == {"email", "password"}
+
+    def test_form_encoded_body_is_refused(self, world):
+        # JSON only: a cross-site HTML form cannot log a victim in as the attacker.
+        response = APIClient().post(LOGIN, {"email": world.member.email, "password": PASSWORD})
+        assert response.status_code == 415
+
+
+class CountingHasher(MD5PasswordHasher):
+    algorithm = "counting_md5"
+    calls = 0
+
+    def verify(self, password, encoded):
+        type(self).calls += 1
+        return super().verify(password, encoded)
+
+
+class TestLoginThrottling:
+    def test_failed_attempts_per_email_are_limited_before_hashing(self, world, settings):
+        settings.PASSWORD_HASHERS = [f"{__name__}.CountingHasher"]
+        settings.LOGIN_FAILURE_RATE = "3/300"
+        victim = UserFactory(tenant=world.tenant_a, email="victim@acme.test")
+        bystander = UserFactory(tenant=world.tenant_a, email="bystander@acme.test")
+        CountingHasher.calls = 0
+        statuses = [login(APIClient(), victim.email, "guess").status_code for _ in range(3)]
+        assert statuses == [401, 401, 401]
+        hashed_so_far = CountingHasher.calls
+        blocked = login(APIClient(), victim.email, "guess")
+        assert blocked.status_code == 429
+        assert blocked.json()["code"] == "throttled"
+        assert 1 <= int(blocked["Retry-After"]) <= 300
+        # The right password is refused too while locked, and nothing is hashed.
+        assert login(APIClient(), victim.email).status_code == 429
+        assert CountingHasher.calls == hashed_so_far
+        # Other accounts are unaffected.
+        assert login(APIClient(), bystander.email).status_code == 200
+
+    def test_success_resets_the_failure_count(self, world, settings):
+        settings.LOGIN_FAILURE_RATE = "3/300"
+        for _ in range(2):
+            login(APIClient(), world.member.email, "guess")
+        assert login(APIClient(), world.member.email).status_code == 200
+        for _ in range(2):
+            assert login(APIClient(), world.member.email, "guess").status_code == 401
+
+    def test_all_attempts_per_address_are_limited(self, world, settings):
+        settings.LOGIN_IP_RATE = "5/60"
+        statuses = [login(APIClient(), f"someone{i}@x.test", "p").status_code for i in range(6)]
+        assert statuses == [401] * 5 + [429]
+        assert (
+            int(login(APIClient(), world.member.email).get("Retry-After", 0)) >= 1
+        )  # even a good login waits
+
+    def test_default_limits_fit_an_office_behind_one_address(self):
+        from accounts.throttling import parse_rate
+
+        count, seconds = parse_rate(django_settings.LOGIN_IP_RATE)
+        assert count / seconds * 60 >= 60
+        count, seconds = parse_rate(django_settings.LOGIN_FAILURE_RATE)
+        assert 5 <= count <= 20 and 60 <= seconds <= 900
+
+    @pytest.mark.redis
+    def test_throttle_counts_in_redis_shared_cache(self, world, settings):
+        import os
+
+        import redis
+
+        url = os.environ["TEST_REDIS_URL"]
+        try:
+            redis.Redis.from_url(url).ping()
+        except redis.exceptions.ConnectionError:
+            pytest.skip("Redis is not running")
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": url,
+                "KEY_PREFIX": f"test-{os.getpid()}-{time.time_ns()}",
+            }
+        }
+        settings.LOGIN_FAILURE_RATE = "2/300"
+        assert [login(APIClient(), world.member.email, "x").status_code for _ in range(3)] == [401, 401, 429]
+
+
+class TestBearer:
+    def test_bearer_needs_no_csrf(self, world):
+        access = login(APIClient(), world.admin.email).json()["access"]
+        client = csrf_client()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+        response = client.patch(f"/api/users/{world.admin.pk}/", {"full_name": "Renamed"}, format="json")
+        assert response.status_code == 200
+
+    def test_me(self, world):
+        access = login(APIClient(), world.member.email).json()["access"]
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+        assert client.get(ME).json()["id"] == str(world.member.pk)
+
+    def test_anonymous_gets_401(self):
+        response = APIClient().get(ME)
+        assert response.status_code == 401
+        assert response.json()["code"] == "not_authenticated"
+        assert response["WWW-Authenticate"].startswith("Bearer")
+
+    @pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
+    @pytest.mark.parametrize("algorithm", ["none", "HS512"])
+    def test_tokens_with_other_algorithms_are_refused(self, world, algorithm):
+        payload = {
+            "token_type": "access",
+            "user_id": str(world.admin.pk),
+            "exp": int(time.time()) + 300,
+            "jti": "x",
+        }
+        token = jwt.encode(
+            payload, django_settings.SECRET_KEY if algorithm != "none" else None, algorithm=algorithm
+        )
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert client.get(ME).status_code == 401
+
+    def test_refresh_token_is_not_an_access_token(self, world):
+        client = APIClient()
+        login(client, world.member.email)
+        refresh = client.cookies[cookie_names()[1]].value
+        bearer = APIClient()
+        bearer.credentials(HTTP_AUTHORIZATION=f"Bearer {refresh}")
+        assert bearer.get(ME).status_code == 401
+
+
+class TestCookieAuthAndCsrf:
+    def test_cookie_authenticates_safe_requests(self, world):
+        client = csrf_client()
+        login(client, world.member.email)
+        assert client.get(ME).status_code == 200
+
+    def test_unsafe_request_without_csrf_token_is_refused(self, world):
+        client = csrf_client()
+        login(client, world.admin.email)
+        response = client.patch(f"/api/users/{world.admin.pk}/", {"full_name": "X"}, format="json")
+        assert response.status_code == 403
+        assert response.json()["code"] == "csrf_failed"
+
+    def test_unsafe_request_with_wrong_csrf_token_is_refused(self, world):
+        client = csrf_client()
+        login(client, world.admin.email)
+        response = client.patch(
+            f"/api/users/{world.admin.pk}/", {"full_name": "X"}, format="json", HTTP_X_CSRFTOKEN="x" * 32
+        )
+        assert response.status_code == 403
+        assert response.json()["code"] == "csrf_failed"
+
+    def test_unsafe_request_with_csrf_token_passes(self, world):
+        client = csrf_client()
+        login(client, world.admin.email)
+        response = client.patch(
+            f"/api/users/{world.admin.pk}/",
+            {"full_name": "X"},
+            format="json",
+            HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value,
+        )
+        assert response.status_code == 200
+
+    def test_foreign_origin_is_refused_even_with_the_token(self, world, settings):
+        settings.COOKIE_SECURE = True
+        client = csrf_client()
+        login(client, world.admin.email)
+        response = client.patch(
+            f"/api/users/{world.admin.pk}/",
+            {"full_name": "X"},
+            format="json",
+            HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value,
+            HTTP_ORIGIN="https://evil.example",
+        )
+        assert response.status_code == 403
+        assert response.json()["code"] == "csrf_failed"
+
+
+class TestRefresh:
+    def test_refresh_from_cookie_needs_csrf_and_rotates(self, world):
+        client = csrf_client()
+        login(client, world.member.email)
+        old_refresh = client.cookies[cookie_names()[1]].value
+        assert client.post(REFRESH, {}, format="json").json()["code"] == "csrf_failed"
+        response = client.post(REFRESH, {}, format="json", HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
+        assert response.status_code == 200
+        assert set(response.json()) == {"access"}
+        new_refresh = response.cookies[cookie_names()[1]].value
+        assert new_refresh != old_refresh
+        # The used token is refused from now on.
+        replay = APIClient().post(REFRESH, {"refresh": old_refresh}, format="json")
+        assert replay.status_code == 401
+        assert replay.json()["code"] == "token_not_valid"
+
+    def test_refresh_from_body_returns_the_new_pair_in_the_body(self, world):
+        client = APIClient()
+        login(client, world.member.email)
+        old = client.cookies[cookie_names()[1]].value
+        first = APIClient().post(REFRESH, {"refresh": old}, format="json")
+        assert first.status_code == 200
+        assert set(first.json()) == {"access", "refresh"}
+        second = APIClient().post(REFRESH, {"refresh": first.json()["refresh"]}, format="json")
+        assert second.status_code == 200
+        assert APIClient().post(REFRESH, {"refresh": old}, format="json").status_code == 401
+
+    def test_new_access_token_works(self, world):
+        client = APIClient()
+        login(client, world.member.email)
+        access = (
+            APIClient()
+            .post(REFRESH, {"refresh": client.cookies[cookie_names()[1]].value}, format="json")
+            .json()["access"]
+        )
+        bearer = APIClient()
+        bearer.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+        assert bearer.get(ME).status_code == 200
+
+    def test_missing_or_garbage_token(self):
+        assert APIClient().post(REFRESH, {}, format="json").status_code == 401
+        assert APIClient().post(REFRESH, {"refresh": "garbage"}, format="json").status_code == 401
+
+    def test_suspended_tenant_cannot_refresh(self, world):
+        client = APIClient()
+        login(client, world.member.email)
+        tenant_suspend(tenant=world.tenant_a)
+        response = APIClient().post(
+            REFRESH, {"refresh": client.cookies[cookie_names()[1]].value}, format="json"
+        )
+        assert response.status_code == 403
+        assert response.json()["code"] == "tenant_suspended"
+
+    def test_deactivated_user_cannot_refresh(self, world):
+        client = APIClient()
+        login(client, world.member.email)
+        world.member.is_active = False
+        world.member.save()
+        response = APIClient().post(
+            REFRESH, {"refresh": client.cookies[cookie_names()[1]].value}, format="json"
+        )
+        assert response.status_code == 401
+
+
+class TestLogout:
+    def test_logout_blacklists_refresh_and_clears_cookies(self, world):
+        client = csrf_client()
+        login(client, world.member.email)
+        refresh = client.cookies[cookie_names()[1]].value
+        response = client.post(LOGOUT, {}, format="json", HTTP_X_CSRFTOKEN=client.cookies["csrftoken"].value)
+        assert response.status_code == 204
+        access_name, refresh_name = cookie_names()
+        assert response.cookies[access_name].value == ""
+        assert response.cookies[refresh_name].value == ""
+        assert response.cookies[refresh_name]["max-age"] == 0
+        assert APIClient().post(REFRESH, {"refresh": refresh}, format="json").status_code == 401
+
+    def test_logout_with_body_token(self, world):
+        client = APIClient()
+        login(client, world.member.email)
+        refresh = client.cookies[cookie_names()[1]].value
+        assert APIClient().post(LOGOUT, {"refresh": refresh}, format="json").status_code == 204
+        assert APIClient().post(REFRESH, {"refresh": refresh}, format="json").status_code == 401
+
+    def test_cookie_logout_needs_csrf(self, world):
+        client = csrf_client()
+        login(client, world.member.email)
+        assert client.post(LOGOUT, {}, format="json").status_code == 403
+
+
+class TestImmediateRevocation:
+    def _bearer(self, user) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {login(APIClient(), user.email).json()['access']}")
+        return client
+
+    def test_deactivation_ends_access_at_once(self, world):
+        client = self._bearer(world.member)
+        assert client.get(ME).status_code == 200
+        world.member.is_active = False
+        world.member.save()
+        response = client.get(ME)
+        assert response.status_code == 401
+        assert response.json()["code"] == "user_inactive"
+
+    def test_suspension_ends_access_at_once(self, world):
+        client = self._bearer(world.member)
+        tenant_suspend(tenant=world.tenant_a)
+        response = client.get(ME)
+        assert response.status_code == 403
+        assert response.json()["code"] == "tenant_suspended"
+
+    def test_password_change_ends_other_sessions(self, world):
+        client = self._bearer(world.member)
+        world.member.set_password("a-brand-new-passphrase")
+        world.member.save()
+        response = client.get(ME)
+        assert response.status_code == 401
+        assert response.json()["code"] == "password_changed"
+
+    def test_role_change_applies_on_next_request(self, world):
+        client = self._bearer(world.moderator)
+        assert client.post("/api/channels/", {"name": "x"}, format="json").status_code == 201
+        world.moderator.role = "member"
+        world.moderator.save()
+        assert client.post("/api/channels/", {"name": "y"}, format="json").status_code == 403
+
+
+def test_argon2_is_the_first_password_hasher():
+    from chatplatform import settings as project_settings
+
+    assert project_settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+
+
+def test_argon2_hashes_new_passwords(db, settings):
+    from chatplatform import settings as project_settings
+
+    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
+    user = UserFactory(password="a-strong-passphrase-1")
+    assert user.password.startswith("argon2")
+    assert login(APIClient(), user.email, "a-strong-passphrase-1").status_code == 200

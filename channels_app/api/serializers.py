@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from accounts.models import User
+from channels_app.models import CHANNEL_SLUG_MAX_LENGTH, Channel, ChannelRole, ChannelVisibility, Membership
+from chatplatform.api.serializers import InputSerializer
+
+
+class ChannelSerializer(serializers.ModelSerializer):
+    tenant = serializers.UUIDField(source="tenant_id", read_only=True)
+    created_by = serializers.UUIDField(source="created_by_id", read_only=True, allow_null=True)
+    member_count = serializers.IntegerField(read_only=True)
+    is_member = serializers.BooleanField(read_only=True, help_text="Whether the caller is a member.")
+    cid = serializers.CharField(read_only=True, help_text="The channel in the chat service: `<type>:<id>`.")
+
+    class Meta:
+        model = Channel
+        fields = [
+            "id",
+            "tenant",
+            "slug",
+            "name",
+            "description",
+            "visibility",
+            "cid",
+            "created_by",
+            "member_count",
+            "is_member",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ChannelListFilterSerializer(serializers.Serializer):
+    search = serializers.CharField(required=False, max_length=200)
+    visibility = serializers.ChoiceField(choices=ChannelVisibility.choices, required=False)
+    joined = serializers.BooleanField(required=False, allow_null=True, default=None)
+    tenant = serializers.UUIDField(required=False)
+    page = serializers.IntegerField(required=False, min_value=1)
+    page_size = serializers.IntegerField(required=False, min_value=1)
+
+
+class ChannelCreateSerializer(InputSerializer):
+    name = serializers.CharField(max_length=100)
+    slug = serializers.CharField(
+        max_length=CHANNEL_SLUG_MAX_LENGTH,
+        required=False,
+        help_text="Unique in the tenant; derived from the name when omitted. Immutable.",
+    )
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    visibility = serializers.ChoiceField(choices=ChannelVisibility.choices, default=ChannelVisibility.PUBLIC)
+    member_ids = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        default=list,
+        max_length=1000,
+        help_text="Users of the same tenant to add as members.",
+    )
+    tenant = serializers.UUIDField(required=False, help_text="Platform staff only: the tenant.")
+
+
+class ChannelUpdateSerializer(InputSerializer):
+    name = serializers.CharField(max_length=100, required=False)
+    description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+    visibility = serializers.ChoiceField(choices=ChannelVisibility.choices, required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError("Nothing to update.")
+        return attrs
+
+
+class MemberUserSerializer(serializers.ModelSerializer):
+    chat_user_id = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = User
+        fields = ["id", "email", "full_name", "role", "is_active", "chat_user_id"]
+        read_only_fields = fields
+
+
+class MembershipSerializer(serializers.ModelSerializer):
+    user = MemberUserSerializer(read_only=True)
+
+    class Meta:
+        model = Membership
+        fields = ["user", "role", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class MembersAddSerializer(InputSerializer):
+    user_ids = serializers.ListField(child=serializers.UUIDField(), min_length=1, max_length=1000)
+    role = serializers.ChoiceField(choices=ChannelRole.choices, default=ChannelRole.MEMBER)

@@ -1,0 +1,152 @@
+"""``/api/channels/`` and their members."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from channels_app.api.permissions import ChannelPermission
+from channels_app.api.serializers import (
+    ChannelCreateSerializer,
+    ChannelListFilterSerializer,
+    ChannelSerializer,
+    ChannelUpdateSerializer,
+    MembersAddSerializer,
+    MembershipSerializer,
+)
+from channels_app.models import Channel, ChannelQuerySet
+from channels_app.selectors import channel_list, channel_member_get, channel_members, channels_visible_to
+from channels_app.services import (
+    channel_create,
+    channel_delete,
+    channel_join,
+    channel_member_remove,
+    channel_members_add,
+    channel_update,
+)
+from chatplatform.api.permissions import MANAGERS, role_key
+from tenants.api.mixins import UUID_PATTERN, TenantScopedViewSet
+from tenants.models import Tenant
+
+LIST_PARAMETERS = [
+    OpenApiParameter("search", str, description="Substring of the name or slug."),
+    OpenApiParameter("visibility", str, enum=["public", "private"]),
+    OpenApiParameter("joined", bool, description="Only channels the caller is (or is not) a member of."),
+    OpenApiParameter("tenant", UUID, description="Platform staff: only this tenant's channels."),
+    OpenApiParameter("page", int),
+    OpenApiParameter("page_size", int, description="At most 200."),
+]
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=LIST_PARAMETERS, responses=ChannelSerializer(many=True)),
+    retrieve=extend_schema(responses=ChannelSerializer),
+    create=extend_schema(request=ChannelCreateSerializer, responses={201: ChannelSerializer}),
+    update=extend_schema(request=ChannelUpdateSerializer, responses=ChannelSerializer),
+    partial_update=extend_schema(request=ChannelUpdateSerializer, responses=ChannelSerializer),
+    destroy=extend_schema(responses={204: None}),
+)
+@extend_schema(tags=["channels"])
+class ChannelViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    permission_classes = [ChannelPermission]
+    serializer_class = ChannelSerializer
+
+    def get_scoped_queryset(self) -> ChannelQuerySet:
+        return channels_visible_to(actor=self.actor)
+
+    def filter_queryset(self, queryset: ChannelQuerySet) -> ChannelQuerySet:
+        if self.action != "list":
+            return queryset
+        params = ChannelListFilterSerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        return channel_list(actor=self.actor, filters=params.validated_data)
+
+    def _respond(self, channel: Channel, code: int = status.HTTP_200_OK) -> Response:
+        channel = self.get_queryset().get(pk=channel.pk)  # re-read with its annotations
+        return Response(ChannelSerializer(channel).data, status=code)
+
+    def create(self, request: Request) -> Response:
+        serializer = ChannelCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        tenant = self._tenant_for_create(data.pop("tenant", None))
+        channel = channel_create(tenant=tenant, created_by=self.actor, **data)
+        return self._respond(channel, status.HTTP_201_CREATED)
+
+    def _tenant_for_create(self, tenant_id: UUID | None) -> Tenant:
+        actor = self.actor
+        if actor.is_platform_staff:
+            if tenant_id is None:
+                raise ValidationError({"tenant": ["This field is required for platform staff."]})
+            tenant = Tenant.objects.filter(pk=tenant_id).first()
+            if tenant is None:
+                raise ValidationError({"tenant": ["No such tenant."]})
+            return tenant
+        if tenant_id is not None and tenant_id != actor.tenant_id:
+            raise ValidationError({"tenant": ["You can only create channels in your own tenant."]})
+        return actor.tenant
+
+    def update(self, request: Request, pk: str | None = None, partial: bool = False) -> Response:
+        channel = self.get_object()
+        serializer = ChannelUpdateSerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        return self._respond(channel_update(channel=channel, data=serializer.validated_data))
+
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        return self.update(request, pk=pk, partial=True)
+
+    def destroy(self, request: Request, pk: str | None = None) -> Response:
+        channel_delete(channel=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        methods=["GET"],
+        parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses=MembershipSerializer(many=True),
+    )
+    @extend_schema(
+        methods=["POST"], request=MembersAddSerializer, responses={201: MembershipSerializer(many=True)}
+    )
+    @action(detail=True, methods=["get", "post"])
+    def members(self, request: Request, pk: str | None = None) -> Response:
+        """GET: the channel's members. POST: add users of the tenant (all or none)."""
+        channel = self.get_object()
+        if request.method == "GET":
+            page = self.paginator.paginate_queryset(channel_members(channel=channel), request, view=self)
+            return self.paginator.get_paginated_response(MembershipSerializer(page, many=True).data)
+        serializer = MembersAddSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        memberships = channel_members_add(channel=channel, **serializer.validated_data)
+        return Response(MembershipSerializer(memberships, many=True).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[OpenApiParameter("user_id", UUID, OpenApiParameter.PATH)],
+        responses={204: None},
+    )
+    @action(detail=True, methods=["delete"], url_path=rf"members/(?P<user_id>{UUID_PATTERN})")
+    def member_remove(self, request: Request, pk: str | None = None, user_id: str | None = None) -> Response:
+        """Remove a member: admins and moderators remove anyone, members only themselves."""
+        channel = self.get_object()
+        user = channel_member_get(channel=channel, user_id=user_id)
+        if user is None:
+            raise NotFound()
+        if role_key(self.actor) not in MANAGERS and user.pk != self.actor.pk:
+            raise PermissionDenied("You can only remove yourself from a channel.")
+        channel_member_remove(channel=channel, user=user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(request=None, responses={200: MembershipSerializer, 201: MembershipSerializer})
+    @action(detail=True, methods=["post"])
+    def join(self, request: Request, pk: str | None = None) -> Response:
+        """Join a public channel of your tenant (201; 200 when already a member)."""
+        membership, created = channel_join(channel=self.get_object(), user=self.actor)
+        return Response(
+            MembershipSerializer(membership).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )

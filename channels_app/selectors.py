@@ -1,0 +1,56 @@
+"""Reads of channels and memberships, scoped to what the actor may see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+
+from accounts.models import User
+from channels_app.models import Channel, ChannelQuerySet, Membership
+
+
+def channels_visible_to(*, actor: User) -> ChannelQuerySet:
+    """The channels the actor may see, annotated with ``member_count`` and ``is_member``."""
+    member_count = (
+        Membership.objects.filter(channel=OuterRef("pk"))
+        .order_by()
+        .values("channel")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return (
+        Channel.objects.visible_to(actor)
+        .annotate(
+            member_count=Coalesce(Subquery(member_count, output_field=IntegerField()), 0),
+            is_member=Exists(Membership.objects.filter(channel=OuterRef("pk"), user_id=actor.pk)),
+        )
+        .order_by("name", "id")
+    )
+
+
+def channel_list(*, actor: User, filters: dict[str, Any] | None = None) -> ChannelQuerySet:
+    filters = filters or {}
+    queryset = channels_visible_to(actor=actor)
+    if search := filters.get("search"):
+        queryset = queryset.filter(Q(name__icontains=search) | Q(slug__icontains=search))
+    if visibility := filters.get("visibility"):
+        queryset = queryset.filter(visibility=visibility)
+    if tenant := filters.get("tenant"):
+        queryset = queryset.filter(tenant_id=tenant)
+    if filters.get("joined") is not None:
+        queryset = queryset.filter(is_member=filters["joined"])
+    return queryset
+
+
+def channel_members(*, channel: Channel) -> Any:
+    return (
+        Membership.objects.filter(channel=channel)
+        .select_related("user")
+        .order_by("created_at", "user__email")
+    )
+
+
+def channel_member_get(*, channel: Channel, user_id: Any) -> User | None:
+    return User.objects.filter(pk=user_id, memberships__channel=channel).first()

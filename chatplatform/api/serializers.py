@@ -1,0 +1,38 @@
+"""Serializers shared by every app's API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The body of every error response."""
+
+    detail = serializers.CharField(help_text="What went wrong, for a human.")
+    code = serializers.CharField(help_text="A stable machine-readable code, e.g. `not_found`.")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Validation errors by field name (only on 400 validation errors).",
+    )
+
+
+class InputSerializer(serializers.Serializer):
+    """Input serializer that refuses fields it does not know.
+
+    DRF silently drops unknown keys; for a write API that hides typos and
+    attempts to set read-only fields (``role``, ``tenant``, ``is_staff``), so
+    the caller gets a 400 naming them instead.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(set(data) - writable)
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["This field cannot be set here."] for name in unknown}
+                )
+        return super().to_internal_value(data)

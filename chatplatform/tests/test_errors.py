@@ -1,0 +1,87 @@
+"""Every error under /api/ is JSON {"detail", "code", "fields"?}; bad input never gives a 500."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from conftest import bearer_client
+
+pytestmark = pytest.mark.django_db
+
+
+def test_unknown_api_path_is_a_json_404_like_a_missing_object(world):
+    client = bearer_client(world.admin)
+    unknown = client.get("/api/nothing-here/")
+    missing_object = client.get("/api/users/00000000-0000-0000-0000-000000000000/")
+    assert unknown.status_code == missing_object.status_code == 404
+    assert unknown.json() == missing_object.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+def test_malformed_id_is_a_404(world):
+    response = bearer_client(world.admin).get("/api/users/not-a-uuid/")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
+
+
+def test_malformed_json_is_a_400(world):
+    response = bearer_client(world.admin).generic(
+        "POST", "/api/channels/", '{"name": ', content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
+def test_wrong_types_are_400_with_fields(world):
+    response = bearer_client(world.admin).post(
+        "/api/channels/", {"name": ["x"], "member_ids": "nope", "visibility": 3}, format="json"
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert set(body["fields"]) == {"name", "member_ids", "visibility"}
+
+
+def test_non_object_body_is_a_400(world):
+    response = bearer_client(world.admin).post("/api/channels/", [1, 2], format="json")
+    assert response.status_code == 400
+
+
+def test_method_not_allowed(world):
+    response = bearer_client(world.admin).delete("/api/users/")
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/users", "/api/users/", "/api/channels", "/api/auth/me/", "/api/health/"]
+)
+def test_trailing_slash_is_optional(world, path):
+    assert bearer_client(world.admin).get(path).status_code == 200
+
+
+def test_post_without_trailing_slash_keeps_its_body(world):
+    response = bearer_client(world.admin).post("/api/channels", {"name": "No slash"}, format="json")
+    assert response.status_code == 201
+
+
+def test_expired_token(world, settings):
+    from datetime import timedelta
+
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    token = AccessToken.for_user(world.admin)
+    token.set_exp(lifetime=-timedelta(minutes=1))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    response = client.get("/api/auth/me")
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
+
+
+def test_health_and_ready():
+    client = APIClient()
+    assert client.get("/api/health").json() == {"status": "ok"}
+    ready = client.get("/api/ready")
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["database"] == {"status": "ok"}

@@ -1,0 +1,237 @@
+"""The role x endpoint x method matrix: the exact status for every cell.
+
+Columns: platform staff, tenant A's admin, moderator and member, an anonymous
+caller, and the admin of tenant B (the outsider). Every cell runs against a
+fresh world, so destructive cells cannot leak into others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from conftest import World, bearer_client
+
+ROLES = ["staff", "admin", "moderator", "member", "anonymous", "outsider"]
+
+
+@dataclass(frozen=True)
+class Row:
+    name: str
+    method: str
+    path: Callable[[World], str]
+    expected: tuple[int, int, int, int, int, int]  # in ROLES order
+    body: Callable[[World, str], Any] | None = None
+
+
+def _user_body(world: World, role: str) -> dict:
+    body = {
+        "email": f"new-{role}@example.test",
+        "full_name": "New",
+        "role": "member",
+        "password": "a-decent-passphrase",
+    }
+    if role == "staff":
+        body["tenant"] = str(world.tenant_a.pk)
+    return body
+
+
+def _channel_body(world: World, role: str) -> dict:
+    body = {"name": f"Made by {role}"}
+    if role == "staff":
+        body["tenant"] = str(world.tenant_a.pk)
+    return body
+
+
+def _add_members_body(world: World, role: str) -> dict:
+    return {"user_ids": [str(world.other_member.pk)]}
+
+
+def _public_channel_with_both_members(world: World) -> str:
+    from channels_app.models import Membership
+
+    Membership.objects.get_or_create(channel=world.public_channel, user=world.other_member)
+    return f"/api/channels/{world.public_channel.pk}/members/{world.other_member.pk}/"
+
+
+ROWS = [
+    # tenants                                                 staff admin  mod  member anon outsider
+    Row("tenants list", "get", lambda w: "/api/tenants/", (200, 200, 200, 200, 401, 200)),
+    Row(
+        "tenant create",
+        "post",
+        lambda w: "/api/tenants/",
+        (201, 403, 403, 403, 401, 403),
+        lambda w, r: {"name": "New Org"},
+    ),
+    Row("tenant retrieve", "get", lambda w: f"/api/tenants/{w.tenant_a.pk}/", (200, 200, 200, 200, 401, 404)),
+    Row(
+        "tenant rename",
+        "patch",
+        lambda w: f"/api/tenants/{w.tenant_a.pk}/",
+        (200, 200, 403, 403, 401, 404),
+        lambda w, r: {"name": "Renamed"},
+    ),
+    Row(
+        "tenant put",
+        "put",
+        lambda w: f"/api/tenants/{w.tenant_a.pk}/",
+        (200, 200, 403, 403, 401, 404),
+        lambda w, r: {"name": "Renamed"},
+    ),
+    Row(
+        "tenant status change",
+        "patch",
+        lambda w: f"/api/tenants/{w.tenant_a.pk}/",
+        (200, 403, 403, 403, 401, 404),
+        lambda w, r: {"status": "suspended"},
+    ),
+    Row(
+        "tenant delete", "delete", lambda w: f"/api/tenants/{w.tenant_a.pk}/", (204, 403, 403, 403, 401, 404)
+    ),
+    Row(
+        "tenant suspend",
+        "post",
+        lambda w: f"/api/tenants/{w.tenant_a.pk}/suspend/",
+        (200, 403, 403, 403, 401, 404),
+    ),
+    Row(
+        "tenant reactivate",
+        "post",
+        lambda w: f"/api/tenants/{w.tenant_a.pk}/reactivate/",
+        (200, 403, 403, 403, 401, 404),
+    ),
+    # users
+    Row("users list", "get", lambda w: "/api/users/", (200, 200, 200, 200, 401, 200)),
+    Row("user create member", "post", lambda w: "/api/users/", (201, 201, 201, 403, 401, 201), _user_body),
+    Row(
+        "user create admin",
+        "post",
+        lambda w: "/api/users/",
+        (201, 201, 403, 403, 401, 201),
+        lambda w, r: {**_user_body(w, r), "role": "admin"},
+    ),
+    Row("user retrieve", "get", lambda w: f"/api/users/{w.other_member.pk}/", (200, 200, 200, 200, 401, 404)),
+    Row(
+        "user rename other",
+        "patch",
+        lambda w: f"/api/users/{w.other_member.pk}/",
+        (200, 200, 200, 403, 401, 404),
+        lambda w, r: {"full_name": "Renamed"},
+    ),
+    Row(
+        "user promote",
+        "patch",
+        lambda w: f"/api/users/{w.other_member.pk}/",
+        (200, 200, 403, 403, 401, 404),
+        lambda w, r: {"role": "moderator"},
+    ),
+    Row(
+        "user deactivate",
+        "patch",
+        lambda w: f"/api/users/{w.other_member.pk}/",
+        (200, 200, 200, 403, 401, 404),
+        lambda w, r: {"is_active": False},
+    ),
+    Row(
+        "user edit admin",
+        "patch",
+        lambda w: f"/api/users/{w.admin.pk}/",
+        (200, 200, 403, 403, 401, 404),
+        lambda w, r: {"full_name": "Boss"},
+    ),
+    Row(
+        "user delete", "delete", lambda w: f"/api/users/{w.other_member.pk}/", (204, 204, 403, 403, 401, 404)
+    ),
+    # channels
+    Row("channels list", "get", lambda w: "/api/channels/", (200, 200, 200, 200, 401, 200)),
+    Row("channel create", "post", lambda w: "/api/channels/", (201, 201, 201, 403, 401, 201), _channel_body),
+    Row(
+        "channel retrieve public",
+        "get",
+        lambda w: f"/api/channels/{w.public_channel.pk}/",
+        (200, 200, 200, 200, 401, 404),
+    ),
+    Row(
+        "channel retrieve private",
+        "get",
+        lambda w: f"/api/channels/{w.private_channel.pk}/",
+        (200, 200, 200, 404, 401, 404),
+    ),
+    Row(
+        "channel update",
+        "patch",
+        lambda w: f"/api/channels/{w.public_channel.pk}/",
+        (200, 200, 200, 403, 401, 404),
+        lambda w, r: {"description": "New topic"},
+    ),
+    Row(
+        "channel delete",
+        "delete",
+        lambda w: f"/api/channels/{w.public_channel.pk}/",
+        (204, 204, 204, 403, 401, 404),
+    ),
+    Row(
+        "channel members list",
+        "get",
+        lambda w: f"/api/channels/{w.public_channel.pk}/members/",
+        (200, 200, 200, 200, 401, 404),
+    ),
+    Row(
+        "channel members add",
+        "post",
+        lambda w: f"/api/channels/{w.public_channel.pk}/members/",
+        (201, 201, 201, 403, 401, 404),
+        _add_members_body,
+    ),
+    Row(
+        "channel member remove other",
+        "delete",
+        _public_channel_with_both_members,
+        (204, 204, 204, 403, 401, 404),
+    ),
+    Row(
+        "channel member leave",
+        "delete",
+        lambda w: f"/api/channels/{w.public_channel.pk}/members/{w.member.pk}/",
+        (204, 204, 204, 204, 401, 404),
+    ),
+    Row(
+        "channel join public",
+        "post",
+        lambda w: f"/api/channels/{w.public_channel.pk}/join/",
+        (403, 201, 201, 200, 401, 404),
+    ),
+    Row(
+        "channel join private",
+        "post",
+        lambda w: f"/api/channels/{w.private_channel.pk}/join/",
+        (403, 403, 403, 404, 401, 404),
+    ),
+    # auth and health
+    Row("me", "get", lambda w: "/api/auth/me", (200, 200, 200, 200, 401, 200)),
+    Row("health", "get", lambda w: "/api/health", (200, 200, 200, 200, 200, 200)),
+    Row("ready", "get", lambda w: "/api/ready", (200, 200, 200, 200, 200, 200)),
+]
+
+CELLS = [
+    pytest.param(row, role, expected, id=f"{row.name}-{role}")
+    for row in ROWS
+    for role, expected in zip(ROLES, row.expected, strict=True)
+]
+
+
+@pytest.mark.parametrize(("row", "role", "expected"), CELLS)
+def test_matrix(world, row: Row, role: str, expected: int):
+    client = bearer_client(world.by_role(role))
+    path = row.path(world)
+    kwargs = {"format": "json"}
+    if row.body is not None:
+        kwargs["data"] = row.body(world, role)
+    response = getattr(client, row.method)(path, **kwargs)
+    assert response.status_code == expected, response.content
+    if expected >= 400:
+        assert {"detail", "code"} <= set(response.json())

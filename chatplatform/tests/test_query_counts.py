@@ -1,0 +1,65 @@
+"""List endpoints run a fixed number of queries, however many rows they return."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts.tests.factories import UserFactory
+from channels_app.tests.factories import ChannelFactory
+from conftest import bearer_client
+from tenants.tests.factories import TenantFactory
+
+# 1 authenticate (user + tenant), 1 count, 1 page.
+LIST_QUERIES = 3
+
+
+def _queries(client, path: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(path, {"page_size": 200})
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def _grow(world, n: int) -> None:
+    users = [UserFactory(tenant=world.tenant_a) for _ in range(n)]
+    for i in range(n):
+        ChannelFactory(tenant=world.tenant_a, members=users[: i + 1])
+        TenantFactory()
+
+
+@pytest.mark.parametrize(
+    ("path", "actor", "expected"),
+    [
+        ("/api/users/", "admin", LIST_QUERIES),
+        ("/api/users/", "staff", LIST_QUERIES),
+        ("/api/channels/", "member", LIST_QUERIES),
+        ("/api/channels/", "admin", LIST_QUERIES),
+        ("/api/tenants/", "staff", LIST_QUERIES),
+        ("/api/tenants/", "admin", LIST_QUERIES),
+    ],
+)
+def test_list_query_count_is_constant(world, path, actor, expected):
+    client = bearer_client(world.by_role(actor))
+    small = _queries(client, path)
+    _grow(world, 12)
+    large = _queries(client, path)
+    assert small == large == expected
+
+
+def test_members_list_query_count_is_constant(world):
+    client = bearer_client(world.admin)
+    url = f"/api/channels/{world.public_channel.pk}/members/"
+    small = _queries(client, url)
+    for _ in range(15):
+        world.public_channel.memberships.create(user=UserFactory(tenant=world.tenant_a))
+    large = _queries(client, url)
+    # authenticate, channel (with its annotations), count, page
+    assert small == large == 4
+
+
+def test_detail_query_count(world):
+    client = bearer_client(world.member)
+    assert _queries(client, f"/api/users/{world.admin.pk}/") == 2
+    assert _queries(client, f"/api/channels/{world.public_channel.pk}/") == 2

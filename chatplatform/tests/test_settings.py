@@ -1,0 +1,43 @@
+"""Production settings: refuse to start without secrets, pass `check --deploy`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from chatplatform.tests.servers import ROOT, python
+
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "k" * 20 + "-production-like-secret-" + "z" * 20,
+    "ALLOWED_HOSTS": "chat.example.com",
+}
+
+
+def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "SECRET_KEY", "SECURE_SSL_REDIRECT")}
+    return subprocess.run(  # noqa: S603
+        [python(), "manage.py", *args], env={**clean, **env}, cwd=ROOT, capture_output=True, text=True
+    )
+
+
+@pytest.mark.slow
+def test_check_deploy_passes_with_production_settings():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_production_refuses_to_start_without_secret_key():
+    result = _manage("check", env={"DEBUG": "0", "SECRET_KEY": "", "ALLOWED_HOSTS": "x"})
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+@pytest.mark.slow
+def test_insecure_jwt_cookies_are_flagged():
+    result = _manage("check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION, "COOKIE_SECURE": "0"})
+    assert result.returncode != 0
+    assert "chatplatform.W001" in result.stderr + result.stdout

@@ -1,0 +1,43 @@
+"""Root URLs. Every API path answers with or without its trailing slash."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.generic import TemplateView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from accounts.api.auth_views import LoginView, LogoutView, MeView, RefreshView
+from accounts.api.views import UserViewSet
+from channels_app.api.views import ChannelViewSet
+from chatplatform.api.routers import OptionalSlashRouter
+from chatplatform.api.views import HealthView, ReadyView
+from tenants.api.views import TenantViewSet
+
+router = OptionalSlashRouter()
+router.register("tenants", TenantViewSet, basename="tenant")
+router.register("users", UserViewSet, basename="user")
+router.register("channels", ChannelViewSet, basename="channel")
+
+api_patterns = [
+    re_path(r"^auth/login/?$", LoginView.as_view(), name="auth-login"),
+    re_path(r"^auth/refresh/?$", RefreshView.as_view(), name="auth-refresh"),
+    re_path(r"^auth/logout/?$", LogoutView.as_view(), name="auth-logout"),
+    re_path(r"^auth/me/?$", MeView.as_view(), name="auth-me"),
+    re_path(r"^health/?$", HealthView.as_view(), name="health"),
+    re_path(r"^ready/?$", ReadyView.as_view(), name="ready"),
+    re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
+    path("", include(router.urls)),
+]
+
+urlpatterns = [
+    path("api/", include(api_patterns)),
+    path("swagger/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("swagger/index.html", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-index"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("admin/", admin.site.urls),
+    path("", TemplateView.as_view(template_name="home.html"), name="home"),
+]
+
+handler404 = "chatplatform.api.views.not_found"
+handler500 = "chatplatform.api.views.server_failure"

@@ -1,0 +1,9 @@
+"""WSGI entry point: production serves the REST API and the admin here (gunicorn)."""
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatplatform.settings")
+
+application = get_wsgi_application()

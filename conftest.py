@@ -1,0 +1,92 @@
+"""Shared fixtures: two tenants in every API suite (STYLE.md: "an admin, a
+moderator, a member in tenant A, and an outsider in tenant B")."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.tests.factories import UserFactory
+from channels_app.tests.factories import ChannelFactory
+from tenants.models import Tenant
+from tenants.roles import Role
+from tenants.tests.factories import TenantFactory
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Argon2 costs ~150 ms per hash by design; tests that need it ask for it.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    # The hashed-manifest storage needs collectstatic; the production-server test runs that.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+class World:
+    """Tenant A with an admin, a moderator and a member; tenant B with its own
+    admin (the outsider); and platform staff."""
+
+    def __init__(self) -> None:
+        self.tenant_a: Tenant = TenantFactory(name="Acme", slug="acme")
+        self.tenant_b: Tenant = TenantFactory(name="Globex", slug="globex")
+        self.staff = UserFactory(tenant=None, is_staff=True, email="staff@platform.test")
+        self.admin = UserFactory(tenant=self.tenant_a, role=Role.ADMIN, email="admin@acme.test")
+        self.moderator = UserFactory(tenant=self.tenant_a, role=Role.MODERATOR, email="mod@acme.test")
+        self.member = UserFactory(tenant=self.tenant_a, role=Role.MEMBER, email="member@acme.test")
+        self.other_member = UserFactory(tenant=self.tenant_a, role=Role.MEMBER, email="member2@acme.test")
+        self.outsider = UserFactory(tenant=self.tenant_b, role=Role.ADMIN, email="admin@globex.test")
+        self.outsider_member = UserFactory(tenant=self.tenant_b, role=Role.MEMBER, email="member@globex.test")
+        self.public_channel = ChannelFactory(tenant=self.tenant_a, slug="general", members=[self.member])
+        self.private_channel = ChannelFactory(
+            tenant=self.tenant_a, slug="secret", visibility="private", members=[self.other_member]
+        )
+        self.foreign_channel = ChannelFactory(
+            tenant=self.tenant_b, slug="globex-general", members=[self.outsider]
+        )
+
+    def by_role(self, name: str):
+        return {
+            "staff": self.staff,
+            "admin": self.admin,
+            "moderator": self.moderator,
+            "member": self.member,
+            "outsider": self.outsider,
+            "anonymous": None,
+        }[name]
+
+
+@pytest.fixture
+def world(db) -> World:
+    return World()
+
+
+def bearer_client(user) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+@pytest.fixture
+def client_for():
+    return bearer_client
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()

@@ -1,0 +1,99 @@
+"""Writes to tenants. Callers authorize first; these keep the invariants."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+
+from chatplatform.errors import ApplicationError
+from chatplatform.slugs import slug_from_name
+from tenants.models import SLUG_MAX_LENGTH, Tenant, TenantStatus, slug_validator
+from tenants.signals import tenant_status_changed
+
+
+def _slug_taken(slug: str) -> bool:
+    return Tenant.objects.filter(slug=slug).exists()
+
+
+def tenant_create(*, name: str, slug: str | None = None) -> Tenant:
+    """Create an active tenant. ``slug`` defaults to one derived from ``name``.
+
+    Raises ApplicationError (``fields.slug``) when the slug is malformed or taken.
+    """
+    name = name.strip()
+    if not name:
+        raise ApplicationError("A tenant needs a name.", fields={"name": ["This field may not be blank."]})
+    if slug:
+        slug = slug.strip()
+        _validate_slug(slug)
+        if _slug_taken(slug):
+            raise _slug_taken_error(slug)
+    else:
+        slug = slug_from_name(name, max_length=SLUG_MAX_LENGTH, taken=_slug_taken)
+    try:
+        with transaction.atomic():
+            return Tenant.objects.create(name=name, slug=slug)
+    except IntegrityError as exc:  # a concurrent create took the slug
+        raise _slug_taken_error(slug) from exc
+
+
+def _validate_slug(slug: str) -> None:
+    if len(slug) > SLUG_MAX_LENGTH:
+        raise ApplicationError(
+            "Invalid slug.",
+            code="invalid_slug",
+            fields={"slug": [f"Ensure this field has no more than {SLUG_MAX_LENGTH} characters."]},
+        )
+    if not slug_validator.regex.match(slug):
+        raise ApplicationError(
+            "Invalid slug.", code="invalid_slug", fields={"slug": [str(slug_validator.message)]}
+        )
+
+
+def _slug_taken_error(slug: str) -> ApplicationError:
+    return ApplicationError(
+        f"The slug {slug!r} is taken.",
+        code="slug_taken",
+        fields={"slug": ["A tenant with this slug already exists."]},
+    )
+
+
+@transaction.atomic
+def tenant_update(*, tenant: Tenant, name: str | None = None, status: str | None = None) -> Tenant:
+    """Rename and/or change the status. The slug never changes."""
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise ApplicationError(
+                "A tenant needs a name.", fields={"name": ["This field may not be blank."]}
+            )
+        tenant.name = name
+    if status is not None and status != tenant.status:
+        return _tenant_set_status(tenant=tenant, status=TenantStatus(status))
+    tenant.save()
+    return tenant
+
+
+def tenant_suspend(*, tenant: Tenant) -> Tenant:
+    """Suspend: the tenant's users can no longer log in, refresh or get chat tokens,
+    and tokens already issued stop working on their next request."""
+    return _tenant_set_status(tenant=tenant, status=TenantStatus.SUSPENDED)
+
+
+def tenant_reactivate(*, tenant: Tenant) -> Tenant:
+    return _tenant_set_status(tenant=tenant, status=TenantStatus.ACTIVE)
+
+
+@transaction.atomic
+def _tenant_set_status(*, tenant: Tenant, status: TenantStatus) -> Tenant:
+    previous = tenant.status
+    tenant.status = status
+    tenant.save()
+    if previous != status:
+        tenant_status_changed.send(sender=Tenant, tenant=tenant, previous=previous)
+    return tenant
+
+
+@transaction.atomic
+def tenant_delete(*, tenant: Tenant) -> None:
+    """Delete the tenant with its users, channels and memberships."""
+    tenant.delete()
