@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "accounts",
     "channels_app",
     "streamsync",
+    "chatengine",
 ]
 
 MIDDLEWARE = [
@@ -292,6 +293,25 @@ SPECTACULAR_SETTINGS = {
         "ReadinessStatusEnum": ["ok", "unavailable"],
     },
 }
+
+# ---------------------------------------------------------------------------
+# Chat service (Stream Chat, or the built-in engine at /chat-api/)
+# ---------------------------------------------------------------------------
+# STREAM_BASE_URL unset: the built-in engine on this server. The key and secret
+# are then the engine's own; for Stream's cloud they are your Stream app's.
+STREAM_BASE_URL = env.str("STREAM_BASE_URL", default="").rstrip("/")
+STREAM_API_KEY = env.str("STREAM_API_KEY", default="")
+STREAM_API_SECRET = env.str("STREAM_API_SECRET", default="")
+if not (STREAM_API_KEY and STREAM_API_SECRET):
+    if not DEBUG:
+        raise ImproperlyConfigured("STREAM_API_KEY and STREAM_API_SECRET must be set when DEBUG is off.")
+    STREAM_API_KEY = STREAM_API_KEY or "chatplatform-dev"
+    STREAM_API_SECRET = STREAM_API_SECRET or "chatplatform-development-secret-not-for-production"
+# Where the built-in engine is reachable when STREAM_BASE_URL is unset (the sync
+# worker and the browser client use it); defaults to this server's /chat-api.
+CHATENGINE_PUBLIC_URL = env.str("CHATENGINE_PUBLIC_URL", default="http://127.0.0.1:8000/chat-api").rstrip("/")
+STREAM_TOKEN_TTL = env.int("STREAM_TOKEN_TTL", default=3600)
+STREAM_TIMEOUT = env.float("STREAM_TIMEOUT", default=6.0)
 
 # ---------------------------------------------------------------------------
 # Logging: one line per record, request id attached where known

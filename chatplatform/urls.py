@@ -36,6 +36,7 @@ urlpatterns = [
     path("swagger/index.html", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-index"),
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
+    path("chat-api/", include("chatengine.urls")),
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
 ]
 

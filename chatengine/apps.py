@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class ChatEngineConfig(AppConfig):
+    """The built-in Stream-compatible chat service. It knows the control plane
+    only through the Stream API, exactly like Stream's cloud."""
+
+    name = "chatengine"
+    verbose_name = "Built-in chat engine"
+    default_auto_field = "django.db.models.BigAutoField"
