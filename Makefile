@@ -24,7 +24,7 @@ $(BIN)/.installed: requirements.txt
 run: $(BIN)/.installed .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/python manage.py serve $(HOST):$(PORT)
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -n auto --dist loadfile -q

@@ -307,11 +307,20 @@ if not (STREAM_API_KEY and STREAM_API_SECRET):
         raise ImproperlyConfigured("STREAM_API_KEY and STREAM_API_SECRET must be set when DEBUG is off.")
     STREAM_API_KEY = STREAM_API_KEY or "chatplatform-dev"
     STREAM_API_SECRET = STREAM_API_SECRET or "chatplatform-development-secret-not-for-production"
-# Where the built-in engine is reachable when STREAM_BASE_URL is unset (the sync
-# worker and the browser client use it); defaults to this server's /chat-api.
-CHATENGINE_PUBLIC_URL = env.str("CHATENGINE_PUBLIC_URL", default="http://127.0.0.1:8000/chat-api").rstrip("/")
+# With STREAM_BASE_URL unset: where the server side (the sync worker, commands)
+# reaches the built-in engine, and where browsers do (unset: this server's own
+# /chat-api, as the browser addressed it).
+CHATENGINE_URL = env.str("CHATENGINE_URL", default="http://127.0.0.1:8000/chat-api").rstrip("/")
+CHATENGINE_PUBLIC_URL = env.str("CHATENGINE_PUBLIC_URL", default="").rstrip("/")
 STREAM_TOKEN_TTL = env.int("STREAM_TOKEN_TTL", default=3600)
 STREAM_TIMEOUT = env.float("STREAM_TIMEOUT", default=6.0)
+# The sync worker (manage.py stream_sync, or the thread `manage.py serve` starts).
+STREAM_SYNC_BATCH_SIZE = env.int("STREAM_SYNC_BATCH_SIZE", default=500)
+# A claimed row whose worker died becomes due again after this many seconds.
+STREAM_SYNC_LEASE_SECONDS = env.int("STREAM_SYNC_LEASE_SECONDS", default=300)
+STREAM_SYNC_POLL_INTERVAL = env.float("STREAM_SYNC_POLL_INTERVAL", default=0.5)
+STREAM_SYNC_BACKOFF_BASE = env.float("STREAM_SYNC_BACKOFF_BASE", default=1.0)
+STREAM_SYNC_BACKOFF_CAP = env.float("STREAM_SYNC_BACKOFF_CAP", default=300.0)
 
 # ---------------------------------------------------------------------------
 # Logging: one line per record, request id attached where known

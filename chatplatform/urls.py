@@ -12,6 +12,7 @@ from accounts.api.views import UserViewSet
 from channels_app.api.views import ChannelViewSet
 from chatplatform.api.routers import OptionalSlashRouter
 from chatplatform.api.views import HealthView, ReadyView
+from streamsync.api.views import ChatTokenView, WebhookView
 from tenants.api.views import TenantViewSet
 
 router = OptionalSlashRouter()
@@ -26,6 +27,8 @@ api_patterns = [
     re_path(r"^auth/me/?$", MeView.as_view(), name="auth-me"),
     re_path(r"^health/?$", HealthView.as_view(), name="health"),
     re_path(r"^ready/?$", ReadyView.as_view(), name="ready"),
+    re_path(r"^stream/token/?$", ChatTokenView.as_view(), name="stream-token"),
+    re_path(r"^stream/webhook/?$", WebhookView.as_view(), name="stream-webhook"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     path("", include(router.urls)),
 ]

@@ -1,0 +1,114 @@
+"""How our models map to chat-service objects (Stream's native multi-tenancy).
+
+| ours | chat service |
+|---|---|
+| Tenant `slug` | team `slug` |
+| User (of a tenant) | user `chat_user_id`, `role="user"`, `teams=[slug]`, `teams_role={slug: ...}` |
+| tenant role admin / moderator / member | team role `admin` / `tenant_moderator` / `user` |
+| Channel | channel `messaging:<chat_id>` with `team=slug` |
+| Membership role member / moderator | `channel_member` / `channel_moderator` |
+
+No tenant user ever gets a global ``admin`` role: team roles apply only on the
+team's channels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from accounts.models import User
+from channels_app.models import CHAT_CHANNEL_TYPE, Channel, ChannelRole
+from tenants.models import Tenant
+from tenants.roles import Role
+
+CHANNEL_TYPE = CHAT_CHANNEL_TYPE
+TENANT_MODERATOR_ROLE = "tenant_moderator"
+
+TEAM_ROLES = {
+    Role.ADMIN: "admin",
+    Role.MODERATOR: TENANT_MODERATOR_ROLE,
+    Role.MEMBER: "user",
+}
+
+CHANNEL_ROLES = {
+    ChannelRole.MEMBER: "channel_member",
+    ChannelRole.MODERATOR: "channel_moderator",
+}
+
+# What tenant moderators may do on their team's channels (channel-type grants).
+TENANT_MODERATOR_GRANTS = [
+    "read-channel",
+    "read-channel-members",
+    "create-channel",
+    "create-message",
+    "update-message",
+    "delete-message",
+    "create-reaction",
+    "delete-reaction",
+    "pin-message",
+    "flag-message",
+    "mute-channel",
+    "send-custom-event",
+    "upload-attachment",
+    "ban-channel-member",
+    "update-channel-members",
+]
+
+
+def user_payload(user: User) -> dict[str, Any]:
+    """The chat user for a tenant user. Platform staff without a tenant have none."""
+    if user.tenant_id is None:
+        raise ValueError("Users without a tenant are not chat users.")
+    team = user.tenant.slug
+    return {
+        "id": user.chat_user_id,
+        "name": user.full_name or user.email.split("@")[0],
+        "role": "user",
+        "teams": [team],
+        "teams_role": {team: TEAM_ROLES[Role(user.role)]},
+    }
+
+
+def channel_data(channel: Channel) -> dict[str, Any]:
+    """Custom data of the chat channel. ``team`` never changes after creation."""
+    return {
+        "team": channel.tenant.slug,
+        "name": channel.name,
+        "slug": channel.slug,
+        "description": channel.description,
+        "visibility": channel.visibility,
+    }
+
+
+def channel_members(channel: Channel) -> dict[str, str]:
+    """``{chat user id: channel role}`` of every member."""
+    return {
+        str(user_id): CHANNEL_ROLES[ChannelRole(role)]
+        for user_id, role in channel.memberships.values_list("user_id", "role")
+    }
+
+
+def system_user_id(tenant: Tenant) -> str:
+    """A per-team user that creates channels nobody of the team created (e.g. staff did)."""
+    return f"system-{tenant.slug}"
+
+
+def system_user_payload(tenant: Tenant) -> dict[str, Any]:
+    return {
+        "id": system_user_id(tenant),
+        "name": tenant.name,
+        "role": "user",
+        "teams": [tenant.slug],
+        "teams_role": {tenant.slug: "user"},
+    }
+
+
+def cid(chat_id: str) -> str:
+    return f"{CHAT_CHANNEL_TYPE}:{chat_id}"
+
+
+def digest(payload: Any) -> str:
+    """A stable fingerprint of what was sent, to skip calls that would change nothing."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()

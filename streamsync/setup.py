@@ -1,0 +1,62 @@
+"""One-time (idempotent) configuration of the chat service app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from streamsync.client import ChatClient
+from streamsync.mapping import CHANNEL_TYPE, TENANT_MODERATOR_GRANTS, TENANT_MODERATOR_ROLE
+
+WEBHOOK_EVENT_TYPES: list[str] = []  # all events; the receiver keeps the ones that matter
+
+
+def stream_setup(client: ChatClient, *, webhook_url: str | None = None, dry_run: bool = False) -> list[str]:
+    """Bring the chat service app to what the platform relies on; return what changed.
+
+    - multi-tenancy (teams) on; it is never turned off;
+    - the custom role for tenant moderators, with moderation grants on ``messaging``;
+    - plain users get no channel-type grants of their own: channels are created and
+      managed through the control plane, and members act through their channel role;
+    - optionally, our webhook in the app's event hooks (other hooks are kept).
+    """
+    changes: list[str] = []
+    app: dict[str, Any] = client.get_app_settings().get("app", {})
+    if not app.get("multi_tenant_enabled"):
+        changes.append("turned on multi-tenancy (multi_tenant_enabled)")
+        if not dry_run:
+            client.update_app_settings(multi_tenant_enabled=True)
+
+    roles = {role.get("name") for role in client.list_roles().get("roles", [])}
+    if TENANT_MODERATOR_ROLE not in roles:
+        changes.append(f"created the custom role {TENANT_MODERATOR_ROLE}")
+        if not dry_run:
+            client.create_role(TENANT_MODERATOR_ROLE)
+
+    grants: dict[str, list[str]] = client.get_channel_type(CHANNEL_TYPE).get("grants", {}) or {}
+    wanted = {TENANT_MODERATOR_ROLE: TENANT_MODERATOR_GRANTS, "user": []}
+    update = {role: perms for role, perms in wanted.items() if sorted(grants.get(role, [])) != sorted(perms)}
+    if update:
+        changes.append(f"set {CHANNEL_TYPE} grants for {', '.join(sorted(update))}")
+        if not dry_run:
+            client.update_channel_type(CHANNEL_TYPE, grants=update)
+
+    if webhook_url:
+        hooks: list[dict[str, Any]] = list(app.get("event_hooks") or [])
+        ours = [
+            h
+            for h in hooks
+            if h.get("webhook_url") == webhook_url and h.get("hook_type", "webhook") == "webhook"
+        ]
+        if not ours or not all(h.get("enabled") for h in ours):
+            others = [h for h in hooks if h not in ours]
+            hook = {
+                "enabled": True,
+                "hook_type": "webhook",
+                "webhook_url": webhook_url,
+                "event_types": WEBHOOK_EVENT_TYPES,
+            }
+            changes.append(f"registered the webhook {webhook_url}")
+            if not dry_run:
+                # event_hooks replaces the whole list: send the others back unchanged.
+                client.update_app_settings(event_hooks=[*others, hook])
+    return changes

@@ -1,0 +1,587 @@
+"""The sync worker: claims outbox rows, sends each entity's current state to the
+chat service, and records the outcome.
+
+Per batch:
+
+1. claim due rows (several workers may run; see :func:`streamsync.outbox.claim`);
+2. load the current state of every entity named, plus what it depends on (a
+   membership needs its channel and its users to exist in the chat service);
+3. send users (reactivate, upsert in 100s, deactivate + revoke tokens, hard
+   delete), then channels (create or partial update, delete), then members
+   (add / assign roles / remove in 100s), skipping what the last sync already
+   sent (``SyncState.digest``);
+4. a permanent failure (4xx) of a batched call is bisected until the bad
+   records are found: only their rows are dead-lettered;
+5. a transient failure (429, 5xx, timeout, dropped connection) stops the batch:
+   the unfinished rows go back to pending with exponential backoff and jitter,
+   or until ``X-RateLimit-Reset`` after a 429;
+6. the outcome is written in one short transaction. No transaction is ever
+   open during a network call.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+from stream_chat.base.exceptions import StreamAPIException
+
+from accounts.models import User
+from channels_app.models import Channel, Membership
+from streamsync import mapping
+from streamsync.client import ChatClient, Failure, classify, get_client
+from streamsync.models import EntityType, OutboxEntry, SyncState
+from streamsync.outbox import Outcome, claim, finish, wake_event
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+CHUNK = 100  # the chat service's limit per users upsert and per member change
+IN_CHUNK = 5000  # ids per SQL IN (...) list
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential backoff with jitter: ~1 s, 2 s, 4 s ... capped (STREAM_SYNC_BACKOFF_CAP)."""
+    base = settings.STREAM_SYNC_BACKOFF_BASE
+    ceiling = min(settings.STREAM_SYNC_BACKOFF_CAP, base * (2**attempts))
+    return timedelta(seconds=ceiling * random.uniform(0.5, 1.0))  # noqa: S311  (jitter, not crypto)
+
+
+class TransientFailure(Exception):
+    """The chat service is unavailable or rate limiting: stop the batch, retry later."""
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+@dataclass
+class Batch:
+    """Book-keeping for one claimed batch: which rows belong to which entity."""
+
+    rows: list[OutboxEntry]
+    outcome: Outcome = field(default_factory=Outcome)
+    by_entity: dict[tuple[str, str], list[OutboxEntry]] = field(default_factory=lambda: defaultdict(list))
+
+    def __post_init__(self) -> None:
+        for row in self.rows:
+            self.by_entity[(row.entity_type, row.entity_id)].append(row)
+
+    def ids(self, entity_type: EntityType) -> list[str]:
+        return [entity_id for (kind, entity_id) in self.by_entity if kind == entity_type]
+
+    def done(self, entity_type: EntityType, entity_id: str) -> None:
+        for row in self.by_entity.get((entity_type, entity_id), []):
+            self.outcome.done.add(row.id)
+
+    def dead(self, entity_type: EntityType, entity_id: str, message: str) -> None:
+        for row in self.by_entity.get((entity_type, entity_id), []):
+            self.outcome.dead[row.id] = message
+
+    def unsettled(self) -> list[OutboxEntry]:
+        settled = self.outcome.settled()
+        return [row for row in self.rows if row.id not in settled]
+
+
+def _filter_in(queryset: Any, field_name: str, values: Iterable[Any]) -> list[Any]:
+    """``queryset.filter(field__in=values)`` in slices, so huge lists stay within SQL limits."""
+    values = list(values)
+    result: list[Any] = []
+    for part in chunks(values, IN_CHUNK):
+        result.extend(queryset.filter(**{f"{field_name}__in": part}))
+    return result
+
+
+def _states(entity_type: EntityType, ids: Iterable[str]) -> dict[str, SyncState]:
+    rows = _filter_in(SyncState.objects.filter(entity_type=entity_type), "entity_id", ids)
+    return {state.entity_id: state for state in rows}
+
+
+def _save_states(entity_type: EntityType, states: list[SyncState]) -> None:
+    if not states:
+        return
+    now = timezone.now()
+    for state in states:
+        state.entity_type = entity_type
+        state.synced_at = now
+    SyncState.objects.bulk_create(
+        states,
+        update_conflicts=True,
+        unique_fields=["entity_type", "entity_id"],
+        update_fields=["digest", "data", "synced_at", "tenant_id"],
+        batch_size=500,
+    )
+
+
+def _forget_states(entity_type: EntityType, ids: Iterable[str]) -> None:
+    for part in chunks(list(ids), IN_CHUNK):
+        SyncState.objects.filter(entity_type=entity_type, entity_id__in=part).delete()
+
+
+class SyncWorker:
+    def __init__(
+        self,
+        *,
+        worker_id: str | None = None,
+        batch_size: int | None = None,
+        lease: timedelta | None = None,
+        client_factory: Callable[[], ChatClient] = get_client,
+    ) -> None:
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+        self.batch_size = batch_size or settings.STREAM_SYNC_BATCH_SIZE
+        self.lease = lease or timedelta(seconds=settings.STREAM_SYNC_LEASE_SECONDS)
+        self.client_factory = client_factory
+        self.paused_until: float = 0.0
+
+    # -- running --------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Claim and process one batch. Returns the number of rows claimed."""
+        rows = claim(limit=self.batch_size, worker_id=self.worker_id, lease=self.lease)
+        if not rows:
+            return 0
+        batch = Batch(rows)
+        try:
+            self.process(batch)
+        except TransientFailure as exc:
+            self._reschedule(batch, exc.failure)
+        except Exception as exc:
+            logger.exception("sync: unexpected error; %d rows go back to pending", len(batch.unsettled()))
+            self._reschedule(batch, Failure(f"{type(exc).__name__}: {exc}", retryable=True))
+        finish(rows, batch.outcome)
+        return len(rows)
+
+    def drain(self, *, max_seconds: float | None = None) -> int:
+        """Process batches until nothing is due (or time is up). Returns rows claimed."""
+        deadline = time.monotonic() + max_seconds if max_seconds else None
+        total = 0
+        while deadline is None or time.monotonic() < deadline:
+            self._wait_out_rate_limit()
+            claimed = self.run_once()
+            total += claimed
+            if not claimed:
+                break
+        return total
+
+    def run_forever(self, stop: threading.Event, *, poll_interval: float | None = None) -> None:
+        """Loop until ``stop`` is set; a stop lets the current batch finish first."""
+        interval = poll_interval if poll_interval is not None else settings.STREAM_SYNC_POLL_INTERVAL
+        while not stop.is_set():
+            close_old_connections()
+            try:
+                self._wait_out_rate_limit(stop)
+                claimed = self.run_once()
+            except Exception:
+                logger.exception("sync: batch failed before it could be recorded")
+                claimed = 0
+                stop.wait(interval)
+            if not claimed:
+                wake_event.wait(interval)
+                wake_event.clear()
+
+    def _wait_out_rate_limit(self, stop: threading.Event | None = None) -> None:
+        delay = self.paused_until - time.time()
+        if delay > 0:
+            logger.info("sync: rate limited; waiting %.1f s", delay)
+            (stop.wait if stop is not None else time.sleep)(delay)
+
+    def _reschedule(self, batch: Batch, failure: Failure) -> None:
+        unsettled = batch.unsettled()
+        logger.warning("sync: %s; %d rows will be retried", failure.message, len(unsettled))
+        now = timezone.now()
+        if failure.rate_limited and failure.retry_at:
+            retry_at = datetime.fromtimestamp(failure.retry_at, tz=UTC)
+            retry_at = max(retry_at, now) + timedelta(seconds=random.uniform(0, 0.5))  # noqa: S311
+            self.paused_until = retry_at.timestamp()
+        for row in unsettled:
+            at = retry_at if failure.rate_limited and failure.retry_at else now + backoff(row.attempts)
+            batch.outcome.retry[row.id] = (at, failure.message)
+
+    # -- one batch --------------------------------------------------------------
+
+    def process(self, batch: Batch) -> None:
+        client = self.client_factory()
+        user_ids = set(batch.ids(EntityType.USER))
+        channel_ids = set(batch.ids(EntityType.CHANNEL))
+        member_channel_ids = batch.ids(EntityType.CHANNEL_MEMBERS)
+
+        # What the members phase needs to exist first: its channels and users.
+        desired_members: dict[str, dict[str, str]] = {cid: {} for cid in member_channel_ids}
+        member_rows = _filter_in(
+            Membership.objects.values_list("channel_id", "user_id", "role"), "channel_id", member_channel_ids
+        )
+        for channel_id, user_id, role in member_rows:
+            desired_members[str(channel_id)][str(user_id)] = mapping.CHANNEL_ROLES[role]
+        existing_member_channels = {
+            str(pk): tenant_id
+            for pk, tenant_id in _filter_in(
+                Channel.objects.values_list("pk", "tenant_id"), "pk", member_channel_ids
+            )
+        }
+        channel_states = _states(EntityType.CHANNEL, channel_ids | set(existing_member_channels))
+        channel_ids |= {cid for cid in existing_member_channels if cid not in channel_states}
+
+        channels = {
+            str(c.pk): c
+            for c in _filter_in(Channel.objects.select_related("tenant", "created_by"), "pk", channel_ids)
+        }
+        creators = {
+            str(c.created_by_id)
+            for cid, c in channels.items()
+            if cid not in channel_states and c.created_by_id and c.created_by.tenant_id == c.tenant_id
+        }
+        wanted_users = creators | {uid for members in desired_members.values() for uid in members}
+        synced_users = set(_states(EntityType.USER, wanted_users))
+        user_ids |= wanted_users - synced_users
+
+        failed_users = self.sync_users(client, batch, user_ids)
+        failed_channels = self.sync_channels(
+            client, batch, channels, channel_ids, channel_states, failed_users
+        )
+        self.sync_members(
+            client, batch, desired_members, existing_member_channels, failed_users | failed_channels
+        )
+
+    # -- users ------------------------------------------------------------------
+
+    def sync_users(self, client: ChatClient, batch: Batch, user_ids: set[str]) -> set[str]:
+        """Send users; returns the ids that failed permanently. Ids that are not
+        users of ours (a team's system user, a stranger found by reconcile) are deleted."""
+        users = {
+            str(u.pk): u for u in _filter_in(User.objects.select_related("tenant"), "pk", _uuids(user_ids))
+        }
+        states = _states(EntityType.USER, user_ids)
+        failed: dict[str, str] = {}
+
+        reactivate: list[str] = []
+        upsert: list[dict[str, Any]] = []
+        deactivate: list[str] = []
+        new_states: dict[str, SyncState] = {}
+        for uid, user in users.items():
+            if user.tenant_id is None:
+                continue  # not a chat user
+            want_active = user.is_active and user.tenant.is_active
+            state = states.get(uid)
+            was_deactivated = bool(state and state.data.get("deactivated"))
+            payload = mapping.user_payload(user)
+            new_states[uid] = SyncState(
+                entity_id=uid,
+                tenant_id=user.tenant_id,
+                digest=mapping.digest(payload),
+                data={"deactivated": not want_active},
+            )
+            if want_active and was_deactivated:
+                reactivate.append(uid)
+            if (want_active or not was_deactivated) and (
+                state is None or state.digest != new_states[uid].digest
+            ):
+                upsert.append(payload)
+            if not want_active and not was_deactivated:
+                deactivate.append(uid)
+
+        def reactivate_call(ids: Sequence[str]) -> None:
+            client.post("users/reactivate", data={"user_ids": list(ids), "restore_messages": False})
+
+        def upsert_call(payloads: Sequence[dict[str, Any]]) -> None:
+            client.upsert_users(list(payloads))
+
+        def deactivate_call(ids: Sequence[str]) -> None:
+            client.deactivate_users(list(ids), mark_messages_deleted=False)
+            client.revoke_users_token(list(ids), timezone.now())
+
+        self.batched(client, reactivate, reactivate_call, key=str, failed=failed)
+        upsert = [p for p in upsert if p["id"] not in failed]
+        self.batched(client, upsert, upsert_call, key=lambda p: p["id"], failed=failed)
+        self.batched(
+            client, [u for u in deactivate if u not in failed], deactivate_call, key=str, failed=failed
+        )
+        _save_states(EntityType.USER, [s for uid, s in new_states.items() if uid not in failed])
+
+        gone = sorted(uid for uid in user_ids if uid not in users)
+
+        def delete_call(ids: Sequence[str]) -> None:
+            try:
+                client.delete_users(list(ids), "hard", messages="hard", conversations="hard")
+            except StreamAPIException as exc:
+                if exc.status_code != 404:  # already gone is what we want
+                    raise
+
+        self.batched(client, gone, delete_call, key=str, failed=failed)
+        _forget_states(EntityType.USER, [uid for uid in gone if uid not in failed])
+
+        for uid in user_ids:
+            if uid in failed:
+                batch.dead(EntityType.USER, uid, failed[uid])
+            else:
+                batch.done(EntityType.USER, uid)
+        return set(failed)
+
+    # -- channels -------------------------------------------------------------------
+
+    def sync_channels(
+        self,
+        client: ChatClient,
+        batch: Batch,
+        channels: dict[str, Channel],
+        channel_ids: set[str],
+        states: dict[str, SyncState],
+        failed_users: set[str],
+    ) -> set[str]:
+        """Create, update or delete channels; returns the ids that failed permanently."""
+        failed: dict[str, str] = {}
+        self._ensure_system_users(client, [c for cid, c in channels.items() if cid not in states])
+        for cid, channel in channels.items():
+            data = mapping.channel_data(channel)
+            digest = mapping.digest(data)
+            state = states.get(cid)
+            try:
+                if state is None:
+                    self._create_channel(client, channel, data, failed_users)
+                elif state.digest != digest:
+                    changes = {k: v for k, v in data.items() if k != "team"}
+                    client.channel(mapping.CHANNEL_TYPE, channel.chat_id).update_partial(to_set=changes)
+            except Exception as exc:
+                failed[cid] = self._permanent(exc, client)
+                continue
+            data_state = dict(state.data) if state else {}
+            _save_states(
+                EntityType.CHANNEL,
+                [SyncState(entity_id=cid, tenant_id=channel.tenant_id, digest=digest, data=data_state)],
+            )
+
+        gone = sorted(cid for cid in channel_ids if cid not in channels)
+        for cid in gone:
+            try:
+                client.channel(mapping.CHANNEL_TYPE, _chat_id(cid)).delete(hard=True)
+            except StreamAPIException as exc:
+                if exc.status_code != 404:
+                    failed[cid] = self._permanent(exc, client)
+                    continue
+            except Exception as exc:
+                failed[cid] = self._permanent(exc, client)
+                continue
+        _forget_states(EntityType.CHANNEL, [cid for cid in gone if cid not in failed])
+        _forget_states(EntityType.CHANNEL_MEMBERS, [cid for cid in gone if cid not in failed])
+
+        for cid in channel_ids:
+            if cid in failed:
+                batch.dead(EntityType.CHANNEL, cid, failed[cid])
+            else:
+                batch.done(EntityType.CHANNEL, cid)
+        return set(failed)
+
+    def _create_channel(
+        self, client: ChatClient, channel: Channel, data: dict[str, Any], failed_users: set[str]
+    ) -> None:
+        creator = channel.created_by
+        if (
+            creator is not None
+            and creator.tenant_id == channel.tenant_id
+            and str(creator.pk) not in failed_users
+        ):
+            creator_id = creator.chat_user_id
+        else:
+            creator_id = mapping.system_user_id(channel.tenant)
+        handle = client.channel(mapping.CHANNEL_TYPE, channel.chat_id, dict(data))
+        response = handle.create(creator_id)
+        existing = response.get("channel", {}) if isinstance(response, dict) else {}
+        if any(existing.get(k) != v for k, v in data.items() if k != "team"):
+            # The channel already existed (an earlier attempt, or drift): bring its data up to date.
+            client.channel(mapping.CHANNEL_TYPE, channel.chat_id).update_partial(
+                to_set={k: v for k, v in data.items() if k != "team"}
+            )
+
+    def _ensure_system_users(self, client: ChatClient, channels: list[Channel]) -> None:
+        tenants = {c.tenant_id: c.tenant for c in channels}
+        if not tenants:
+            return
+        states = _states(EntityType.USER, [mapping.system_user_id(t) for t in tenants.values()])
+        missing = [t for t in tenants.values() if mapping.system_user_id(t) not in states]
+        if not missing:
+            return
+        try:
+            client.upsert_users([mapping.system_user_payload(t) for t in missing])
+        except Exception as exc:
+            self._permanent(exc, client)
+            return
+        _save_states(
+            EntityType.USER,
+            [
+                SyncState(entity_id=mapping.system_user_id(t), tenant_id=t.pk, digest="system")
+                for t in missing
+            ],
+        )
+
+    # -- members ----------------------------------------------------------------------
+
+    def sync_members(
+        self,
+        client: ChatClient,
+        batch: Batch,
+        desired_members: dict[str, dict[str, str]],
+        existing_channels: dict[str, Any],
+        failed_upstream: set[str],
+    ) -> None:
+        states = _states(EntityType.CHANNEL_MEMBERS, desired_members)
+        for cid, desired in desired_members.items():
+            if cid not in existing_channels or cid in failed_upstream:
+                # Deleted channels take their members with them; a channel that
+                # failed to sync has its own dead row.
+                batch.done(EntityType.CHANNEL_MEMBERS, cid)
+                continue
+            state = states.get(cid)
+            members = ChannelMembersSync(
+                client=client,
+                worker=self,
+                channel_pk=cid,
+                tenant_id=existing_channels[cid],
+                current=dict(state.data.get("members", {})) if state else {},
+            )
+            failed = members.run(desired, failed_upstream)
+            if failed:
+                details = "; ".join(f"{uid}: {message}" for uid, message in sorted(failed.items()))
+                batch.dead(EntityType.CHANNEL_MEMBERS, cid, f"members not synced: {details}")
+            else:
+                batch.done(EntityType.CHANNEL_MEMBERS, cid)
+
+    # -- failure handling ------------------------------------------------------------------
+
+    def _permanent(self, exc: Exception, client: ChatClient) -> str:
+        """The message of a permanent failure; a transient one stops the batch."""
+        failure = classify(exc, client)
+        if failure.retryable:
+            raise TransientFailure(failure) from exc
+        return failure.message
+
+    def batched(
+        self,
+        client: ChatClient,
+        items: Sequence[T],
+        call: Callable[[Sequence[T]], None],
+        *,
+        key: Callable[[T], str],
+        failed: dict[str, str],
+    ) -> None:
+        """Run ``call`` over ``items`` in chunks of 100; bisect a chunk that fails
+        permanently until the bad items are isolated, recording them in ``failed``."""
+        for part in chunks(items):
+            self._bisect(client, part, call, key=key, failed=failed)
+
+    def _bisect(
+        self,
+        client: ChatClient,
+        items: Sequence[T],
+        call: Callable[[Sequence[T]], None],
+        *,
+        key: Callable[[T], str],
+        failed: dict[str, str],
+    ) -> None:
+        if not items:
+            return
+        try:
+            call(items)
+        except Exception as exc:
+            message = self._permanent(exc, client)
+            if len(items) == 1:
+                failed[key(items[0])] = message
+                return
+            middle = len(items) // 2
+            self._bisect(client, items[:middle], call, key=key, failed=failed)
+            self._bisect(client, items[middle:], call, key=key, failed=failed)
+
+
+@dataclass
+class ChannelMembersSync:
+    """Brings one channel's members in line: add, assign roles, remove, in 100s.
+
+    ``current`` is what the service was last told; it is saved after the run,
+    even when a transient failure stops it halfway, so the retry sends only
+    what is still missing.
+    """
+
+    client: ChatClient
+    worker: SyncWorker
+    channel_pk: str
+    tenant_id: Any
+    current: dict[str, str]
+
+    def run(self, desired: dict[str, str], failed_users: set[str]) -> dict[str, str]:
+        failed = {uid: "the user could not be synced" for uid in desired if uid in failed_users}
+        self.handle = self.client.channel(mapping.CHANNEL_TYPE, _chat_id(self.channel_pk))
+        try:
+            add = [
+                {"user_id": uid, "channel_role": role}
+                for uid, role in desired.items()
+                if uid not in self.current and uid not in failed
+            ]
+            self.worker.batched(self.client, add, self._add, key=_member_key, failed=failed)
+            changed = [
+                {"user_id": uid, "channel_role": role}
+                for uid, role in desired.items()
+                if uid in self.current and self.current[uid] != role
+            ]
+            self.worker.batched(self.client, changed, self._assign, key=_member_key, failed=failed)
+            gone = [uid for uid in self.current if uid not in desired]
+            self.worker.batched(self.client, gone, self._remove, key=str, failed=failed)
+        finally:
+            _save_states(
+                EntityType.CHANNEL_MEMBERS,
+                [
+                    SyncState(
+                        entity_id=self.channel_pk, tenant_id=self.tenant_id, data={"members": self.current}
+                    )
+                ],
+            )
+        return failed
+
+    def _add(self, items: Sequence[dict[str, str]]) -> None:
+        self.handle.add_members(list(items))
+        self.current.update({item["user_id"]: item["channel_role"] for item in items})
+
+    def _assign(self, items: Sequence[dict[str, str]]) -> None:
+        self.handle.assign_roles(list(items))
+        self.current.update({item["user_id"]: item["channel_role"] for item in items})
+
+    def _remove(self, user_ids: Sequence[str]) -> None:
+        self.handle.remove_members(list(user_ids))
+        for uid in user_ids:
+            self.current.pop(uid, None)
+
+
+def _uuids(values: Iterable[str]) -> list[str]:
+    """The values that are UUIDs (our primary keys); the others match no row."""
+    valid = []
+    for value in values:
+        try:
+            uuid.UUID(value)
+        except ValueError:
+            continue
+        valid.append(value)
+    return valid
+
+
+def _member_key(item: dict[str, str]) -> str:
+    return item["user_id"]
+
+
+def _chat_id(channel_pk: str) -> str:
+    """A channel's chat id from its primary key (the row may be gone)."""
+    return uuid.UUID(channel_pk).hex
