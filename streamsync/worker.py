@@ -53,7 +53,8 @@ CHUNK = 100  # the chat service's limit per users upsert and per member change
 IN_CHUNK = 5000  # ids per SQL IN (...) list
 
 
-def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+def chunks(items: Sequence[T], size: int | None = None) -> Iterator[Sequence[T]]:
+    size = size or CHUNK
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
