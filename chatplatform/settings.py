@@ -50,9 +50,11 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "chatplatform",
+    "audit",
     "tenants",
     "accounts",
     "channels_app",
+    "onboarding",
     "streamsync",
     "chatengine",
 ]
@@ -62,6 +64,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "chatplatform.middleware.RequestIdMiddleware",
+    "audit.context.AuditContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -293,6 +296,27 @@ SPECTACULAR_SETTINGS = {
         "ReadinessStatusEnum": ["ok", "unavailable"],
     },
 }
+
+# ---------------------------------------------------------------------------
+# Onboarding: links in invitations and set-password mails, and mail itself
+# ---------------------------------------------------------------------------
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+INVITATION_DAYS = env.int("INVITATION_DAYS", default=7)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="chat-platform@localhost")
+# Unset: mail is printed to the console (development). Set e.g. smtp://user:pass@host:587
+# (django-environ's email URL syntax) to send it.
+EMAIL_URL = env.str("EMAIL_URL", default="")
+if EMAIL_URL:
+    _email = env.email_url("EMAIL_URL")
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_HOST = _email.get("EMAIL_HOST", "")
+    EMAIL_PORT = _email.get("EMAIL_PORT", 25)
+    EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+    EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
 # ---------------------------------------------------------------------------
 # Chat service (Stream Chat, or the built-in engine at /chat-api/)

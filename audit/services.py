@@ -1,0 +1,60 @@
+"""Recording audit events. Services call :func:`audit_record` inside their
+transaction, so an event exists exactly when its change does."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from audit.context import current_origin
+from audit.models import AuditEvent
+
+REDACTED = "***"
+
+
+def audit_changes(
+    before: Mapping[str, Any], after: Mapping[str, Any], *, secret: Iterable[str] = ()
+) -> dict[str, list[Any]]:
+    """``{field: [old, new]}`` for the fields that differ; secrets show as ``***``."""
+    hidden = set(secret)
+    changes: dict[str, list[Any]] = {}
+    for field, new in after.items():
+        old = before.get(field)
+        if old != new:
+            changes[field] = [REDACTED, REDACTED] if field in hidden else [_plain(old), _plain(new)]
+    return changes
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str, list, dict)):
+        return value
+    return str(value)
+
+
+def audit_record(
+    *,
+    action: str,
+    target_type: str,
+    target_id: Any = "",
+    target_repr: str = "",
+    tenant: Any | None = None,
+    changes: dict[str, Any] | None = None,
+    actor: Any | None = None,
+) -> AuditEvent:
+    """Append one event. ``tenant`` is a Tenant (or None for platform-wide events);
+    the actor, IP and request id come from the current request unless given."""
+    origin = current_origin()
+    actor = actor if actor is not None else origin.actor
+    return AuditEvent.objects.create(
+        tenant_id=getattr(tenant, "pk", None),
+        tenant_slug=getattr(tenant, "slug", "") or "",
+        actor_id=getattr(actor, "pk", None),
+        actor_email=getattr(actor, "email", "") or "",
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id or ""),
+        target_repr=str(target_repr)[:200],
+        changes=changes or {},
+        ip=origin.ip,
+        request_id=origin.request_id,
+    )
