@@ -13,6 +13,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from accounts.models import User, normalize_email
+from audit.services import audit_changes, audit_record
 from chatplatform.errors import ApplicationError, ConflictError
 from tenants.models import Tenant
 from tenants.roles import Role
@@ -80,7 +81,26 @@ def user_create(
             user.save()
     except IntegrityError as exc:  # a concurrent create took the email
         raise _email_taken_error() from exc
+    _audit(user, "user.created", audit_changes({}, _audited_fields(user)))
     return user
+
+
+AUDITED_FIELDS = ("email", "full_name", "role", "is_active", "is_staff")
+
+
+def _audited_fields(user: User) -> dict[str, Any]:
+    return {field: getattr(user, field) for field in AUDITED_FIELDS}
+
+
+def _audit(user: User, action: str, changes: dict[str, Any]) -> None:
+    audit_record(
+        action=action,
+        target_type="user",
+        target_id=user.pk,
+        target_repr=user.email,
+        tenant=user.tenant if user.tenant_id else None,
+        changes=changes,
+    )
 
 
 @transaction.atomic
@@ -96,6 +116,7 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
     new_role = Role(data.get("role", user.role))
     new_active = bool(data.get("is_active", user.is_active))
     _ensure_tenant_keeps_an_admin(user, role=new_role, is_active=new_active)
+    before = _audited_fields(user)
 
     if "email" in data:
         email = _clean_email(data["email"])
@@ -113,7 +134,23 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
             user.save()
     except IntegrityError as exc:
         raise _email_taken_error() from exc
+    changes = audit_changes(before, _audited_fields(user))
+    if data.get("password"):
+        changes["password"] = ["***", "***"]
+    if changes:
+        _audit(user, _update_action(changes), changes)
     return user
+
+
+def _update_action(changes: dict[str, Any]) -> str:
+    """One event per update, named for its most significant change."""
+    if "role" in changes:
+        return "user.role_changed"
+    if "is_active" in changes:
+        return "user.reactivated" if changes["is_active"][1] else "user.deactivated"
+    if list(changes) == ["password"]:
+        return "user.password_changed"
+    return "user.updated"
 
 
 @transaction.atomic
@@ -125,6 +162,7 @@ def user_deactivate(*, user: User) -> User:
 def user_delete(*, user: User) -> None:
     """Delete the user and its channel memberships. Refused for the last active admin."""
     _ensure_tenant_keeps_an_admin(user, role=None, is_active=False)
+    _audit(user, "user.deleted", audit_changes(_audited_fields(user), dict.fromkeys(AUDITED_FIELDS)))
     user.delete()
 
 

@@ -12,20 +12,19 @@ from typing import Any
 
 from django.db import models
 
+from tenants.scoping import TenantScopedQuerySet
+
 
 class AppendOnlyError(Exception):
     pass
 
 
-class AuditEventQuerySet(models.QuerySet):
+class AuditEventQuerySet(TenantScopedQuerySet):
     def update(self, **kwargs: Any) -> int:
         raise AppendOnlyError("Audit events cannot be changed.")
 
     def delete(self) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("Audit events cannot be deleted.")
-
-    def for_tenant(self, tenant_id: Any) -> AuditEventQuerySet:
-        return self.filter(tenant_id=tenant_id)
 
 
 class AuditEvent(models.Model):

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import users_in_tenant
+from audit.services import audit_changes, audit_record
 from channels_app.models import (
     CHANNEL_SLUG_MAX_LENGTH,
     Channel,
@@ -97,7 +98,32 @@ def channel_create(
     if created_by is not None and created_by.tenant_id == tenant.pk:
         roles[created_by.pk] = ChannelRole.MODERATOR
     _memberships_write(channel, roles)
+    _audit(
+        channel,
+        "channel.created",
+        {**audit_changes({}, _audited_fields(channel)), "members": [None, len(roles)]},
+    )
     return channel
+
+
+def _audited_fields(channel: Channel) -> dict[str, Any]:
+    return {
+        "name": channel.name,
+        "slug": channel.slug,
+        "description": channel.description,
+        "visibility": channel.visibility,
+    }
+
+
+def _audit(channel: Channel, action: str, changes: dict[str, Any]) -> None:
+    audit_record(
+        action=action,
+        target_type="channel",
+        target_id=channel.pk,
+        target_repr=f"#{channel.slug}",
+        tenant=channel.tenant,
+        changes=changes,
+    )
 
 
 @transaction.atomic
@@ -105,6 +131,7 @@ def channel_update(*, channel: Channel, data: dict[str, Any]) -> Channel:
     unknown = set(data) - UPDATABLE_FIELDS
     if unknown:
         raise ApplicationError(f"Cannot update {', '.join(sorted(unknown))}.")
+    before = _audited_fields(channel)
     if "name" in data:
         name = data["name"].strip()
         if not name:
@@ -117,11 +144,19 @@ def channel_update(*, channel: Channel, data: dict[str, Any]) -> Channel:
     if "visibility" in data:
         channel.visibility = ChannelVisibility(data["visibility"])
     channel.save()
+    changes = audit_changes(before, _audited_fields(channel))
+    if changes:
+        _audit(channel, "channel.updated", changes)
     return channel
 
 
 @transaction.atomic
 def channel_delete(*, channel: Channel) -> None:
+    _audit(
+        channel,
+        "channel.deleted",
+        audit_changes(_audited_fields(channel), dict.fromkeys(_audited_fields(channel))),
+    )
     channel.delete()
 
 
@@ -132,7 +167,13 @@ def channel_members_add(
     """Add users (all of the channel's tenant, else nobody is added) with ``role``;
     existing members take the new role. Returns the memberships of those users."""
     users = _tenant_users(channel.tenant, user_ids, field="user_ids")
-    _memberships_write(channel, {user.pk: ChannelRole(role) for user in users})
+    changed = _memberships_write(channel, {user.pk: ChannelRole(role) for user in users})
+    if changed:
+        _audit(
+            channel,
+            "channel.members_added",
+            {"members": [None, sorted(map(str, changed))], "role": [None, role]},
+        )
     return list(
         Membership.objects.filter(channel=channel, user__in=users)
         .select_related("user")
@@ -153,6 +194,7 @@ def channel_join(*, channel: Channel, user: User) -> tuple[Membership, bool]:
     if existing is not None:
         return existing, False
     membership = Membership.objects.create(channel=channel, user=user, role=ChannelRole.MEMBER)
+    _audit(channel, "channel.member_joined", {"member": [None, str(user.pk)]})
     return membership, True
 
 
@@ -162,12 +204,14 @@ def channel_member_remove(*, channel: Channel, user: User) -> None:
     deleted, _ = Membership.objects.filter(channel=channel, user=user).delete()
     if not deleted:
         raise ApplicationError("Not found.", code="not_found", status_code=404)
+    _audit(channel, "channel.member_removed", {"member": [str(user.pk), None]})
 
 
-def _memberships_write(channel: Channel, roles: dict[UUID, ChannelRole]) -> None:
-    """Create or update memberships in bulk and announce the change."""
+def _memberships_write(channel: Channel, roles: dict[UUID, ChannelRole]) -> list[UUID]:
+    """Create or update memberships in bulk and announce the change; returns the
+    users whose membership changed."""
     if not roles:
-        return
+        return []
     existing = {m.user_id: m for m in Membership.objects.filter(channel=channel, user_id__in=roles)}
     changed = [m for uid, m in existing.items() if m.role != roles[uid]]
     now = timezone.now()
@@ -185,3 +229,4 @@ def _memberships_write(channel: Channel, roles: dict[UUID, ChannelRole]) -> None
     touched = [m.user_id for m in changed] + [m.user_id for m in new]
     if touched:
         channel_members_changed.send(sender=Channel, channel=channel, user_ids=touched)
+    return touched

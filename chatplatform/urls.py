@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 
 from accounts.api.auth_views import LoginView, LogoutView, MeView, RefreshView
 from accounts.api.views import UserViewSet
+from audit.api.views import AuditEventViewSet
 from channels_app.api.views import ChannelViewSet
 from chatplatform.api.routers import OptionalSlashRouter
 from chatplatform.api.views import HealthView, ReadyView
@@ -19,6 +20,7 @@ router = OptionalSlashRouter()
 router.register("tenants", TenantViewSet, basename="tenant")
 router.register("users", UserViewSet, basename="user")
 router.register("channels", ChannelViewSet, basename="channel")
+router.register("audit-events", AuditEventViewSet, basename="audit-event")
 
 api_patterns = [
     re_path(r"^auth/login/?$", LoginView.as_view(), name="auth-login"),

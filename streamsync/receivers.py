@@ -66,7 +66,9 @@ def channel_changed(sender: type[Channel], instance: Channel, **kwargs: Any) -> 
 @receiver(post_save, sender=Membership, dispatch_uid="streamsync.membership_saved")
 @receiver(post_delete, sender=Membership, dispatch_uid="streamsync.membership_deleted")
 def membership_changed(sender: type[Membership], instance: Membership, **kwargs: Any) -> None:
-    tenant_id = Channel.objects.filter(pk=instance.channel_id).values_list("tenant_id", flat=True).first()
+    # The tenant is only a label on the row; skip the lookup when the channel is not at hand
+    # (cascading deletes of thousands of memberships).
+    tenant_id = instance.channel.tenant_id if Membership.channel.is_cached(instance) else None
     enqueue(EntityType.CHANNEL_MEMBERS, [instance.channel_id], tenant_id=tenant_id)
 
 

@@ -23,7 +23,7 @@ from accounts.api.serializers import (
     UserSerializer,
 )
 from accounts.authentication import TenantSuspended, enforce_csrf
-from accounts.models import normalize_email
+from accounts.models import User, normalize_email
 from accounts.throttling import LoginFailureThrottle, LoginIPThrottle, login_failure_counter
 from accounts.tokens import (
     InvalidRefreshToken,
@@ -33,6 +33,7 @@ from accounts.tokens import (
     token_pair_rotate,
     token_revoke,
 )
+from audit.services import audit_record
 from chatplatform.api.exceptions import error_body
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,20 @@ def _refresh_from(request: Request, body_value: str | None) -> tuple[str | None,
     if body_value:
         return body_value, False
     return request.COOKIES.get(settings.JWT_COOKIE["REFRESH_NAME"]), True
+
+
+def _record_lockout(email: str, limit: int, seconds: int) -> None:
+    """An account reached the failed-login limit: worth a line in its tenant's audit log."""
+    logger.warning("login: an account is locked out after %s failures", limit)
+    target = User.objects.select_related("tenant").filter(email=email).first()
+    audit_record(
+        action="auth.lockout",
+        target_type="user",
+        target_id=target.pk if target else "",
+        target_repr=email,
+        tenant=target.tenant if target and target.tenant_id else None,
+        changes={"failed_attempts": [None, limit], "locked_for_seconds": [None, seconds]},
+    )
 
 
 class TokenEndpoint(APIView):
@@ -81,7 +96,7 @@ class LoginView(TokenEndpoint):
         if user is None:
             failures = login_failure_counter()
             if failures.hit(email) == failures.limit:
-                logger.warning("login: email locked out after %s failures", failures.limit)
+                _record_lockout(email, failures.limit, failures.seconds_left())
             return Response(INVALID_CREDENTIALS, status=status.HTTP_401_UNAUTHORIZED)
         if user.tenant_id is not None and not user.tenant.is_active:
             raise TenantSuspended()

@@ -25,13 +25,16 @@ BODIES = {
 }
 
 
+BASENAMES = sorted((basename for _, _, basename in router.registry), key=len, reverse=True)
+
+
 def _detail_routes() -> list[tuple[str, str, str]]:
     """(url name, basename, method) for every route that takes an object id."""
     routes = []
     for pattern in router.urls:
         if "pk" not in pattern.pattern.regex.groupindex:
             continue
-        basename = pattern.name.split("-")[0]
+        basename = next(b for b in BASENAMES if pattern.name.startswith(f"{b}-"))
         for method in pattern.callback.actions:
             routes.append((pattern.name, basename, method))
     return routes
@@ -40,16 +43,21 @@ def _detail_routes() -> list[tuple[str, str, str]]:
 DETAIL_ROUTES = _detail_routes()
 
 
-def _foreign_ids(world: World, basename: str) -> dict[str, str]:
+def _ids(world: World, basename: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(an object of tenant B, an id that exists nowhere) for a resource."""
+    from audit.services import audit_record
+
+    foreign_event = audit_record(action="user.updated", target_type="user", tenant=world.tenant_b)
     return {
-        "tenant": {"pk": str(world.tenant_b.pk)},
-        "user": {"pk": str(world.outsider_member.pk)},
-        "channel": {"pk": str(world.foreign_channel.pk)},
+        "tenant": ({"pk": str(world.tenant_b.pk)}, {"pk": str(uuid.uuid4())}),
+        "user": ({"pk": str(world.outsider_member.pk)}, {"pk": str(uuid.uuid4())}),
+        "channel": ({"pk": str(world.foreign_channel.pk)}, {"pk": str(uuid.uuid4())}),
+        "audit-event": ({"pk": str(foreign_event.pk)}, {"pk": "987654321"}),
     }[basename]
 
 
 def test_every_resource_has_detail_routes_covered():
-    assert {basename for _, basename, _ in DETAIL_ROUTES} == {"tenant", "user", "channel"}
+    assert {basename for _, basename, _ in DETAIL_ROUTES} == {"tenant", "user", "channel", "audit-event"}
     assert len(DETAIL_ROUTES) >= 15
 
 
@@ -57,8 +65,7 @@ def test_every_resource_has_detail_routes_covered():
 @pytest.mark.parametrize(("name", "basename", "method"), DETAIL_ROUTES, ids=lambda v: str(v))
 def test_foreign_object_answers_like_a_missing_one(world, actor_role, name, basename, method):
     client = bearer_client(world.by_role(actor_role))
-    kwargs = _foreign_ids(world, basename)
-    missing = {"pk": str(uuid.uuid4())}
+    kwargs, missing = _ids(world, basename)
     if "user_id" in re.compile(router_pattern(name)).groupindex:
         kwargs["user_id"] = str(world.outsider.pk)
         missing["user_id"] = str(world.outsider.pk)

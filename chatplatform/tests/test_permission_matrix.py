@@ -57,6 +57,12 @@ def _public_channel_with_both_members(world: World) -> str:
     return f"/api/channels/{world.public_channel.pk}/members/{world.other_member.pk}/"
 
 
+def _event_of_tenant_a(world: World) -> int:
+    from audit.services import audit_record
+
+    return audit_record(action="channel.updated", target_type="channel", tenant=world.tenant_a).pk
+
+
 ROWS = [
     # tenants                                                 staff admin  mod  member anon outsider
     Row("tenants list", "get", lambda w: "/api/tenants/", (200, 200, 200, 200, 401, 200)),
@@ -210,6 +216,14 @@ ROWS = [
         "post",
         lambda w: f"/api/channels/{w.private_channel.pk}/join/",
         (403, 403, 403, 404, 401, 404),
+    ),
+    # audit log
+    Row("audit events list", "get", lambda w: "/api/audit-events/", (200, 200, 403, 403, 401, 200)),
+    Row(
+        "audit event retrieve",
+        "get",
+        lambda w: f"/api/audit-events/{_event_of_tenant_a(w)}/",
+        (200, 200, 403, 403, 401, 404),
     ),
     # auth and health
     Row("me", "get", lambda w: "/api/auth/me", (200, 200, 200, 200, 401, 200)),
