@@ -294,6 +294,7 @@ SPECTACULAR_SETTINGS = {
         "ChannelRoleEnum": "channels_app.models.ChannelRole",
         "TenantStatusEnum": "tenants.models.TenantStatus",
         "ReadinessStatusEnum": ["ok", "unavailable"],
+        "InvitationStatusEnum": "onboarding.models.InvitationStatus",
     },
 }
 

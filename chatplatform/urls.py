@@ -13,6 +13,8 @@ from audit.api.views import AuditEventViewSet
 from channels_app.api.views import ChannelViewSet
 from chatplatform.api.routers import OptionalSlashRouter
 from chatplatform.api.views import HealthView, ReadyView
+from onboarding.api.views import InvitationAcceptView, InvitationViewSet
+from onboarding.views import accept_invitation
 from streamsync.api.views import ChatTokenView, WebhookView
 from tenants.api.views import TenantViewSet
 
@@ -21,6 +23,7 @@ router.register("tenants", TenantViewSet, basename="tenant")
 router.register("users", UserViewSet, basename="user")
 router.register("channels", ChannelViewSet, basename="channel")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
+router.register("invitations", InvitationViewSet, basename="invitation")
 
 api_patterns = [
     re_path(r"^auth/login/?$", LoginView.as_view(), name="auth-login"),
@@ -29,6 +32,7 @@ api_patterns = [
     re_path(r"^auth/me/?$", MeView.as_view(), name="auth-me"),
     re_path(r"^health/?$", HealthView.as_view(), name="health"),
     re_path(r"^ready/?$", ReadyView.as_view(), name="ready"),
+    re_path(r"^invitations/accept/?$", InvitationAcceptView.as_view(), name="invitation-accept"),
     re_path(r"^stream/token/?$", ChatTokenView.as_view(), name="stream-token"),
     re_path(r"^stream/webhook/?$", WebhookView.as_view(), name="stream-webhook"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
@@ -42,6 +46,7 @@ urlpatterns = [
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
     path("chat-api/", include("chatengine.urls")),
+    path("invite/<str:token>", accept_invitation, name="invitation-page"),
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
 ]
 

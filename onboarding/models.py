@@ -17,6 +17,7 @@ from django.utils import timezone
 from chatplatform.models import TimestampedModel
 from tenants.models import Tenant
 from tenants.roles import Role
+from tenants.scoping import TenantScopedQuerySet
 
 
 class InvitationStatus(models.TextChoices):
@@ -50,6 +51,8 @@ class Invitation(TimestampedModel):
         related_name="invitations",
         help_text="Set when the link lets an existing account set its password.",
     )
+
+    objects = TenantScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -46,18 +46,27 @@ DETAIL_ROUTES = _detail_routes()
 def _ids(world: World, basename: str) -> tuple[dict[str, str], dict[str, str]]:
     """(an object of tenant B, an id that exists nowhere) for a resource."""
     from audit.services import audit_record
+    from onboarding.invitations import invitation_create
 
     foreign_event = audit_record(action="user.updated", target_type="user", tenant=world.tenant_b)
+    foreign_invitation, _ = invitation_create(tenant=world.tenant_b, email="guest@globex.test", send=False)
     return {
         "tenant": ({"pk": str(world.tenant_b.pk)}, {"pk": str(uuid.uuid4())}),
         "user": ({"pk": str(world.outsider_member.pk)}, {"pk": str(uuid.uuid4())}),
         "channel": ({"pk": str(world.foreign_channel.pk)}, {"pk": str(uuid.uuid4())}),
         "audit-event": ({"pk": str(foreign_event.pk)}, {"pk": "987654321"}),
+        "invitation": ({"pk": str(foreign_invitation.pk)}, {"pk": str(uuid.uuid4())}),
     }[basename]
 
 
 def test_every_resource_has_detail_routes_covered():
-    assert {basename for _, basename, _ in DETAIL_ROUTES} == {"tenant", "user", "channel", "audit-event"}
+    assert {basename for _, basename, _ in DETAIL_ROUTES} == {
+        "tenant",
+        "user",
+        "channel",
+        "audit-event",
+        "invitation",
+    }
     assert len(DETAIL_ROUTES) >= 15
 
 

@@ -63,6 +63,13 @@ def _event_of_tenant_a(world: World) -> int:
     return audit_record(action="channel.updated", target_type="channel", tenant=world.tenant_a).pk
 
 
+def _invitation_of_tenant_a(world: World) -> str:
+    from onboarding.invitations import invitation_create
+
+    invitation, _ = invitation_create(tenant=world.tenant_a, email="guest@acme.test", send=False)
+    return str(invitation.pk)
+
+
 ROWS = [
     # tenants                                                 staff admin  mod  member anon outsider
     Row("tenants list", "get", lambda w: "/api/tenants/", (200, 200, 200, 200, 401, 200)),
@@ -224,6 +231,48 @@ ROWS = [
         "get",
         lambda w: f"/api/audit-events/{_event_of_tenant_a(w)}/",
         (200, 200, 403, 403, 401, 404),
+    ),
+    # invitations
+    Row("invitations list", "get", lambda w: "/api/invitations/", (200, 200, 200, 403, 401, 200)),
+    Row(
+        "invitation create member",
+        "post",
+        lambda w: "/api/invitations/",
+        (201, 201, 201, 403, 401, 201),
+        lambda w, r: {
+            "email": f"invitee-{r}@example.test",
+            **({"tenant": str(w.tenant_a.pk)} if r == "staff" else {}),
+        },
+    ),
+    Row(
+        "invitation create admin",
+        "post",
+        lambda w: "/api/invitations/",
+        (201, 201, 403, 403, 401, 201),
+        lambda w, r: {
+            "email": f"boss-{r}@example.test",
+            "role": "admin",
+            **({"tenant": str(w.tenant_a.pk)} if r == "staff" else {}),
+        },
+    ),
+    Row(
+        "invitation retrieve",
+        "get",
+        lambda w: f"/api/invitations/{_invitation_of_tenant_a(w)}/",
+        (200, 200, 200, 403, 401, 404),
+    ),
+    Row(
+        "invitation revoke",
+        "post",
+        lambda w: f"/api/invitations/{_invitation_of_tenant_a(w)}/revoke/",
+        (200, 200, 200, 403, 401, 404),
+    ),
+    Row(
+        "invitation accept (bad token)",
+        "post",
+        lambda w: "/api/invitations/accept",
+        (400, 400, 400, 400, 400, 400),
+        lambda w, r: {"token": "nope", "password": "a-fine-long-passphrase"},
     ),
     # auth and health
     Row("me", "get", lambda w: "/api/auth/me", (200, 200, 200, 200, 401, 200)),

@@ -1,0 +1,155 @@
+"""``/api/invitations/``: invite people, revoke invitations, accept one."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.db.models import Q
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.api.serializers import UserSerializer
+from accounts.throttling import LoginIPThrottle
+from chatplatform.api.permissions import MANAGERS, MODERATOR, ActionRolePermission, role_key
+from onboarding.api.serializers import (
+    InvitationAcceptedSerializer,
+    InvitationAcceptSerializer,
+    InvitationCreatedSerializer,
+    InvitationCreateSerializer,
+    InvitationListFilterSerializer,
+    InvitationSerializer,
+)
+from onboarding.invitations import invitation_accept, invitation_create, invitation_revoke
+from onboarding.models import Invitation, InvitationStatus
+from tenants.api.mixins import TenantScopedViewSet
+from tenants.models import Tenant
+from tenants.roles import Role
+from tenants.scoping import TenantScopedQuerySet
+
+
+class InvitationPermission(ActionRolePermission):
+    """Admins invite any role; moderators invite (and manage invitations of) members."""
+
+    rules = {"list": MANAGERS, "retrieve": MANAGERS, "create": MANAGERS, "revoke": MANAGERS}
+
+    def has_object_permission(self, request: Request, view: object, obj: Invitation) -> bool:
+        if role_key(request.user) == MODERATOR and obj.role != Role.MEMBER:
+            return False
+        return super().has_object_permission(request, view, obj)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        parameters=[
+            OpenApiParameter("status", str, enum=[s.value for s in InvitationStatus]),
+            OpenApiParameter("email", str),
+            OpenApiParameter("tenant", UUID, description="Platform staff: only this tenant's."),
+            OpenApiParameter("page", int),
+            OpenApiParameter("page_size", int),
+        ]
+    ),
+    create=extend_schema(request=InvitationCreateSerializer, responses={201: InvitationCreatedSerializer}),
+)
+@extend_schema(tags=["invitations"])
+class InvitationViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+    permission_classes = [InvitationPermission]
+    serializer_class = InvitationSerializer
+
+    def get_scoped_queryset(self) -> TenantScopedQuerySet:
+        queryset = Invitation.objects.select_related("tenant")
+        if role_key(self.actor) == MODERATOR:
+            queryset = queryset.filter(role=Role.MEMBER)
+        return queryset
+
+    def filter_queryset(self, queryset: TenantScopedQuerySet) -> TenantScopedQuerySet:
+        if self.action != "list":
+            return queryset
+        params = InvitationListFilterSerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        filters = params.validated_data
+        now = timezone.now()
+        pending = Q(accepted_at=None, revoked_at=None, expires_at__gt=now)
+        by_status = {
+            InvitationStatus.PENDING: pending,
+            InvitationStatus.ACCEPTED: Q(accepted_at__isnull=False),
+            InvitationStatus.REVOKED: Q(accepted_at=None, revoked_at__isnull=False),
+            InvitationStatus.EXPIRED: Q(accepted_at=None, revoked_at=None, expires_at__lte=now),
+        }
+        if wanted := filters.get("status"):
+            queryset = queryset.filter(by_status[wanted])
+        if email := filters.get("email"):
+            queryset = queryset.filter(email__icontains=email)
+        if tenant := filters.get("tenant"):
+            queryset = queryset.filter(tenant_id=tenant)
+        return queryset.order_by("-created_at")
+
+    def create(self, request: Request) -> Response:
+        serializer = InvitationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        tenant = self._tenant_for_create(data.pop("tenant", None))
+        if role_key(self.actor) == MODERATOR and data["role"] != Role.MEMBER:
+            raise PermissionDenied("Moderators can only invite members.", code="role_not_allowed")
+        invitation, url = invitation_create(
+            tenant=tenant,
+            email=data["email"],
+            role=data["role"],
+            full_name=data["full_name"],
+            channels=data["channels"],
+            invited_by=self.actor,
+            days=data.get("expires_in_days"),
+        )
+        invitation.url = url  # type: ignore[attr-defined]
+        return Response(InvitationCreatedSerializer(invitation).data, status=status.HTTP_201_CREATED)
+
+    def _tenant_for_create(self, tenant_id: UUID | None) -> Tenant:
+        actor = self.actor
+        if actor.is_platform_staff:
+            tenant = Tenant.objects.filter(pk=tenant_id).first() if tenant_id else None
+            if tenant is None:
+                raise ValidationError({"tenant": ["Platform staff must name an existing tenant."]})
+            return tenant
+        if tenant_id is not None and tenant_id != actor.tenant_id:
+            raise ValidationError({"tenant": ["You can only invite people to your own tenant."]})
+        return actor.tenant
+
+    @extend_schema(request=None, responses=InvitationSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request: Request, pk: str | None = None) -> Response:
+        """Revoke a pending invitation: its link stops working (409 if it is not pending)."""
+        return Response(InvitationSerializer(invitation_revoke(invitation=self.get_object())).data)
+
+
+class InvitationAcceptView(APIView):
+    """Public: whoever holds the link's token may use it once."""
+
+    authentication_classes: list[type] = []
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginIPThrottle]
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return 'Bearer realm="api"'
+
+    @extend_schema(
+        tags=["invitations"],
+        request=InvitationAcceptSerializer,
+        responses={201: InvitationAcceptedSerializer},
+        description=(
+            "Accept an invitation (creates the user with the invited role and channels) or use a "
+            "set-password link (sets the existing account's password). 400 `invalid_invitation`, "
+            "`invitation_expired`, `invitation_revoked` or `invitation_accepted` when the link cannot "
+            "be used; 403 `tenant_suspended`."
+        ),
+    )
+    def post(self, request: Request) -> Response:
+        serializer = InvitationAcceptSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = invitation_accept(**serializer.validated_data)
+        return Response({"user": UserSerializer(user).data}, status=status.HTTP_201_CREATED)

@@ -1,0 +1,53 @@
+"""The page an invitation or set-password link opens."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.password_validation import password_validators_help_texts
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+
+from chatplatform.errors import ApplicationError
+from onboarding.invitations import invitation_accept, invitation_for_token
+
+
+class AcceptForm(forms.Form):
+    full_name = forms.CharField(max_length=150, required=False, label="Your name")
+    password = forms.CharField(widget=forms.PasswordInput, label="Password", strip=False)
+    password_again = forms.CharField(widget=forms.PasswordInput, label="Password again", strip=False)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("password") and data.get("password") != data.get("password_again"):
+            self.add_error("password_again", "The two passwords differ.")
+        return data
+
+
+@never_cache
+@csrf_protect
+def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        invitation = invitation_for_token(token)
+    except ApplicationError as exc:
+        return render(request, "onboarding/accept.html", {"problem": exc.message}, status=exc.status_code)
+    form = AcceptForm(request.POST or None, initial={"full_name": invitation.full_name})
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = invitation_accept(
+                token=token, password=form.cleaned_data["password"], full_name=form.cleaned_data["full_name"]
+            )
+        except ApplicationError as exc:
+            for field, messages in (exc.fields or {"__all__": [exc.message]}).items():
+                for message in messages:
+                    form.add_error(field if field in form.fields else None, message)
+        else:
+            return render(
+                request, "onboarding/accept.html", {"done": True, "user": user, "tenant": invitation.tenant}
+            )
+    return render(
+        request,
+        "onboarding/accept.html",
+        {"form": form, "invitation": invitation, "password_help": password_validators_help_texts()},
+    )
