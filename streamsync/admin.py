@@ -11,11 +11,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
-from accounts.admin import UserAdmin
 from accounts.models import User
+from chatplatform.admin_extensions import extend_admin
 from streamsync.models import EntityType, OutboxEntry, OutboxStatus, SyncState, WebhookEvent
 from streamsync.outbox import retry_now
-from tenants.admin import TenantAdmin
+from streamsync.resync import tenant_resync
 from tenants.models import Tenant
 
 
@@ -133,13 +133,20 @@ def _sync_summary(rows: QuerySet[OutboxEntry], synced_at: object | None = None) 
     return format_html('<span style="color:#1e7e34">in sync</span> (last {})', synced_at)
 
 
-class SyncAwareTenantAdmin(TenantAdmin):
-    readonly_fields = [*TenantAdmin.readonly_fields, "chat_sync"]
-    fieldsets = [
-        *TenantAdmin.fieldsets[:1],
-        ("Chat service", {"fields": ["chat_sync"]}),
-        *TenantAdmin.fieldsets[1:],
-    ]
+class TenantSyncAdminMixin:
+    """Adds the chat sync state and a resync action to the tenant admin."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> list[str]:
+        return [*super().get_readonly_fields(request, obj), "chat_sync"]  # type: ignore[misc]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Tenant | None = None) -> list:
+        fieldsets = list(super().get_fieldsets(request, obj))  # type: ignore[misc]
+        return [*fieldsets[:1], ("Chat service", {"fields": ["chat_sync"]}), *fieldsets[1:]]
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)  # type: ignore[misc]
+        actions["resync"] = (resync_tenants, "resync", resync_tenants.short_description)
+        return actions
 
     @admin.display(description="Chat sync")
     def chat_sync(self, tenant: Tenant) -> str:
@@ -153,9 +160,25 @@ class SyncAwareTenantAdmin(TenantAdmin):
         return _sync_summary(OutboxEntry.objects.filter(tenant_id=tenant.pk), last.first())
 
 
-class SyncAwareUserAdmin(UserAdmin):
-    readonly_fields = [*UserAdmin.readonly_fields, "chat_sync"]
-    fieldsets = [*UserAdmin.fieldsets, ("Chat service", {"fields": ["chat_sync"]})]
+def resync_tenants(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+    queued = sum(tenant_resync(tenant=tenant) for tenant in queryset)
+    modeladmin.message_user(
+        request, f"Queued {queued} objects to be sent to the chat service again.", messages.SUCCESS
+    )
+
+
+resync_tenants.short_description = "Resync to the chat service"  # type: ignore[attr-defined]
+
+
+class UserSyncAdminMixin:
+    """Adds the chat sync state to the user admin."""
+
+    def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> list[str]:
+        return [*super().get_readonly_fields(request, obj), "chat_sync"]  # type: ignore[misc]
+
+    def get_fieldsets(self, request: HttpRequest, obj: User | None = None) -> list:
+        fieldsets = list(super().get_fieldsets(request, obj))  # type: ignore[misc]
+        return fieldsets if obj is None else [*fieldsets, ("Chat service", {"fields": ["chat_sync"]})]
 
     @admin.display(description="Chat sync")
     def chat_sync(self, user: User) -> str:
@@ -166,7 +189,5 @@ class SyncAwareUserAdmin(UserAdmin):
         return _sync_summary(rows, state.synced_at if state else None)
 
 
-admin.site.unregister(Tenant)
-admin.site.register(Tenant, SyncAwareTenantAdmin)
-admin.site.unregister(User)
-admin.site.register(User, SyncAwareUserAdmin)
+extend_admin(Tenant, TenantSyncAdminMixin)
+extend_admin(User, UserSyncAdminMixin)

@@ -1,15 +1,35 @@
 from __future__ import annotations
 
-from django.contrib import admin
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
+from audit.models import AuditEvent
 from tenants.models import Tenant, TenantStatus
 from tenants.selectors import tenants_with_counts
+from tenants.services import tenant_delete, tenant_reactivate, tenant_suspend
 
 PREVIEW_ROWS = 20
+AUDIT_ROWS = 15
+
+
+class ConfirmDeleteForm(forms.Form):
+    slug = forms.CharField(label="Type the tenant's slug to confirm", max_length=40)
+
+    def __init__(self, *args: object, tenant: Tenant, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.tenant = tenant
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"].strip()
+        if slug != self.tenant.slug:
+            raise forms.ValidationError("That is not this tenant's slug.")
+        return slug
 
 
 @admin.register(Tenant)
@@ -18,12 +38,77 @@ class TenantAdmin(admin.ModelAdmin):
     list_filter = ["status", "created_at"]
     search_fields = ["name", "slug"]
     ordering = ["name"]
-    readonly_fields = ["id", "created_at", "updated_at", "users_preview", "channels_preview"]
+    readonly_fields = ["id", "created_at", "updated_at", "users_preview", "channels_preview", "recent_events"]
     fieldsets = [
         (None, {"fields": ["name", "slug", "status"]}),
         ("People and channels", {"fields": ["users_preview", "channels_preview"]}),
+        ("Recent audit events", {"fields": ["recent_events"]}),
         ("Record", {"fields": ["id", "created_at", "updated_at"], "classes": ["collapse"]}),
     ]
+    actions = ["suspend", "reactivate"]
+    delete_confirmation_template = "admin/tenants/tenant/delete_confirmation.html"
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        # Deleting a tenant deletes its people: one at a time, with the slug typed in.
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description="Suspend (users signed out, chat deactivated)")
+    def suspend(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        changed = [tenant_suspend(tenant=t) for t in queryset if t.status != TenantStatus.SUSPENDED]
+        self.message_user(request, f"Suspended {len(changed)} tenant(s).", messages.SUCCESS)
+
+    @admin.action(description="Reactivate")
+    def reactivate(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        changed = [tenant_reactivate(tenant=t) for t in queryset if t.status != TenantStatus.ACTIVE]
+        self.message_user(request, f"Reactivated {len(changed)} tenant(s).", messages.SUCCESS)
+
+    def save_model(self, request: HttpRequest, obj: Tenant, form: forms.ModelForm, change: bool) -> None:
+        """Status changes made on the form go through the lifecycle services."""
+        if change and "status" in form.changed_data:
+            wanted = obj.status
+            obj.status = form.initial["status"]
+            super().save_model(request, obj, form, change)
+            (tenant_suspend if wanted == TenantStatus.SUSPENDED else tenant_reactivate)(tenant=obj)
+            return
+        super().save_model(request, obj, form, change)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict | None = None
+    ) -> HttpResponse:
+        """Two steps: a page that says what goes, then the slug typed in to confirm."""
+        tenant = self.get_object(request, object_id)
+        if tenant is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_delete_permission(request, tenant):
+            raise PermissionDenied
+        form = ConfirmDeleteForm(request.POST or None, tenant=tenant)
+        if request.method == "POST" and form.is_valid():
+            name = str(tenant)
+            tenant_delete(tenant=tenant)
+            self.message_user(
+                request,
+                f"Deleted {name} with its users and channels; the chat service follows through the sync.",
+                messages.SUCCESS,
+            )
+            return HttpResponseRedirect(reverse("admin:tenants_tenant_changelist"))
+
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "object": tenant,
+            "title": f"Delete {tenant}?",
+            "form": form,
+            "counts": {
+                "users": tenant.users.count(),
+                "channels": tenant.channels.count(),
+                "memberships": tenant.channels.aggregate(n=Count("memberships"))["n"],
+                "invitations": tenant.invitations.count() if hasattr(tenant, "invitations") else 0,
+            },
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, self.delete_confirmation_template, context)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
         return tenants_with_counts(super().get_queryset(request))
@@ -63,6 +148,23 @@ class TenantAdmin(admin.ModelAdmin):
         users = tenant.users.order_by("email")[:PREVIEW_ROWS]
         rows = [(reverse("admin:accounts_user_change", args=[u.pk]), u.email, u.role) for u in users]
         return self._preview(rows, "admin:accounts_user_changelist", tenant, "users", tenant.users.count())
+
+    @admin.display(description="Latest")
+    def recent_events(self, tenant: Tenant) -> str:
+        if tenant.pk is None:
+            return "—"
+        events = AuditEvent.objects.filter(tenant_id=tenant.pk)[:AUDIT_ROWS]
+        rows = [
+            (f"{e.created_at:%Y-%m-%d %H:%M}", e.action, e.target_repr, e.actor_email or "system")
+            for e in events
+        ]
+        if not rows:
+            return "No events yet."
+        items = format_html_join(
+            "", "<li>{} <strong>{}</strong> {} <span style='color:#666'>by {}</span></li>", rows
+        )
+        link = f"{reverse('admin:audit_auditevent_changelist')}?tenant_slug={tenant.slug}"
+        return format_html('<ul style="margin:0">{}</ul><a href="{}">Full history →</a>', items, link)
 
     @admin.display(description="Channels")
     def channels_preview(self, tenant: Tenant) -> str:

@@ -1,0 +1,114 @@
+"""The onboarding console: an "Onboard organization" page on the tenant admin,
+and the invitations list."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
+
+from chatplatform.admin_extensions import extend_admin
+from chatplatform.errors import ApplicationError
+from onboarding.forms import OnboardOrganizationForm
+from onboarding.invitations import invitation_revoke
+from onboarding.models import Invitation, InvitationStatus
+from onboarding.services import organization_onboard
+from tenants.models import Tenant
+
+# Service error fields → form fields.
+_FIELD_FOR = {"name": "name", "slug": "slug", "email": "admin_email", "full_name": "admin_name"}
+
+
+class TenantOnboardingAdminMixin:
+    """Adds the "Onboard organization" page to the tenant admin."""
+
+    change_list_template = "admin/tenants/tenant/change_list.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        onboard = path(
+            "onboard/",
+            self.admin_site.admin_view(self.onboard_view),  # type: ignore[attr-defined]
+            name="tenants_tenant_onboard",
+        )
+        return [onboard, *super().get_urls()]  # type: ignore[misc]
+
+    def onboard_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):  # type: ignore[attr-defined]
+            raise PermissionDenied
+        form = OnboardOrganizationForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                result = organization_onboard(
+                    name=data["name"],
+                    slug=data["slug"],
+                    admin_email=data["admin_email"],
+                    admin_name=data["admin_name"],
+                    channel_names=data["channels"],
+                    invited_by=request.user,  # type: ignore[arg-type]
+                )
+            except ApplicationError as exc:
+                for name, problems in (exc.fields or {None: [exc.message]}).items():
+                    for problem in problems:
+                        form.add_error(_FIELD_FOR.get(name or ""), problem)
+            else:
+                messages.success(
+                    request,
+                    format_html(
+                        "Onboarded {} with {} and {} channel(s). Set-password link for the admin "
+                        "(also mailed): <a href='{}' id='admin-link'>{}</a>",
+                        result.tenant.name,
+                        result.admin.email,
+                        len(result.channels),
+                        result.admin_link,
+                        result.admin_link,
+                    ),
+                )
+                return HttpResponseRedirect(reverse("admin:tenants_tenant_change", args=[result.tenant.pk]))
+        context = {
+            **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+            "opts": Tenant._meta,
+            "title": "Onboard an organization",
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/onboarding/onboard.html", context)
+
+
+extend_admin(Tenant, TenantOnboardingAdminMixin)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "tenant", "role", "status_badge", "expires_at", "invited_by", "created_at"]
+    list_filter = ["role", "tenant"]
+    list_select_related = ["tenant", "invited_by"]
+    search_fields = ["email", "tenant__slug"]
+    readonly_fields = [f.name for f in Invitation._meta.fields if f.name != "token_hash"]
+    exclude = ["token_hash"]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # invitations carry a one-time link: create them through the API or onboarding
+
+    @admin.display(description="Status")
+    def status_badge(self, invitation: Invitation) -> str:
+        colour = {
+            InvitationStatus.PENDING: "#0b6bcb",
+            InvitationStatus.ACCEPTED: "#1e7e34",
+            InvitationStatus.REVOKED: "#6c757d",
+            InvitationStatus.EXPIRED: "#b8860b",
+        }[invitation.status]
+        return format_html('<span style="color:{};font-weight:600">{}</span>', colour, invitation.status)
+
+    @admin.action(description="Revoke")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Invitation]) -> None:
+        revoked = 0
+        for invitation in queryset:
+            if invitation.status == InvitationStatus.PENDING:
+                invitation_revoke(invitation=invitation)
+                revoked += 1
+        self.message_user(request, f"Revoked {revoked} invitation(s).", messages.SUCCESS)

@@ -1,0 +1,45 @@
+"""The onboarding console's form."""
+
+from __future__ import annotations
+
+from django import forms
+
+from tenants.models import SLUG_MAX_LENGTH, slug_validator
+
+MAX_CHANNELS = 20
+
+
+class OnboardOrganizationForm(forms.Form):
+    name = forms.CharField(label="Organization name", max_length=200)
+    slug = forms.CharField(
+        label="Slug",
+        max_length=SLUG_MAX_LENGTH,
+        required=False,
+        validators=[slug_validator],
+        help_text="Lowercase letters, digits and hyphens; derived from the name when empty. Never changes.",
+    )
+    admin_email = forms.EmailField(label="First admin's email")
+    admin_name = forms.CharField(label="First admin's name", max_length=150)
+    channels = forms.CharField(
+        label="Default channels",
+        initial="general, random",
+        required=False,
+        help_text="Comma-separated names; everyone joins them.",
+    )
+    users_csv = forms.FileField(
+        label="Users (optional CSV)",
+        required=False,
+        help_text="Header: email,full_name,role,channels (channels separated by |). All rows must be valid.",
+    )
+
+    def clean_channels(self) -> list[str]:
+        names = [part.strip() for part in self.cleaned_data["channels"].split(",") if part.strip()]
+        if len(names) > MAX_CHANNELS:
+            raise forms.ValidationError(f"At most {MAX_CHANNELS} default channels.")
+        too_long = [n for n in names if len(n) > 100]
+        if too_long:
+            raise forms.ValidationError(f"Channel names are at most 100 characters: {too_long[0][:30]}…")
+        return names
+
+    def clean_admin_email(self) -> str:
+        return self.cleaned_data["admin_email"].strip().lower()

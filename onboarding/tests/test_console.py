@@ -1,0 +1,213 @@
+"""The onboarding console (Django admin) and the tenant lifecycle around it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+
+from accounts.models import User
+from audit.models import AuditEvent
+from channels_app.models import Channel
+from streamsync.models import OutboxEntry
+from tenants.models import Tenant
+
+pytestmark = pytest.mark.django_db
+
+ONBOARD = "/admin/tenants/tenant/onboard/"
+
+
+@pytest.fixture
+def staff_client(client, world):
+    world.staff.is_superuser = True
+    world.staff.save()
+    client.force_login(world.staff)
+    return client
+
+
+def _form(**overrides):
+    data = {
+        "name": "Initech",
+        "slug": "",
+        "admin_email": "Peter@Initech.test",
+        "admin_name": "Peter Gibbons",
+        "channels": "General, Random, TPS Reports",
+    }
+    data.update(overrides)
+    return data
+
+
+class TestOnboard:
+    def test_success_creates_everything_and_lands_on_the_tenant_page(
+        self, staff_client, world, django_capture_on_commit_callbacks
+    ):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = staff_client.post(ONBOARD, _form(), follow=True)
+        assert response.status_code == 200
+        tenant = Tenant.objects.get(slug="initech")
+        assert response.redirect_chain[-1][0] == reverse("admin:tenants_tenant_change", args=[tenant.pk])
+        admin = User.objects.get(email="peter@initech.test")
+        assert (admin.tenant_id, admin.role, admin.full_name) == (tenant.pk, "admin", "Peter Gibbons")
+        assert not admin.has_usable_password()
+        channels = Channel.objects.filter(tenant=tenant)
+        assert sorted(channels.values_list("slug", flat=True)) == ["general", "random", "tps-reports"]
+        assert all(c.memberships.filter(user=admin).exists() for c in channels)
+        page = response.content.decode()
+        assert "id='admin-link'" in page and "/invite/" in page
+        assert "peter@initech.test" in page and "#tps-reports" in page  # what was created
+        assert "change(s) pending" in page  # its sync state
+        assert "tenant.created" in page  # its recent audit events
+        assert len(mail.outbox) == 1 and "/invite/" in mail.outbox[0].body
+        assert OutboxEntry.objects.filter(tenant_id=tenant.pk).count() >= 7
+        assert AuditEvent.objects.filter(tenant_id=tenant.pk, actor_id=world.staff.pk).exists()
+
+    def test_the_link_lets_the_admin_set_a_password(self, staff_client, world, client):
+        response = staff_client.post(ONBOARD, _form(), follow=True)
+        link = response.content.decode().split("id='admin-link'>")[1].split("<")[0]
+        path = link.replace("http://127.0.0.1:8000", "")
+        staff_client.logout()
+        done = client.post(
+            path,
+            {
+                "password": "peter-has-a-case-of-the-mondays",
+                "password_again": "peter-has-a-case-of-the-mondays",
+            },
+        )
+        assert 'id="done"' in done.content.decode()
+        assert User.objects.get(email="peter@initech.test").check_password("peter-has-a-case-of-the-mondays")
+
+    @pytest.mark.parametrize(
+        ("overrides", "field", "message"),
+        [
+            ({"name": ""}, "name", "This field is required."),
+            ({"slug": "Bad Slug"}, "slug", "Use lowercase letters"),
+            ({"slug": "acme"}, "slug", "A tenant with this slug already exists."),
+            ({"admin_email": "not-an-email"}, "admin_email", "Enter a valid email address."),
+            ({"admin_email": "admin@globex.test"}, "admin_email", "A user with this email already exists."),
+            ({"admin_name": ""}, "admin_name", "This field is required."),
+            ({"channels": ",".join(f"c{i}" for i in range(21))}, "channels", "At most 20 default channels."),
+        ],
+    )
+    def test_each_validation_error_shows_and_nothing_is_created(
+        self, staff_client, world, overrides, field, message
+    ):
+        before = (
+            Tenant.objects.count(),
+            User.objects.count(),
+            Channel.objects.count(),
+            AuditEvent.objects.count(),
+        )
+        response = staff_client.post(ONBOARD, _form(**overrides))
+        assert response.status_code == 200
+        errors = response.context["form"].errors
+        assert field in errors, errors
+        assert any(message in e for e in errors[field])
+        after = (
+            Tenant.objects.count(),
+            User.objects.count(),
+            Channel.objects.count(),
+            AuditEvent.objects.count(),
+        )
+        assert after == before
+
+    def test_only_staff_with_permission_can_onboard(self, client, world):
+        client.force_login(world.admin)  # a tenant admin is not platform staff
+        response = client.get(ONBOARD)
+        assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+    def test_changelist_links_to_the_console(self, staff_client, world):
+        page = staff_client.get(reverse("admin:tenants_tenant_changelist")).content.decode()
+        assert 'id="onboard-link"' in page and ONBOARD in page
+
+
+class TestLifecycleInTheAdmin:
+    def test_suspend_and_reactivate_actions(self, staff_client, world):
+        url = reverse("admin:tenants_tenant_changelist")
+        staff_client.post(url, {"action": "suspend", "_selected_action": [world.tenant_a.pk]})
+        world.tenant_a.refresh_from_db()
+        assert world.tenant_a.status == "suspended"
+        assert AuditEvent.objects.filter(action="tenant.suspended", tenant_id=world.tenant_a.pk).count() == 1
+        staff_client.post(url, {"action": "reactivate", "_selected_action": [world.tenant_a.pk]})
+        world.tenant_a.refresh_from_db()
+        assert world.tenant_a.status == "active"
+
+    def test_status_change_on_the_form_goes_through_the_service(self, staff_client, world):
+        url = reverse("admin:tenants_tenant_change", args=[world.tenant_a.pk])
+        response = staff_client.post(url, {"name": "Acme", "status": "suspended"})
+        assert response.status_code == 302
+        assert AuditEvent.objects.filter(action="tenant.suspended").count() == 1
+        assert OutboxEntry.objects.filter(entity_id=str(world.member.pk)).exists()
+
+    def test_resync_queues_the_whole_tenant(self, staff_client, world):
+        OutboxEntry.objects.all().delete()
+        staff_client.post(
+            reverse("admin:tenants_tenant_changelist"),
+            {"action": "resync", "_selected_action": [world.tenant_a.pk]},
+        )
+        kinds = set(
+            OutboxEntry.objects.filter(tenant_id=world.tenant_a.pk).values_list("entity_type", flat=True)
+        )
+        assert kinds == {"user", "channel", "channel_members"}
+        assert OutboxEntry.objects.filter(entity_type="user").count() == 4
+
+    def test_delete_needs_the_slug_typed_in(self, staff_client, world):
+        url = reverse("admin:tenants_tenant_delete", args=[world.tenant_b.pk])
+        page = staff_client.get(url).content.decode()
+        assert "<strong>2</strong> users" in page and "Type the tenant" in page
+        wrong = staff_client.post(url, {"slug": "acme"})
+        assert "not this tenant" in wrong.content.decode()
+        assert Tenant.objects.filter(pk=world.tenant_b.pk).exists()
+        done = staff_client.post(url, {"slug": "globex"})
+        assert done.status_code == 302
+        assert not Tenant.objects.filter(pk=world.tenant_b.pk).exists()
+        assert AuditEvent.objects.filter(action="tenant.deleted", tenant_id=world.tenant_b.pk).count() == 1
+        assert OutboxEntry.objects.filter(entity_id=str(world.outsider.pk), entity_type="user").exists()
+
+    def test_bulk_delete_is_not_offered(self, staff_client, world):
+        page = staff_client.get(reverse("admin:tenants_tenant_changelist")).content.decode()
+        assert "delete_selected" not in page
+
+
+class TestCommands:
+    def test_tenant_delete_needs_yes(self, world, capsys):
+        call_command("tenant_delete", "globex")
+        out = capsys.readouterr().out
+        assert "Would delete Globex (globex): 2 users, 1 channels, 1 memberships" in out
+        assert Tenant.objects.filter(slug="globex").exists()
+        call_command("tenant_delete", "globex", "--yes")
+        assert not Tenant.objects.filter(slug="globex").exists()
+        event = AuditEvent.objects.get(action="tenant.deleted")
+        assert (event.tenant_slug, event.actor_id) == ("globex", None)
+
+    def test_tenant_delete_unknown(self, world):
+        with pytest.raises(CommandError, match="No tenant"):
+            call_command("tenant_delete", "nope", "--yes")
+
+    def test_user_export(self, world, capsys, tmp_path):
+        from conftest import bearer_client
+
+        bearer_client(world.admin).patch(
+            f"/api/users/{world.member.pk}/", {"full_name": "Mary Q"}, format="json"
+        )
+        call_command("user_export", world.member.email.upper())
+        data = json.loads(capsys.readouterr().out)
+        assert data["user"]["email"] == world.member.email
+        assert data["tenant"]["slug"] == "acme"
+        assert [m["channel"] for m in data["memberships"]] == ["general"]
+        assert any(
+            e["action"] == "user.updated" and e["changes"]["full_name"][1] == "Mary Q"
+            for e in data["audit_events"]
+        )
+        text = json.dumps(data)
+        assert world.member.password not in text and "md5$" not in text
+        call_command("user_export", world.member.email, "--output", str(tmp_path / "out.json"))
+        assert json.loads((tmp_path / "out.json").read_text())["user"]["id"] == str(world.member.pk)
+        assert AuditEvent.objects.filter(action="export.user", target_id=str(world.member.pk)).count() == 2
+
+    def test_user_export_unknown(self, world):
+        with pytest.raises(CommandError, match="No user"):
+            call_command("user_export", "ghost@nowhere.test")
