@@ -219,7 +219,11 @@ def invitation_accept(*, token: str, password: str, full_name: str = "") -> User
             "Choose a password.", code="invalid_password", fields={"password": ["This field is required."]}
         )
     invitation = invitation_for_token(token)
-    invitation = Invitation.objects.select_for_update().select_related("tenant", "user").get(pk=invitation.pk)
+    invitation = (
+        Invitation.objects.select_for_update(of=("self",))
+        .select_related("tenant", "user")
+        .get(pk=invitation.pk)
+    )
     if invitation.status != InvitationStatus.PENDING:
         raise InvalidInvitation(
             f"This link has {_status_words[invitation.status]}.", code=f"invitation_{invitation.status}"
