@@ -90,3 +90,12 @@ def client_for():
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()
+
+
+@pytest.fixture
+def staff_client(client, world):
+    """The Django test client signed in to the admin as platform staff (a superuser)."""
+    world.staff.is_superuser = True
+    world.staff.save()
+    client.force_login(world.staff)
+    return client

@@ -4,26 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, OuterRef, Q
 
 from accounts.models import User
 from channels_app.models import Channel, ChannelQuerySet, Membership
+from chatplatform.db import count_of
 
 
 def channels_visible_to(*, actor: User) -> ChannelQuerySet:
     """The channels the actor may see, annotated with ``member_count`` and ``is_member``."""
-    member_count = (
-        Membership.objects.filter(channel=OuterRef("pk"))
-        .order_by()
-        .values("channel")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
     return (
         Channel.objects.visible_to(actor)
         .annotate(
-            member_count=Coalesce(Subquery(member_count, output_field=IntegerField()), 0),
+            member_count=count_of(Membership, "channel"),
             is_member=Exists(Membership.objects.filter(channel=OuterRef("pk"), user_id=actor.pk)),
         )
         .order_by("name", "id")

@@ -6,7 +6,6 @@ from uuid import UUID
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -21,7 +20,6 @@ from accounts.models import User, UserQuerySet
 from accounts.selectors import user_list
 from accounts.services import user_create, user_delete, user_update
 from tenants.api.mixins import TenantScopedViewSet
-from tenants.models import Tenant
 
 LIST_PARAMETERS = [
     OpenApiParameter("search", str, description="Substring of the email or full name."),
@@ -65,7 +63,7 @@ class UserViewSet(
         serializer = UserCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        tenant = self._tenant_for_create(data.get("tenant"))
+        tenant = self.tenant_for_create(data.get("tenant"))
         check_can_create(self.actor, role=data["role"])
         user = user_create(
             tenant=tenant,
@@ -75,19 +73,6 @@ class UserViewSet(
             password=data.get("password"),
         )
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
-
-    def _tenant_for_create(self, tenant_id: UUID | None) -> Tenant:
-        actor = self.actor
-        if actor.is_platform_staff:
-            if tenant_id is None:
-                raise ValidationError({"tenant": ["This field is required for platform staff."]})
-            tenant = Tenant.objects.filter(pk=tenant_id).first()
-            if tenant is None:
-                raise ValidationError({"tenant": ["No such tenant."]})
-            return tenant
-        if tenant_id is not None and tenant_id != actor.tenant_id:
-            raise ValidationError({"tenant": ["You can only create users in your own tenant."]})
-        return actor.tenant
 
     def update(self, request: Request, pk: str | None = None, partial: bool = False) -> Response:
         target = self.get_object()

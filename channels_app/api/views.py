@@ -7,7 +7,7 @@ from uuid import UUID
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -32,7 +32,6 @@ from channels_app.services import (
 )
 from chatplatform.api.permissions import MANAGERS, role_key
 from tenants.api.mixins import UUID_PATTERN, TenantScopedViewSet
-from tenants.models import Tenant
 
 LIST_PARAMETERS = [
     OpenApiParameter("search", str, description="Substring of the name or slug."),
@@ -75,22 +74,9 @@ class ChannelViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.Retrieve
         serializer = ChannelCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        tenant = self._tenant_for_create(data.pop("tenant", None))
+        tenant = self.tenant_for_create(data.pop("tenant", None))
         channel = channel_create(tenant=tenant, created_by=self.actor, **data)
         return self._respond(channel, status.HTTP_201_CREATED)
-
-    def _tenant_for_create(self, tenant_id: UUID | None) -> Tenant:
-        actor = self.actor
-        if actor.is_platform_staff:
-            if tenant_id is None:
-                raise ValidationError({"tenant": ["This field is required for platform staff."]})
-            tenant = Tenant.objects.filter(pk=tenant_id).first()
-            if tenant is None:
-                raise ValidationError({"tenant": ["No such tenant."]})
-            return tenant
-        if tenant_id is not None and tenant_id != actor.tenant_id:
-            raise ValidationError({"tenant": ["You can only create channels in your own tenant."]})
-        return actor.tenant
 
     def update(self, request: Request, pk: str | None = None, partial: bool = False) -> Response:
         channel = self.get_object()

@@ -9,7 +9,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -29,7 +29,6 @@ from onboarding.api.serializers import (
 from onboarding.invitations import invitation_accept, invitation_create, invitation_revoke
 from onboarding.models import Invitation, InvitationStatus
 from tenants.api.mixins import TenantScopedViewSet
-from tenants.models import Tenant
 from tenants.roles import Role
 from tenants.scoping import TenantScopedQuerySet
 
@@ -94,7 +93,7 @@ class InvitationViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.Retri
         serializer = InvitationCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        tenant = self._tenant_for_create(data.pop("tenant", None))
+        tenant = self.tenant_for_create(data.pop("tenant", None))
         if role_key(self.actor) == MODERATOR and data["role"] != Role.MEMBER:
             raise PermissionDenied("Moderators can only invite members.", code="role_not_allowed")
         invitation, url = invitation_create(
@@ -108,17 +107,6 @@ class InvitationViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.Retri
         )
         invitation.url = url  # type: ignore[attr-defined]
         return Response(InvitationCreatedSerializer(invitation).data, status=status.HTTP_201_CREATED)
-
-    def _tenant_for_create(self, tenant_id: UUID | None) -> Tenant:
-        actor = self.actor
-        if actor.is_platform_staff:
-            tenant = Tenant.objects.filter(pk=tenant_id).first() if tenant_id else None
-            if tenant is None:
-                raise ValidationError({"tenant": ["Platform staff must name an existing tenant."]})
-            return tenant
-        if tenant_id is not None and tenant_id != actor.tenant_id:
-            raise ValidationError({"tenant": ["You can only invite people to your own tenant."]})
-        return actor.tenant
 
     @extend_schema(request=None, responses=InvitationSerializer)
     @action(detail=True, methods=["post"])

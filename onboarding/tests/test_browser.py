@@ -48,7 +48,7 @@ def browser():
     ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.implicitly_wait(5)
+    driver.implicitly_wait(15)
     yield driver
     driver.quit()
 
@@ -69,6 +69,14 @@ def _fill(browser, field: str, value: str) -> None:
     element.send_keys(value)
 
 
+def _wait_for_text(browser, text: str) -> None:
+    """Wait until the page shows ``text`` (a click starts a navigation; reading the
+    page at once may still see the old one)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 15).until(lambda b: text in b.page_source, f"never saw {text!r}")
+
+
 def test_onboarding_flow_in_a_browser(browser, live_server, staff, settings):
     from selenium.webdriver.common.by import By
 
@@ -87,7 +95,7 @@ def test_onboarding_flow_in_a_browser(browser, live_server, staff, settings):
     _fill(browser, "admin_name", "Bill Lumbergh")
     _fill(browser, "channels", "General, TPS Reports")
     browser.find_element(By.NAME, "_onboard").click()
-    assert "A user with this email already exists." in browser.page_source
+    _wait_for_text(browser, "A user with this email already exists.")
     assert not Tenant.objects.filter(slug="initech").exists()
 
     _fill(browser, "admin_email", "bill@initech.test")
@@ -99,11 +107,11 @@ def test_onboarding_flow_in_a_browser(browser, live_server, staff, settings):
 
     browser.delete_all_cookies()
     browser.get(link)
-    assert "Set your password" in browser.page_source
+    _wait_for_text(browser, "Set your password")
     _fill(browser, "password", "hunter2")
     _fill(browser, "password_again", "hunter2")
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    assert "too short" in browser.page_source
+    _wait_for_text(browser, "too short")
     _fill(browser, "password", PASSWORD)
     _fill(browser, "password_again", PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()

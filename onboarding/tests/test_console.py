@@ -21,14 +21,6 @@ pytestmark = pytest.mark.django_db
 ONBOARD = "/admin/tenants/tenant/onboard/"
 
 
-@pytest.fixture
-def staff_client(client, world):
-    world.staff.is_superuser = True
-    world.staff.save()
-    client.force_login(world.staff)
-    return client
-
-
 def _form(**overrides):
     data = {
         "name": "Initech",

@@ -10,14 +10,6 @@ from streamsync.models import OutboxEntry, OutboxStatus, SyncState
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def staff_client(client, world):
-    world.staff.is_superuser = True
-    world.staff.save()
-    client.force_login(world.staff)
-    return client
-
-
 def test_outbox_list_filters_and_retry(staff_client, world):
     row = OutboxEntry.objects.filter(entity_type="user").first()
     OutboxEntry.objects.filter(pk=row.pk).update(
