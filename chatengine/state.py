@@ -1,0 +1,163 @@
+"""ChannelState: what ``queryChannels`` and ``channel.query``/``watch`` return
+for each channel, as the given viewer sees it (its membership, capabilities and
+read state), built with a bounded number of queries per channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatengine import permissions
+from chatengine.auth import Caller
+from chatengine.models import Channel, ChatUser, Connection, Member, Message, Watch
+from chatengine.selectors import (
+    DEFAULT_MEMBER_LIMIT,
+    ChannelTypes,
+    access_for,
+    bounded_int,
+    channel_history_scope,
+    channel_members,
+    messages_page,
+    pinned_messages,
+)
+from chatengine.serializers import (
+    MessageRenderer,
+    channel_payload,
+    member_payload,
+    online_ids,
+    read_payload,
+    user_payload,
+)
+
+
+@dataclass
+class StateOptions:
+    messages: dict[str, Any] = field(default_factory=dict)
+    default_message_limit: int = 100
+    member_limit: int = DEFAULT_MEMBER_LIMIT
+    member_offset: int = 0
+    watcher_limit: int = 10
+
+
+def options_from(body: dict[str, Any], *, default_message_limit: int) -> StateOptions:
+    """State options from a query or queryChannels body (``messages``, ``members``,
+    ``watchers`` objects, or the flat ``message_limit`` / ``member_limit``)."""
+    messages = body.get("messages") if isinstance(body.get("messages"), dict) else {}
+    if "message_limit" in body:
+        messages = {**messages, "limit": body["message_limit"]}
+    members = body.get("members") if isinstance(body.get("members"), dict) else {}
+    watchers = body.get("watchers") if isinstance(body.get("watchers"), dict) else {}
+    return StateOptions(
+        messages=messages,
+        default_message_limit=default_message_limit,
+        member_limit=bounded_int(
+            body.get("member_limit", members.get("limit")),
+            name="member_limit",
+            default=DEFAULT_MEMBER_LIMIT,
+            maximum=300,
+        ),
+        member_offset=bounded_int(members.get("offset"), name="members.offset", default=0, maximum=1000),
+        watcher_limit=bounded_int(watchers.get("limit"), name="watchers.limit", default=10, maximum=300),
+    )
+
+
+def _capabilities(access_granted: frozenset[str], channel: Channel, config: dict[str, Any]) -> list[str]:
+    caps = permissions.capabilities(access_granted, channel)
+    if not config.get("reactions"):
+        caps = [c for c in caps if c != "send-reaction"]
+    if not config.get("replies"):
+        caps = [c for c in caps if c != "send-reply"]
+    if not config.get("uploads"):
+        caps = [c for c in caps if c != "upload-file"]
+    if not config.get("mutes"):
+        caps = [c for c in caps if c != "mute-channel"]
+    if not config.get("typing_events"):
+        caps = [c for c in caps if c != "typing-events"]
+    if not config.get("read_events"):
+        caps = [c for c in caps if c != "read-events"]
+    # Flagging needs the moderation endpoints, which this engine does not serve.
+    return [c for c in caps if c != "flag-message"]
+
+
+def channel_states(
+    *,
+    caller: Caller,
+    viewer: ChatUser | None,
+    channels: list[Channel],
+    types: ChannelTypes,
+    options: StateOptions,
+) -> list[dict[str, Any]]:
+    if not channels:
+        return []
+    own = (
+        {
+            m.channel_id: m
+            for m in Member.objects.select_related("user").filter(user=viewer, channel__in=channels)
+        }
+        if viewer is not None
+        else {}
+    )
+    watchers_by_channel: dict[str, list[str]] = {}
+    for cid, user_id in (
+        Watch.objects.filter(channel__in=channels).values_list("channel_id", "connection__user_id").distinct()
+    ):
+        watchers_by_channel.setdefault(cid, []).append(user_id)
+
+    pages: list[tuple[Channel, list[Message], list[Message], list[Member]]] = []
+    all_messages: list[Message] = []
+    people: set[str] = set()
+    for channel in channels:
+        messages = messages_page(
+            channel_history_scope(channel), options.messages, default_limit=options.default_message_limit
+        )
+        pinned = pinned_messages(channel)
+        members = channel_members(channel, limit=options.member_limit, offset=options.member_offset)
+        pages.append((channel, messages, pinned, members))
+        all_messages.extend(messages)
+        all_messages.extend(pinned)
+        people.update(m.user_id for m in members)
+        people.update(watchers_by_channel.get(channel.cid, []))
+    renderer = MessageRenderer(all_messages, viewer_id=viewer.id if viewer else None)
+    online = online_ids(people)
+    watcher_users = {
+        u.id: u
+        for u in ChatUser.objects.filter(id__in={uid for ids in watchers_by_channel.values() for uid in ids})
+    }
+
+    states = []
+    for channel, messages, pinned, members in pages:
+        membership = own.get(channel.cid)
+        access = access_for(caller, channel, membership, types, user=viewer)
+        config = types.config(channel.type)
+        reads = {m.user_id: m for m in members}
+        if membership is not None:
+            reads[membership.user_id] = membership
+        watcher_ids = watchers_by_channel.get(channel.cid, [])
+        state: dict[str, Any] = {
+            "channel": channel_payload(
+                channel,
+                config=config,
+                own_capabilities=_capabilities(access.granted, channel, config) if viewer else [],
+                membership=membership,
+            ),
+            "messages": [renderer.render(m) for m in messages],
+            "pinned_messages": [renderer.render(m) for m in pinned],
+            "members": [member_payload(m, online=online) for m in members],
+            "read": [read_payload(m, online=online) for m in reads.values()],
+            "watcher_count": len(watcher_ids),
+            "watchers": [
+                user_payload(watcher_users[uid], online=True)
+                for uid in watcher_ids[: options.watcher_limit]
+                if uid in watcher_users
+            ],
+            "threads": [],
+        }
+        if membership is not None:
+            state["membership"] = member_payload(membership, online=online)
+            state["hidden"] = membership.hidden
+        states.append(state)
+    return states
+
+
+def is_online(user: ChatUser) -> bool:
+    return Connection.objects.filter(user=user).exists()
