@@ -236,13 +236,16 @@ def message_payload(
         "silent": message.silent,
         "shadowed": False,
         "pinned": message.pinned,
-        "pinned_at": iso(message.pinned_at),
-        "pinned_by": user_payload(message.pinned_by) if message.pinned_by_id else None,
-        "pin_expires": iso(message.pin_expires),
         "restricted_visibility": [],
         "created_at": iso(message.created_at),
         "updated_at": iso(message.updated_at),
     }
+    if message.pinned_at:
+        data["pinned_at"] = iso(message.pinned_at)
+    if message.pinned_by_id:
+        data["pinned_by"] = user_payload(message.pinned_by)
+    if message.pin_expires:
+        data["pin_expires"] = iso(message.pin_expires)
     if message.parent_id:
         data["parent_id"] = message.parent_id
         data["show_in_channel"] = message.show_in_channel

@@ -135,7 +135,9 @@ def routes(**handlers: View) -> Callable[..., JsonResponse]:
                     Code.INPUT, f"method {request.method} is not allowed on this path", status=405
                 )
             result = handler(Call(request), **kwargs)
-            return JsonResponse({**result, "duration": _duration(start)})
+            # Stream answers writes by POST/PUT with 201, everything else with 200.
+            status = 201 if request.method in ("POST", "PUT") else 200
+            return JsonResponse({**result, "duration": _duration(start)}, status=status)
         except StreamError as error:
             return JsonResponse(error.body(_duration(start)), status=error.status)
         except Exception:

@@ -47,30 +47,76 @@ def _dict(value: Any, name: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 # App, roles, channel types, tasks
 # ---------------------------------------------------------------------------
+# Stream's app fields this engine has no use for, at their neutral values.
+APP_DEFAULTS: dict[str, Any] = {
+    "id": 1,
+    "name": "chatengine",
+    "organization": "",
+    "placement": "",
+    "push_notifications": {
+        "version": "v2",
+        "offline_only": False,
+        "apn": {"enabled": False, "development": False},
+        "firebase": {"enabled": False},
+        "huawei": {"enabled": False},
+        "xiaomi": {"enabled": False},
+    },
+    "webhook_url": "",
+    "moderation_webhook_url": "",
+    "call_types": {},
+    "policies": {},
+    "suspended": False,
+    "suspended_explanation": "",
+    "disable_auth_checks": False,
+    "disable_permissions_checks": False,
+    "permission_version": "v2",
+    "user_search_disallowed_roles": [],
+    "allow_multi_user_devices": False,
+    "image_moderation_enabled": False,
+    "async_url_enrich_enabled": False,
+    "auto_translation_enabled": False,
+    "custom_action_handler_url": "",
+    "enforce_unique_usernames": "no",
+    "sqs_url": "",
+    "sqs_key": "",
+    "sqs_secret": "",
+    "sns_topic_arn": "",
+    "sns_key": "",
+    "sns_secret": "",
+    # Uploads are off (see the channel configs); no size is accepted.
+    "file_upload_config": {"size_limit": 0},
+    "image_upload_config": {"size_limit": 0},
+    "grants": {},
+    "campaign_enabled": False,
+    "webhook_events": [],
+    "reminders_interval": 0,
+    "cdn_expiration_seconds": 0,
+    "moderation_enabled": False,
+    "moderation_multitenant_blocklist_enabled": False,
+    "guest_user_creation_disabled": True,
+    "event_hooks": [],
+    "use_hook_v2": False,
+    "user_response_time_enabled": False,
+    "moderation_llm_configurability_enabled": False,
+    "max_aggregated_activities_length": 0,
+    "feed_audit_logs_enabled": False,
+    "moderation_video_call_moderation_enabled": False,
+    "moderation_audio_call_moderation_enabled": False,
+    "member_custom_on_messages_enabled": False,
+}
+
+
 def app_get(call: Call) -> dict[str, Any]:
     app = call.caller.app
-    configs = {
-        name: app_services.channel_type_config(app_services.channel_type_get(name))
-        for name in app_services.BUILTIN_CHANNEL_TYPES
+    body: dict[str, Any] = {
+        **APP_DEFAULTS,
+        **{key: value for key, value in app.settings.items() if key in APP_DEFAULTS},
+        "multi_tenant_enabled": app.multi_tenant_enabled,
+        "channel_configs": {name: call.types.config(name) for name in app_services.BUILTIN_CHANNEL_TYPES},
     }
-    return {
-        "app": {
-            **app.settings,
-            "name": "chatengine",
-            "multi_tenant_enabled": app.multi_tenant_enabled,
-            "revoke_tokens_issued_before": iso(app.revoke_tokens_issued_before),
-            "permission_version": "v2",
-            "disable_auth_checks": False,
-            "disable_permissions_checks": False,
-            "suspended": False,
-            "channel_configs": configs,
-            "file_upload_config": {"allowed_file_extensions": [], "blocked_file_extensions": []},
-            "image_upload_config": {"allowed_file_extensions": [], "blocked_file_extensions": []},
-            "grants": app.settings.get("grants", {}),
-            "user_search_disallowed_roles": [],
-            "enforce_unique_usernames": app.settings.get("enforce_unique_usernames", "no"),
-        }
-    }
+    if app.revoke_tokens_issued_before is not None:
+        body["revoke_tokens_issued_before"] = iso(app.revoke_tokens_issued_before)
+    return {"app": body}
 
 
 def app_update(call: Call) -> dict[str, Any]:
@@ -319,21 +365,19 @@ def channel_query(call: Call, channel_type: str, channel_id: str | None = None) 
     caller's socket to it."""
     body = call.body
     data = _dict(body.get("data"), "data")
-    creator = call.acting_user(data.get("created_by"), data.get("created_by_id"), required=False)
-    if not call.server and call.user is not None:
-        creator = call.user
     cid = f"{channel_type}:{channel_id}" if channel_id else None
-    existing = Channel.objects.filter(cid=cid).select_related("created_by").first() if cid else None
-    if existing is None:
-        if not call.server:
+    channel = Channel.objects.filter(cid=cid).select_related("created_by").first() if cid else None
+    if channel is None:
+        if call.server:
+            creator = call.acting_user(data.get("created_by"), data.get("created_by_id"), required=False)
+        else:
             _require_create_grant(call, channel_type, data)
+            creator = call.user
         channel, _ = channel_services.channel_get_or_create(
             caller=call.caller, channel_type=channel_type, channel_id=channel_id, data=data, creator=creator
         )
-    else:
-        channel = existing
     check_team(call.caller, channel)
-    viewer = call.user if not call.server else creator
+    viewer = call.user if not call.server else call.acting_user(required=False)
     access = selectors.access_for(call.caller, channel, member_get(channel, viewer), call.types, user=viewer)
     access.require("read-channel", "read")
     state = channel_states(
@@ -581,7 +625,9 @@ def _message_access(call: Call, message_id: str) -> tuple[Message, Access]:
 def message_get(call: Call, message_id: str) -> dict[str, Any]:
     message, _ = _message_access(call, message_id)
     viewer = call.user or call.acting_user(required=False)
-    return {"message": render_message(message, viewer_id=viewer.id if viewer else None)}
+    payload = render_message(message, viewer_id=viewer.id if viewer else None)
+    payload["channel"] = channel_payload(message.channel)
+    return {"message": payload}
 
 
 def _require_own_or_any(access: Access, message: Message, user: ChatUser, action: str) -> None:
