@@ -25,7 +25,7 @@ from chatengine.models import ChatUser
 from chatengine.selectors import unread_totals
 from chatengine.serializers import full_user_payload, iso
 from chatengine.services.app import app_get
-from chatengine.services.connections import connection_close, connection_open
+from chatengine.services.connections import connection_close, connection_open, connection_seen
 from chatengine.services.users import user_ensure
 
 logger = logging.getLogger(__name__)
@@ -119,6 +119,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         for frame in frames if isinstance(frames, list) else [frames]:
             if isinstance(frame, dict) and frame.get("type") == "health.check":
+                await database_sync_to_async(connection_seen)(connection_id=self.connection_id)
                 await self._send(self._health_check())
 
     async def disconnect(self, code: int) -> None:

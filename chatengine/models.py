@@ -9,10 +9,12 @@ is named by its ``cid`` (``type:id``). Nothing here refers to the control plane.
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from chatplatform.models import TimestampedModel
 
@@ -272,6 +274,19 @@ class Task(TimestampedModel):
     error = models.JSONField(null=True, blank=True)
 
 
+# A connection not heard from for this long is dead (the client pings every
+# 25 s and gives up on a silent server after 35 s).
+CONNECTION_STALE_AFTER = timedelta(seconds=90)
+
+
+class ConnectionQuerySet(models.QuerySet):
+    def live(self) -> ConnectionQuerySet:
+        return self.filter(last_seen__gte=timezone.now() - CONNECTION_STALE_AFTER)
+
+    def stale(self) -> ConnectionQuerySet:
+        return self.filter(last_seen__lt=timezone.now() - CONNECTION_STALE_AFTER)
+
+
 class Connection(models.Model):
     """A live WebSocket connection. Kept in the database so a REST request served
     by any process can subscribe the caller's socket to a channel."""
@@ -281,6 +296,11 @@ class Connection(models.Model):
     channel_name = models.CharField(max_length=255)
     user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="connections")
     created_at = models.DateTimeField(auto_now_add=True)
+    # Refreshed by the client's pings (every 25 s). A process that dies cannot
+    # clean up after its sockets; rows it leaves behind go stale and are ignored.
+    last_seen = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = ConnectionQuerySet.as_manager()
 
     def __str__(self) -> str:
         return self.id

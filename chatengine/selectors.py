@@ -8,7 +8,6 @@ Server-side callers pass every check, as in Stream.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet, Sum
@@ -28,7 +27,7 @@ from chatengine.filters import (
     compile_filter,
     parse_sort,
 )
-from chatengine.models import Channel, ChannelType, ChatUser, Member, Message, Watch
+from chatengine.models import Channel, ChannelType, ChatUser, Member, Message
 from chatengine.services.app import channel_type_config, channel_type_get
 
 DEFAULT_MESSAGE_LIMIT = 100  # the JS client's page size for channel.query without a limit
@@ -359,13 +358,3 @@ def unread_totals(user_ids: list[str]) -> dict[str, dict[str, int]]:
             "unread_channels": row["channels"],
         }
     return totals
-
-
-def watcher_ids(channel: Channel) -> list[str]:
-    return list(
-        Watch.objects.filter(channel=channel).values_list("connection__user_id", flat=True).distinct()
-    )
-
-
-def last_read_before(member: Member, at: datetime) -> bool:
-    return member.last_read < at

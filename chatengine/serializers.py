@@ -29,7 +29,7 @@ def online_ids(user_ids: Iterable[str]) -> set[str]:
     ids = set(user_ids)
     if not ids:
         return set()
-    return set(Connection.objects.filter(user_id__in=ids).values_list("user_id", flat=True).distinct())
+    return set(Connection.objects.live().filter(user_id__in=ids).values_list("user_id", flat=True).distinct())
 
 
 def user_payload(user: ChatUser, *, online: bool = False) -> dict[str, Any]:

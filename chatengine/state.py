@@ -9,7 +9,7 @@ from typing import Any
 
 from chatengine import permissions
 from chatengine.auth import Caller
-from chatengine.models import Channel, ChatUser, Connection, Member, Message, Watch
+from chatengine.models import Channel, ChatUser, Member, Message
 from chatengine.selectors import (
     DEFAULT_MEMBER_LIMIT,
     ChannelTypes,
@@ -28,6 +28,7 @@ from chatengine.serializers import (
     read_payload,
     user_payload,
 )
+from chatengine.services.connections import live_watches
 
 
 @dataclass
@@ -99,7 +100,10 @@ def channel_states(
     )
     watchers_by_channel: dict[str, list[str]] = {}
     for cid, user_id in (
-        Watch.objects.filter(channel__in=channels).values_list("channel_id", "connection__user_id").distinct()
+        live_watches()
+        .filter(channel__in=channels)
+        .values_list("channel_id", "connection__user_id")
+        .distinct()
     ):
         watchers_by_channel.setdefault(cid, []).append(user_id)
 
@@ -157,7 +161,3 @@ def channel_states(
             state["hidden"] = membership.hidden
         states.append(state)
     return states
-
-
-def is_online(user: ChatUser) -> bool:
-    return Connection.objects.filter(user=user).exists()

@@ -47,6 +47,7 @@ urlpatterns: list[URLPattern] = [
     # Channels
     _path("channels", "channels", POST=views.channels_query),
     _path("channels/delete", "channels-delete", POST=views.channels_delete),
+    _path("channels/delivered", "channels-delivered", POST=views.channels_delivered),
     _path(rf"channels/(?P<channel_type>{SEGMENT})/query", "channel-distinct-query", POST=views.channel_query),
     _path(rf"{CHANNEL}/query", "channel-query", POST=views.channel_query),
     _path(

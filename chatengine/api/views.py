@@ -552,6 +552,12 @@ def stop_watching(call: Call, channel_type: str, channel_id: str) -> dict[str, A
     return {}
 
 
+def channels_delivered(call: Call) -> dict[str, Any]:
+    """Delivery receipts are off (``delivery_events: false``); a client that
+    reports them anyway gets an empty success rather than an error."""
+    return {}
+
+
 def members_query(call: Call) -> dict[str, Any]:
     payload = call.payload()
     channel_type, channel_id = payload.get("type"), payload.get("id")

@@ -290,8 +290,11 @@ def _recount(channel: Channel) -> None:
 
 
 def _member_event(event_type: str, channel: Channel, member: Member, actor: ChatUser | None) -> None:
-    fields: dict[str, Any] = {"member": member_payload(member)}
-    fields["user"] = user_payload(actor or member.user)
+    fields = {
+        "member": member_payload(member),
+        "user": user_payload(actor or member.user),
+        "channel": channel_payload(channel),
+    }
     events.to_channel(channel.cid, events.envelope(event_type, channel, **fields))
 
 

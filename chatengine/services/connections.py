@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from chatengine import events
@@ -19,8 +20,18 @@ from chatengine.serializers import user_payload
 
 def connection_open(*, user: ChatUser, channel_name: str) -> Connection:
     now = timezone.now()
+    # Sockets of a process that died never said goodbye: forget them.
+    Connection.objects.stale().delete()
     ChatUser.objects.filter(pk=user.pk).update(last_active=now)
-    return Connection.objects.create(id=str(uuid.uuid4()), channel_name=channel_name, user=user)
+    return Connection.objects.create(
+        id=str(uuid.uuid4()), channel_name=channel_name, user=user, last_seen=now
+    )
+
+
+def connection_seen(*, connection_id: str) -> None:
+    """A ping arrived: the connection is alive."""
+    now = timezone.now()
+    Connection.objects.filter(id=connection_id).update(last_seen=now)
 
 
 def connection_for(*, connection_id: str | None, user: ChatUser | None) -> Connection | None:
@@ -28,7 +39,7 @@ def connection_for(*, connection_id: str | None, user: ChatUser | None) -> Conne
     connection is treated as absent, so nobody subscribes someone else's socket."""
     if not connection_id or user is None:
         return None
-    return Connection.objects.filter(id=connection_id, user=user).first()
+    return Connection.objects.live().filter(id=connection_id, user=user).first()
 
 
 @transaction.atomic
@@ -78,12 +89,16 @@ def connection_close(*, connection_id: str) -> None:
     ChatUser.objects.filter(pk=connection.user_id).update(last_active=timezone.now())
 
 
+def live_watches() -> QuerySet[Watch]:
+    return Watch.objects.filter(connection__in=Connection.objects.live())
+
+
 def watcher_count(channel: Channel) -> int:
-    return Watch.objects.filter(channel=channel).values("connection__user_id").distinct().count()
+    return live_watches().filter(channel=channel).values("connection__user_id").distinct().count()
 
 
 def _watching_event(event_type: str, channel: Channel, user: ChatUser) -> None:
-    online = event_type == "user.watching.start" or Connection.objects.filter(user=user).exists()
+    online = event_type == "user.watching.start" or Connection.objects.live().filter(user=user).exists()
     events.to_channel(
         channel.cid,
         events.envelope(

@@ -18,9 +18,10 @@ from django.utils import timezone
 
 from chatengine import events
 from chatengine.errors import Code, StreamError, input_error
-from chatengine.models import ID_MAX_LENGTH, Channel, ChatUser, Member, Message, MessageType, Reaction, Watch
+from chatengine.models import ID_MAX_LENGTH, Channel, ChatUser, Member, Message, MessageType, Reaction
 from chatengine.selectors import unread_totals
 from chatengine.serializers import channel_payload, iso, reaction_payload, render_message, user_payload
+from chatengine.services.connections import live_watches
 
 RESERVED_FIELDS = frozenset(
     {
@@ -199,13 +200,20 @@ def _thread_changed(parent: Message, *, new_participant: str | None = None) -> N
         pk=parent.pk
     )
     # Clients do not count replies themselves: the parent is re-sent with its new thread state.
+    _message_event("message.updated", refreshed, refreshed.user)
+
+
+def _message_event(event_type: str, message: Message, actor: ChatUser, **fields: Any) -> None:
+    """Tell the watchers of ``message``'s channel that it changed (it is sent whole)."""
     events.to_channel(
-        refreshed.channel_id,
+        message.channel_id,
         events.envelope(
-            "message.updated",
-            refreshed.channel,
-            message=render_message(refreshed, viewer_id=None),
-            user=user_payload(refreshed.user),
+            event_type,
+            message.channel,
+            message_id=message.id,
+            message=fields.pop("payload", None) or render_message(message, viewer_id=None),
+            user=user_payload(actor),
+            **fields,
         ),
     )
 
@@ -215,7 +223,7 @@ def _announce_new(channel: Channel, message: Message, author: ChatUser) -> None:
     members who are not watching, each with its own unread totals."""
     payload = render_message(message, viewer_id=None)
     member_ids = list(Member.objects.filter(channel=channel).values_list("user_id", flat=True))
-    watching = set(Watch.objects.filter(channel=channel).values_list("connection__user_id", flat=True))
+    watching = set(live_watches().filter(channel=channel).values_list("connection__user_id", flat=True))
     totals = unread_totals(member_ids)
     per_user: dict[str, dict[str, Any]] = {}
     for user_id in member_ids:
@@ -330,15 +338,7 @@ def _announce_updated(message: Message, actor: ChatUser) -> Message:
     message = Message.objects.select_related("user", "pinned_by", "quoted_message__user", "channel").get(
         pk=message.pk
     )
-    events.to_channel(
-        message.channel_id,
-        events.envelope(
-            "message.updated",
-            message.channel,
-            message=render_message(message, viewer_id=None),
-            user=user_payload(actor),
-        ),
-    )
+    _message_event("message.updated", message, actor)
     return message
 
 
@@ -348,26 +348,21 @@ def message_delete(*, message: Message, actor: ChatUser, hard: bool) -> dict[str
     hard delete removes it. Returns the deleted message's payload."""
     message = Message.objects.select_for_update().select_related("user", "channel").get(pk=message.pk)
     now = timezone.now()
-    channel = message.channel
     message.type = MessageType.DELETED
     message.deleted_at = now
     message.updated_at = now
     message.text = ""
     message.attachments = []
+    payload = render_message(message, viewer_id=None)
+    _message_event("message.deleted", message, actor, payload=payload, hard_delete=hard)
     if hard:
-        payload = render_message(message, viewer_id=None)
         message.delete()
     else:
         message.save()
-        payload = render_message(message, viewer_id=None)
     if message.parent_id:
         parent = Message.objects.select_for_update().filter(pk=message.parent_id).first()
         if parent is not None:
             _thread_changed(parent)
-    event = events.envelope(
-        "message.deleted", channel, message=payload, user=user_payload(actor), hard_delete=hard
-    )
-    events.to_channel(channel.cid, event)
     return payload
 
 
@@ -439,15 +434,12 @@ def reaction_send(
         pk=message.pk
     )
     reaction = Reaction.objects.select_related("user").get(pk=reaction.pk)
-    events.to_channel(
-        message.channel_id,
-        events.envelope(
-            "reaction.new" if created else "reaction.updated",
-            message.channel,
-            message=render_message(message, viewer_id=None),
-            reaction=reaction_payload(reaction),
-            user=user_payload(user),
-        ),
+    _message_event(
+        "reaction.new" if created else "reaction.updated",
+        message,
+        user,
+        reaction=reaction_payload(reaction),
+        channel=channel_payload(message.channel),
     )
     return message, reaction, created
 
@@ -464,15 +456,8 @@ def reaction_delete(*, message: Message, user: ChatUser, kind: str) -> tuple[Mes
     message = Message.objects.select_related("user", "pinned_by", "quoted_message__user", "channel").get(
         pk=message.pk
     )
-    events.to_channel(
-        message.channel_id,
-        events.envelope(
-            "reaction.deleted",
-            message.channel,
-            message=render_message(message, viewer_id=None),
-            reaction=payload,
-            user=user_payload(user),
-        ),
+    _message_event(
+        "reaction.deleted", message, user, reaction=payload, channel=channel_payload(message.channel)
     )
     return message, payload
 
@@ -505,7 +490,7 @@ def channel_mark_read(*, channel: Channel, user: ChatUser, message_id: str | Non
     event = events.envelope("message.read", channel, **fields)
     events.to_channel(channel.cid, event)
     totals = unread_totals([user.id])[user.id]
-    notification = events.envelope("notification.mark_read", channel, **fields, **totals, unread_count=0)
+    notification = events.envelope("notification.mark_read", channel, **fields, **totals)
     events.to_users([user.id], notification)
     return event
 

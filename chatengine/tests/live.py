@@ -30,6 +30,7 @@ class LiveEngine:
     prefix: str  # "/chat-api", or "" when the engine is served alone
     spec_log: Path
     database_url: str
+    server: EngineServer
     api_key: str = API_KEY
     api_secret: str = API_SECRET
 
@@ -89,6 +90,37 @@ def migrate(database_url: str) -> None:
     )
 
 
+class EngineServer:
+    """One daphne process serving the engine; ``restart`` stops it and starts a
+    new one on the same port and database (what a deploy does to live sockets)."""
+
+    def __init__(self, args: list[str], env: dict[str, str], ready_url: str, log_path: Path) -> None:
+        self.args, self.env, self.ready_url, self.log_path = args, env, ready_url, log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with self.log_path.open("a") as log:
+            self.process = subprocess.Popen(  # noqa: S603
+                self.args, cwd=ROOT, env={**os.environ, **self.env}, stdout=log, stderr=subprocess.STDOUT
+            )
+        _wait_until_answering(self.ready_url, self.process, self.log_path)
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
 @contextlib.contextmanager
 def serve(
     database_url: str,
@@ -98,11 +130,12 @@ def serve(
     port: int | None = None,
     **env: str,
 ) -> Iterator[LiveEngine]:
-    """Serve the project's ASGI app (or the standalone engine) on a free port."""
+    """Serve the project's ASGI app (or the standalone engine) on a free port,
+    behind the spec-checking wrapper."""
     port = port or free_port()
     prefix = "" if standalone else "/chat-api"
     target = "chatengine.standalone.application" if standalone else "chatplatform.asgi.application"
-    ready = f"http://127.0.0.1:{port}{'/app' if standalone else '/api/health'}"
+    ready = f"http://127.0.0.1:{port}{prefix}/app"
     args = [
         python(),
         "-m",
@@ -120,22 +153,18 @@ def serve(
         CHATENGINE_SPEC_PREFIX=prefix,
         **env,
     )
-    log_path = spec_log.with_suffix(f".server-{port}.log")
-    with log_path.open("w") as log:
-        process = subprocess.Popen(  # noqa: S603
-            args, cwd=ROOT, env={**os.environ, **settings_env}, stdout=log, stderr=subprocess.STDOUT
+    server = EngineServer(args, settings_env, ready, spec_log.with_suffix(f".server-{port}.log"))
+    server.start()
+    try:
+        yield LiveEngine(
+            origin=f"http://127.0.0.1:{port}",
+            prefix=prefix,
+            spec_log=spec_log,
+            database_url=database_url,
+            server=server,
         )
-        try:
-            _wait_until_answering(ready, process, log_path)
-            yield LiveEngine(
-                origin=f"http://127.0.0.1:{port}", prefix=prefix, spec_log=spec_log, database_url=database_url
-            )
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    finally:
+        server.stop()
 
 
 def _wait_until_answering(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 30.0) -> None:
