@@ -366,7 +366,7 @@ def channel_update(
     """``POST /channels/{type}/{id}``: a full replace of the custom data when
     ``data`` is given (fields left out are removed, ``team`` included, as Stream
     does), and any member operations. Authorization is the caller's job."""
-    channel = Channel.objects.select_for_update().select_related("created_by").get(pk=channel.pk)
+    channel = Channel.objects.select_for_update(of=("self",)).select_related("created_by").get(pk=channel.pk)
     now = timezone.now()
     if data is not None:
         if not isinstance(data, dict):
@@ -425,7 +425,7 @@ def channel_update_partial(
     if not isinstance(to_set or {}, dict) or not isinstance(to_unset or [], list):
         raise input_error("set must be an object and unset a list of field names")
     to_set, to_unset = to_set or {}, to_unset or []
-    channel = Channel.objects.select_for_update().select_related("created_by").get(pk=channel.pk)
+    channel = Channel.objects.select_for_update(of=("self",)).select_related("created_by").get(pk=channel.pk)
     if not caller.server and ("team" in to_set or "team" in to_unset):
         raise not_allowed("the team of a channel can only change server-side")
     custom = dict(channel.custom)
@@ -527,7 +527,7 @@ def member_update_partial(*, channel: Channel, user: ChatUser, to_set: Any, to_u
     if not isinstance(to_set or {}, dict) or not isinstance(to_unset or [], list):
         raise input_error("set must be an object and unset a list of field names")
     member = (
-        Member.objects.select_for_update().select_related("user").filter(channel=channel, user=user).first()
+        Member.objects.select_for_update(of=("self",)).select_related("user").filter(channel=channel, user=user).first()
     )
     if member is None:
         raise not_allowed(f"user '{user.id}' is not a member of {channel.cid}")

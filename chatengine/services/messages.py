@@ -275,7 +275,7 @@ def _announce_new(channel: Channel, message: Message, author: ChatUser) -> None:
 def message_update(*, message: Message, actor: ChatUser, data: dict[str, Any], max_length: int) -> Message:
     """Full update (``POST /messages/{id}``): text, attachments, mentions,
     pinning and custom data are replaced by what ``data`` carries."""
-    message = Message.objects.select_for_update().select_related("channel").get(pk=message.pk)
+    message = Message.objects.select_for_update(of=("self",)).select_related("channel").get(pk=message.pk)
     now = timezone.now()
     text = _text(data, max_length)
     if text != message.text:
@@ -305,7 +305,7 @@ def message_update_partial(
 ) -> Message:
     if not isinstance(to_set or {}, dict) or not isinstance(to_unset or [], list):
         raise input_error("set must be an object and unset a list of field names")
-    message = Message.objects.select_for_update().select_related("channel").get(pk=message.pk)
+    message = Message.objects.select_for_update(of=("self",)).select_related("channel").get(pk=message.pk)
     now = timezone.now()
     for key, value in (to_set or {}).items():
         if key == "text":
@@ -346,7 +346,7 @@ def _announce_updated(message: Message, actor: ChatUser) -> Message:
 def message_delete(*, message: Message, actor: ChatUser, hard: bool) -> dict[str, Any]:
     """Soft delete keeps the message as ``type: deleted`` with its text cleared;
     hard delete removes it. Returns the deleted message's payload."""
-    message = Message.objects.select_for_update().select_related("user", "channel").get(pk=message.pk)
+    message = Message.objects.select_for_update(of=("self",)).select_related("user", "channel").get(pk=message.pk)
     now = timezone.now()
     message.type = MessageType.DELETED
     message.deleted_at = now
@@ -399,7 +399,7 @@ def reaction_send(
     score = data.get("score", 1)
     if isinstance(score, bool) or not isinstance(score, int) or score < 1:
         raise input_error("reaction.score must be a positive integer")
-    message = Message.objects.select_for_update().select_related("channel").get(pk=message.pk)
+    message = Message.objects.select_for_update(of=("self",)).select_related("channel").get(pk=message.pk)
     now = timezone.now()
     if enforce_unique:
         Reaction.objects.filter(message=message, user=user).exclude(type=kind).delete()
@@ -446,7 +446,7 @@ def reaction_send(
 
 @transaction.atomic
 def reaction_delete(*, message: Message, user: ChatUser, kind: str) -> tuple[Message, dict[str, Any]]:
-    message = Message.objects.select_for_update().select_related("channel").get(pk=message.pk)
+    message = Message.objects.select_for_update(of=("self",)).select_related("channel").get(pk=message.pk)
     reaction = Reaction.objects.select_related("user").filter(message=message, user=user, type=kind).first()
     if reaction is None:
         raise StreamError(Code.DOES_NOT_EXIST, f"reaction {kind} of user {user.id} does not exist")
