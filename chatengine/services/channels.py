@@ -527,7 +527,10 @@ def member_update_partial(*, channel: Channel, user: ChatUser, to_set: Any, to_u
     if not isinstance(to_set or {}, dict) or not isinstance(to_unset or [], list):
         raise input_error("set must be an object and unset a list of field names")
     member = (
-        Member.objects.select_for_update(of=("self",)).select_related("user").filter(channel=channel, user=user).first()
+        Member.objects.select_for_update(of=("self",))
+        .select_related("user")
+        .filter(channel=channel, user=user)
+        .first()
     )
     if member is None:
         raise not_allowed(f"user '{user.id}' is not a member of {channel.cid}")

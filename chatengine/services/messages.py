@@ -346,7 +346,9 @@ def _announce_updated(message: Message, actor: ChatUser) -> Message:
 def message_delete(*, message: Message, actor: ChatUser, hard: bool) -> dict[str, Any]:
     """Soft delete keeps the message as ``type: deleted`` with its text cleared;
     hard delete removes it. Returns the deleted message's payload."""
-    message = Message.objects.select_for_update(of=("self",)).select_related("user", "channel").get(pk=message.pk)
+    message = (
+        Message.objects.select_for_update(of=("self",)).select_related("user", "channel").get(pk=message.pk)
+    )
     now = timezone.now()
     message.type = MessageType.DELETED
     message.deleted_at = now
