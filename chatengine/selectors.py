@@ -7,10 +7,12 @@ Server-side callers pass every check, as in Stream.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
 
 from chatengine import permissions
 from chatengine.auth import Caller
@@ -318,23 +320,79 @@ def messages_page(
     return list(reversed(queryset.order_by("-created_at", "-id")[:limit]))
 
 
+IN_CHANNEL_HISTORY = Q(parent__isnull=True) | Q(show_in_channel=True)
+PAGINATION_KEYS = frozenset(
+    {
+        "id_lt",
+        "id_lte",
+        "id_gt",
+        "id_gte",
+        "id_around",
+        "created_at_around",
+        "created_at_after",
+        "created_at_after_or_equal",
+        "created_at_before",
+        "created_at_before_or_equal",
+    }
+)
+
+
 def channel_history_scope(channel: Channel) -> Q:
-    scope = Q(channel=channel) & (Q(parent__isnull=True) | Q(show_in_channel=True))
-    if channel.truncated_at is not None:
-        scope &= Q(created_at__gt=channel.truncated_at)
-    return scope
+    """A channel's history: its messages but thread-only replies (truncating a
+    channel deletes its messages, so there is nothing older to hide)."""
+    return Q(channel=channel) & IN_CHANNEL_HISTORY
+
+
+def _top_per_channel(
+    queryset: QuerySet[Any], channels: list[Channel], order: list[Any], limit: int, offset: int = 0
+) -> dict[str, list[Any]]:
+    """The first ``limit`` rows (after ``offset``) of ``queryset`` in each of
+    ``channels``, in one query (a window function ranks rows per channel)."""
+    grouped: dict[str, list[Any]] = defaultdict(list)
+    if limit <= 0 or not channels:
+        return grouped
+    ranked = (
+        queryset.filter(channel__in=channels)
+        .annotate(rank=Window(RowNumber(), partition_by=F("channel_id"), order_by=order))
+        .filter(rank__gt=offset, rank__lte=offset + limit)
+    )
+    for row in ranked:
+        grouped[row.channel_id].append(row)
+    return grouped
+
+
+def latest_messages_per_channel(channels: list[Channel], limit: int) -> dict[str, list[Message]]:
+    """Each channel's newest ``limit`` history messages, ascending."""
+    newest = _top_per_channel(
+        _message_queryset().filter(IN_CHANNEL_HISTORY),
+        channels,
+        [F("created_at").desc(), F("id").desc()],
+        limit,
+    )
+    return {cid: list(reversed(messages)) for cid, messages in newest.items()}
+
+
+def pinned_messages_per_channel(channels: list[Channel], limit: int = 10) -> dict[str, list[Message]]:
+    return _top_per_channel(
+        _message_queryset().filter(pinned=True, deleted_at__isnull=True),
+        channels,
+        [F("pinned_at").desc()],
+        limit,
+    )
+
+
+def members_per_channel(channels: list[Channel], *, limit: int, offset: int = 0) -> dict[str, list[Member]]:
+    return _top_per_channel(
+        Member.objects.select_related("user"),
+        channels,
+        [F("created_at").asc(), F("user_id").asc()],
+        limit,
+        offset,
+    )
 
 
 def thread_scope(parent: Message) -> Q:
     return Q(parent=parent)
-
-
-def pinned_messages(channel: Channel, *, limit: int = 10) -> list[Message]:
-    return list(
-        _message_queryset()
-        .filter(channel=channel, pinned=True, deleted_at__isnull=True)
-        .order_by("-pinned_at")[:limit]
-    )
 
 
 # ---------------------------------------------------------------------------

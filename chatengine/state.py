@@ -9,16 +9,18 @@ from typing import Any
 
 from chatengine import permissions
 from chatengine.auth import Caller
-from chatengine.models import Channel, ChatUser, Member, Message
+from chatengine.models import Channel, ChatUser, Member
 from chatengine.selectors import (
     DEFAULT_MEMBER_LIMIT,
+    PAGINATION_KEYS,
     ChannelTypes,
     access_for,
     bounded_int,
     channel_history_scope,
-    channel_members,
+    latest_messages_per_channel,
+    members_per_channel,
     messages_page,
-    pinned_messages,
+    pinned_messages_per_channel,
 )
 from chatengine.serializers import (
     MessageRenderer,
@@ -107,20 +109,31 @@ def channel_states(
     ):
         watchers_by_channel.setdefault(cid, []).append(user_id)
 
-    pages: list[tuple[Channel, list[Message], list[Message], list[Member]]] = []
-    all_messages: list[Message] = []
-    people: set[str] = set()
-    for channel in channels:
-        messages = messages_page(
-            channel_history_scope(channel), options.messages, default_limit=options.default_message_limit
+    if PAGINATION_KEYS.intersection(options.messages):
+        # A page around a pivot message: one channel at a time (a single watch/query).
+        history = {
+            channel.cid: messages_page(
+                channel_history_scope(channel), options.messages, default_limit=options.default_message_limit
+            )
+            for channel in channels
+        }
+    else:
+        limit = bounded_int(
+            options.messages.get("limit"),
+            name="messages.limit",
+            default=options.default_message_limit,
+            maximum=300,
         )
-        pinned = pinned_messages(channel)
-        members = channel_members(channel, limit=options.member_limit, offset=options.member_offset)
-        pages.append((channel, messages, pinned, members))
-        all_messages.extend(messages)
-        all_messages.extend(pinned)
-        people.update(m.user_id for m in members)
-        people.update(watchers_by_channel.get(channel.cid, []))
+        history = latest_messages_per_channel(channels, limit)
+    pinned = pinned_messages_per_channel(channels)
+    members = members_per_channel(channels, limit=options.member_limit, offset=options.member_offset)
+    pages = [
+        (channel, history.get(channel.cid, []), pinned.get(channel.cid, []), members.get(channel.cid, []))
+        for channel in channels
+    ]
+    all_messages = [m for _, page, pins, _ in pages for m in (*page, *pins)]
+    people: set[str] = {m.user_id for page in members.values() for m in page}
+    people.update(uid for ids in watchers_by_channel.values() for uid in ids)
     renderer = MessageRenderer(all_messages, viewer_id=viewer.id if viewer else None)
     online = online_ids(people)
     watcher_users = {

@@ -19,7 +19,7 @@ from django.utils import timezone
 from chatengine import events
 from chatengine.errors import Code, StreamError, input_error
 from chatengine.models import ID_MAX_LENGTH, Channel, ChatUser, Member, Message, MessageType, Reaction
-from chatengine.selectors import unread_totals
+from chatengine.selectors import IN_CHANNEL_HISTORY, unread_totals
 from chatengine.serializers import channel_payload, iso, reaction_payload, render_message, user_payload
 from chatengine.services.connections import live_watches
 
@@ -476,7 +476,7 @@ def channel_mark_read(*, channel: Channel, user: ChatUser, message_id: str | Non
     last = (
         Message.objects.filter(channel=channel, id=message_id).first()
         if message_id
-        else Message.objects.filter(channel=channel, parent__isnull=True)
+        else Message.objects.filter(IN_CHANNEL_HISTORY, channel=channel)
         .order_by("-created_at", "-id")
         .first()
     )
@@ -508,8 +508,9 @@ def channel_mark_unread(*, channel: Channel, user: ChatUser, message_id: Any) ->
     member = Member.objects.select_for_update().filter(channel=channel, user=user).first()
     if member is None:
         raise StreamError(Code.NOT_ALLOWED, f"user '{user.id}' is not a member of {channel.cid}")
-    history = Message.objects.filter(channel=channel, parent__isnull=True, deleted_at__isnull=True)
-    unread = history.filter(created_at__gte=first.created_at).exclude(user=user).count()
+    history = Message.objects.filter(IN_CHANNEL_HISTORY, channel=channel, deleted_at__isnull=True)
+    # Counted as a new message would have been: not silent, not the reader's own.
+    unread = history.filter(created_at__gte=first.created_at, silent=False).exclude(user=user).count()
     previous = history.filter(created_at__lt=first.created_at).order_by("-created_at", "-id").first()
     member.unread_messages = unread
     member.last_read = previous.created_at if previous else channel.created_at
