@@ -181,7 +181,8 @@ def message_send(*, channel: Channel, user: ChatUser, data: dict[str, Any], max_
     if parent is not None:
         _thread_changed(parent, new_participant=user.id)
 
-    message = Message.objects.select_related("user", "pinned_by", "quoted_message__user").get(pk=message.pk)
+    if quoted_id:
+        message.quoted_message = Message.objects.select_related("user").get(pk=quoted_id)
     _announce_new(channel, message, user)
     return message
 
@@ -225,16 +226,7 @@ def _announce_new(channel: Channel, message: Message, author: ChatUser) -> None:
     member_ids = list(Member.objects.filter(channel=channel).values_list("user_id", flat=True))
     watching = set(live_watches().filter(channel=channel).values_list("connection__user_id", flat=True))
     totals = unread_totals(member_ids)
-    per_user: dict[str, dict[str, Any]] = {}
-    for user_id in member_ids:
-        if user_id in watching:
-            per_user[user_id] = dict(totals[user_id])
-    unread_in_channel = dict(
-        Member.objects.filter(channel=channel, user_id__in=watching).values_list("user_id", "unread_messages")
-    )
-    for user_id, counts in per_user.items():
-        counts["unread_count"] = counts["total_unread_count"]
-        counts["channel_unread_count"] = unread_in_channel.get(user_id, 0)
+    per_user = {user_id: totals[user_id] for user_id in member_ids if user_id in watching}
     event = events.envelope(
         "message.new",
         channel,

@@ -78,8 +78,10 @@ def control_url(live_engine: LiveEngine) -> Iterator[str]:
 
 def test_stream_chat_js_client_works_against_the_engine(live_engine: LiveEngine, control_url: str) -> None:
     _install()
+    # --test-force-exit: after a refused handshake the SDK keeps a 15 s timer
+    # alive (its connect timeout), which would hold the run open for nothing.
     result = subprocess.run(  # noqa: S603
-        [_tool("node"), "--test", "--test-reporter=spec", "--test-concurrency=1"],
+        [_tool("node"), "--test", "--test-reporter=spec", "--test-concurrency=1", "--test-force-exit"],
         cwd=JS_DIR,
         env={
             **os.environ,
