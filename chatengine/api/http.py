@@ -17,7 +17,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from chatengine import auth
-from chatengine.errors import Code, StreamError, input_error
+from chatengine.errors import Code, StreamError, input_error, not_allowed
 from chatengine.models import ChatUser
 from chatengine.selectors import ChannelTypes, user_get
 from chatengine.services.app import app_get
@@ -57,10 +57,18 @@ class Call:
             raise input_error("payload must be a JSON object")
         return value
 
-    def acting_user(self, *candidates: Any, required: bool = True) -> ChatUser | None:
-        """The user a call acts as: the token's user for client calls; for server
-        calls the first user named by ``candidates`` (``user: {id}``, ``user_id``),
-        then the body's, then the ``user_id`` query parameter."""
+    def actor(self, *candidates: Any) -> ChatUser:
+        """The user a call acts as; a server call must name one."""
+        user = self.actor_or_none(*candidates)
+        if user is None:
+            raise input_error("a user is required: send user.id or user_id with server-side auth")
+        return user
+
+    def actor_or_none(self, *candidates: Any) -> ChatUser | None:
+        """The token's user for client calls. For server calls, the first user
+        named by ``candidates`` (``{"id": ...}`` objects or ids), then by the
+        body's ``user`` / ``user_id``, then by the ``user_id`` query parameter;
+        ``None`` if none is named (server calls may act as nobody)."""
         if not self.server:
             return self.user
         for candidate in (
@@ -72,13 +80,24 @@ class Call:
             user_id = candidate.get("id") if isinstance(candidate, dict) else candidate
             if isinstance(user_id, str) and user_id:
                 return user_get(user_id)
-        if required:
-            raise input_error("a user is required: send user.id or user_id with server-side auth")
         return None
+
+    def require_server(self) -> None:
+        if not self.server:
+            raise not_allowed("this endpoint needs server-side auth")
 
     def flag(self, name: str, source: dict[str, Any] | None = None) -> bool:
         value = (source or {}).get(name, self.query.get(name))
         return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def object_field(value: Any, name: str) -> dict[str, Any]:
+    """A JSON object from the request (absent counts as empty), else an input error."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise input_error(f"{name} must be an object")
+    return value
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
