@@ -21,7 +21,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils.dateparse import parse_datetime
 
 from chatengine.errors import input_error
-from chatengine.models import ChatUser, Member
+from chatengine.models import ChatUser, Member, UserTeam
 
 COMPARISONS = {"$gt": "gt", "$gte": "gte", "$lt": "lt", "$lte": "lte"}
 CUSTOM_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
@@ -275,8 +275,6 @@ def _teams(op: str, operand: Any, context: Context) -> Q:
 
 
 def _team_links(teams: list[str]) -> Any:
-    from chatengine.models import UserTeam
-
     return UserTeam.objects.filter(user=OuterRef("pk"), team__in=teams)
 
 

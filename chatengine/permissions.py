@@ -11,6 +11,7 @@ hold everything. Server-side calls are not checked at all, as in Stream.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from chatengine.models import Channel, ChannelRole, ChatUser, Member
 
@@ -113,12 +114,35 @@ def has(permissions: frozenset[str], permission: str) -> bool:
     return ALL_PERMISSIONS in permissions or permission in permissions
 
 
-def capabilities(permissions: frozenset[str], channel: Channel) -> list[str]:
-    caps = [cap for cap, permission in CAPABILITIES.items() if has(permissions, permission)]
+# Capabilities that exist only while the channel type's config enables their feature.
+FEATURE_CAPABILITIES: dict[str, tuple[str, ...]] = {
+    "reactions": ("send-reaction",),
+    "replies": ("send-reply",),
+    "uploads": ("upload-file",),
+    "mutes": ("mute-channel",),
+    "typing_events": ("typing-events",),
+    "read_events": ("read-events",),
+}
+# Held back while a channel is frozen.
+FROZEN_BLOCKED = frozenset({"send-message", "send-reply", "quote-message", "send-reaction", "upload-file"})
+# Flagging needs the moderation endpoints, which this engine does not serve.
+UNSERVED_CAPABILITIES = frozenset({"flag-message"})
+
+
+def capabilities(permissions: frozenset[str], channel: Channel, config: dict[str, Any]) -> list[str]:
+    """``own_capabilities``: what the UI may offer, from the caller's
+    permissions, the channel type's enabled features and the channel's state."""
+    withheld = set(UNSERVED_CAPABILITIES)
+    for feature, gated in FEATURE_CAPABILITIES.items():
+        if not config.get(feature):
+            withheld.update(gated)
     if channel.frozen:
-        blocked = {"send-message", "send-reply", "quote-message", "send-reaction", "upload-file"}
-        caps = [cap for cap in caps if cap not in blocked]
-    return caps
+        withheld.update(FROZEN_BLOCKED)
+    return [
+        cap
+        for cap, permission in CAPABILITIES.items()
+        if cap not in withheld and has(permissions, permission)
+    ]
 
 
 def team_allows(user: ChatUser, channel: Channel, *, multi_tenant: bool) -> bool:

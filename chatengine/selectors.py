@@ -27,6 +27,7 @@ from chatengine.filters import (
     Context,
     channel_last_updated,
     compile_filter,
+    parse_date,
     parse_sort,
 )
 from chatengine.models import Channel, ChannelType, ChatUser, Member, Message
@@ -84,8 +85,7 @@ class ChannelTypes:
         return self._types[name]
 
     def config(self, name: str) -> dict[str, Any]:
-        config = channel_type_config(self.get(name))
-        return config
+        return channel_type_config(self.get(name))
 
     def grants(self, name: str) -> dict[str, list[str]]:
         return permissions.effective_grants(self.get(name).grants)
@@ -284,8 +284,6 @@ def messages_page(
         ("created_at_before_or_equal", "lte"),
     ):
         if options.get(name):
-            from chatengine.filters import parse_date
-
             queryset = queryset.filter(**{f"created_at__{op}": parse_date(name, options[name])})
     if options.get("id_gt"):
         pivot = _pivot(options["id_gt"], scope)
@@ -298,8 +296,6 @@ def messages_page(
             pivot = _pivot(options["id_around"], scope)
             at, pivot_id = pivot.created_at, pivot.id
         else:
-            from chatengine.filters import parse_date
-
             at, pivot_id = parse_date("created_at_around", options["created_at_around"]), ""
         half = limit // 2
         older = list(

@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from django.utils.html import escape
+
 from chatengine.models import Channel, ChatUser, Connection, Member, Message, Reaction
 
 LATEST_REACTIONS = 10
@@ -268,6 +270,4 @@ def message_payload(
 def _html(text: str) -> str:
     if not text:
         return ""
-    from django.utils.html import escape
-
     return "<p>" + escape(text).replace("\n", "<br/>") + "</p>\n"

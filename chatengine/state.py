@@ -64,24 +64,6 @@ def options_from(body: dict[str, Any], *, default_message_limit: int) -> StateOp
     )
 
 
-def _capabilities(access_granted: frozenset[str], channel: Channel, config: dict[str, Any]) -> list[str]:
-    caps = permissions.capabilities(access_granted, channel)
-    if not config.get("reactions"):
-        caps = [c for c in caps if c != "send-reaction"]
-    if not config.get("replies"):
-        caps = [c for c in caps if c != "send-reply"]
-    if not config.get("uploads"):
-        caps = [c for c in caps if c != "upload-file"]
-    if not config.get("mutes"):
-        caps = [c for c in caps if c != "mute-channel"]
-    if not config.get("typing_events"):
-        caps = [c for c in caps if c != "typing-events"]
-    if not config.get("read_events"):
-        caps = [c for c in caps if c != "read-events"]
-    # Flagging needs the moderation endpoints, which this engine does not serve.
-    return [c for c in caps if c != "flag-message"]
-
-
 def channel_states(
     *,
     caller: Caller,
@@ -154,7 +136,7 @@ def channel_states(
             "channel": channel_payload(
                 channel,
                 config=config,
-                own_capabilities=_capabilities(access.granted, channel, config) if viewer else [],
+                own_capabilities=permissions.capabilities(access.granted, channel, config) if viewer else [],
                 membership=membership,
             ),
             "messages": [renderer.render(m) for m in messages],

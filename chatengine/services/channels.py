@@ -29,7 +29,7 @@ from chatengine.models import (
     TaskStatus,
 )
 from chatengine.permissions import BUILTIN_ROLES, CROSS_TEAM_ROLES
-from chatengine.serializers import channel_payload, member_payload, user_payload
+from chatengine.serializers import channel_payload, iso, member_payload, user_payload
 from chatengine.services.app import channel_type_get, role_exists
 
 CHANNEL_ID = re.compile(r"^[\w\-!]+$")
@@ -465,7 +465,7 @@ def channel_delete(*, channel: Channel) -> dict[str, Any]:
     watchers and members. Soft and hard deletes both remove the data: this engine
     keeps no tombstones. Returns the channel as it was, for the response."""
     payload = channel_payload(channel)
-    payload["deleted_at"] = payload["updated_at"] = events.iso(timezone.now())
+    payload["deleted_at"] = payload["updated_at"] = iso(timezone.now())
     member_ids = list(channel.members.values_list("user_id", flat=True))
     event = events.envelope("channel.deleted", channel, channel=payload)
     events.to_channel(channel.cid, event)

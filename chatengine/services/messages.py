@@ -18,9 +18,11 @@ from django.utils import timezone
 
 from chatengine import events
 from chatengine.errors import Code, StreamError, input_error
+from chatengine.filters import parse_date
 from chatengine.models import ID_MAX_LENGTH, Channel, ChatUser, Member, Message, MessageType, Reaction
 from chatengine.selectors import IN_CHANNEL_HISTORY, unread_totals
 from chatengine.serializers import channel_payload, iso, reaction_payload, render_message, user_payload
+from chatengine.services.app import channel_type_config, channel_type_get
 from chatengine.services.connections import live_watches
 
 RESERVED_FIELDS = frozenset(
@@ -105,8 +107,6 @@ def _mentions(data: dict[str, Any], channel: Channel) -> list[str]:
 
 
 def _optional_datetime(name: str, value: Any) -> datetime | None:
-    from chatengine.filters import parse_date
-
     return None if value in (None, "") else parse_date(name, value)
 
 
@@ -246,8 +246,6 @@ def _announce_new(channel: Channel, message: Message, author: ChatUser) -> None:
         return
     absent = [uid for uid in member_ids if uid not in watching and uid != author.id]
     if absent:
-        from chatengine.services.app import channel_type_config, channel_type_get
-
         notification = events.envelope(
             "notification.message_new",
             channel,
