@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, re_path
 
-websocket_urlpatterns: list[URLPattern] = []
+from chatengine.consumers import ChatConsumer
+
+websocket_urlpatterns: list[URLPattern] = [
+    re_path(r"^chat-api/connect/?$", ChatConsumer.as_asgi()),
+]

@@ -1,0 +1,304 @@
+"""Stream's channel endpoints: query and watch, create, update, members,
+delete, truncate, hide, read state and client events (typing)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatengine import selectors
+from chatengine.api.http import Call, object_field
+from chatengine.errors import Code, StreamError, input_error, not_allowed
+from chatengine.models import Channel, ChatUser
+from chatengine.selectors import Access, channel_access, check_team, member_get
+from chatengine.serializers import (
+    channel_payload,
+    member_payload,
+    online_ids,
+    render_message,
+)
+from chatengine.services import channels as channel_services
+from chatengine.services import connections
+from chatengine.services import messages as message_services
+from chatengine.state import channel_states, options_from
+
+
+def channels_query(call: Call) -> dict[str, Any]:
+    body = call.body
+    viewer = call.actor_or_none()
+    channels = selectors.channels_query(
+        caller=call.caller,
+        user=viewer,
+        filter_conditions=body.get("filter_conditions"),
+        sort=body.get("sort"),
+        limit=body.get("limit"),
+        offset=body.get("offset"),
+    )
+    options = options_from(body, default_message_limit=25)
+    states = channel_states(
+        caller=call.caller, viewer=viewer, channels=channels, types=call.types, options=options
+    )
+    if body.get("watch") is True:
+        connection = connections.connection_for(connection_id=call.query.get("connection_id"), user=call.user)
+        if connection is not None:
+            connections.channels_watch(connection=connection, channels=channels)
+    return {"channels": states}
+
+
+def channel_query(call: Call, channel_type: str, channel_id: str | None = None) -> dict[str, Any]:
+    """Get or create a channel and return its state; with ``watch`` subscribe the
+    caller's socket to it."""
+    body = call.body
+    data = object_field(body.get("data"), "data")
+    cid = f"{channel_type}:{channel_id}" if channel_id else None
+    channel = Channel.objects.filter(cid=cid).select_related("created_by").first() if cid else None
+    if channel is None:
+        if call.server:
+            creator = call.actor_or_none(data.get("created_by"), data.get("created_by_id"))
+        else:
+            _require_create_grant(call, channel_type, data)
+            creator = call.user
+        channel, _ = channel_services.channel_get_or_create(
+            caller=call.caller, channel_type=channel_type, channel_id=channel_id, data=data, creator=creator
+        )
+    check_team(call.caller, channel)
+    viewer = call.actor_or_none()
+    access = selectors.access_for(call.caller, channel, member_get(channel, viewer), call.types, user=viewer)
+    access.require("read-channel", "read")
+    state = channel_states(
+        caller=call.caller,
+        viewer=viewer,
+        channels=[channel],
+        types=call.types,
+        options=options_from(body, default_message_limit=selectors.DEFAULT_MESSAGE_LIMIT),
+    )[0]
+    if body.get("watch") is True:
+        connection = connections.connection_for(connection_id=call.query.get("connection_id"), user=call.user)
+        if connection is not None:
+            connections.channels_watch(connection=connection, channels=[channel])
+            state["watcher_count"] = connections.watcher_count(channel)
+    return state
+
+
+def _require_create_grant(call: Call, channel_type: str, data: dict[str, Any]) -> None:
+    user = call.user
+    probe = Channel(cid="", type=channel_type, channel_id="", team=str(data.get("team") or ""))
+    access = selectors.access_for(call.caller, probe, None, call.types)
+    if not access.can("create-channel"):
+        raise not_allowed(f"user '{user.id}' is not allowed to create channels of type {channel_type}")
+
+
+def _channel_response(channel: Channel, *, call: Call) -> dict[str, Any]:
+    members = selectors.channel_members(channel)
+    online = online_ids(m.user_id for m in members)
+    config = call.types.config(channel.type)
+    return {
+        "channel": channel_payload(channel, config=config),
+        "members": [member_payload(m, online=online) for m in members],
+    }
+
+
+def channel_update(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
+    body = call.body
+    cid = f"{channel_type}:{channel_id}"
+    actor = call.actor_or_none(object_field(body.get("message"), "message").get("user"))
+    operations = {k: body[k] for k in (*channel_services.UPDATE_OPERATIONS, "hide_history") if k in body}
+    data = body.get("data")
+    if call.server:
+        channel = selectors.channel_get(cid)
+    else:
+        access = channel_access(call.caller, cid, call.types)
+        channel = access.channel
+        _authorize_update(call, access, data, operations)
+    channel = channel_services.channel_update(
+        caller=call.caller, channel=channel, actor=actor, data=data, operations=operations
+    )
+    response = _channel_response(channel, call=call)
+    message = body.get("message")
+    if isinstance(message, dict) and actor is not None:
+        sent = message_services.message_send(
+            channel=channel,
+            user=actor,
+            data=message,
+            max_length=call.types.config(channel.type)["max_message_length"],
+        )
+        response["message"] = render_message(sent, viewer_id=actor.id)
+    return response
+
+
+def _authorize_update(call: Call, access: Access, data: Any, operations: dict[str, Any]) -> None:
+    if data is not None:
+        access.require("update-channel", "update the channel")
+    user = call.user
+    for key in operations:
+        if key == "hide_history":
+            continue
+        if key == "remove_members" and operations[key] == [user.id]:
+            access.require("remove-own-channel-membership", "leave")
+        else:
+            access.require("update-channel-members", "change members")
+
+
+def channel_update_partial(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
+    cid = f"{channel_type}:{channel_id}"
+    if call.server:
+        channel = selectors.channel_get(cid)
+    else:
+        access = channel_access(
+            call.caller, cid, call.types, permission="update-channel", what="update the channel"
+        )
+        channel = access.channel
+    channel = channel_services.channel_update_partial(
+        caller=call.caller,
+        channel=channel,
+        actor=call.actor_or_none(),
+        to_set=call.body.get("set"),
+        to_unset=call.body.get("unset"),
+    )
+    return _channel_response(channel, call=call)
+
+
+def channel_delete(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
+    cid = f"{channel_type}:{channel_id}"
+    channel = (
+        selectors.channel_get(cid)
+        if call.server
+        else channel_access(call.caller, cid, call.types, permission="delete-channel", what="delete").channel
+    )
+    return {"channel": channel_services.channel_delete(channel=channel)}
+
+
+def channels_delete(call: Call) -> dict[str, Any]:
+    call.require_server()
+    task = channel_services.channels_delete(cids=call.body.get("cids"))
+    return {"task_id": str(task.pk), "result": task.result}
+
+
+def channel_truncate(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
+    cid = f"{channel_type}:{channel_id}"
+    channel = (
+        selectors.channel_get(cid)
+        if call.server
+        else channel_access(
+            call.caller, cid, call.types, permission="truncate-channel", what="truncate"
+        ).channel
+    )
+    channel = channel_services.channel_truncate(channel=channel, actor=call.actor_or_none())
+    return {"channel": channel_payload(channel, config=call.types.config(channel.type))}
+
+
+def _member_channel(call: Call, channel_type: str, channel_id: str) -> tuple[Channel, ChatUser]:
+    cid = f"{channel_type}:{channel_id}"
+    user = call.actor()
+    channel = (
+        selectors.channel_get(cid) if call.server else channel_access(call.caller, cid, call.types).channel
+    )
+    return channel, user
+
+
+def channel_hide(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
+    channel, user = _member_channel(call, channel_type, channel_id)
+    channel_services.channel_set_hidden(channel=channel, user=user, hidden=True)
+    return {}
+
+
+def channel_show(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
+    channel, user = _member_channel(call, channel_type, channel_id)
+    channel_services.channel_set_hidden(channel=channel, user=user, hidden=False)
+    return {}
+
+
+def member_update_partial(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
+    channel, user = _member_channel(call, channel_type, channel_id)
+    member = channel_services.member_update_partial(
+        channel=channel, user=user, to_set=call.body.get("set"), to_unset=call.body.get("unset")
+    )
+    return {"channel_member": member_payload(member)}
+
+
+def stop_watching(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
+    channel = selectors.channel_get(f"{channel_type}:{channel_id}")
+    connection = connections.connection_for(connection_id=call.query.get("connection_id"), user=call.user)
+    if connection is not None:
+        connections.channel_stop_watching(connection=connection, channel=channel)
+    return {}
+
+
+def channels_delivered(call: Call) -> dict[str, Any]:
+    """Delivery receipts are off (``delivery_events: false``); a client that
+    reports them anyway gets an empty success rather than an error."""
+    return {}
+
+
+def members_query(call: Call) -> dict[str, Any]:
+    payload = call.payload()
+    channel_type, channel_id = payload.get("type"), payload.get("id")
+    if not isinstance(channel_type, str) or not channel_type:
+        raise input_error("payload.type is required")
+    if isinstance(channel_id, str) and channel_id:
+        cid = f"{channel_type}:{channel_id}"
+        channel = (
+            selectors.channel_get(cid)
+            if call.server
+            else channel_access(call.caller, cid, call.types).channel
+        )
+    else:
+        members = payload.get("members")
+        if not isinstance(members, list) or not members:
+            raise input_error("payload.id or payload.members is required")
+        cid = f"{channel_type}:{channel_services.distinct_channel_id([str(m) for m in members])}"
+        channel = (
+            selectors.channel_get(cid)
+            if call.server
+            else channel_access(call.caller, cid, call.types).channel
+        )
+    members = selectors.members_query(
+        channel=channel,
+        filter_conditions=payload.get("filter_conditions"),
+        sort=payload.get("sort"),
+        limit=payload.get("limit"),
+        offset=payload.get("offset"),
+    )
+    online = online_ids(m.user_id for m in members)
+    return {"members": [member_payload(m, online=online) for m in members]}
+
+
+def channel_mark_read(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
+    cid = f"{channel_type}:{channel_id}"
+    user = call.actor()
+    channel = (
+        selectors.channel_get(cid) if call.server else channel_access(call.caller, cid, call.types).channel
+    )
+    message_id = call.body.get("message_id")
+    event = message_services.channel_mark_read(
+        channel=channel, user=user, message_id=message_id if isinstance(message_id, str) else None
+    )
+    return {"event": event}
+
+
+def channel_mark_unread(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
+    cid = f"{channel_type}:{channel_id}"
+    user = call.actor()
+    channel = (
+        selectors.channel_get(cid) if call.server else channel_access(call.caller, cid, call.types).channel
+    )
+    message_services.channel_mark_unread(channel=channel, user=user, message_id=call.body.get("message_id"))
+    return {}
+
+
+def channel_event(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
+    data = object_field(call.body.get("event"), "event")
+    cid = f"{channel_type}:{channel_id}"
+    user = call.actor(data.get("user"), data.get("user_id"))
+    if call.server:
+        channel = selectors.channel_get(cid)
+    else:
+        access = channel_access(call.caller, cid, call.types)
+        channel = access.channel
+        if str(data.get("type", "")).startswith("typing."):
+            if not call.types.config(channel.type).get("typing_events"):
+                raise StreamError(
+                    Code.EVENT_NOT_SUPPORTED, "typing events are disabled for this channel type"
+                )
+        else:
+            access.require("send-custom-event", "send events")
+    return {"event": message_services.channel_event_send(channel=channel, user=user, data=data)}

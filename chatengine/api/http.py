@@ -1,0 +1,167 @@
+"""The HTTP plumbing every engine endpoint shares: authentication, JSON in and
+out, Stream's error envelope and the ``duration`` field.
+
+Views are plain Django views (not DRF): Stream's protocol has its own auth,
+error shapes and no CSRF (tokens travel in headers, never in cookies).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from chatengine import auth
+from chatengine.errors import Code, StreamError, input_error, not_allowed
+from chatengine.models import ChatUser
+from chatengine.selectors import ChannelTypes, user_get
+from chatengine.services.app import app_get
+from chatengine.services.users import user_ensure
+
+logger = logging.getLogger(__name__)
+
+
+class Call:
+    """One authenticated API call: who is calling, the JSON body, the query."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+        self.query = request.GET
+        self.body = _json_body(request)
+        self.caller = _authenticate(request)
+        self.types = ChannelTypes()
+
+    @property
+    def server(self) -> bool:
+        return self.caller.server
+
+    @property
+    def user(self) -> ChatUser | None:
+        return self.caller.user
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON ``payload`` query parameter GET endpoints take."""
+        raw = self.query.get("payload")
+        if not raw:
+            return {}
+        try:
+            value = json.loads(raw)
+        except ValueError as exc:
+            raise input_error("payload must be JSON") from exc
+        if not isinstance(value, dict):
+            raise input_error("payload must be a JSON object")
+        return value
+
+    def actor(self, *candidates: Any) -> ChatUser:
+        """The user a call acts as; a server call must name one."""
+        user = self.actor_or_none(*candidates)
+        if user is None:
+            raise input_error("a user is required: send user.id or user_id with server-side auth")
+        return user
+
+    def actor_or_none(self, *candidates: Any) -> ChatUser | None:
+        """The token's user for client calls. For server calls, the first user
+        named by ``candidates`` (``{"id": ...}`` objects or ids), then by the
+        body's ``user`` / ``user_id``, then by the ``user_id`` query parameter;
+        ``None`` if none is named (server calls may act as nobody)."""
+        if not self.server:
+            return self.user
+        for candidate in (
+            *candidates,
+            self.body.get("user"),
+            self.body.get("user_id"),
+            self.query.get("user_id"),
+        ):
+            user_id = candidate.get("id") if isinstance(candidate, dict) else candidate
+            if isinstance(user_id, str) and user_id:
+                return user_get(user_id)
+        return None
+
+    def require_server(self) -> None:
+        if not self.server:
+            raise not_allowed("this endpoint needs server-side auth")
+
+    def flag(self, name: str, source: dict[str, Any] | None = None) -> bool:
+        value = (source or {}).get(name, self.query.get(name))
+        return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def object_field(value: Any, name: str) -> dict[str, Any]:
+    """A JSON object from the request (absent counts as empty), else an input error."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise input_error(f"{name} must be an object")
+    return value
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any]:
+    if request.method in ("GET", "DELETE", "HEAD") or not request.body:
+        return {}
+    try:
+        body = json.loads(request.body)
+    except ValueError as exc:
+        raise input_error("the request body must be JSON") from exc
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise input_error("the request body must be a JSON object")
+    return body
+
+
+def _authenticate(request: HttpRequest) -> auth.Caller:
+    auth.check_api_key(request.GET.get("api_key"))
+    auth_type = request.headers.get("stream-auth-type") or request.GET.get("stream-auth-type") or "jwt"
+    if auth_type != "jwt":
+        raise StreamError(Code.AUTH, "anonymous access is not enabled for this app")
+    token = request.headers.get("Authorization", "")
+    if token.lower().startswith("bearer "):
+        token = token[7:]
+    claims = auth.decode_token(token.strip())
+    app = app_get()
+    if claims.server:
+        return auth.Caller(app=app, server=True, user=None)
+    user = user_ensure(user_id=claims.user_id or "")
+    auth.check_not_revoked(claims, app=app, user=user)
+    auth.check_user_may_connect(user)
+    return auth.Caller(app=app, server=False, user=user)
+
+
+def _duration(start: float) -> str:
+    return f"{(time.perf_counter() - start) * 1000:.2f}ms"
+
+
+View = Callable[..., dict[str, Any]]
+
+
+def routes(**handlers: View) -> Callable[..., JsonResponse]:
+    """One Django view for one path: ``routes(GET=handler, POST=...)``, each
+    handler taking the :class:`Call` and the URL's arguments and returning the
+    response body (``duration`` is added here)."""
+
+    @csrf_exempt
+    def view(request: HttpRequest, **kwargs: Any) -> JsonResponse:
+        start = time.perf_counter()
+        try:
+            handler = handlers.get(request.method or "")
+            if handler is None:
+                raise StreamError(
+                    Code.INPUT, f"method {request.method} is not allowed on this path", status=405
+                )
+            result = handler(Call(request), **kwargs)
+            # Stream answers writes by POST/PUT with 201, everything else with 200.
+            status = 201 if request.method in ("POST", "PUT") else 200
+            return JsonResponse({**result, "duration": _duration(start)}, status=status)
+        except StreamError as error:
+            return JsonResponse(error.body(_duration(start)), status=error.status)
+        except Exception:
+            logger.exception("chat engine request failed: %s %s", request.method, request.path)
+            error = StreamError(Code.INTERNAL, "internal error", status=500)
+            return JsonResponse(error.body(_duration(start)), status=500)
+
+    return view

@@ -1,0 +1,139 @@
+"""The ``/connect`` WebSocket, as Stream's client SDKs speak it.
+
+Handshake: the SDK sends its API key, JWT and a JSON payload in the query
+string; the first frame back is ``health.check`` carrying ``connection_id`` and
+``me``, or ``connection.error`` followed by a close with code 1000 (any other
+code makes the client retry forever). Then the client pings every 25 s with a
+``health.check`` frame, which is answered in kind, and events arrive from the
+channel layer, each completed with the recipient's own fields.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils import timezone
+
+from chatengine import auth, events
+from chatengine.errors import Code, StreamError
+from chatengine.models import ChatUser
+from chatengine.selectors import unread_totals
+from chatengine.serializers import full_user_payload, iso
+from chatengine.services.app import app_get
+from chatengine.services.connections import connection_close, connection_open, connection_seen
+from chatengine.services.users import user_ensure
+
+logger = logging.getLogger(__name__)
+
+
+def _query(scope: dict[str, Any]) -> dict[str, str]:
+    raw = scope.get("query_string", b"").decode("latin-1")
+    return {key: values[-1] for key, values in parse_qs(raw).items()}
+
+
+@database_sync_to_async
+def _open(query: dict[str, str], channel_name: str) -> tuple[str, ChatUser, dict[str, Any]]:
+    """Authenticate the connection and register it; return its id, the user and ``me``."""
+    auth.check_api_key(query.get("api_key"))
+    if query.get("stream-auth-type", "jwt") != "jwt":
+        raise StreamError(Code.AUTH, "anonymous access is not enabled for this app")
+    try:
+        payload = json.loads(query.get("json") or "{}")
+    except ValueError as exc:
+        raise StreamError(Code.INPUT, "the json parameter must be JSON") from exc
+    if not isinstance(payload, dict):
+        raise StreamError(Code.INPUT, "the json parameter must be a JSON object")
+    token = query.get("authorization") or payload.get("user_token") or ""
+    claims = auth.decode_token(token)
+    if claims.server:
+        raise StreamError(Code.AUTH, "a server token cannot open a client connection")
+    user_id = claims.user_id or ""
+    requested = payload.get("user_id") or (payload.get("user_details") or {}).get("id")
+    if requested and requested != user_id:
+        raise StreamError(Code.AUTH, f"the token is for user '{user_id}', not '{requested}'")
+    details = payload.get("user_details") if isinstance(payload.get("user_details"), dict) else {}
+    user = user_ensure(
+        user_id=user_id,
+        name=details.get("name") if isinstance(details.get("name"), str) else "",
+        image=details.get("image") if isinstance(details.get("image"), str) else "",
+    )
+    app = app_get()
+    auth.check_not_revoked(claims, app=app, user=user)
+    auth.check_user_may_connect(user)
+    connection = connection_open(user=user, channel_name=channel_name)
+    user.refresh_from_db()
+    me = full_user_payload(user, online=True, unread=unread_totals([user.id])[user.id])
+    return connection.id, user, me
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    connection_id: str = ""
+    user_id: str = ""
+
+    async def connect(self) -> None:
+        await self.accept()
+        try:
+            self.connection_id, user, me = await _open(_query(self.scope), self.channel_name)
+        except StreamError as error:
+            await self._refuse(error)
+            return
+        except Exception:
+            logger.exception("chat connection failed")
+            await self._refuse(StreamError(Code.INTERNAL, "internal error", status=500))
+            return
+        self.user_id = user.id
+        await self.channel_layer.group_add(events.user_group(user.id), self.channel_name)
+        await self._send({**self._health_check(), "me": me})
+
+    async def _refuse(self, error: StreamError) -> None:
+        body = error.body(duration="")
+        await self._send(
+            {
+                "type": "connection.error",
+                "connection_id": "",
+                "created_at": iso(timezone.now()),
+                "error": body,
+            }
+        )
+        await self.close(code=1000)
+
+    def _health_check(self) -> dict[str, Any]:
+        return {
+            "type": "health.check",
+            "connection_id": self.connection_id,
+            "cid": "*",
+            "created_at": iso(timezone.now()),
+        }
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not self.connection_id:
+            return
+        try:
+            frames = json.loads(text_data or "null")
+        except ValueError:
+            return
+        for frame in frames if isinstance(frames, list) else [frames]:
+            if isinstance(frame, dict) and frame.get("type") == "health.check":
+                await database_sync_to_async(connection_seen)(connection_id=self.connection_id)
+                await self._send(self._health_check())
+
+    async def disconnect(self, code: int) -> None:
+        if not self.connection_id:
+            return
+        await self.channel_layer.group_discard(events.user_group(self.user_id), self.channel_name)
+        await database_sync_to_async(connection_close)(connection_id=self.connection_id)
+        self.connection_id = ""
+
+    async def chat_event(self, message: dict[str, Any]) -> None:
+        """An event from the channel layer: add this user's own fields, send it."""
+        event = message["event"]
+        own = message.get("per_user", {}).get(self.user_id)
+        await self._send({**event, **own} if own else event)
+
+    async def _send(self, data: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(data, separators=(",", ":")))

@@ -1,0 +1,397 @@
+"""Stream's filter and sort language compiled to ORM ``Q`` objects and orderings.
+
+A filter is a MongoDB-like document: ``{field: value}`` (equality),
+``{field: {"$op": value}}``, and ``$and`` / ``$or`` / ``$nor`` over lists of
+filters. Each query (channels, users, members) names the fields it allows and
+their type; anything else is a Stream input error (code 4), never a 500.
+Custom data is reachable by any other plain field name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db.models.expressions import OrderBy
+from django.db.models.functions import Coalesce, Greatest
+from django.utils.dateparse import parse_datetime
+
+from chatengine.errors import input_error
+from chatengine.models import ChatUser, Member, UserTeam
+
+COMPARISONS = {"$gt": "gt", "$gte": "gte", "$lt": "lt", "$lte": "lte"}
+CUSTOM_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a filter may depend on: the user the query is run for (``joined``,
+    ``hidden`` ...), when there is one."""
+
+    user: ChatUser | None = None
+
+
+# (operator, value, context) -> Q
+Handler = Callable[[str, Any, Context], Q]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    path: str = ""
+    kind: str = "string"  # string | date | number | bool
+    ops: frozenset[str] = frozenset({"$eq", "$in"})
+    handler: Handler | None = None
+
+
+ORDERED = frozenset({"$eq", "$in", "$gt", "$gte", "$lt", "$lte", "$exists", "$ne", "$nin"})
+TEXT = ORDERED | {"$autocomplete", "$q"}
+CUSTOM_OPS = ORDERED | {"$autocomplete", "$q", "$contains"}
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The fields one query accepts, and where its custom data lives (if any)."""
+
+    fields: dict[str, FieldSpec]
+    custom_path: str | None = "custom"
+    reserved: frozenset[str] = field(default_factory=frozenset)
+
+
+def compile_filter(conditions: Any, schema: Schema, context: Context) -> Q:
+    if conditions is None:
+        return Q()
+    if not isinstance(conditions, dict):
+        raise input_error("filter_conditions must be an object")
+    q = Q()
+    for key, value in conditions.items():
+        if key in ("$and", "$or", "$nor"):
+            if not isinstance(value, list) or not value:
+                raise input_error(f"{key} needs a non-empty list of filters")
+            parts = [compile_filter(item, schema, context) for item in value]
+            combined = parts[0]
+            for part in parts[1:]:
+                combined = (combined & part) if key == "$and" else (combined | part)
+            q &= ~combined if key == "$nor" else combined
+        elif key.startswith("$"):
+            raise input_error(f"unknown operator {key} at the top level of the filter")
+        else:
+            q &= _compile_field(key, value, schema, context)
+    return q
+
+
+def _compile_field(name: str, value: Any, schema: Schema, context: Context) -> Q:
+    spec = schema.fields.get(name)
+    if spec is None:
+        spec = _custom_spec(name, schema)
+    operations = (
+        value if isinstance(value, dict) and value and all(k.startswith("$") for k in value) else None
+    )
+    if operations is None:
+        operations = {"$eq": value}
+    q = Q()
+    for op, operand in operations.items():
+        if op not in spec.ops:
+            raise input_error(f"operator {op} is not allowed for field {name}")
+        if spec.handler is not None:
+            q &= spec.handler(op, operand, context)
+        else:
+            q &= _simple(spec, name, op, operand)
+    return q
+
+
+def _custom_spec(name: str, schema: Schema) -> FieldSpec:
+    if schema.custom_path is None or name in schema.reserved or not CUSTOM_FIELD.match(name):
+        raise input_error(f"field {name} is not allowed in this filter")
+    return FieldSpec(path=f"{schema.custom_path}__{name}", kind="custom", ops=CUSTOM_OPS)
+
+
+def _simple(spec: FieldSpec, name: str, op: str, operand: Any) -> Q:
+    path = spec.path or name
+    if op == "$exists":
+        if not isinstance(operand, bool):
+            raise input_error(f"$exists for {name} needs true or false")
+        if spec.kind == "custom":
+            custom_path, key = path.rsplit("__", 1)
+            q = Q(**{f"{custom_path}__has_key": key})
+        else:
+            q = (
+                Q(**{f"{path}__isnull": False}) & ~Q(**{path: ""})
+                if spec.kind == "string"
+                else Q(**{f"{path}__isnull": False})
+            )
+        return q if operand else ~q
+    if op in ("$in", "$nin"):
+        if not isinstance(operand, list):
+            raise input_error(f"{op} for {name} needs a list")
+        values = [coerce(spec.kind, name, item) for item in operand]
+        q = Q(**{f"{path}__in": values})
+        return q if op == "$in" else ~q
+    if op in ("$autocomplete", "$q"):
+        if not isinstance(operand, str):
+            raise input_error(f"{op} for {name} needs a string")
+        return Q(**{f"{path}__icontains": operand})
+    if op == "$contains":
+        return Q(**{f"{path}__contains": operand})
+    value = coerce(spec.kind, name, operand)
+    if op == "$eq":
+        return Q(**{path: value})
+    if op == "$ne":
+        return ~Q(**{path: value})
+    return Q(**{f"{path}__{COMPARISONS[op]}": value})
+
+
+def coerce(kind: str, name: str, value: Any) -> Any:
+    if kind == "date":
+        return parse_date(name, value)
+    if kind == "number":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise input_error(f"field {name} needs a number")
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise input_error(f"field {name} needs true or false")
+        return value
+    if (kind == "string" and not isinstance(value, str | int | float)) or isinstance(value, dict | list):
+        raise input_error(f"field {name} needs a string")
+    return value
+
+
+def parse_date(name: str, value: Any) -> datetime:
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise input_error(f"field {name} needs an RFC 3339 date, got {value!r}")
+    return parsed
+
+
+def _bool_operand(name: str, op: str, operand: Any) -> bool:
+    if op != "$eq" or not isinstance(operand, bool):
+        raise input_error(f"field {name} supports only $eq with true or false")
+    return operand
+
+
+def _user_ids(name: str, operand: Any) -> list[str]:
+    ids = operand if isinstance(operand, list) else [operand]
+    if not ids or not all(isinstance(item, str) for item in ids):
+        raise input_error(f"field {name} needs a user id or a list of user ids")
+    return ids
+
+
+# ---------------------------------------------------------------------------
+# Channels
+# ---------------------------------------------------------------------------
+def _members(op: str, operand: Any, context: Context) -> Q:
+    ids = _user_ids("members", operand)
+    if op == "$in":
+        return Q(Exists(Member.objects.filter(channel=OuterRef("pk"), user_id__in=ids)))
+    # $eq: exactly this set of members.
+    distinct = sorted(set(ids))
+    matching = (
+        Member.objects.filter(user_id__in=distinct)
+        .values("channel_id")
+        .annotate(found=Count("id"))
+        .filter(found=len(distinct))
+        .values("channel_id")
+    )
+    return Q(member_count=len(distinct), pk__in=matching)
+
+
+def _own_membership(name: str, condition: Callable[[], Q]) -> Handler:
+    """A boolean filter on the querying user's own membership row."""
+
+    def handler(op: str, operand: Any, context: Context) -> Q:
+        wanted = _bool_operand(name, op, operand)
+        if context.user is None:
+            raise input_error(f"field {name} needs a user: send user_id or query with a user token")
+        own = Member.objects.filter(condition(), channel=OuterRef("pk"), user=context.user)
+        return Q(Exists(own)) if wanted else ~Q(Exists(own))
+
+    return handler
+
+
+def _member_name(op: str, operand: Any, context: Context) -> Q:
+    if not isinstance(operand, str):
+        raise input_error("member.user.name needs a string")
+    lookup = "user__name__icontains" if op == "$autocomplete" else "user__name"
+    return Q(Exists(Member.objects.filter(channel=OuterRef("pk"), **{lookup: operand})))
+
+
+CHANNEL_SCHEMA = Schema(
+    fields={
+        "cid": FieldSpec("cid", ops=ORDERED),
+        "id": FieldSpec("channel_id", ops=ORDERED),
+        "type": FieldSpec("type", ops=ORDERED),
+        "team": FieldSpec("team", ops=ORDERED),
+        "created_by_id": FieldSpec("created_by_id", ops=ORDERED),
+        "created_at": FieldSpec("created_at", "date", ORDERED),
+        "updated_at": FieldSpec("updated_at", "date", ORDERED),
+        "last_message_at": FieldSpec("last_message_at", "date", ORDERED),
+        "last_updated": FieldSpec("updated_at", "date", ORDERED),
+        "member_count": FieldSpec("member_count", "number", ORDERED),
+        "message_count": FieldSpec("message_count", "number", ORDERED),
+        "frozen": FieldSpec("frozen", "bool", ORDERED),
+        "disabled": FieldSpec("disabled", "bool", frozenset({"$eq"})),
+        "name": FieldSpec("custom__name", "custom", TEXT),
+        "members": FieldSpec(ops=frozenset({"$in", "$eq"}), handler=_members),
+        "member.user.name": FieldSpec(ops=frozenset({"$eq", "$autocomplete"}), handler=_member_name),
+        "joined": FieldSpec(ops=frozenset({"$eq"}), handler=_own_membership("joined", Q)),
+        "hidden": FieldSpec(
+            ops=frozenset({"$eq"}), handler=_own_membership("hidden", lambda: Q(hidden=True))
+        ),
+        "pinned": FieldSpec(
+            ops=frozenset({"$eq"}), handler=_own_membership("pinned", lambda: Q(pinned_at__isnull=False))
+        ),
+        "archived": FieldSpec(
+            ops=frozenset({"$eq"}), handler=_own_membership("archived", lambda: Q(archived_at__isnull=False))
+        ),
+        "has_unread": FieldSpec(
+            ops=frozenset({"$eq"}), handler=_own_membership("has_unread", lambda: Q(unread_messages__gt=0))
+        ),
+        "muted": FieldSpec(
+            ops=frozenset({"$eq"}), handler=_own_membership("muted", lambda: Q(notifications_muted=True))
+        ),
+    },
+    reserved=frozenset({"config", "own_capabilities", "created_by", "members"}),
+)
+
+
+# ---------------------------------------------------------------------------
+# Users
+# ---------------------------------------------------------------------------
+def _teams(op: str, operand: Any, context: Context) -> Q:
+    if op == "$in":
+        if not isinstance(operand, list) or not all(isinstance(t, str) for t in operand):
+            raise input_error("teams $in needs a list of team names")
+        return Q(Exists(_team_links(operand)))
+    if isinstance(operand, list):
+        # $eq with a list: exactly these teams.
+        return Q(teams=operand) if operand else Q(team_links__isnull=True)
+    if not isinstance(operand, str):
+        raise input_error("teams needs a team name")
+    return Q(Exists(_team_links([operand])))
+
+
+def _team_links(teams: list[str]) -> Any:
+    return UserTeam.objects.filter(user=OuterRef("pk"), team__in=teams)
+
+
+USER_SCHEMA = Schema(
+    fields={
+        "id": FieldSpec("id", ops=TEXT | {"$ne", "$nin"}),
+        "name": FieldSpec("name", ops=TEXT),
+        "username": FieldSpec("name", ops=frozenset({"$eq", "$autocomplete"})),
+        "role": FieldSpec("role", ops=ORDERED),
+        "teams": FieldSpec(ops=frozenset({"$eq", "$in", "$contains"}), handler=_teams),
+        "language": FieldSpec("language", ops=frozenset({"$eq"})),
+        "created_at": FieldSpec("created_at", "date", ORDERED),
+        "updated_at": FieldSpec("updated_at", "date", ORDERED),
+        "last_active": FieldSpec("last_active", "date", ORDERED),
+        "banned": FieldSpec("banned", "bool", frozenset({"$eq", "$ne"})),
+        "shadow_banned": FieldSpec(
+            ops=frozenset({"$eq", "$ne"}),
+            handler=lambda op, value, ctx: Q() if value is False else Q(pk=None),
+        ),
+    },
+    reserved=frozenset({"teams_role", "online", "deactivated_at"}),
+)
+
+
+# ---------------------------------------------------------------------------
+# Members (of one channel)
+# ---------------------------------------------------------------------------
+def _is_moderator(op: str, operand: Any, context: Context) -> Q:
+    q = Q(channel_role="channel_moderator")
+    return q if _bool_operand("is_moderator", op, operand) else ~q
+
+
+MEMBER_SCHEMA = Schema(
+    fields={
+        "id": FieldSpec("user_id", ops=ORDERED),
+        "user_id": FieldSpec("user_id", ops=ORDERED),
+        "cid": FieldSpec("channel_id", ops=frozenset({"$eq"})),
+        "name": FieldSpec("user__name", ops=TEXT),
+        "channel_role": FieldSpec("channel_role", ops=frozenset({"$eq", "$in"})),
+        "banned": FieldSpec("banned", "bool", frozenset({"$eq"})),
+        "notifications_muted": FieldSpec("notifications_muted", "bool", frozenset({"$eq"})),
+        "invite": FieldSpec(
+            ops=frozenset({"$eq"}), handler=lambda op, value, ctx: Q(invited=value == "pending")
+        ),
+        "joined": FieldSpec(
+            ops=frozenset({"$eq"}), handler=lambda op, value, ctx: Q() if value is True else Q(pk=None)
+        ),
+        "is_moderator": FieldSpec(ops=frozenset({"$eq"}), handler=_is_moderator),
+        "created_at": FieldSpec("created_at", "date", ORDERED),
+        "updated_at": FieldSpec("updated_at", "date", ORDERED),
+        "last_active": FieldSpec("user__last_active", "date", ORDERED),
+    },
+    custom_path="custom",
+)
+
+
+# ---------------------------------------------------------------------------
+# Sorting
+# ---------------------------------------------------------------------------
+def channel_last_updated() -> Greatest:
+    return Greatest(Coalesce("last_message_at", "created_at"), F("updated_at"))
+
+
+SORTABLE_CHANNEL_FIELDS: dict[str, Any] = {
+    "last_message_at": F("last_message_at"),
+    "created_at": F("created_at"),
+    "updated_at": F("updated_at"),
+    "member_count": F("member_count"),
+    "message_count": F("message_count"),
+    "cid": F("cid"),
+    "id": F("channel_id"),
+    "last_updated": None,  # annotated by the selector
+    "has_unread": None,
+    "unread_count": None,
+    "pinned_at": None,
+}
+SORTABLE_USER_FIELDS = {
+    "id": F("id"),
+    "name": F("name"),
+    "created_at": F("created_at"),
+    "updated_at": F("updated_at"),
+    "last_active": F("last_active"),
+    "role": F("role"),
+}
+SORTABLE_MEMBER_FIELDS = {
+    "created_at": F("created_at"),
+    "updated_at": F("updated_at"),
+    "user_id": F("user_id"),
+    "name": F("user__name"),
+    "channel_role": F("channel_role"),
+    "pinned_at": F("pinned_at"),
+}
+
+
+def parse_sort(
+    sort: Any, allowed: dict[str, Any], annotations: dict[str, Any] | None = None
+) -> list[OrderBy]:
+    """``[{field, direction}]`` (or the legacy ``{field: direction}``) into
+    orderings; nulls always sort last, as Stream does for ``last_message_at``."""
+    if sort in (None, [], {}):
+        return []
+    if isinstance(sort, dict):
+        sort = [{"field": key, "direction": value} for key, value in sort.items()]
+    if not isinstance(sort, list):
+        raise input_error("sort must be a list of {field, direction}")
+    orderings: list[OrderBy] = []
+    for item in sort:
+        if not isinstance(item, dict) or not isinstance(item.get("field"), str):
+            raise input_error("each sort entry needs a field")
+        name = item["field"]
+        direction = item.get("direction", 1)
+        if direction not in (1, -1):
+            raise input_error(f"sort direction for {name} must be 1 or -1")
+        expression = (annotations or {}).get(name, allowed.get(name))
+        if expression is None:
+            raise input_error(f"cannot sort by {name}")
+        orderings.append(
+            expression.desc(nulls_last=True) if direction == -1 else expression.asc(nulls_last=True)
+        )
+    return orderings

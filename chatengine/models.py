@@ -1,0 +1,324 @@
+"""The chat engine's own tables: the Stream data model (app, users, channel
+types, channels, members with their read state, messages, reactions) plus the
+registry of live WebSocket connections and what each one watches.
+
+Ids are Stream's: user ids and message ids are chosen by the caller, a channel
+is named by its ``cid`` (``type:id``). Nothing here refers to the control plane.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from chatplatform.models import TimestampedModel
+
+ID_MAX_LENGTH = 255
+CHANNEL_ID_MAX_LENGTH = 64
+TEAM_MAX_LENGTH = 100
+ROLE_MAX_LENGTH = 64
+
+
+class App(models.Model):
+    """The one app this engine serves (Stream's ``GET/PATCH /app``)."""
+
+    multi_tenant_enabled = models.BooleanField(default=False)
+    # Tokens issued before this instant are refused, for every user.
+    revoke_tokens_issued_before = models.DateTimeField(null=True, blank=True)
+    # Everything else PATCH /app accepts, stored as sent and echoed by GET /app.
+    settings = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return "app"
+
+
+class Role(TimestampedModel):
+    """A custom role (``POST /roles``); the built-in ones are not stored."""
+
+    name = models.CharField(primary_key=True, max_length=ROLE_MAX_LENGTH)
+
+
+class ChannelType(TimestampedModel):
+    """A channel type: its feature flags (``config``) and permission grants."""
+
+    name = models.CharField(primary_key=True, max_length=CHANNEL_ID_MAX_LENGTH)
+    config = models.JSONField(default=dict, blank=True)
+    grants = models.JSONField(default=dict, blank=True)
+
+
+class ChatUser(TimestampedModel):
+    id = models.CharField(primary_key=True, max_length=ID_MAX_LENGTH)
+    role = models.CharField(max_length=ROLE_MAX_LENGTH, default="user")
+    # Ordered as given; ``UserTeam`` rows index them for filtering.
+    teams = models.JSONField(default=list, blank=True)
+    teams_role = models.JSONField(default=dict, blank=True)
+    name = models.CharField(max_length=ID_MAX_LENGTH, blank=True)
+    image = models.TextField(blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    custom = models.JSONField(default=dict, blank=True)
+    banned = models.BooleanField(default=False)
+    invisible = models.BooleanField(default=False)
+    last_active = models.DateTimeField(null=True, blank=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    revoke_tokens_issued_before = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["name"], name="chatengine_user_name")]
+
+    def __str__(self) -> str:
+        return self.id
+
+    @property
+    def is_active(self) -> bool:
+        return self.deactivated_at is None
+
+    def role_in_team(self, team: str, *, multi_tenant: bool) -> str:
+        """The user's role on a channel of ``team``: its team role when
+        multi-tenancy is on and it has one there, else its global role."""
+        if multi_tenant and team and team in (self.teams_role or {}):
+            return str(self.teams_role[team])
+        return self.role
+
+
+class UserTeam(models.Model):
+    """Index of ``ChatUser.teams`` so team filters are plain joins on every database."""
+
+    user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="team_links")
+    team = models.CharField(max_length=TEAM_MAX_LENGTH)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "team"], name="chatengine_userteam_unique")]
+        indexes = [models.Index(fields=["team", "user"], name="chatengine_userteam_team")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.team}"
+
+
+class Channel(models.Model):
+    cid = models.CharField(primary_key=True, max_length=2 * CHANNEL_ID_MAX_LENGTH + 1)
+    type = models.CharField(max_length=CHANNEL_ID_MAX_LENGTH)
+    channel_id = models.CharField(max_length=CHANNEL_ID_MAX_LENGTH)
+    team = models.CharField(max_length=TEAM_MAX_LENGTH, blank=True, default="")
+    created_by = models.ForeignKey(
+        ChatUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Custom data (``name``, ``image``, anything else the caller sends), flattened in responses.
+    custom = models.JSONField(default=dict, blank=True)
+    frozen = models.BooleanField(default=False)
+    disabled = models.BooleanField(default=False)
+    config_overrides = models.JSONField(default=dict, blank=True)
+    # Denormalised so lists sort and page on a column.
+    member_count = models.PositiveIntegerField(default=0)
+    message_count = models.PositiveIntegerField(default=0)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    truncated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["type", "channel_id"], name="chatengine_channel_type_id"),
+        ]
+        indexes = [
+            models.Index(fields=["team", "last_message_at"], name="chatengine_channel_team_lma"),
+            models.Index(fields=["last_message_at"], name="chatengine_channel_lma"),
+            models.Index(fields=["updated_at"], name="chatengine_channel_updated"),
+        ]
+
+    def __str__(self) -> str:
+        return self.cid
+
+
+class ChannelRole(models.TextChoices):
+    MEMBER = "channel_member"
+    MODERATOR = "channel_moderator"
+
+
+class Member(models.Model):
+    """A channel member, with its read state (Stream keeps both per member)."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="memberships")
+    channel_role = models.CharField(max_length=ROLE_MAX_LENGTH, default=ChannelRole.MEMBER)
+    custom = models.JSONField(default=dict, blank=True)
+    banned = models.BooleanField(default=False)
+    shadow_banned = models.BooleanField(default=False)
+    notifications_muted = models.BooleanField(default=False)
+    invited = models.BooleanField(default=False)
+    hidden = models.BooleanField(default=False)
+    pinned_at = models.DateTimeField(null=True, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    last_read = models.DateTimeField()
+    last_read_message_id = models.CharField(max_length=ID_MAX_LENGTH, blank=True, default="")
+    unread_messages = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["channel", "user"], name="chatengine_member_unique")]
+        indexes = [models.Index(fields=["user", "channel"], name="chatengine_member_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.channel_id}"
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.channel_role == ChannelRole.MODERATOR
+
+
+class MessageType(models.TextChoices):
+    REGULAR = "regular"
+    REPLY = "reply"
+    DELETED = "deleted"
+    SYSTEM = "system"
+
+
+class Message(models.Model):
+    id = models.CharField(primary_key=True, max_length=ID_MAX_LENGTH)
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="messages")
+    user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="messages")
+    type = models.CharField(max_length=16, default=MessageType.REGULAR)
+    text = models.TextField(blank=True)
+    attachments = models.JSONField(default=list, blank=True)
+    mentioned_user_ids = models.JSONField(default=list, blank=True)
+    custom = models.JSONField(default=dict, blank=True)
+    parent = models.ForeignKey(
+        "self", on_delete=models.CASCADE, null=True, blank=True, related_name="replies"
+    )
+    show_in_channel = models.BooleanField(default=False)
+    quoted_message = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    silent = models.BooleanField(default=False)
+    pinned = models.BooleanField(default=False)
+    pinned_at = models.DateTimeField(null=True, blank=True)
+    pinned_by = models.ForeignKey(
+        ChatUser, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    pin_expires = models.DateTimeField(null=True, blank=True)
+    # Thread state of a parent, kept current on every reply.
+    reply_count = models.PositiveIntegerField(default=0)
+    deleted_reply_count = models.PositiveIntegerField(default=0)
+    thread_participant_ids = models.JSONField(default=list, blank=True)
+    # {type: {count, sum_scores, first_reaction_at, last_reaction_at}}, kept current on every reaction.
+    reaction_groups = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    message_text_updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # Channel history and its pagination: (created_at, id) is the page key.
+            models.Index(fields=["channel", "created_at", "id"], name="chatengine_message_history"),
+            models.Index(fields=["parent", "created_at", "id"], name="chatengine_message_thread"),
+            models.Index(
+                fields=["channel", "pinned_at"], name="chatengine_message_pinned", condition=Q(pinned=True)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+    @property
+    def cid(self) -> str:
+        return self.channel_id  # type: ignore[return-value]
+
+    @property
+    def in_channel_list(self) -> bool:
+        """Whether the message appears in the channel's history (not only in its thread)."""
+        return self.parent_id is None or self.show_in_channel
+
+
+class Reaction(models.Model):
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
+    user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="reactions")
+    type = models.CharField(max_length=ROLE_MAX_LENGTH)
+    score = models.PositiveIntegerField(default=1)
+    emoji_code = models.CharField(max_length=64, blank=True)
+    custom = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["message", "user", "type"], name="chatengine_reaction_unique")
+        ]
+        indexes = [models.Index(fields=["message", "created_at"], name="chatengine_reaction_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.type} by {self.user_id} on {self.message_id}"
+
+
+class TaskStatus(models.TextChoices):
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class Task(TimestampedModel):
+    """An asynchronous operation as Stream reports it (``GET /tasks/{id}``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.PENDING)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.JSONField(null=True, blank=True)
+
+
+# A connection not heard from for this long is dead (the client pings every
+# 25 s and gives up on a silent server after 35 s).
+CONNECTION_STALE_AFTER = timedelta(seconds=90)
+
+
+class ConnectionQuerySet(models.QuerySet):
+    def live(self) -> ConnectionQuerySet:
+        return self.filter(last_seen__gte=timezone.now() - CONNECTION_STALE_AFTER)
+
+    def stale(self) -> ConnectionQuerySet:
+        return self.filter(last_seen__lt=timezone.now() - CONNECTION_STALE_AFTER)
+
+
+class Connection(models.Model):
+    """A live WebSocket connection. Kept in the database so a REST request served
+    by any process can subscribe the caller's socket to a channel."""
+
+    id = models.CharField(primary_key=True, max_length=64)
+    # The consumer's channel-layer address.
+    channel_name = models.CharField(max_length=255)
+    user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="connections")
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Refreshed by the client's pings (every 25 s). A process that dies cannot
+    # clean up after its sockets; rows it leaves behind go stale and are ignored.
+    last_seen = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = ConnectionQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class Watch(models.Model):
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="watches")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="watches")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "channel"], name="chatengine_watch_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.connection_id} watches {self.channel_id}"
+
+
+def split_custom(data: dict[str, Any], reserved: frozenset[str]) -> dict[str, Any]:
+    """The custom part of a Stream object: every key that is not a reserved field."""
+    return {key: value for key, value in data.items() if key not in reserved}

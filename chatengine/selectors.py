@@ -1,0 +1,414 @@
+"""Reads and access checks of the chat engine.
+
+``channel_access`` is the one place a client-side caller is checked against a
+channel: the team wall first (multi-tenancy), then the permission asked for.
+Server-side callers pass every check, as in Stream.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.db.models.functions import RowNumber
+
+from chatengine import permissions
+from chatengine.auth import Caller
+from chatengine.errors import input_error, not_allowed, not_found
+from chatengine.filters import (
+    CHANNEL_SCHEMA,
+    MEMBER_SCHEMA,
+    SORTABLE_CHANNEL_FIELDS,
+    SORTABLE_MEMBER_FIELDS,
+    SORTABLE_USER_FIELDS,
+    USER_SCHEMA,
+    Context,
+    channel_last_updated,
+    compile_filter,
+    parse_date,
+    parse_sort,
+)
+from chatengine.models import Channel, ChannelType, ChatUser, Member, Message
+from chatengine.services.app import channel_type_config, channel_type_get
+
+DEFAULT_MESSAGE_LIMIT = 100  # the JS client's page size for channel.query without a limit
+MAX_MESSAGE_LIMIT = 300
+DEFAULT_MEMBER_LIMIT = 100
+MAX_CHANNEL_LIMIT = 30
+DEFAULT_CHANNEL_LIMIT = 10
+MAX_OFFSET = 1000
+
+
+def bounded_int(value: Any, *, name: str, default: int, maximum: int, minimum: int = 0) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError) as exc:
+        raise input_error(f"{name} must be an integer") from exc
+    if number < minimum or number > maximum:
+        raise input_error(f"{name} must be between {minimum} and {maximum}")
+    return number
+
+
+# ---------------------------------------------------------------------------
+# Channel access
+# ---------------------------------------------------------------------------
+@dataclass
+class Access:
+    """A caller's view of one channel: its membership and what it may do."""
+
+    channel: Channel
+    member: Member | None
+    granted: frozenset[str]
+    server: bool
+
+    def can(self, permission: str) -> bool:
+        return self.server or permissions.has(self.granted, permission)
+
+    def require(self, permission: str, what: str) -> None:
+        if not self.can(permission):
+            raise not_allowed(f"you are not allowed to {what} in channel {self.channel.cid}")
+
+
+class ChannelTypes:
+    """Channel types read once per request."""
+
+    def __init__(self) -> None:
+        self._types: dict[str, ChannelType] = {}
+
+    def get(self, name: str) -> ChannelType:
+        if name not in self._types:
+            self._types[name] = channel_type_get(name)
+        return self._types[name]
+
+    def config(self, name: str) -> dict[str, Any]:
+        return channel_type_config(self.get(name))
+
+    def grants(self, name: str) -> dict[str, list[str]]:
+        return permissions.effective_grants(self.get(name).grants)
+
+
+def access_for(
+    caller: Caller, channel: Channel, member: Member | None, types: ChannelTypes, user: ChatUser | None = None
+) -> Access:
+    user = user or caller.user
+    if caller.server or user is None:
+        return Access(channel, member, frozenset({permissions.ALL_PERMISSIONS}), server=caller.server)
+    roles = permissions.roles_on_channel(user, channel, member, multi_tenant=caller.multi_tenant)
+    granted = permissions.permissions_of(roles, types.grants(channel.type))
+    if member is None and not permissions.has(granted, "read-channel"):
+        # Reading a channel one is not in takes an explicit grant (admins, custom roles).
+        granted = frozenset(p for p in granted if p in ("create-channel", "read-own-channel"))
+    return Access(channel, member, granted, server=False)
+
+
+def check_team(caller: Caller, channel: Channel) -> None:
+    user = caller.user
+    if caller.server or user is None:
+        return
+    if not permissions.team_allows(user, channel, multi_tenant=caller.multi_tenant):
+        raise not_allowed(
+            f"user '{user.id}' cannot access channel {channel.cid}: it does not belong to the user's teams"
+        )
+
+
+def channel_get(cid: str) -> Channel:
+    channel = Channel.objects.select_related("created_by").filter(cid=cid).first()
+    if channel is None:
+        raise not_found(f"channel {cid}")
+    return channel
+
+
+def channel_access(
+    caller: Caller, cid: str, types: ChannelTypes, *, permission: str = "read-channel", what: str = "read"
+) -> Access:
+    """The channel if the caller may ``permission`` on it: a missing channel is
+    code 16, another team's channel or a missing grant code 17."""
+    channel = channel_get(cid)
+    check_team(caller, channel)
+    member = member_get(channel, caller.user) if caller.user else None
+    access = access_for(caller, channel, member, types)
+    access.require(permission, what)
+    return access
+
+
+def member_get(channel: Channel, user: ChatUser | None) -> Member | None:
+    if user is None:
+        return None
+    return Member.objects.select_related("user").filter(channel=channel, user=user).first()
+
+
+def message_get(message_id: str) -> Message:
+    message = (
+        Message.objects.select_related("user", "pinned_by", "quoted_message__user", "channel__created_by")
+        .filter(id=message_id)
+        .first()
+    )
+    if message is None:
+        raise not_found(f"message {message_id}")
+    return message
+
+
+def user_get(user_id: Any) -> ChatUser:
+    if not isinstance(user_id, str) or not user_id:
+        raise input_error("a user id is required")
+    user = ChatUser.objects.filter(id=user_id).first()
+    if user is None:
+        raise not_found(f"user {user_id}")
+    return user
+
+
+# ---------------------------------------------------------------------------
+# Queries
+# ---------------------------------------------------------------------------
+def channels_query(
+    *, caller: Caller, user: ChatUser | None, filter_conditions: Any, sort: Any, limit: Any, offset: Any
+) -> list[Channel]:
+    """Channels matching the filter, as seen by ``user`` (None: server-side,
+    every team). Client-side queries are confined to the user's teams and to
+    the channels it may read: those it is a member of, unless a grant lets it
+    read others."""
+    context = Context(user=user)
+    q = compile_filter(filter_conditions or {}, CHANNEL_SCHEMA, context)
+    queryset = Channel.objects.filter(q).select_related("created_by")
+    if not caller.server and user is not None:
+        if caller.multi_tenant and user.role not in permissions.CROSS_TEAM_ROLES:
+            queryset = queryset.filter(team__in=user.teams) if user.teams else queryset.filter(team="")
+        if user.role not in permissions.ADMIN_ROLES:
+            queryset = queryset.filter(members__user=user)
+    annotations = {"last_updated": channel_last_updated()}
+    queryset = queryset.annotate(last_updated=annotations["last_updated"])
+    orderings = parse_sort(sort, SORTABLE_CHANNEL_FIELDS, annotations) or [
+        annotations["last_updated"].desc(nulls_last=True)
+    ]
+    limit_n = bounded_int(limit, name="limit", default=DEFAULT_CHANNEL_LIMIT, maximum=MAX_CHANNEL_LIMIT)
+    offset_n = bounded_int(offset, name="offset", default=0, maximum=MAX_OFFSET)
+    return list(queryset.order_by(*orderings, "cid").distinct()[offset_n : offset_n + limit_n])
+
+
+def users_query(
+    *,
+    caller: Caller,
+    filter_conditions: Any,
+    sort: Any,
+    limit: Any,
+    offset: Any,
+    include_deactivated: bool,
+) -> list[ChatUser]:
+    q = compile_filter(filter_conditions or {}, USER_SCHEMA, Context(user=caller.user))
+    queryset = ChatUser.objects.filter(q, deleted_at__isnull=True)
+    if not include_deactivated:
+        queryset = queryset.filter(deactivated_at__isnull=True)
+    user = caller.user
+    # Stream injects the caller's teams into client-side user searches.
+    if (
+        not caller.server
+        and user is not None
+        and caller.multi_tenant
+        and user.role not in permissions.CROSS_TEAM_ROLES
+    ):
+        queryset = (
+            queryset.filter(team_links__team__in=user.teams)
+            if user.teams
+            else queryset.filter(team_links__isnull=True)
+        )
+    orderings = parse_sort(sort, SORTABLE_USER_FIELDS) or [SORTABLE_USER_FIELDS["created_at"].desc()]
+    limit_n = bounded_int(limit, name="limit", default=30, maximum=100)
+    offset_n = bounded_int(offset, name="offset", default=0, maximum=MAX_OFFSET)
+    return list(queryset.order_by(*orderings, "id").distinct()[offset_n : offset_n + limit_n])
+
+
+def members_query(
+    *, channel: Channel, filter_conditions: Any, sort: Any, limit: Any, offset: Any
+) -> list[Member]:
+    q = compile_filter(filter_conditions or {}, MEMBER_SCHEMA, Context())
+    orderings = parse_sort(sort, SORTABLE_MEMBER_FIELDS) or [SORTABLE_MEMBER_FIELDS["created_at"].asc()]
+    limit_n = bounded_int(limit, name="limit", default=DEFAULT_MEMBER_LIMIT, maximum=300)
+    offset_n = bounded_int(offset, name="offset", default=0, maximum=MAX_OFFSET)
+    queryset = Member.objects.filter(q, channel=channel).select_related("user")
+    return list(queryset.order_by(*orderings, "user_id")[offset_n : offset_n + limit_n])
+
+
+def channel_members(channel: Channel, *, limit: int = DEFAULT_MEMBER_LIMIT, offset: int = 0) -> list[Member]:
+    return list(
+        Member.objects.filter(channel=channel)
+        .select_related("user")
+        .order_by("created_at", "user_id")[offset : offset + limit]
+    )
+
+
+# ---------------------------------------------------------------------------
+# Messages
+# ---------------------------------------------------------------------------
+def _message_queryset() -> QuerySet[Message]:
+    return Message.objects.select_related("user", "pinned_by", "quoted_message__user")
+
+
+def _pivot(message_id: Any, scope: Q) -> Message:
+    if not isinstance(message_id, str) or not message_id:
+        raise input_error("pagination ids must be message ids")
+    pivot = Message.objects.filter(scope, id=message_id).only("id", "created_at").first()
+    if pivot is None:
+        raise input_error(f"message {message_id} is not in this list")
+    return pivot
+
+
+def _after(pivot: Message) -> Q:
+    return Q(created_at__gt=pivot.created_at) | Q(created_at=pivot.created_at, id__gt=pivot.id)
+
+
+def _before(pivot: Message) -> Q:
+    return Q(created_at__lt=pivot.created_at) | Q(created_at=pivot.created_at, id__lt=pivot.id)
+
+
+def messages_page(
+    scope: Q, options: dict[str, Any], *, default_limit: int = DEFAULT_MESSAGE_LIMIT
+) -> list[Message]:
+    """One page of a message list (a channel's history or a thread), ascending.
+
+    Ids are client-chosen and unordered, so ``id_lt`` / ``id_gt`` / ``id_around``
+    resolve the pivot message and page by ``(created_at, id)``; without a pivot
+    the page is the newest ``limit`` messages.
+    """
+    limit = bounded_int(options.get("limit"), name="limit", default=default_limit, maximum=MAX_MESSAGE_LIMIT)
+    if limit == 0:
+        return []
+    queryset = _message_queryset().filter(scope)
+    for name, op in (
+        ("created_at_after", "gt"),
+        ("created_at_after_or_equal", "gte"),
+        ("created_at_before", "lt"),
+        ("created_at_before_or_equal", "lte"),
+    ):
+        if options.get(name):
+            queryset = queryset.filter(**{f"created_at__{op}": parse_date(name, options[name])})
+    if options.get("id_gt"):
+        pivot = _pivot(options["id_gt"], scope)
+        return list(queryset.filter(_after(pivot)).order_by("created_at", "id")[:limit])
+    if options.get("id_gte"):
+        pivot = _pivot(options["id_gte"], scope)
+        return list(queryset.filter(_after(pivot) | Q(id=pivot.id)).order_by("created_at", "id")[:limit])
+    if options.get("id_around") or options.get("created_at_around"):
+        if options.get("id_around"):
+            pivot = _pivot(options["id_around"], scope)
+            at, pivot_id = pivot.created_at, pivot.id
+        else:
+            at, pivot_id = parse_date("created_at_around", options["created_at_around"]), ""
+        half = limit // 2
+        older = list(
+            queryset.filter(Q(created_at__lt=at) | Q(created_at=at, id__lt=pivot_id)).order_by(
+                "-created_at", "-id"
+            )[:half]
+        )
+        newer = list(
+            queryset.filter(Q(created_at__gt=at) | Q(created_at=at, id__gte=pivot_id)).order_by(
+                "created_at", "id"
+            )[: limit - len(older)]
+        )
+        return [*reversed(older), *newer]
+    if options.get("id_lt") or options.get("id_lte"):
+        pivot = _pivot(options.get("id_lt") or options["id_lte"], scope)
+        condition = _before(pivot) if options.get("id_lt") else _before(pivot) | Q(id=pivot.id)
+        queryset = queryset.filter(condition)
+    return list(reversed(queryset.order_by("-created_at", "-id")[:limit]))
+
+
+IN_CHANNEL_HISTORY = Q(parent__isnull=True) | Q(show_in_channel=True)
+PAGINATION_KEYS = frozenset(
+    {
+        "id_lt",
+        "id_lte",
+        "id_gt",
+        "id_gte",
+        "id_around",
+        "created_at_around",
+        "created_at_after",
+        "created_at_after_or_equal",
+        "created_at_before",
+        "created_at_before_or_equal",
+    }
+)
+
+
+def channel_history_scope(channel: Channel) -> Q:
+    """A channel's history: its messages but thread-only replies (truncating a
+    channel deletes its messages, so there is nothing older to hide)."""
+    return Q(channel=channel) & IN_CHANNEL_HISTORY
+
+
+def _top_per_channel(
+    queryset: QuerySet[Any], channels: list[Channel], order: list[Any], limit: int, offset: int = 0
+) -> dict[str, list[Any]]:
+    """The first ``limit`` rows (after ``offset``) of ``queryset`` in each of
+    ``channels``, in one query (a window function ranks rows per channel)."""
+    grouped: dict[str, list[Any]] = defaultdict(list)
+    if limit <= 0 or not channels:
+        return grouped
+    ranked = (
+        queryset.filter(channel__in=channels)
+        .annotate(rank=Window(RowNumber(), partition_by=F("channel_id"), order_by=order))
+        .filter(rank__gt=offset, rank__lte=offset + limit)
+    )
+    for row in ranked:
+        grouped[row.channel_id].append(row)
+    return grouped
+
+
+def latest_messages_per_channel(channels: list[Channel], limit: int) -> dict[str, list[Message]]:
+    """Each channel's newest ``limit`` history messages, ascending."""
+    newest = _top_per_channel(
+        _message_queryset().filter(IN_CHANNEL_HISTORY),
+        channels,
+        [F("created_at").desc(), F("id").desc()],
+        limit,
+    )
+    return {cid: list(reversed(messages)) for cid, messages in newest.items()}
+
+
+def pinned_messages_per_channel(channels: list[Channel], limit: int = 10) -> dict[str, list[Message]]:
+    return _top_per_channel(
+        _message_queryset().filter(pinned=True, deleted_at__isnull=True),
+        channels,
+        [F("pinned_at").desc()],
+        limit,
+    )
+
+
+def members_per_channel(channels: list[Channel], *, limit: int, offset: int = 0) -> dict[str, list[Member]]:
+    return _top_per_channel(
+        Member.objects.select_related("user"),
+        channels,
+        [F("created_at").asc(), F("user_id").asc()],
+        limit,
+        offset,
+    )
+
+
+def thread_scope(parent: Message) -> Q:
+    return Q(parent=parent)
+
+
+# ---------------------------------------------------------------------------
+# Read state and watchers
+# ---------------------------------------------------------------------------
+def unread_totals(user_ids: list[str]) -> dict[str, dict[str, int]]:
+    """Per user: ``total_unread_count`` (messages) and ``unread_channels``."""
+    if not user_ids:
+        return {}
+    rows = (
+        Member.objects.filter(user_id__in=user_ids)
+        .values("user_id")
+        .annotate(total=Sum("unread_messages"), channels=Count("id", filter=Q(unread_messages__gt=0)))
+    )
+    totals = {uid: {"total_unread_count": 0, "unread_channels": 0, "unread_count": 0} for uid in user_ids}
+    for row in rows:
+        total = row["total"] or 0
+        totals[row["user_id"]] = {
+            "total_unread_count": total,
+            "unread_count": total,
+            "unread_channels": row["channels"],
+        }
+    return totals

@@ -1,0 +1,193 @@
+"""The app, its custom roles and its channel types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from chatengine.errors import input_error, not_found
+from chatengine.filters import parse_date
+from chatengine.models import ROLE_MAX_LENGTH, App, ChannelType, ChatUser, Role
+from chatengine.permissions import BUILTIN_ROLES, DEFAULT_GRANTS
+from chatengine.serializers import iso
+
+BUILTIN_CHANNEL_TYPES = ("messaging", "team", "livestream", "commerce", "gaming")
+
+# Features this engine implements are on; the rest are off so the UI never
+# offers them (uploads, search, polls, delivery receipts ...).
+DEFAULT_CONFIG: dict[str, Any] = {
+    "typing_events": True,
+    "read_events": True,
+    "connect_events": True,
+    "delivery_events": False,
+    "search": False,
+    "reactions": True,
+    "replies": True,
+    "quotes": True,
+    "mutes": False,
+    "uploads": False,
+    "url_enrichment": False,
+    "custom_events": True,
+    "push_notifications": False,
+    "reminders": False,
+    "mark_messages_pending": False,
+    "polls": False,
+    "user_message_reminders": False,
+    "shared_locations": False,
+    "count_messages": True,
+    "message_retention": "infinite",
+    "max_message_length": 5000,
+    "automod": "disabled",
+    "automod_behavior": "flag",
+    "skip_last_msg_update_for_system_msgs": False,
+    "commands": [],
+}
+CONFIG_KEYS = frozenset(DEFAULT_CONFIG) | {"blocklist", "blocklist_behavior", "allowed_flag_reasons"}
+
+
+def app_get() -> App:
+    app, _ = App.objects.get_or_create(pk=1)
+    return app
+
+
+APP_SETTINGS_IGNORED = frozenset({"multi_tenant_enabled", "revoke_tokens_issued_before"})
+
+
+@transaction.atomic
+def app_update(*, data: dict[str, Any]) -> App:
+    app = App.objects.select_for_update().get(pk=app_get().pk)
+    if "multi_tenant_enabled" in data:
+        if not isinstance(data["multi_tenant_enabled"], bool):
+            raise input_error("multi_tenant_enabled must be true or false")
+        app.multi_tenant_enabled = data["multi_tenant_enabled"]
+    if "revoke_tokens_issued_before" in data:
+        app.revoke_tokens_issued_before = _optional_date("revoke_tokens_issued_before", data)
+    app.settings = {**app.settings, **{k: v for k, v in data.items() if k not in APP_SETTINGS_IGNORED}}
+    app.save()
+    return app
+
+
+def _optional_date(name: str, data: dict[str, Any]) -> datetime | None:
+    value = data.get(name)
+    return None if value in (None, "") else parse_date(name, value)
+
+
+# ---------------------------------------------------------------------------
+# Roles
+# ---------------------------------------------------------------------------
+def role_exists(name: str) -> bool:
+    return name in BUILTIN_ROLES or Role.objects.filter(name=name).exists()
+
+
+def role_create(*, name: Any) -> Role:
+    if not isinstance(name, str) or not name or len(name) > ROLE_MAX_LENGTH:
+        raise input_error(f"role name must be 1 to {ROLE_MAX_LENGTH} characters")
+    if name in BUILTIN_ROLES or Role.objects.filter(name=name).exists():
+        raise input_error(f"role {name} already exists")
+    return Role.objects.create(name=name)
+
+
+@transaction.atomic
+def role_delete(*, name: str) -> None:
+    role = Role.objects.filter(name=name).first()
+    if role is None:
+        raise not_found(f"role {name}")
+    if ChatUser.objects.filter(role=name).exists():
+        raise input_error(f"role {name} is still assigned to users")
+    for channel_type in ChannelType.objects.select_for_update():
+        if name in channel_type.grants:
+            raise input_error(f"role {name} still has grants on channel type {channel_type.name}")
+    role.delete()
+
+
+def role_payload(name: str, *, custom: bool, created_at: datetime, updated_at: datetime) -> dict[str, Any]:
+    return {
+        "name": name,
+        "custom": custom,
+        "scopes": [],
+        "created_at": iso(created_at),
+        "updated_at": iso(updated_at),
+    }
+
+
+# ---------------------------------------------------------------------------
+# Channel types
+# ---------------------------------------------------------------------------
+def channel_type_get(name: str) -> ChannelType:
+    """The channel type; the built-in ones exist from their first use."""
+    channel_type = ChannelType.objects.filter(name=name).first()
+    if channel_type is not None:
+        return channel_type
+    if name not in BUILTIN_CHANNEL_TYPES:
+        raise not_found(f"channel type {name}")
+    channel_type, _ = ChannelType.objects.get_or_create(name=name)
+    return channel_type
+
+
+def channel_type_config(channel_type: ChannelType) -> dict[str, Any]:
+    return {
+        **DEFAULT_CONFIG,
+        **channel_type.config,
+        "name": channel_type.name,
+        "created_at": iso(channel_type.created_at),
+        "updated_at": iso(channel_type.updated_at),
+    }
+
+
+def channel_type_payload(channel_type: ChannelType) -> dict[str, Any]:
+    return {
+        **channel_type_config(channel_type),
+        "grants": {**DEFAULT_GRANTS, **channel_type.grants},
+        "permissions": [],
+    }
+
+
+def _validated_grants(grants: Any) -> dict[str, list[str]]:
+    if not isinstance(grants, dict):
+        raise input_error("grants must be an object of role: [permission ids]")
+    for role, permissions in grants.items():
+        if not role_exists(role):
+            raise input_error(f"role {role} does not exist")
+        if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
+            raise input_error(f"grants for role {role} must be a list of permission ids")
+    return grants
+
+
+def _config_from(data: dict[str, Any]) -> dict[str, Any]:
+    unknown = set(data) - CONFIG_KEYS - {"name", "grants", "permissions"}
+    if unknown:
+        raise input_error(f"unknown channel type settings: {', '.join(sorted(unknown))}")
+    config = {key: value for key, value in data.items() if key in CONFIG_KEYS}
+    if "commands" in config:
+        # Commands (giphy ...) are not implemented; an empty list keeps the UI from offering them.
+        config["commands"] = []
+    return config
+
+
+@transaction.atomic
+def channel_type_create(*, data: dict[str, Any]) -> ChannelType:
+    name = data.get("name")
+    if not isinstance(name, str) or not name:
+        raise input_error("name is required")
+    if ChannelType.objects.filter(name=name).exists():
+        raise input_error(f"channel type {name} already exists")
+    grants = _validated_grants(data["grants"]) if data.get("grants") is not None else {}
+    return ChannelType.objects.create(name=name, config=_config_from(data), grants=grants)
+
+
+@transaction.atomic
+def channel_type_update(*, name: str, data: dict[str, Any]) -> ChannelType:
+    """Partial update. ``grants`` replaces the listed roles only; ``grants: null``
+    (or ``{}``) resets the type to the default grants."""
+    channel_type = channel_type_get(name)
+    channel_type = ChannelType.objects.select_for_update().get(pk=channel_type.pk)
+    channel_type.config = {**channel_type.config, **_config_from(data)}
+    if "grants" in data:
+        grants = data["grants"]
+        channel_type.grants = {} if not grants else {**channel_type.grants, **_validated_grants(grants)}
+    channel_type.updated_at = timezone.now()
+    channel_type.save()
+    return channel_type

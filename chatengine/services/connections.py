@@ -1,0 +1,107 @@
+"""The registry of live WebSocket connections and the channels each watches.
+
+A REST request with ``watch: true`` names its socket by ``connection_id``; any
+server process can then subscribe that socket, because the registry lives in
+the database and the subscription in the (shared) channel layer.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from chatengine import events
+from chatengine.models import Channel, ChatUser, Connection, Watch
+from chatengine.serializers import user_payload
+
+
+def connection_open(*, user: ChatUser, channel_name: str) -> Connection:
+    now = timezone.now()
+    # Sockets of a process that died never said goodbye: forget them.
+    Connection.objects.stale().delete()
+    ChatUser.objects.filter(pk=user.pk).update(last_active=now)
+    return Connection.objects.create(
+        id=str(uuid.uuid4()), channel_name=channel_name, user=user, last_seen=now
+    )
+
+
+def connection_seen(*, connection_id: str) -> None:
+    """A ping arrived: the connection is alive."""
+    now = timezone.now()
+    Connection.objects.filter(id=connection_id).update(last_seen=now)
+
+
+def connection_for(*, connection_id: str | None, user: ChatUser | None) -> Connection | None:
+    """The caller's own connection named ``connection_id``; another user's
+    connection is treated as absent, so nobody subscribes someone else's socket."""
+    if not connection_id or user is None:
+        return None
+    return Connection.objects.live().filter(id=connection_id, user=user).first()
+
+
+@transaction.atomic
+def channels_watch(*, connection: Connection, channels: list[Channel]) -> None:
+    """Subscribe ``connection`` to ``channels`` (already access-checked); tell
+    each channel's watchers when this user starts watching it."""
+    if not channels:
+        return
+    already = set(
+        Watch.objects.filter(channel__in=channels, connection__user_id=connection.user_id).values_list(
+            "channel_id", flat=True
+        )
+    )
+    Watch.objects.bulk_create(
+        [Watch(connection=connection, channel=channel) for channel in channels], ignore_conflicts=True
+    )
+    events.subscribe([connection.channel_name], [channel.cid for channel in channels])
+    for channel in channels:
+        if channel.cid not in already:
+            _watching_event("user.watching.start", channel, connection.user)
+
+
+@transaction.atomic
+def channel_stop_watching(*, connection: Connection, channel: Channel) -> None:
+    deleted, _ = Watch.objects.filter(connection=connection, channel=channel).delete()
+    events.unsubscribe([connection.channel_name], [channel.cid])
+    if deleted and not Watch.objects.filter(channel=channel, connection__user_id=connection.user_id).exists():
+        _watching_event("user.watching.stop", channel, connection.user)
+
+
+@transaction.atomic
+def connection_close(*, connection_id: str) -> None:
+    connection = Connection.objects.select_related("user").filter(id=connection_id).first()
+    if connection is None:
+        return
+    channels = list(Channel.objects.filter(watches__connection=connection))
+    connection.delete()
+    events.unsubscribe([connection.channel_name], [channel.cid for channel in channels])
+    still_watching = set(
+        Watch.objects.filter(channel__in=channels, connection__user_id=connection.user_id).values_list(
+            "channel_id", flat=True
+        )
+    )
+    for channel in channels:
+        if channel.cid not in still_watching:
+            _watching_event("user.watching.stop", channel, connection.user)
+    ChatUser.objects.filter(pk=connection.user_id).update(last_active=timezone.now())
+
+
+def live_watches() -> QuerySet[Watch]:
+    return Watch.objects.filter(connection__in=Connection.objects.live())
+
+
+def watcher_count(channel: Channel) -> int:
+    return live_watches().filter(channel=channel).values("connection__user_id").distinct().count()
+
+
+def _watching_event(event_type: str, channel: Channel, user: ChatUser) -> None:
+    online = event_type == "user.watching.start" or Connection.objects.live().filter(user=user).exists()
+    events.to_channel(
+        channel.cid,
+        events.envelope(
+            event_type, channel, user=user_payload(user, online=online), watcher_count=watcher_count(channel)
+        ),
+    )

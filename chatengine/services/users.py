@@ -1,0 +1,353 @@
+"""Writes to chat users: upsert (full replace), partial update, deactivate,
+reactivate, delete, and the team index kept beside them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from chatengine.errors import input_error, not_found
+from chatengine.filters import parse_date
+from chatengine.models import (
+    ID_MAX_LENGTH,
+    TEAM_MAX_LENGTH,
+    Channel,
+    ChatUser,
+    Member,
+    Message,
+    MessageType,
+    Task,
+    TaskStatus,
+    UserTeam,
+)
+from chatengine.services.app import role_exists
+
+USER_ID = re.compile(r"^[\w@.\-]+$")
+MAX_TEAMS = 250
+BATCH_LIMIT = 100
+# Fields with a column of their own; every other key is custom data.
+RESERVED_FIELDS = frozenset(
+    {
+        "id",
+        "role",
+        "teams",
+        "teams_role",
+        "name",
+        "image",
+        "language",
+        "invisible",
+        "banned",
+        "revoke_tokens_issued_before",
+        "created_at",
+        "updated_at",
+        "last_active",
+        "online",
+        "deactivated_at",
+        "deleted_at",
+        "shadow_banned",
+        "blocked_user_ids",
+        "devices",
+        "mutes",
+        "channel_mutes",
+        "total_unread_count",
+        "unread_count",
+        "unread_channels",
+        "unread_threads",
+        "custom",
+        "privacy_settings",
+        "push_notifications",
+    }
+)
+# What a user may change about itself from a client: never its role or teams.
+CLIENT_WRITABLE = frozenset({"name", "image", "language", "invisible"})
+
+
+def validate_user_id(user_id: Any) -> str:
+    if (
+        not isinstance(user_id, str)
+        or not user_id
+        or len(user_id) > ID_MAX_LENGTH
+        or not USER_ID.match(user_id)
+    ):
+        raise input_error(f"user id {user_id!r} is invalid: use letters, digits and @ _ - . (at most 255)")
+    return user_id
+
+
+def _teams(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(t, str) and t for t in value):
+        raise input_error("teams must be a list of team names")
+    if len(value) > MAX_TEAMS or any(len(t) > TEAM_MAX_LENGTH for t in value):
+        raise input_error(f"at most {MAX_TEAMS} teams of at most {TEAM_MAX_LENGTH} characters")
+    return list(dict.fromkeys(value))
+
+
+def _teams_role(value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(r, str) for r in value.values()):
+        raise input_error("teams_role must be an object of team: role")
+    for role in set(value.values()):
+        if not role_exists(role):
+            raise input_error(f"role {role} does not exist")
+    return dict(value)
+
+
+def _role(value: Any) -> str:
+    if not isinstance(value, str) or not role_exists(value):
+        raise input_error(f"role {value!r} does not exist")
+    return value
+
+
+def _apply(user: ChatUser, key: str, value: Any) -> None:
+    """Set one field of ``user`` from Stream's user shape, validating it."""
+    if key == "role":
+        user.role = _role(value)
+    elif key == "teams":
+        user.teams = _teams(value)
+    elif key == "teams_role":
+        user.teams_role = _teams_role(value)
+    elif key in ("name", "image", "language"):
+        if value is not None and not isinstance(value, str):
+            raise input_error(f"{key} must be a string")
+        setattr(user, key, value or "")
+    elif key in ("invisible", "banned"):
+        if not isinstance(value, bool):
+            raise input_error(f"{key} must be true or false")
+        setattr(user, key, value)
+    elif key == "revoke_tokens_issued_before":
+        user.revoke_tokens_issued_before = None if value in (None, "") else parse_date(key, value)
+    elif key in RESERVED_FIELDS:
+        return  # read-only in Stream's API
+    else:
+        user.custom = {**user.custom, key: value}
+
+
+def _unset(user: ChatUser, key: str) -> None:
+    defaults: dict[str, Any] = {
+        "role": "user",
+        "teams": [],
+        "teams_role": {},
+        "name": "",
+        "image": "",
+        "language": "",
+        "invisible": False,
+        "revoke_tokens_issued_before": None,
+    }
+    if key in defaults:
+        setattr(user, key, defaults[key])
+    elif key not in RESERVED_FIELDS:
+        user.custom = {k: v for k, v in user.custom.items() if k != key}
+
+
+def _sync_team_index(users: Iterable[ChatUser]) -> None:
+    users = list(users)
+    UserTeam.objects.filter(user__in=users).delete()
+    UserTeam.objects.bulk_create([UserTeam(user=user, team=team) for user in users for team in user.teams])
+
+
+def _check_batch(size: int) -> None:
+    if size == 0:
+        raise input_error("users must not be empty")
+    if size > BATCH_LIMIT:
+        raise input_error(f"at most {BATCH_LIMIT} users per request")
+
+
+@transaction.atomic
+def users_upsert(*, users: list[dict[str, Any]], client_side: bool = False) -> list[ChatUser]:
+    """Create or fully replace each user: fields left out go back to their defaults.
+
+    The whole batch fails on the first invalid user, as in Stream. From a client
+    (``client_side``) only the caller's own profile fields change; role and teams
+    stay as the server set them.
+    """
+    _check_batch(len(users))
+    by_id = {validate_user_id(data.get("id")): data for data in users}
+    existing = {user.id: user for user in ChatUser.objects.select_for_update().filter(id__in=by_id)}
+    now = timezone.now()
+    saved: list[ChatUser] = []
+    for user_id, data in by_id.items():
+        user = existing.get(user_id) or ChatUser(id=user_id, created_at=now)
+        if client_side:
+            fields = {key: value for key, value in data.items() if key in CLIENT_WRITABLE}
+        else:
+            # Full replace: start from defaults, keeping only what Stream keeps.
+            user.role, user.teams, user.teams_role = "user", [], {}
+            user.name = user.image = user.language = ""
+            user.custom, user.invisible = {}, False
+            fields = data
+        for key, value in fields.items():
+            _apply(user, key, value)
+        user.updated_at = now
+        user.save()
+        saved.append(user)
+    _sync_team_index(saved)
+    return saved
+
+
+@transaction.atomic
+def users_update_partial(*, updates: list[dict[str, Any]]) -> list[ChatUser]:
+    _check_batch(len(updates))
+    ids = [validate_user_id(update.get("id") if isinstance(update, dict) else None) for update in updates]
+    users = {user.id: user for user in ChatUser.objects.select_for_update().filter(id__in=ids)}
+    missing = [user_id for user_id in ids if user_id not in users]
+    if missing:
+        raise input_error(f"users do not exist: {', '.join(missing)}")
+    now = timezone.now()
+    for update in updates:
+        user = users[update["id"]]
+        to_set, to_unset = update.get("set") or {}, update.get("unset") or []
+        if not isinstance(to_set, dict) or not isinstance(to_unset, list):
+            raise input_error("set must be an object and unset a list of field names")
+        for key, value in to_set.items():
+            _apply(user, key, value)
+        for key in to_unset:
+            _unset(user, key)
+        user.updated_at = now
+        user.save()
+    _sync_team_index(users.values())
+    return [users[user_id] for user_id in dict.fromkeys(ids)]
+
+
+@transaction.atomic
+def user_ensure(*, user_id: str, name: str = "", image: str = "") -> ChatUser:
+    """The user, created with only a profile if it does not exist yet (a client
+    connecting before the server created it). An existing user is never changed:
+    the server owns its profile."""
+    validate_user_id(user_id)
+    now = timezone.now()
+    user, _ = ChatUser.objects.get_or_create(
+        id=user_id, defaults={"name": name or "", "image": image or "", "created_at": now, "updated_at": now}
+    )
+    return user
+
+
+def _get(user_id: str) -> ChatUser:
+    user = ChatUser.objects.select_for_update().filter(id=user_id).first()
+    if user is None:
+        raise not_found(f"user {user_id}")
+    return user
+
+
+def _mark_messages_deleted(user_ids: list[str], now: datetime) -> None:
+    Message.objects.filter(user_id__in=user_ids, deleted_at__isnull=True).update(
+        type=MessageType.DELETED, deleted_at=now, updated_at=now
+    )
+
+
+@transaction.atomic
+def user_deactivate(*, user_id: str, mark_messages_deleted: bool = False) -> ChatUser:
+    user = _get(user_id)
+    now = timezone.now()
+    user.deactivated_at = user.deactivated_at or now
+    user.updated_at = now
+    user.save(update_fields=["deactivated_at", "updated_at"])
+    if mark_messages_deleted:
+        _mark_messages_deleted([user.id], now)
+    return user
+
+
+@transaction.atomic
+def user_reactivate(*, user_id: str, restore_messages: bool = False, name: str | None = None) -> ChatUser:
+    user = _get(user_id)
+    now = timezone.now()
+    user.deactivated_at = None
+    if name:
+        user.name = name
+    user.updated_at = now
+    user.save()
+    if restore_messages:
+        Message.objects.filter(user=user, type=MessageType.DELETED).update(
+            type=MessageType.REGULAR, deleted_at=None, updated_at=now
+        )
+    return user
+
+
+def _ids(user_ids: Any) -> list[str]:
+    if not isinstance(user_ids, list) or not user_ids:
+        raise input_error("user_ids must be a non-empty list")
+    if len(user_ids) > BATCH_LIMIT:
+        raise input_error(f"at most {BATCH_LIMIT} user ids per request")
+    return [validate_user_id(user_id) for user_id in dict.fromkeys(user_ids)]
+
+
+def _task(kind: str, result: dict[str, Any]) -> Task:
+    return Task.objects.create(kind=kind, status=TaskStatus.COMPLETED, result=result)
+
+
+@transaction.atomic
+def users_deactivate(*, user_ids: Any, mark_messages_deleted: bool = False) -> Task:
+    ids = _ids(user_ids)
+    now = timezone.now()
+    ChatUser.objects.filter(id__in=ids, deactivated_at__isnull=True).update(
+        deactivated_at=now, updated_at=now
+    )
+    if mark_messages_deleted:
+        _mark_messages_deleted(ids, now)
+    return _task("deactivate-users", {"deactivated": ids})
+
+
+@transaction.atomic
+def users_reactivate(*, user_ids: Any, restore_messages: bool = False) -> Task:
+    ids = _ids(user_ids)
+    for user_id in ChatUser.objects.filter(id__in=ids).values_list("id", flat=True):
+        user_reactivate(user_id=user_id, restore_messages=restore_messages)
+    return _task("reactivate-users", {"reactivated": ids})
+
+
+DELETE_MODES = ("soft", "pruning", "hard")
+
+
+@transaction.atomic
+def users_delete(
+    *, user_ids: Any, user: str = "soft", messages: str | None = None, conversations: str | None = None
+) -> Task:
+    """Delete users. ``hard`` removes the user and everything it owns;
+    ``soft``/``pruning`` keep the row, deactivated and marked deleted.
+    ``messages`` soft-deletes or removes its messages; ``conversations`` removes
+    the distinct (one-to-one style) channels it was in.
+
+    Stream runs this as a background task; here it completes before the task is
+    reported, so ``GET /tasks/{id}`` already says ``completed``.
+    """
+    ids = _ids(user_ids)
+    for name, mode in (("user", user), ("messages", messages), ("conversations", conversations)):
+        if mode is not None and mode not in DELETE_MODES:
+            raise input_error(f"{name} must be one of {', '.join(DELETE_MODES)}")
+    now = timezone.now()
+    if conversations in ("soft", "hard"):
+        distinct = Member.objects.filter(user_id__in=ids, channel__channel_id__startswith="!members-")
+        Channel.objects.filter(cid__in=distinct.values("channel_id")).delete()
+    if messages == "hard" or user == "hard":
+        Message.objects.filter(user_id__in=ids).delete()
+    elif messages in ("soft", "pruning"):
+        _mark_messages_deleted(ids, now)
+    touched = list(Member.objects.filter(user_id__in=ids).values_list("channel_id", flat=True).distinct())
+    if user == "hard":
+        ChatUser.objects.filter(id__in=ids).delete()
+    else:
+        ChatUser.objects.filter(id__in=ids).update(deactivated_at=now, deleted_at=now, updated_at=now)
+        Member.objects.filter(user_id__in=ids).delete()
+    channels_recount(touched)
+    return _task("delete-users", {"deleted": ids, "user": user, "messages": messages or ""})
+
+
+def channels_recount(cids: list[str]) -> None:
+    """Refresh the denormalised member counts of ``cids`` after members went away."""
+    if not cids:
+        return
+    counts = dict(
+        Member.objects.filter(channel_id__in=cids)
+        .values("channel_id")
+        .annotate(n=Count("id"))
+        .values_list("channel_id", "n")
+    )
+    for cid in cids:
+        Channel.objects.filter(cid=cid).update(member_count=counts.get(cid, 0))

@@ -1,0 +1,158 @@
+"""ChannelState: what ``queryChannels`` and ``channel.query``/``watch`` return
+for each channel, as the given viewer sees it (its membership, capabilities and
+read state), built with a bounded number of queries per channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatengine import permissions
+from chatengine.auth import Caller
+from chatengine.models import Channel, ChatUser, Member
+from chatengine.selectors import (
+    DEFAULT_MEMBER_LIMIT,
+    PAGINATION_KEYS,
+    ChannelTypes,
+    access_for,
+    bounded_int,
+    channel_history_scope,
+    latest_messages_per_channel,
+    members_per_channel,
+    messages_page,
+    pinned_messages_per_channel,
+)
+from chatengine.serializers import (
+    MessageRenderer,
+    channel_payload,
+    member_payload,
+    online_ids,
+    read_payload,
+    user_payload,
+)
+from chatengine.services.connections import live_watches
+
+
+@dataclass
+class StateOptions:
+    messages: dict[str, Any] = field(default_factory=dict)
+    default_message_limit: int = 100
+    member_limit: int = DEFAULT_MEMBER_LIMIT
+    member_offset: int = 0
+    watcher_limit: int = 10
+
+
+def options_from(body: dict[str, Any], *, default_message_limit: int) -> StateOptions:
+    """State options from a query or queryChannels body (``messages``, ``members``,
+    ``watchers`` objects, or the flat ``message_limit`` / ``member_limit``)."""
+    messages = body.get("messages") if isinstance(body.get("messages"), dict) else {}
+    if "message_limit" in body:
+        messages = {**messages, "limit": body["message_limit"]}
+    members = body.get("members") if isinstance(body.get("members"), dict) else {}
+    watchers = body.get("watchers") if isinstance(body.get("watchers"), dict) else {}
+    return StateOptions(
+        messages=messages,
+        default_message_limit=default_message_limit,
+        member_limit=bounded_int(
+            body.get("member_limit", members.get("limit")),
+            name="member_limit",
+            default=DEFAULT_MEMBER_LIMIT,
+            maximum=300,
+        ),
+        member_offset=bounded_int(members.get("offset"), name="members.offset", default=0, maximum=1000),
+        watcher_limit=bounded_int(watchers.get("limit"), name="watchers.limit", default=10, maximum=300),
+    )
+
+
+def channel_states(
+    *,
+    caller: Caller,
+    viewer: ChatUser | None,
+    channels: list[Channel],
+    types: ChannelTypes,
+    options: StateOptions,
+) -> list[dict[str, Any]]:
+    if not channels:
+        return []
+    own = (
+        {
+            m.channel_id: m
+            for m in Member.objects.select_related("user").filter(user=viewer, channel__in=channels)
+        }
+        if viewer is not None
+        else {}
+    )
+    watchers_by_channel: dict[str, list[str]] = {}
+    for cid, user_id in (
+        live_watches()
+        .filter(channel__in=channels)
+        .values_list("channel_id", "connection__user_id")
+        .distinct()
+    ):
+        watchers_by_channel.setdefault(cid, []).append(user_id)
+
+    if PAGINATION_KEYS.intersection(options.messages):
+        # A page around a pivot message: one channel at a time (a single watch/query).
+        history = {
+            channel.cid: messages_page(
+                channel_history_scope(channel), options.messages, default_limit=options.default_message_limit
+            )
+            for channel in channels
+        }
+    else:
+        limit = bounded_int(
+            options.messages.get("limit"),
+            name="messages.limit",
+            default=options.default_message_limit,
+            maximum=300,
+        )
+        history = latest_messages_per_channel(channels, limit)
+    pinned = pinned_messages_per_channel(channels)
+    members = members_per_channel(channels, limit=options.member_limit, offset=options.member_offset)
+    pages = [
+        (channel, history.get(channel.cid, []), pinned.get(channel.cid, []), members.get(channel.cid, []))
+        for channel in channels
+    ]
+    all_messages = [m for _, page, pins, _ in pages for m in (*page, *pins)]
+    people: set[str] = {m.user_id for page in members.values() for m in page}
+    people.update(uid for ids in watchers_by_channel.values() for uid in ids)
+    renderer = MessageRenderer(all_messages, viewer_id=viewer.id if viewer else None)
+    online = online_ids(people)
+    watcher_users = {
+        u.id: u
+        for u in ChatUser.objects.filter(id__in={uid for ids in watchers_by_channel.values() for uid in ids})
+    }
+
+    states = []
+    for channel, messages, pinned, members in pages:
+        membership = own.get(channel.cid)
+        access = access_for(caller, channel, membership, types, user=viewer)
+        config = types.config(channel.type)
+        reads = {m.user_id: m for m in members}
+        if membership is not None:
+            reads[membership.user_id] = membership
+        watcher_ids = watchers_by_channel.get(channel.cid, [])
+        state: dict[str, Any] = {
+            "channel": channel_payload(
+                channel,
+                config=config,
+                own_capabilities=permissions.capabilities(access.granted, channel, config) if viewer else [],
+                membership=membership,
+            ),
+            "messages": [renderer.render(m) for m in messages],
+            "pinned_messages": [renderer.render(m) for m in pinned],
+            "members": [member_payload(m, online=online) for m in members],
+            "read": [read_payload(m, online=online) for m in reads.values()],
+            "watcher_count": len(watcher_ids),
+            "watchers": [
+                user_payload(watcher_users[uid], online=True)
+                for uid in watcher_ids[: options.watcher_limit]
+                if uid in watcher_users
+            ],
+            "threads": [],
+        }
+        if membership is not None:
+            state["membership"] = member_payload(membership, online=online)
+            state["hidden"] = membership.hidden
+        states.append(state)
+    return states

@@ -1,0 +1,297 @@
+// The official stream-chat JS client (pinned in package.json), unmodified,
+// against a live engine: two users of one team chat in real time; a user of
+// another team is kept out. Run by chatengine/tests/test_js_sdk.py.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  collectEvents,
+  connect,
+  controlURL,
+  makeUsers,
+  nowSeconds,
+  server,
+  uid,
+  waitForEvent,
+} from './helpers.mjs';
+
+describe('two users of one team', () => {
+  let alice;
+  let bob;
+  let aliceClient;
+  let bobClient;
+  let channelId;
+  let aliceChannel;
+  let bobChannel;
+
+  before(async () => {
+    await server.updateAppSettings({ multi_tenant_enabled: true });
+    [alice, bob] = await makeUsers('acme', 'Alice', 'Bob');
+    channelId = uid('acme-general');
+    await server
+      .channel('messaging', channelId, { team: 'acme', name: 'General', members: [alice, bob], created_by_id: alice })
+      .create();
+    aliceClient = await connect(alice);
+    bobClient = await connect(bob);
+  });
+
+  after(async () => {
+    await aliceClient?.disconnectUser();
+    await bobClient?.disconnectUser();
+  });
+
+  test('connecting yields the user, its teams and a connection id', () => {
+    assert.equal(aliceClient.user.id, alice);
+    assert.deepEqual(aliceClient.user.teams, ['acme']);
+    assert.ok(aliceClient.wsConnection.connectionID);
+    assert.deepEqual(aliceClient.mutedChannels, []);
+    assert.equal(aliceClient.user.total_unread_count, 0);
+  });
+
+  test('queryChannels finds and watches the channel', async () => {
+    const channels = await aliceClient.queryChannels(
+      { type: 'messaging', members: { $in: [alice] } },
+      [{ last_message_at: -1 }],
+      { watch: true, state: true },
+    );
+    const found = channels.find((channel) => channel.id === channelId);
+    assert.ok(found, 'the channel is listed');
+    assert.equal(found.data.name, 'General');
+    assert.equal(found.data.team, 'acme');
+    assert.equal(found.data.member_count, 2);
+    for (const capability of ['send-message', 'send-reaction', 'send-reply', 'read-events', 'typing-events']) {
+      assert.ok(found.data.own_capabilities.includes(capability), capability);
+    }
+    aliceChannel = found;
+    bobChannel = bobClient.channel('messaging', channelId);
+    await bobChannel.watch();
+    assert.equal(bobChannel.state.members[alice].user.id, alice);
+  });
+
+  test('a message reaches the other user in real time', async () => {
+    const received = waitForEvent(bobClient, 'message.new', (event) => event.message.text === 'hello bob');
+    const { message } = await aliceChannel.sendMessage({ text: 'hello bob' });
+    const event = await received;
+    assert.equal(event.message.id, message.id);
+    assert.equal(event.user.id, alice);
+    assert.equal(event.channel_type, 'messaging');
+    assert.equal(event.channel_id, channelId);
+    assert.ok(bobChannel.state.messages.some((m) => m.id === message.id));
+
+    await assert.rejects(aliceChannel.sendMessage({ id: message.id, text: 'again' }), (error) => {
+      assert.equal(error.code, 4);
+      assert.match(error.message, /already exists/);
+      return true;
+    });
+  });
+
+  test('thread replies stay in the thread and count on the parent', async () => {
+    const { message: parent } = await aliceChannel.sendMessage({ text: 'question?' });
+    const updated = waitForEvent(
+      aliceClient,
+      'message.updated',
+      (event) => event.message.id === parent.id && event.message.reply_count === 1,
+    );
+    await bobChannel.sendMessage({ text: 'answer', parent_id: parent.id });
+    const event = await updated;
+    assert.deepEqual(
+      event.message.thread_participants.map((user) => user.id),
+      [bob],
+    );
+    const { messages } = await aliceChannel.getReplies(parent.id, { limit: 10 });
+    assert.deepEqual(
+      messages.map((m) => m.text),
+      ['answer'],
+    );
+    const state = await aliceChannel.query({ messages: { limit: 30 } });
+    assert.ok(!state.messages.some((m) => m.text === 'answer'), 'replies are not in the channel history');
+    assert.equal(state.messages.find((m) => m.id === parent.id).reply_count, 1);
+  });
+
+  test('reactions arrive with reaction_groups and own_reactions', async () => {
+    const { message } = await aliceChannel.sendMessage({ text: 'react to me' });
+    const seen = waitForEvent(aliceClient, 'reaction.new', (event) => event.message.id === message.id);
+    const response = await bobChannel.sendReaction(message.id, { type: 'love' });
+    assert.equal(response.reaction.type, 'love');
+    assert.deepEqual(
+      response.message.own_reactions.map((r) => r.type),
+      ['love'],
+    );
+    const event = await seen;
+    assert.equal(event.message.reaction_groups.love.count, 1);
+    assert.equal(event.reaction.user.id, bob);
+    const inState = aliceChannel.state.messages.find((m) => m.id === message.id);
+    assert.equal(inState.reaction_groups.love.count, 1);
+
+    const removed = waitForEvent(aliceClient, 'reaction.deleted', (e) => e.message.id === message.id);
+    await bobChannel.deleteReaction(message.id, 'love');
+    assert.deepEqual((await removed).message.reaction_groups, {});
+  });
+
+  test('typing indicators reach the other user', async () => {
+    const started = waitForEvent(bobClient, 'typing.start', (event) => event.user.id === alice);
+    await aliceChannel.keystroke();
+    await started;
+    const stopped = waitForEvent(bobClient, 'typing.stop', (event) => event.user.id === alice);
+    await aliceChannel.stopTyping();
+    await stopped;
+  });
+
+  test('unread counts are per recipient and markRead clears them', async () => {
+    await bobChannel.markRead();
+    const events = collectEvents(bobClient, 'message.new');
+    const second = waitForEvent(bobClient, 'message.new', (event) => event.message.text === 'unread 2');
+    const own = waitForEvent(aliceClient, 'message.new', (event) => event.message.text === 'unread 2');
+    await aliceChannel.sendMessage({ text: 'unread 1' });
+    await aliceChannel.sendMessage({ text: 'unread 2' });
+    const bobsEvent = await second;
+    events.stop();
+    assert.equal(bobsEvent.total_unread_count, 2, 'the recipient counts both');
+    assert.equal(bobsEvent.unread_channels, 1);
+    assert.equal((await own).total_unread_count, 0, 'the author has nothing unread');
+    assert.equal(bobChannel.countUnread(), 2);
+
+    const readByBob = waitForEvent(aliceClient, 'message.read', (event) => event.user.id === bob);
+    const cleared = waitForEvent(bobClient, 'notification.mark_read', (event) => event.total_unread_count === 0);
+    await bobChannel.markRead();
+    await cleared;
+    await readByBob;
+    assert.equal(bobChannel.countUnread(), 0);
+    const fresh = await bobChannel.query({ messages: { limit: 1 } });
+    assert.equal(fresh.read.find((read) => read.user.id === bob).unread_messages, 0);
+  });
+
+  test('edits and deletes reach the other user', async () => {
+    const { message } = await aliceChannel.sendMessage({ text: 'typo' });
+    const edited = waitForEvent(bobClient, 'message.updated', (event) => event.message.id === message.id);
+    await aliceClient.updateMessage({ ...message, text: 'fixed' });
+    assert.equal((await edited).message.text, 'fixed');
+
+    const deleted = waitForEvent(bobClient, 'message.deleted', (event) => event.message.id === message.id);
+    await aliceClient.deleteMessage(message.id);
+    const event = await deleted;
+    assert.equal(event.message.type, 'deleted');
+    assert.ok(event.message.deleted_at);
+
+    await assert.rejects(bobClient.deleteMessage((await aliceChannel.sendMessage({ text: 'mine' })).message.id), (error) => {
+      assert.equal(error.code, 17);
+      return true;
+    });
+  });
+
+  test('300 messages page back with id_lt at the client page size', async () => {
+    const historyId = uid('acme-history');
+    const history = server.channel('messaging', historyId, { team: 'acme', members: [alice], created_by_id: alice });
+    await history.create();
+    for (let i = 0; i < 300; i += 1) {
+      await history.sendMessage({ text: `#${i}`, user_id: alice });
+    }
+    const channel = aliceClient.channel('messaging', historyId);
+    const first = await channel.watch();
+    assert.equal(first.messages.length, 100, 'watch returns the client default page of 100');
+    const texts = first.messages.map((m) => m.text);
+    let oldest = first.messages[0].id;
+    for (;;) {
+      const page = await channel.query({ messages: { limit: 100, id_lt: oldest } });
+      if (page.messages.length === 0) break;
+      texts.unshift(...page.messages.map((m) => m.text));
+      oldest = page.messages[0].id;
+    }
+    assert.deepEqual(
+      texts,
+      Array.from({ length: 300 }, (_, i) => `#${i}`),
+    );
+
+    const ids = (await channel.query({ messages: { limit: 300 } })).messages.map((m) => m.id);
+    const around = await channel.query({ messages: { limit: 10, id_around: ids[150] } });
+    assert.deepEqual(
+      around.messages.map((m) => m.text),
+      Array.from({ length: 10 }, (_, i) => `#${145 + i}`),
+    );
+    const after = await channel.query({ messages: { limit: 5, id_gt: ids[0] } });
+    assert.deepEqual(
+      after.messages.map((m) => m.text),
+      ['#1', '#2', '#3', '#4', '#5'],
+    );
+    // A fresh client (its channel state starts empty) sees the queryChannels default page of 25.
+    const fresh = await connect(alice);
+    const [listed] = await fresh.queryChannels({ cid: channel.cid }, {}, { watch: false });
+    assert.equal(listed.state.messages.length, 25, 'queryChannels returns the client default of 25');
+    assert.equal(listed.state.messages.at(-1).text, '#299');
+    await fresh.disconnectUser();
+  });
+
+  test('members are queryable', async () => {
+    const { members } = await aliceChannel.queryMembers({}, { created_at: 1 }, {});
+    assert.deepEqual(members.map((m) => m.user_id).sort(), [alice, bob].sort());
+  });
+
+  test('both clients recover after the server drops their sockets', { skip: !controlURL }, async () => {
+    const aliceBack = waitForEvent(aliceClient, 'connection.recovered', () => true, 45000);
+    const bobBack = waitForEvent(bobClient, 'connection.recovered', () => true, 45000);
+    const restart = await fetch(`${controlURL}/restart`, { method: 'POST' });
+    assert.equal(restart.status, 200);
+    await Promise.all([aliceBack, bobBack]);
+
+    // recoverState re-watched the channels with the new connection ids.
+    const received = waitForEvent(bobClient, 'message.new', (event) => event.message.text === 'after restart');
+    await server.channel('messaging', channelId).sendMessage({ text: 'after restart', user_id: alice });
+    await received;
+  });
+});
+
+describe('a user of another team', () => {
+  let acmeUser;
+  let acmeChannelId;
+  let zedClient;
+
+  before(async () => {
+    [acmeUser] = await makeUsers('acme', 'Carol');
+    const [zed] = await makeUsers('globex', 'Zed');
+    acmeChannelId = uid('acme-private');
+    await server
+      .channel('messaging', acmeChannelId, { team: 'acme', members: [acmeUser], created_by_id: acmeUser })
+      .create();
+    await server.channel('messaging', uid('globex-room'), { team: 'globex', members: [zed], created_by_id: zed }).create();
+    zedClient = await connect(zed);
+  });
+
+  after(async () => {
+    await zedClient?.disconnectUser();
+  });
+
+  test('sees only its own team in queryChannels and queryUsers', async () => {
+    const channels = await zedClient.queryChannels({}, {}, { limit: 30 });
+    assert.ok(channels.length >= 1);
+    assert.ok(channels.every((channel) => channel.data.team === 'globex'));
+    const none = await zedClient.queryChannels({ cid: `messaging:${acmeChannelId}` });
+    assert.deepEqual(none, []);
+    const { users } = await zedClient.queryUsers({ id: { $in: [acmeUser] } });
+    assert.deepEqual(users, []);
+  });
+
+  test('cannot watch or post in the other team channel', async () => {
+    const foreign = zedClient.channel('messaging', acmeChannelId);
+    await assert.rejects(foreign.watch(), (error) => {
+      assert.equal(error.code, 17);
+      return true;
+    });
+    await assert.rejects(foreign.sendMessage({ text: 'intrusion' }), (error) => {
+      assert.equal(error.code, 17);
+      return true;
+    });
+  });
+});
+
+test('an expired token is refused with code 40', async () => {
+  const [user] = await makeUsers('acme', 'Late');
+  const expired = server.createToken(user, nowSeconds() - 60);
+  await assert.rejects(connect(user, { token: expired }), (error) => {
+    // A refused handshake rejects connectUser with the server's error as JSON.
+    const detail = JSON.parse(error.message);
+    assert.equal(detail.code, 40);
+    assert.equal(detail.StatusCode, 401);
+    assert.equal(detail.isWSFailure, false);
+    return true;
+  });
+});

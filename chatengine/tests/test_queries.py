@@ -1,0 +1,170 @@
+"""Query channels, users and members: Stream's filter language, sorting,
+limits, the team wall for client-side callers, and a fixed query count."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from chatengine.models import Channel
+from chatengine.tests.factories import StreamClient, make_channel, make_user, multi_tenant, post
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world():
+    multi_tenant()
+    ann, bob, zed = (
+        make_user("ann", name="Ann"),
+        make_user("bob", name="Bob"),
+        make_user("zed", team="globex"),
+    )
+    general = make_channel("acme-general", ann, bob, name="General", topic="news", priority=2)
+    random = make_channel("acme-random", bob, name="Random", priority=5)
+    private = make_channel("acme-ann", ann, name="Ann alone")
+    foreign = make_channel("globex-general", zed, team="globex", name="Globex")
+    post(random, bob, "newest")
+    return {
+        "ann": ann,
+        "bob": bob,
+        "zed": zed,
+        "general": general,
+        "random": random,
+        "private": private,
+        "foreign": foreign,
+    }
+
+
+def cids(*channels: Channel) -> list[str]:
+    return [channel.cid for channel in channels]
+
+
+@pytest.mark.parametrize(
+    ("conditions", "expected"),
+    [
+        ({"type": "messaging", "team": "acme"}, ["acme-ann", "acme-general", "acme-random"]),
+        ({"id": {"$in": ["acme-general", "globex-general"]}}, ["acme-general", "globex-general"]),
+        ({"cid": "messaging:acme-random"}, ["acme-random"]),
+        ({"members": {"$in": ["ann"]}}, ["acme-ann", "acme-general"]),
+        ({"members": {"$eq": ["ann", "bob"]}}, ["acme-general"]),
+        ({"members": {"$eq": ["ann"]}}, ["acme-ann"]),
+        ({"$or": [{"team": "globex"}, {"id": "acme-ann"}]}, ["acme-ann", "globex-general"]),
+        ({"$and": [{"team": "acme"}, {"members": {"$in": ["bob"]}}]}, ["acme-general", "acme-random"]),
+        ({"team": "acme", "$nor": [{"id": "acme-ann"}]}, ["acme-general", "acme-random"]),
+        ({"name": {"$autocomplete": "gen"}}, ["acme-general"]),
+        ({"priority": {"$gt": 3}}, ["acme-random"]),
+        ({"topic": {"$exists": True}}, ["acme-general"]),
+        ({"member_count": {"$gte": 2}}, ["acme-general"]),
+        ({"last_message_at": {"$exists": True}}, ["acme-random"]),
+    ],
+)
+def test_server_side_filters(world, conditions, expected):
+    found = StreamClient().query_channels(conditions, sort=[{"field": "cid", "direction": 1}])
+    assert found == [f"messaging:{cid}" for cid in expected]
+
+
+def test_date_filters_and_sorts(world):
+    past = (timezone.now() - timedelta(hours=1)).isoformat()
+    client = StreamClient()
+    assert len(client.query_channels({"created_at": {"$gt": past}})) == 4
+    assert client.query_channels({"created_at": {"$lt": past}}) == []
+    by_member_count = client.query_channels(
+        {"team": "acme"}, sort=[{"field": "member_count", "direction": -1}]
+    )
+    assert by_member_count[0] == world["general"].cid
+    by_last_message = client.query_channels(
+        {"team": "acme"}, sort=[{"field": "last_message_at", "direction": -1}]
+    )
+    assert by_last_message[0] == world["random"].cid, "channels with messages first, nulls last"
+    page = client.query_channels({"team": "acme"}, sort=[{"field": "cid", "direction": 1}], limit=2, offset=1)
+    assert page == cids(world["general"], world["random"])
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ({"filter_conditions": {"cid": {"$regex": "x"}}}, "operator $regex"),
+        ({"filter_conditions": {"created_at": {"$gt": "yesterday"}}}, "RFC 3339"),
+        ({"filter_conditions": {"member_count": "two"}}, "needs a number"),
+        ({"filter_conditions": {"$or": []}}, "non-empty list"),
+        ({"filter_conditions": {"weird field!": 1}}, "not allowed"),
+        ({"filter_conditions": [1, 2]}, "must be an object"),
+        ({"filter_conditions": {}, "sort": [{"field": "colour", "direction": 1}]}, "cannot sort by colour"),
+        ({"filter_conditions": {}, "sort": [{"field": "cid", "direction": 2}]}, "must be 1 or -1"),
+        ({"filter_conditions": {}, "limit": 31}, "limit must be between"),
+        ({"filter_conditions": {"joined": True}}, "needs a user"),
+    ],
+)
+def test_bad_filters_are_input_errors(world, body, fragment):
+    response = StreamClient().call("POST", "channels", body)
+    assert response.status_code == 400
+    assert response.json()["code"] == 4
+    assert fragment in response.json()["message"]
+
+
+def test_client_side_queries_stay_in_the_users_team_and_channels(world):
+    ann = StreamClient("ann")
+    assert sorted(ann.query_channels({})) == sorted(cids(world["general"], world["private"]))
+    assert ann.query_channels({"team": "globex"}) == []
+    assert ann.query_channels(
+        {"joined": True, "team": "acme"}, sort=[{"field": "cid", "direction": 1}]
+    ) == cids(world["private"], world["general"])
+    zed = StreamClient("zed")
+    assert zed.query_channels({"cid": {"$in": cids(world["general"], world["foreign"])}}) == cids(
+        world["foreign"]
+    )
+
+
+def test_client_side_user_search_is_confined_to_the_team(world):
+    def search(client: StreamClient, conditions: dict) -> list[str]:
+        response = client.call("GET", "users", payload=json.dumps({"filter_conditions": conditions}))
+        assert response.status_code == 200
+        return sorted(user["id"] for user in response.json()["users"])
+
+    assert search(StreamClient("ann"), {"id": {"$in": ["ann", "bob", "zed"]}}) == ["ann", "bob"]
+    assert search(StreamClient("zed"), {"name": {"$autocomplete": "an"}}) == []
+    assert search(StreamClient(), {"teams": {"$contains": "globex"}}) == ["zed"]
+    assert search(StreamClient(), {"teams": {"$in": ["acme", "globex"]}, "id": {"$ne": "bob"}}) == [
+        "ann",
+        "zed",
+    ]
+
+
+def test_query_members_filters_and_sorts(world):
+    payload = {
+        "type": "messaging",
+        "id": "acme-general",
+        "filter_conditions": {"name": {"$autocomplete": "bo"}},
+    }
+    response = StreamClient("ann").call("GET", "members", payload=json.dumps(payload))
+    assert [m["user_id"] for m in response.json()["members"]] == ["bob"]
+    payload = {
+        "type": "messaging",
+        "id": "acme-general",
+        "filter_conditions": {},
+        "sort": [{"field": "user_id", "direction": -1}],
+    }
+    response = StreamClient().call("GET", "members", payload=json.dumps(payload))
+    assert [m["user_id"] for m in response.json()["members"]] == ["bob", "ann"]
+
+
+def test_query_channels_costs_the_same_for_many_channels(world):
+    """The state of every listed channel is loaded in batches: the query count
+    does not grow with the number of channels."""
+
+    def count_queries(how_many: int) -> int:
+        for index in range(how_many):
+            channel = make_channel(f"load-{how_many}-{index}", world["ann"], world["bob"], batch=how_many)
+            post(channel, world["bob"], "hello")
+        with CaptureQueriesContext(connection) as queries:
+            found = StreamClient("ann").query_channels({"batch": how_many}, limit=30)
+        assert len(found) == how_many
+        return len(queries)
+
+    assert count_queries(2) == count_queries(12)

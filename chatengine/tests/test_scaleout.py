@@ -1,0 +1,76 @@
+"""Several server processes serve one engine: they share the database and, via
+Redis, the channel layer. A socket on one process receives what a request
+served by another process causes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+from stream_chat import StreamChat
+
+from chatengine.tests.live import LiveEngine, fresh_database, migrate, serve
+from chatengine.tests.wsclient import next_event, open_socket, user_token
+
+pytestmark = [pytest.mark.slow, pytest.mark.redis]
+
+# Its own Redis database, so no other test run shares the channel layer.
+REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+@pytest.fixture(scope="module")
+def two_processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveEngine, LiveEngine]]:
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip("Redis is not running")
+    tmp: Path = tmp_path_factory.mktemp("scaleout")
+    env = {"REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": f"chatengine-test-{os.getpid()}"}
+    with fresh_database(tmp) as database_url:
+        migrate(database_url)
+        with (
+            serve(database_url, tmp / "spec.log", **env) as first,
+            serve(database_url, tmp / "spec.log", **env) as second,
+        ):
+            yield first, second
+            violations, checked = first.spec_violations(), first.spec_checked()
+    assert checked and violations == [], violations
+
+
+def test_an_event_crosses_server_processes(two_processes: tuple[LiveEngine, LiveEngine]) -> None:
+    first, second = two_processes
+    server = StreamChat(first.api_key, first.api_secret, base_url=first.base_url)
+    author, reader = f"author-{uuid.uuid4().hex[:6]}", f"reader-{uuid.uuid4().hex[:6]}"
+    server.upsert_users([{"id": author, "teams": ["acme"]}, {"id": reader, "teams": ["acme"]}])
+    channel = server.channel("messaging", f"acme-{uuid.uuid4().hex[:8]}", {"team": "acme"})
+    channel.create(author)
+    channel.add_members([author, reader])
+
+    async def scenario() -> dict:
+        ws, handshake = await open_socket(second, reader)  # the socket lives on the second process
+        try:
+            assert handshake["type"] == "health.check" and handshake["me"]["id"] == reader
+            # ... and the first process subscribes it to the channel, then posts to it.
+            watch = await asyncio.to_thread(
+                requests.post,
+                f"{first.base_url}/channels/messaging/{channel.id}/query",
+                params={"api_key": first.api_key, "connection_id": handshake["connection_id"]},
+                json={"state": True, "watch": True},
+                headers={"Authorization": user_token(first, reader), "stream-auth-type": "jwt"},
+                timeout=10,
+            )
+            assert watch.status_code == 201, watch.text
+            await asyncio.to_thread(channel.send_message, {"text": "across processes"}, author)
+            return await next_event(ws, "message.new")
+        finally:
+            await ws.close()
+
+    event = asyncio.run(scenario())
+    assert event["message"]["text"] == "across processes"
+    assert event["total_unread_count"] == 1, "the reader's own unread count travels with the event"
