@@ -1,0 +1,218 @@
+"""The control plane, the sync worker and the built-in chat engine together,
+over real HTTP: what the control plane creates appears in the engine with the
+right teams and roles, changes follow, and chat tokens of two tenants stay
+isolated. Every engine response is checked against Stream's spec."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+from django.core.management import call_command
+from stream_chat import StreamChat
+
+from accounts.services import user_create, user_delete, user_update
+from channels_app.services import channel_create, channel_delete, channel_member_remove, channel_members_add
+from chatengine.tests.live import LiveEngine, fresh_database, migrate, serve
+from chatplatform.tests.servers import ROOT, free_port, python, running
+from conftest import bearer_client
+from streamsync import mapping
+from streamsync.tests.conftest import drain, expected_state
+from tenants.services import tenant_reactivate, tenant_suspend
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db]
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveEngine]:
+    tmp = tmp_path_factory.mktemp("engine")
+    with fresh_database(tmp) as database_url:
+        migrate(database_url)
+        with serve(database_url, tmp / "spec.log") as live:
+            yield live
+            violations = live.spec_violations()
+    assert violations == [], "\n".join(violations)
+
+
+@pytest.fixture
+def synced_to(engine: LiveEngine, settings) -> LiveEngine:
+    settings.STREAM_BASE_URL = ""
+    settings.CHATENGINE_URL = engine.base_url
+    settings.STREAM_API_KEY = engine.api_key
+    settings.STREAM_API_SECRET = engine.api_secret
+    return engine
+
+
+def _server(engine: LiveEngine) -> StreamChat:
+    return StreamChat(engine.api_key, engine.api_secret, base_url=engine.base_url)
+
+
+def _engine_state(engine: LiveEngine, teams: list[str]) -> dict:
+    """What the engine holds for these teams, in the shape of ``expected_state``."""
+    server = _server(engine)
+    users, channels = {}, {}
+    for team in teams:
+        for user in server.query_users(
+            {"teams": {"$contains": team}}, limit=100, include_deactivated_users=True
+        )["users"]:
+            if user["id"].startswith("system-"):
+                continue
+            users[user["id"]] = {
+                "name": user["name"],
+                "role": user["role"],
+                "teams": user["teams"],
+                "teams_role": user["teams_role"],
+                "deactivated": bool(user.get("deactivated_at")),
+            }
+        found = server.query_channels({"type": "messaging", "team": team}, limit=30, member_limit=100)[
+            "channels"
+        ]
+        for state in found:
+            channel = state["channel"]
+            channels[channel["cid"]] = {
+                **{k: channel.get(k) for k in ("team", "name", "slug", "description", "visibility")},
+                "members": {m["user_id"]: m["channel_role"] for m in state["members"]},
+            }
+    return {"users": users, "channels": channels}
+
+
+def test_the_worker_drives_the_engine(synced_to, world):
+    call_command("stream_setup")
+    assert _server(synced_to).get_app_settings()["app"]["multi_tenant_enabled"] is True
+    channel_create(
+        tenant=world.tenant_a, name="Launch", created_by=world.moderator, member_ids=[world.member.pk]
+    )
+    drain()
+    state = _engine_state(synced_to, ["acme", "globex"])
+    assert state == expected_state()
+    assert state["users"][world.admin.chat_user_id]["teams_role"] == {"acme": "admin"}
+    assert state["users"][world.moderator.chat_user_id]["teams_role"] == {
+        "acme": mapping.TENANT_MODERATOR_ROLE
+    }
+    assert state["users"][world.outsider.chat_user_id]["teams"] == ["globex"]
+
+    user_update(user=world.member, data={"role": "moderator", "full_name": "Mary Mod"})
+    channel_members_add(channel=world.public_channel, user_ids=[world.other_member.pk], role="moderator")
+    channel_member_remove(channel=world.public_channel, user=world.member)
+    tenant_suspend(tenant=world.tenant_b)
+    newcomer = user_create(tenant=world.tenant_a, email="new@acme.test", full_name="Newcomer")
+    drain()
+    assert _engine_state(synced_to, ["acme", "globex"]) == expected_state()
+
+    tenant_reactivate(tenant=world.tenant_b)
+    user_delete(user=newcomer)
+    channel_delete(channel=world.private_channel)
+    drain()
+    assert _engine_state(synced_to, ["acme", "globex"]) == expected_state()
+    assert "in sync" in _reconcile()
+
+
+def _reconcile() -> str:
+    from io import StringIO
+
+    out = StringIO()
+    call_command("stream_reconcile", stdout=out)
+    return out.getvalue()
+
+
+def test_chat_tokens_of_two_tenants_are_isolated(synced_to, world):
+    drain()
+
+    def token_for(user) -> dict:
+        response = bearer_client(user).get("/api/stream/token")
+        assert response.status_code == 200
+        return response.json()
+
+    def client_call(token: dict, method: str, path: str, body: dict | None = None) -> requests.Response:
+        return requests.request(
+            method,
+            f"{synced_to.base_url}{path}",
+            params={"api_key": token["api_key"], "user_id": token["user_id"]},
+            headers={"Authorization": token["token"], "stream-auth-type": "jwt"},
+            json=body,
+            timeout=10,
+        )
+
+    acme, globex = token_for(world.member), token_for(world.outsider)
+    found = client_call(
+        acme, "POST", "/channels", {"filter_conditions": {"type": "messaging"}, "state": True}
+    )
+    assert found.ok  # Stream answers POSTs with 201
+    assert {c["channel"]["team"] for c in found.json()["channels"]} == {"acme"}
+
+    acme_channel = world.public_channel.chat_id
+    peek = client_call(globex, "POST", f"/channels/messaging/{acme_channel}/query", {"state": True})
+    assert peek.status_code in (403, 404)
+    post = client_call(
+        globex, "POST", f"/channels/messaging/{acme_channel}/message", {"message": {"text": "hi"}}
+    )
+    assert post.status_code in (403, 404)
+    theirs = client_call(
+        globex, "POST", "/channels", {"filter_conditions": {"type": "messaging"}, "state": True}
+    )
+    assert acme_channel not in {c["channel"]["id"] for c in theirs.json()["channels"]}
+    users = client_call(globex, "GET", "/users", None)
+    assert users.status_code in (200, 400)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_make_run_syncs_a_change_within_about_a_second(tmp_path):
+    """`manage.py serve` (what `make run` starts) runs the worker next to the server."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {
+        "DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "STREAM_BASE_URL": "",
+        "REDIS_URL": "",
+    }
+    for command in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
+        subprocess.run(  # noqa: S603
+            [python(), "manage.py", *command],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            check=True,
+            capture_output=True,
+        )
+    with running(
+        [python(), "manage.py", "serve", f"127.0.0.1:{port}", "--noreload"], env, f"{base}/api/health"
+    ):
+        login = requests.post(
+            f"{base}/api/auth/login",
+            json={"email": "alice@acme.test", "password": "demo-chat-2026"},
+            timeout=10,
+        )
+        headers = {"Authorization": f"Bearer {login.json()['access']}"}
+        server = StreamChat(
+            os.environ["STREAM_API_KEY"], os.environ["STREAM_API_SECRET"], base_url=f"{base}/chat-api"
+        )
+        # The demo data made before the server started reaches the engine first.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if server.query_users({"teams": {"$contains": "acme"}}, limit=100)["users"]:
+                break
+            time.sleep(0.2)
+        created = requests.post(
+            f"{base}/api/users/",
+            headers=headers,
+            timeout=10,
+            json={"email": "fresh@acme.test", "full_name": "Fresh Face", "role": "member"},
+        )
+        assert created.status_code == 201, created.text
+        chat_id = created.json()["chat_user_id"]
+        started = time.monotonic()
+        while time.monotonic() - started < 10:
+            found = server.query_users({"id": {"$in": [chat_id]}})["users"]
+            if found:
+                break
+            time.sleep(0.05)
+        elapsed = time.monotonic() - started
+        assert found and found[0]["name"] == "Fresh Face" and found[0]["teams"] == ["acme"]
+        print(json.dumps({"sync_latency_seconds": round(elapsed, 3)}))
+        assert elapsed < 5  # "about a second"; generous for a loaded machine
