@@ -50,5 +50,7 @@ urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
 ]
 
+handler400 = "chatplatform.api.views.bad_request_json"
+handler403 = "chatplatform.api.views.forbidden_json"
 handler404 = "chatplatform.api.views.not_found"
 handler500 = "chatplatform.api.views.server_failure"

@@ -6,7 +6,7 @@ import logging
 
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.defaults import page_not_found, server_error
+from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -89,6 +89,19 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if _wants_json(request):
         return JsonResponse(NOT_FOUND_BODY, status=404)
     return page_not_found(request, exception)
+
+
+def bad_request_json(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's own 400s (e.g. a body over DATA_UPLOAD_MAX_MEMORY_SIZE, a bad Host)."""
+    if _wants_json(request):
+        return JsonResponse(error_body("Bad request.", "bad_request"), status=400)
+    return bad_request(request, exception)
+
+
+def forbidden_json(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if _wants_json(request):
+        return JsonResponse(error_body("Forbidden.", "permission_denied"), status=403)
+    return permission_denied(request, exception)
 
 
 def server_failure(request: HttpRequest) -> HttpResponse:

@@ -85,3 +85,11 @@ def test_health_and_ready():
     ready = client.get("/api/ready")
     assert ready.status_code == 200
     assert ready.json()["checks"]["database"] == {"status": "ok"}
+
+
+def test_an_oversized_body_is_a_json_400(settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    client = APIClient(raise_request_exception=False)
+    response = client.generic("POST", "/api/stream/webhook", b"x" * 4096, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Bad request.", "code": "bad_request"}
