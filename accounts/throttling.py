@@ -72,7 +72,8 @@ class LoginIPThrottle(BaseThrottle):
 
     def allow_request(self, request: Request, view: Any) -> bool:
         self.counter = login_ip_counter()
-        return self.counter.hit(self.get_ident(request)) <= self.counter.limit
+        # Servers always set REMOTE_ADDR; bare WSGI callers may not.
+        return self.counter.hit(self.get_ident(request) or "unknown") <= self.counter.limit
 
     def wait(self) -> float:
         return self.counter.seconds_left()

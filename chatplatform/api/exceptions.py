@@ -30,6 +30,27 @@ def _first_code(codes: Any) -> str:
     return codes if isinstance(codes, str) and codes else "invalid"
 
 
+def _messages(detail: Any, path: str = "") -> list[str]:
+    """Flatten DRF's nested errors (list items, nested objects) into messages that
+    say where: ``{"member_ids": {0: ["Must be a valid UUID."]}}`` becomes
+    ``["Item 0: Must be a valid UUID."]`` under ``member_ids``."""
+    if isinstance(detail, dict):
+        found: list[str] = []
+        for key, value in detail.items():
+            where = f"Item {key}" if isinstance(key, int) or str(key).isdigit() else str(key)
+            found += _messages(value, f"{path}{where}: " if not path else f"{path.rstrip(': ')}.{key}: ")
+        return found
+    if isinstance(detail, list):
+        return [message for item in detail for message in _messages(item, path)]
+    return [f"{path}{detail}"]
+
+
+def _fields(detail: Any) -> dict[str, list[str]]:
+    if not isinstance(detail, dict):
+        return {"non_field_errors": _messages(detail)}
+    return {str(name): _messages(value) for name, value in detail.items()}
+
+
 def _validation_error_from_django(exc: DjangoValidationError) -> exceptions.ValidationError:
     if hasattr(exc, "error_dict"):
         fields = {
@@ -57,7 +78,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return None  # unexpected: Django's 500 handler answers in JSON under /api/
 
     if isinstance(exc, exceptions.ValidationError):
-        fields = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        fields = _fields(exc.detail)
         detail = "Invalid input."
         non_field = fields.get("non_field_errors")
         if list(fields) == ["non_field_errors"] and isinstance(non_field, list) and len(non_field) == 1:

@@ -13,7 +13,8 @@ _DESCRIPTIONS = {
     "400": "Invalid input; `fields` says what to fix.",
     "401": "Not authenticated, or the token is invalid or expired.",
     "403": "Authenticated but not allowed (role, suspended tenant, or CSRF check failed).",
-    "404": "No such object, or it belongs to another tenant (the same answer either way).",
+    "404": "No such object, or it belongs to another tenant (the same answer either way); "
+    "for lists, a page past the end.",
     "409": "The current state forbids the change (e.g. the tenant's last active admin).",
     "429": "Too many requests; retry after `Retry-After` seconds.",
 }
@@ -29,8 +30,8 @@ class AutoSchema(openapi.AutoSchema):
             codes.append("400")
         if not all(isinstance(p, AllowAny) for p in self.view.get_permissions()):
             codes += ["401", "403"]
-        if "{" in self.path:
-            codes.append("404")
+        if "{" in self.path or self._is_list_view():
+            codes.append("404")  # lists: a page past the end
         codes += getattr(self.view, "extra_error_codes", {}).get(self.method.lower(), [])
         if getattr(self.view, "throttle_classes", None):
             codes.append("429")

@@ -93,3 +93,17 @@ def test_an_oversized_body_is_a_json_400(settings):
     response = client.generic("POST", "/api/stream/webhook", b"x" * 4096, content_type="application/json")
     assert response.status_code == 400
     assert response.json() == {"detail": "Bad request.", "code": "bad_request"}
+
+
+def test_nested_errors_say_where(world):
+    response = bearer_client(world.admin).post(
+        "/api/channels/", {"name": "X", "member_ids": [str(world.member.pk), "nope"]}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"member_ids": ["Item 1: Must be a valid UUID."]}
+
+
+def test_a_missing_client_address_is_not_a_server_error(world):
+    # WSGI callers other than real servers may omit REMOTE_ADDR.
+    response = APIClient(REMOTE_ADDR=None).post("/api/auth/login", {}, format="json")
+    assert response.status_code == 400
