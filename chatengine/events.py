@@ -12,11 +12,13 @@ Fields that differ per recipient (unread counts) travel next to the event as
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import os
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
@@ -55,62 +57,105 @@ def envelope(event_type: str, source: Channel | None = None, /, **fields: Any) -
     return event
 
 
-def _send(group: str, event: dict[str, Any], per_user: dict[str, dict[str, Any]] | None) -> None:
+Send = tuple[str, dict[str, Any]]
+
+
+async def _deliver(sends: list[Send]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    try:
-        async_to_sync(layer.group_send)(
-            group, {"type": EVENT_MESSAGE_TYPE, "event": event, "per_user": per_user or {}}
-        )
-    except Exception:
-        # A lost event is recoverable (clients re-query on reconnect); a failed
-        # request after a committed write is not.
-        logger.exception("chat event %s could not be delivered", event.get("type"))
+    for group, message in sends:
+        try:
+            await layer.group_send(group, message)
+        except Exception:
+            # A lost event is recoverable (clients re-query on reconnect); a failed
+            # request after a committed write is not.
+            logger.exception("chat event %s could not be delivered", message["event"].get("type"))
+
+
+class _Publisher:
+    """Hands events to the channel layer without making the request wait.
+
+    Under the ASGI server a view runs in a worker thread while the channel layer
+    lives on the server's event loop; blocking the view until every group_send
+    is done would serialise requests behind fan-out. Events go instead into one
+    queue per event loop, drained by a single task, so they leave in commit order.
+    Outside a server (tests, management commands) they are sent synchronously.
+    """
+
+    def __init__(self) -> None:
+        self._queues: dict[asyncio.AbstractEventLoop, asyncio.Queue[list[Send]]] = {}
+
+    def submit(self, sends: list[Send]) -> None:
+        loop = _server_loop()
+        if loop is None:
+            async_to_sync(_deliver)(sends)
+        else:
+            loop.call_soon_threadsafe(self._enqueue, loop, sends)
+
+    def _enqueue(self, loop: asyncio.AbstractEventLoop, sends: list[Send]) -> None:
+        queue = self._queues.get(loop)
+        if queue is None:
+            queue = self._queues[loop] = asyncio.Queue()
+            loop.create_task(self._drain(queue))
+        queue.put_nowait(sends)
+
+    async def _drain(self, queue: asyncio.Queue[list[Send]]) -> None:
+        while True:
+            await _deliver(await queue.get())
+
+
+def _server_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop of the ASGI server this thread works for, if any (asgiref
+    records it for every thread it runs sync code in)."""
+    if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
+        return None
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    return loop if loop is not None and loop.is_running() else None
+
+
+_publisher = _Publisher()
+
+
+def _message(event: dict[str, Any], per_user: dict[str, dict[str, Any]] | None) -> dict[str, Any]:
+    return {"type": EVENT_MESSAGE_TYPE, "event": event, "per_user": per_user or {}}
 
 
 def to_channel(cid: str, event: dict[str, Any], per_user: dict[str, dict[str, Any]] | None = None) -> None:
     """Deliver ``event`` to every connection watching ``cid``, after commit."""
-    group = channel_group(cid)
-    transaction.on_commit(lambda: _send(group, event, per_user))
+    sends = [(channel_group(cid), _message(event, per_user))]
+    transaction.on_commit(lambda: _publisher.submit(sends))
 
 
 def to_users(
     user_ids: list[str], event: dict[str, Any], per_user: dict[str, dict[str, Any]] | None = None
 ) -> None:
     """Deliver ``event`` to every connection of each user, after commit."""
-    groups = [user_group(user_id) for user_id in dict.fromkeys(user_ids)]
-
-    def send_all() -> None:
-        for group in groups:
-            _send(group, event, per_user)
-
-    if groups:
-        transaction.on_commit(send_all)
+    message = _message(event, per_user)
+    sends = [(user_group(user_id), message) for user_id in dict.fromkeys(user_ids)]
+    if sends:
+        transaction.on_commit(lambda: _publisher.submit(sends))
 
 
 def subscribe(channel_names: list[str], cids: list[str]) -> None:
-    """Add connections to channel groups, after commit."""
-    layer = get_channel_layer()
-    if layer is None or not channel_names or not cids:
-        return
-
-    def add() -> None:
-        for cid in cids:
-            for name in channel_names:
-                async_to_sync(layer.group_add)(channel_group(cid), name)
-
-    transaction.on_commit(add)
+    """Add connections to channel groups once the transaction commits. This one
+    waits: events sent after the request must find the socket subscribed."""
+    _membership("group_add", channel_names, cids)
 
 
 def unsubscribe(channel_names: list[str], cids: list[str]) -> None:
+    _membership("group_discard", channel_names, cids)
+
+
+def _membership(operation: str, channel_names: list[str], cids: list[str]) -> None:
     layer = get_channel_layer()
     if layer is None or not channel_names or not cids:
         return
+    change = getattr(layer, operation)
 
-    def discard() -> None:
+    async def apply() -> None:
         for cid in cids:
             for name in channel_names:
-                async_to_sync(layer.group_discard)(channel_group(cid), name)
+                await change(channel_group(cid), name)
 
-    transaction.on_commit(discard)
+    transaction.on_commit(async_to_sync(apply))

@@ -398,10 +398,18 @@ def unread_totals(user_ids: list[str]) -> dict[str, dict[str, int]]:
     """Per user: ``total_unread_count`` (messages) and ``unread_channels``."""
     if not user_ids:
         return {}
-    rows = (
-        Member.objects.filter(user_id__in=user_ids)
-        .values("user_id")
-        .annotate(total=Sum("unread_messages"), channels=Count("id", filter=Q(unread_messages__gt=0)))
+    return _totals(Member.objects.filter(user_id__in=user_ids), user_ids)
+
+
+def unread_totals_of_members(channel: Channel) -> dict[str, dict[str, int]]:
+    """``unread_totals`` of every member of ``channel``, in one query."""
+    members = Member.objects.filter(channel=channel).values("user_id")
+    return _totals(Member.objects.filter(user_id__in=members), [])
+
+
+def _totals(memberships: QuerySet[Member], user_ids: list[str]) -> dict[str, dict[str, int]]:
+    rows = memberships.values("user_id").annotate(
+        total=Sum("unread_messages"), channels=Count("id", filter=Q(unread_messages__gt=0))
     )
     totals = {uid: {"total_unread_count": 0, "unread_channels": 0, "unread_count": 0} for uid in user_ids}
     for row in rows:
