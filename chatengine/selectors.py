@@ -142,11 +142,7 @@ def member_get(channel: Channel, user: ChatUser | None) -> Member | None:
 
 
 def message_get(message_id: str) -> Message:
-    message = (
-        Message.objects.select_related("user", "pinned_by", "quoted_message__user", "channel__created_by")
-        .filter(id=message_id)
-        .first()
-    )
+    message = Message.objects.select_related("user", "channel__created_by").filter(id=message_id).first()
     if message is None:
         raise not_found(f"message {message_id}")
     return message
@@ -244,7 +240,7 @@ def channel_members(channel: Channel, *, limit: int = DEFAULT_MEMBER_LIMIT, offs
 # Messages
 # ---------------------------------------------------------------------------
 def _message_queryset() -> QuerySet[Message]:
-    return Message.objects.select_related("user", "pinned_by", "quoted_message__user")
+    return Message.objects.select_related("user")
 
 
 def _pivot(message_id: Any, scope: Q) -> Message:

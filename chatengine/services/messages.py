@@ -181,8 +181,6 @@ def message_send(*, channel: Channel, user: ChatUser, data: dict[str, Any], max_
     if parent is not None:
         _thread_changed(parent, new_participant=user.id)
 
-    if quoted_id:
-        message.quoted_message = Message.objects.select_related("user").get(pk=quoted_id)
     _announce_new(channel, message, user)
     return message
 
@@ -197,9 +195,7 @@ def _thread_changed(parent: Message, *, new_participant: str | None = None) -> N
         parent.thread_participant_ids = [*parent.thread_participant_ids, new_participant]
     parent.updated_at = timezone.now()
     parent.save(update_fields=["reply_count", "deleted_reply_count", "thread_participant_ids", "updated_at"])
-    refreshed = Message.objects.select_related("user", "pinned_by", "quoted_message__user", "channel").get(
-        pk=parent.pk
-    )
+    refreshed = Message.objects.select_related("user", "channel").get(pk=parent.pk)
     # Clients do not count replies themselves: the parent is re-sent with its new thread state.
     _message_event("message.updated", refreshed, refreshed.user)
 
@@ -325,9 +321,7 @@ def message_update_partial(
 
 
 def _announce_updated(message: Message, actor: ChatUser) -> Message:
-    message = Message.objects.select_related("user", "pinned_by", "quoted_message__user", "channel").get(
-        pk=message.pk
-    )
+    message = Message.objects.select_related("user", "channel").get(pk=message.pk)
     _message_event("message.updated", message, actor)
     return message
 
@@ -422,9 +416,7 @@ def reaction_send(
     _refresh_reaction_groups(message)
     message.updated_at = now
     message.save(update_fields=["updated_at"])
-    message = Message.objects.select_related("user", "pinned_by", "quoted_message__user", "channel").get(
-        pk=message.pk
-    )
+    message = Message.objects.select_related("user", "channel").get(pk=message.pk)
     reaction = Reaction.objects.select_related("user").get(pk=reaction.pk)
     _message_event(
         "reaction.new" if created else "reaction.updated",
@@ -445,9 +437,7 @@ def reaction_delete(*, message: Message, user: ChatUser, kind: str) -> tuple[Mes
     payload = reaction_payload(reaction)
     reaction.delete()
     _refresh_reaction_groups(message)
-    message = Message.objects.select_related("user", "pinned_by", "quoted_message__user", "channel").get(
-        pk=message.pk
-    )
+    message = Message.objects.select_related("user", "channel").get(pk=message.pk)
     _message_event(
         "reaction.deleted", message, user, reaction=payload, channel=channel_payload(message.channel)
     )
