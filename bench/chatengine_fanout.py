@@ -70,7 +70,9 @@ async def run_load(
     name: str,
     seconds: float,
     in_flight: int,
-    open_receivers: Callable[[aiohttp.ClientSession], Awaitable[list[tuple[aiohttp.ClientWebSocketResponse, str]]]],
+    open_receivers: Callable[
+        [aiohttp.ClientSession], Awaitable[list[tuple[aiohttp.ClientWebSocketResponse, str]]]
+    ],
     send: Callable[[aiohttp.ClientSession, int, str], Awaitable[None]],
 ) -> Result:
     result = Result(name, seconds)
@@ -130,15 +132,21 @@ async def engine_load(base: str, seconds: float, in_flight: int) -> Result:
     async with aiohttp.ClientSession() as setup:
         for start in range(0, CLIENTS, 100):
             batch = {u: {"id": u, "teams": ["bench"]} for u in users[start : start + 100]}
-            async with setup.post(f"{base}/users", params=params, json={"users": batch}, headers=headers) as r:
+            async with setup.post(
+                f"{base}/users", params=params, json={"users": batch}, headers=headers
+            ) as r:
                 assert r.status == 201, await r.text()
         for c in range(CHANNELS):
             members = users[c::CHANNELS]
             body = {"data": {"team": "bench", "members": members, "created_by": {"id": members[0]}}}
-            async with setup.post(f"{base}/channels/messaging/bench-{c}/query", params=params, json=body, headers=headers) as r:
+            async with setup.post(
+                f"{base}/channels/messaging/bench-{c}/query", params=params, json=body, headers=headers
+            ) as r:
                 assert r.status == 201, await r.text()
 
-    async def open_receivers(session: aiohttp.ClientSession) -> list[tuple[aiohttp.ClientWebSocketResponse, str]]:
+    async def open_receivers(
+        session: aiohttp.ClientSession,
+    ) -> list[tuple[aiohttp.ClientWebSocketResponse, str]]:
         async def one(index: int) -> tuple[aiohttp.ClientWebSocketResponse, str]:
             user = users[index]
             query = urlencode(
@@ -213,7 +221,9 @@ web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None)
 
 
 async def echo_load(base: str, seconds: float, in_flight: int) -> Result:
-    async def open_receivers(session: aiohttp.ClientSession) -> list[tuple[aiohttp.ClientWebSocketResponse, str]]:
+    async def open_receivers(
+        session: aiohttp.ClientSession,
+    ) -> list[tuple[aiohttp.ClientWebSocketResponse, str]]:
         sockets = []
         for index in range(CLIENTS):
             ws = await session.ws_connect(f"{base.replace('http', 'ws', 1)}/ws?room={index % CHANNELS}")
@@ -253,7 +263,9 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--in-flight", type=int, default=8)
     args = parser.parse_args()
@@ -261,7 +273,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, fresh_database(Path(tmp)) as database_url:
         migrate(database_url)
         port = free_port()
-        engine = subprocess.Popen(  # noqa: S603
+        engine = subprocess.Popen(
             [python(), "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "chatplatform.asgi:application"],
             cwd=ROOT,
             env={**os.environ, **server_env(database_url)},
@@ -270,21 +282,25 @@ def main() -> None:
         )
         try:
             wait_for_port(port, engine)
-            engine_result = asyncio.run(engine_load(f"http://127.0.0.1:{port}/chat-api", args.seconds, args.in_flight))
+            engine_result = asyncio.run(
+                engine_load(f"http://127.0.0.1:{port}/chat-api", args.seconds, args.in_flight)
+            )
         finally:
             stop(engine)
 
     echo_port = free_port()
-    echo = subprocess.Popen([python(), "-c", ECHO_SERVER, str(echo_port)], stdout=subprocess.DEVNULL)  # noqa: S603
+    echo = subprocess.Popen([python(), "-c", ECHO_SERVER, str(echo_port)], stdout=subprocess.DEVNULL)
     try:
         wait_for_port(echo_port, echo)
         echo_result = asyncio.run(echo_load(f"http://127.0.0.1:{echo_port}", args.seconds, args.in_flight))
     finally:
         stop(echo)
 
-    print(f"{CLIENTS} WebSocket clients, {CHANNELS} channels ({CLIENTS // CHANNELS} watchers each), "
-          f"{args.in_flight} sends in flight, {args.seconds:.0f} s, {os.cpu_count()} CPUs "
-          f"(load generator on the same machine)")
+    print(
+        f"{CLIENTS} WebSocket clients, {CHANNELS} channels ({CLIENTS // CHANNELS} watchers each), "
+        f"{args.in_flight} sends in flight, {args.seconds:.0f} s, {os.cpu_count()} CPUs "
+        f"(load generator on the same machine)"
+    )
     print(engine_result.line())
     print(echo_result.line())
     ratio = (engine_result.sent / args.seconds) / (echo_result.sent / args.seconds)

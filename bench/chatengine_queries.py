@@ -52,7 +52,9 @@ def seed() -> None:
     start = timezone.now() - timedelta(days=30)
     for team in TEAMS:
         users = [
-            ChatUser(id=f"{team}-u{i:03d}", name=f"User {i}", teams=[team], created_at=start, updated_at=start)
+            ChatUser(
+                id=f"{team}-u{i:03d}", name=f"User {i}", teams=[team], created_at=start, updated_at=start
+            )
             for i in range(USERS_PER_TEAM)
         ]
         ChatUser.objects.bulk_create(users)
@@ -64,7 +66,10 @@ def seed() -> None:
         for c in range(CHANNELS_PER_TEAM):
             cid = f"messaging:{team}-{c:04d}"
             count = 9 + (busy_extra if c == 0 else 0)
-            people = [viewer, *(users[1 + (c + k) % (USERS_PER_TEAM - 1)] for k in range(MEMBERS_PER_CHANNEL - 1))]
+            people = [
+                viewer,
+                *(users[1 + (c + k) % (USERS_PER_TEAM - 1)] for k in range(MEMBERS_PER_CHANNEL - 1)),
+            ]
             for m in range(count):
                 clock += timedelta(milliseconds=100)
                 messages.append(
@@ -128,11 +133,15 @@ def measure(name: str, call, repeat: int, explain: bool) -> None:
         with connection.cursor() as cursor:
             cursor.execute(prefix + slowest["sql"])
             plan = "\n".join("      " + " ".join(str(c) for c in row) for row in cursor.fetchall())
-        print(f"    slowest query ({float(slowest['time']) * 1000:.1f} ms): {slowest['sql'][:160]}...\n{plan}")
+        print(
+            f"    slowest query ({float(slowest['time']) * 1000:.1f} ms): {slowest['sql'][:160]}...\n{plan}"
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--explain", action="store_true")
     args = parser.parse_args()
@@ -171,7 +180,9 @@ def main() -> None:
             assert response.status_code == 201 and len(response.json()["channels"]) == 30, response.content
 
         def watch_busy() -> None:
-            response = viewer.call("POST", "channels/messaging/acme-0000/query", {"state": True, "watch": False})
+            response = viewer.call(
+                "POST", "channels/messaging/acme-0000/query", {"state": True, "watch": False}
+            )
             assert len(response.json()["messages"]) == 100
 
         pivots = [f"acme-0000-{n:05d}" for n in (1000, 600, 200)]
@@ -183,14 +194,25 @@ def main() -> None:
                 assert len(response.json()["messages"]) == 100
 
         def server_query() -> None:
-            body = {"filter_conditions": {"team": "acme"}, "sort": [{"field": "created_at", "direction": 1}], "limit": 30}
+            body = {
+                "filter_conditions": {"team": "acme"},
+                "sort": [{"field": "created_at", "direction": 1}],
+                "limit": 30,
+            }
             assert len(server.call("POST", "channels", body).json()["channels"]) == 30
 
         def members() -> None:
             payload = json.dumps({"type": "messaging", "id": "acme-0000", "filter_conditions": {}})
-            assert len(viewer.call("GET", "members", payload=payload).json()["members"]) == MEMBERS_PER_CHANNEL
+            assert (
+                len(viewer.call("GET", "members", payload=payload).json()["members"]) == MEMBERS_PER_CHANNEL
+            )
 
-        measure("queryChannels, viewer, first page (30 x 25)", lambda: query_channels(0), args.repeat, args.explain)
+        measure(
+            "queryChannels, viewer, first page (30 x 25)",
+            lambda: query_channels(0),
+            args.repeat,
+            args.explain,
+        )
         measure("queryChannels, viewer, offset 270", lambda: query_channels(270), args.repeat, args.explain)
         measure("watch busy channel (100 messages)", watch_busy, args.repeat, args.explain)
         measure("page busy channel back, 3 x id_lt (100 each)", page_back, args.repeat, args.explain)

@@ -222,9 +222,15 @@ def test_quotes_and_pins_are_rendered_with_their_users(room):
     assert quoting["quoted_message"]["user"]["id"] == "ann"
     pinned = StreamClient("ann").call("PUT", f"messages/{original['id']}", {"set": {"pinned": True}})
     assert pinned.status_code == 403, "members cannot pin by default"
-    pinned = StreamClient().call("PUT", f"messages/{original['id']}", {"set": {"pinned": True}, "user_id": "cat"})
+    pinned = StreamClient().call(
+        "PUT", f"messages/{original['id']}", {"set": {"pinned": True}, "user_id": "cat"}
+    )
     message = pinned.json()["message"]
-    assert message["pinned"] is True and message["pinned_by"]["id"] == "cat" and message["pinned_at"].endswith("Z")
+    assert (
+        message["pinned"] is True
+        and message["pinned_by"]["id"] == "cat"
+        and message["pinned_at"].endswith("Z")
+    )
     state = StreamClient("ann").call("POST", "channels/messaging/acme-room/query", {"state": True}).json()
     assert [m["id"] for m in state["pinned_messages"]] == [original["id"]]
     assert state["messages"][-1]["quoted_message"]["id"] == original["id"]
