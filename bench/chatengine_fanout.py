@@ -13,7 +13,9 @@ as the floor of what any Python WebSocket fan-out costs on this machine.
 
 Prints messages/s, deliveries/s and the p50/p99 send-to-delivery delay for
 both servers, and their ratio. The engine runs as ``make run`` serves it
-(daphne, in-memory channel layer, SQLite unless DATABASE_URL names PostgreSQL).
+(daphne, in-memory channel layer, SQLite unless DATABASE_URL names PostgreSQL);
+with ``--rest-workers N`` REST is served by N gunicorn (WSGI) workers and the
+sockets by daphne, sharing Redis (db 14), the scale-out layout.
 """
 
 from __future__ import annotations
@@ -123,7 +125,7 @@ def user_token(user_id: str) -> str:
 SERVER_TOKEN = jwt.encode({"server": True}, API_SECRET, algorithm="HS256")
 
 
-async def engine_load(base: str, seconds: float, in_flight: int) -> Result:
+async def engine_load(base: str, seconds: float, in_flight: int, ws_base: str | None = None) -> Result:
     headers = {"Authorization": SERVER_TOKEN, "stream-auth-type": "jwt"}
     params = {"api_key": API_KEY}
     users = [f"u{i:03d}" for i in range(CLIENTS)]
@@ -157,7 +159,9 @@ async def engine_load(base: str, seconds: float, in_flight: int) -> Result:
                     "stream-auth-type": "jwt",
                 }
             )
-            ws = await session.ws_connect(base.replace("http", "ws", 1) + "/connect?" + query, max_msg_size=0)
+            ws = await session.ws_connect(
+                (ws_base or base).replace("http", "ws", 1) + "/connect?" + query, max_msg_size=0
+            )
             hello = json.loads((await ws.receive()).data)
             watch = {"state": True, "watch": True, "messages": {"limit": 1}}
             async with session.post(
@@ -268,25 +272,76 @@ def main() -> None:
     )
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--in-flight", type=int, default=8)
+    parser.add_argument(
+        "--rest-workers",
+        type=int,
+        default=0,
+        help="serve REST from this many gunicorn (WSGI) workers, sockets from daphne, through Redis",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp, fresh_database(Path(tmp)) as database_url:
         migrate(database_url)
+        env = {**os.environ, **server_env(database_url)}
+        if args.rest_workers:
+            # Several processes serve one engine through Redis (its own database, 14).
+            env.update(REDIS_URL="redis://127.0.0.1:6379/14", CACHE_KEY_PREFIX=f"bench-{os.getpid()}")
         port = free_port()
-        engine = subprocess.Popen(
-            [python(), "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "chatplatform.asgi:application"],
-            cwd=ROOT,
-            env={**os.environ, **server_env(database_url)},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        servers = [
+            subprocess.Popen(
+                [
+                    python(),
+                    "-m",
+                    "daphne",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "chatplatform.asgi:application",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        ]
+        rest_port = port
+        if args.rest_workers:
+            rest_port = free_port()
+            servers.append(
+                subprocess.Popen(
+                    [
+                        python(),
+                        "-m",
+                        "gunicorn",
+                        "-w",
+                        str(args.rest_workers),
+                        "-b",
+                        f"127.0.0.1:{rest_port}",
+                        "chatplatform.wsgi:application",
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
         try:
-            wait_for_port(port, engine)
+            wait_for_port(port, servers[0])
+            wait_for_port(rest_port, servers[-1])
             engine_result = asyncio.run(
-                engine_load(f"http://127.0.0.1:{port}/chat-api", args.seconds, args.in_flight)
+                engine_load(
+                    f"http://127.0.0.1:{rest_port}/chat-api",
+                    args.seconds,
+                    args.in_flight,
+                    ws_base=f"http://127.0.0.1:{port}/chat-api",
+                )
             )
         finally:
-            stop(engine)
+            for server in servers:
+                stop(server)
+        if args.rest_workers:
+            engine_result.name = f"engine+{args.rest_workers}wsgi"
 
     echo_port = free_port()
     echo = subprocess.Popen([python(), "-c", ECHO_SERVER, str(echo_port)], stdout=subprocess.DEVNULL)
