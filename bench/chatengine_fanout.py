@@ -40,7 +40,14 @@ import jwt
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from chatengine.tests.live import API_KEY, API_SECRET, fresh_database, migrate, server_env  # noqa: E402
+from chatengine.tests.live import (  # noqa: E402
+    API_KEY,
+    API_SECRET,
+    fresh_database,
+    migrate,
+    server_env,
+    stop_process,
+)
 from chatplatform.tests.servers import free_port, python  # noqa: E402
 
 CLIENTS = 200
@@ -257,15 +264,6 @@ def wait_for_port(port: int, process: subprocess.Popen, timeout: float = 30) -> 
     raise TimeoutError(f"port {port} did not open")
 
 
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -339,7 +337,7 @@ def main() -> None:
             )
         finally:
             for server in servers:
-                stop(server)
+                stop_process(server)
         if args.rest_workers:
             engine_result.name = f"engine+{args.rest_workers}wsgi"
 
@@ -349,7 +347,7 @@ def main() -> None:
         wait_for_port(echo_port, echo)
         echo_result = asyncio.run(echo_load(f"http://127.0.0.1:{echo_port}", args.seconds, args.in_flight))
     finally:
-        stop(echo)
+        stop_process(echo)
 
     print(
         f"{CLIENTS} WebSocket clients, {CHANNELS} channels ({CLIENTS // CHANNELS} watchers each), "

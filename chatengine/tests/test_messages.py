@@ -208,10 +208,12 @@ def test_adding_a_member_of_another_team_is_refused(room):
     assert unknown.status_code == 400 and "nobody" in unknown.json()["message"]
 
 
-def test_new_members_see_earlier_messages_as_unread(room):
+def test_new_members_start_with_nothing_unread(room):
     send("ann", "before you came")
     make_user("dan")
     StreamClient().call("POST", "channels/messaging/acme-room", {"add_members": ["dan"]})
+    assert unread(room["channel"], make_user("dan")) == 0
+    send("ann", "welcome")
     assert unread(room["channel"], make_user("dan")) == 1
 
 
