@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import logging
 import os
+import threading
 from typing import Any
 
 from asgiref.sync import SyncToAsync, async_to_sync
@@ -57,50 +58,61 @@ def envelope(event_type: str, source: Channel | None = None, /, **fields: Any) -
     return event
 
 
-Send = tuple[str, dict[str, Any]]
+# A channel-layer call: ("group_send", group, message) or ("group_discard", group, channel name).
+Operation = tuple[str, str, Any]
 
 
-async def _deliver(sends: list[Send]) -> None:
+async def _deliver(operations: list[Operation]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    for group, message in sends:
+    for method, group, argument in operations:
         try:
-            await layer.group_send(group, message)
+            await getattr(layer, method)(group, argument)
         except Exception:
             # A lost event is recoverable (clients re-query on reconnect); a failed
             # request after a committed write is not.
-            logger.exception("chat event %s could not be delivered", message["event"].get("type"))
+            logger.exception("chat engine %s to %s failed", method, group)
 
 
 class _Publisher:
     """Hands events to the channel layer without making the request wait.
 
     Under the ASGI server a view runs in a worker thread while the channel layer
-    lives on the server's event loop; blocking the view until every group_send
-    is done would serialise requests behind fan-out. Events go instead into one
-    queue per event loop, drained by a single task, so they leave in commit order.
-    Outside a server (tests, management commands) they are sent synchronously.
+    lives on the server's event loop: events are queued onto that loop. Without
+    one (a WSGI worker, a management command) they are queued onto a loop of the
+    publisher's own, in a background thread, rather than paying for a new event
+    loop per event. Either way one task per loop drains its queue, so events
+    leave in commit order and the request never waits for the fan-out.
     """
 
     def __init__(self) -> None:
-        self._queues: dict[asyncio.AbstractEventLoop, asyncio.Queue[list[Send]]] = {}
+        self._queues: dict[asyncio.AbstractEventLoop, asyncio.Queue[list[Operation]]] = {}
+        self._own_loop: asyncio.AbstractEventLoop | None = None
+        self._own_pid = 0
+        self._lock = threading.Lock()
 
-    def submit(self, sends: list[Send]) -> None:
-        loop = _server_loop()
-        if loop is None:
-            async_to_sync(_deliver)(sends)
-        else:
-            loop.call_soon_threadsafe(self._enqueue, loop, sends)
+    def submit(self, sends: list[Operation]) -> None:
+        loop = _server_loop() or self._background_loop()
+        loop.call_soon_threadsafe(self._enqueue, loop, sends)
 
-    def _enqueue(self, loop: asyncio.AbstractEventLoop, sends: list[Send]) -> None:
+    def _background_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            # A forked worker inherits the attribute but not the thread.
+            if self._own_loop is None or self._own_pid != os.getpid():
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="chatengine-events", daemon=True).start()
+                self._own_loop, self._own_pid = loop, os.getpid()
+            return self._own_loop
+
+    def _enqueue(self, loop: asyncio.AbstractEventLoop, sends: list[Operation]) -> None:
         queue = self._queues.get(loop)
         if queue is None:
             queue = self._queues[loop] = asyncio.Queue()
             loop.create_task(self._drain(queue))
         queue.put_nowait(sends)
 
-    async def _drain(self, queue: asyncio.Queue[list[Send]]) -> None:
+    async def _drain(self, queue: asyncio.Queue[list[Operation]]) -> None:
         while True:
             await _deliver(await queue.get())
 
@@ -123,8 +135,8 @@ def _message(event: dict[str, Any], per_user: dict[str, dict[str, Any]] | None) 
 
 def to_channel(cid: str, event: dict[str, Any], per_user: dict[str, dict[str, Any]] | None = None) -> None:
     """Deliver ``event`` to every connection watching ``cid``, after commit."""
-    sends = [(channel_group(cid), _message(event, per_user))]
-    transaction.on_commit(lambda: _publisher.submit(sends))
+    operations = [("group_send", channel_group(cid), _message(event, per_user))]
+    transaction.on_commit(lambda: _publisher.submit(operations))
 
 
 def to_users(
@@ -132,30 +144,30 @@ def to_users(
 ) -> None:
     """Deliver ``event`` to every connection of each user, after commit."""
     message = _message(event, per_user)
-    sends = [(user_group(user_id), message) for user_id in dict.fromkeys(user_ids)]
-    if sends:
-        transaction.on_commit(lambda: _publisher.submit(sends))
+    operations = [("group_send", user_group(user_id), message) for user_id in dict.fromkeys(user_ids)]
+    if operations:
+        transaction.on_commit(lambda: _publisher.submit(operations))
 
 
 def subscribe(channel_names: list[str], cids: list[str]) -> None:
     """Add connections to channel groups once the transaction commits. This one
     waits: events sent after the request must find the socket subscribed."""
-    _membership("group_add", channel_names, cids)
-
-
-def unsubscribe(channel_names: list[str], cids: list[str]) -> None:
-    _membership("group_discard", channel_names, cids)
-
-
-def _membership(operation: str, channel_names: list[str], cids: list[str]) -> None:
     layer = get_channel_layer()
     if layer is None or not channel_names or not cids:
         return
-    change = getattr(layer, operation)
 
-    async def apply() -> None:
+    async def add() -> None:
         for cid in cids:
             for name in channel_names:
-                await change(channel_group(cid), name)
+                await layer.group_add(channel_group(cid), name)
 
-    transaction.on_commit(async_to_sync(apply))
+    transaction.on_commit(async_to_sync(add))
+
+
+def unsubscribe(channel_names: list[str], cids: list[str]) -> None:
+    """Remove connections from channel groups once the transaction commits,
+    without waiting (a socket closing while its server shuts down must not
+    block a worker thread on an event loop that is going away)."""
+    operations = [("group_discard", channel_group(cid), name) for cid in cids for name in channel_names]
+    if operations:
+        transaction.on_commit(lambda: _publisher.submit(operations))
