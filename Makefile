@@ -4,13 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+ENGINE_PORT ?= 8800
 
-.PHONY: run test lint format check schema clean help
+.PHONY: run test lint format check schema clean help run-engine bench-engine
 
 help:
 	@echo "make run    set up everything and serve on http://$(HOST):$(PORT) (SQLite, built-in chat engine, demo data)"
 	@echo "make test   run the test suite (DATABASE_URL picks the database; SQLite by default)"
 	@echo "make lint   ruff"
+	@echo "make run-engine    serve only the built-in chat engine at the root of port $(ENGINE_PORT)"
+	@echo "make bench-engine  chat engine benchmarks (fan-out, queries)"
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +45,13 @@ schema: $(BIN)/.installed .env
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+
+# The built-in chat engine alone at the root of its own port, for SDKs that drop
+# a path prefix (docs/chat-engine.md). Same database and settings as `make run`.
+run-engine: $(BIN)/.installed .env
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python -m daphne -b $(HOST) -p $(ENGINE_PORT) chatengine.standalone:application
+
+bench-engine: $(BIN)/.installed
+	$(BIN)/python bench/chatengine_fanout.py
+	$(BIN)/python bench/chatengine_queries.py

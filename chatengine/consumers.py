@@ -53,10 +53,10 @@ def _open(query: dict[str, str], channel_name: str) -> tuple[str, ChatUser, dict
     if claims.server:
         raise StreamError(Code.AUTH, "a server token cannot open a client connection")
     user_id = claims.user_id or ""
-    requested = payload.get("user_id") or (payload.get("user_details") or {}).get("id")
+    details = payload.get("user_details") if isinstance(payload.get("user_details"), dict) else {}
+    requested = payload.get("user_id") or details.get("id")
     if requested and requested != user_id:
         raise StreamError(Code.AUTH, f"the token is for user '{user_id}', not '{requested}'")
-    details = payload.get("user_details") if isinstance(payload.get("user_details"), dict) else {}
     user = user_ensure(
         user_id=user_id,
         name=details.get("name") if isinstance(details.get("name"), str) else "",

@@ -12,11 +12,14 @@ Fields that differ per recipient (unread counts) travel next to the event as
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
+import os
+import threading
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
@@ -55,62 +58,116 @@ def envelope(event_type: str, source: Channel | None = None, /, **fields: Any) -
     return event
 
 
-def _send(group: str, event: dict[str, Any], per_user: dict[str, dict[str, Any]] | None) -> None:
+# A channel-layer call: ("group_send", group, message) or ("group_discard", group, channel name).
+Operation = tuple[str, str, Any]
+
+
+async def _deliver(operations: list[Operation]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    try:
-        async_to_sync(layer.group_send)(
-            group, {"type": EVENT_MESSAGE_TYPE, "event": event, "per_user": per_user or {}}
-        )
-    except Exception:
-        # A lost event is recoverable (clients re-query on reconnect); a failed
-        # request after a committed write is not.
-        logger.exception("chat event %s could not be delivered", event.get("type"))
+    for method, group, argument in operations:
+        try:
+            await getattr(layer, method)(group, argument)
+        except Exception:
+            # A lost event is recoverable (clients re-query on reconnect); a failed
+            # request after a committed write is not.
+            logger.exception("chat engine %s to %s failed", method, group)
+
+
+class _Publisher:
+    """Hands events to the channel layer without making the request wait.
+
+    Under the ASGI server a view runs in a worker thread while the channel layer
+    lives on the server's event loop: events are queued onto that loop. Without
+    one (a WSGI worker, a management command) they are queued onto a loop of the
+    publisher's own, in a background thread, rather than paying for a new event
+    loop per event. Either way one task per loop drains its queue, so events
+    leave in commit order and the request never waits for the fan-out.
+    """
+
+    def __init__(self) -> None:
+        self._queues: dict[asyncio.AbstractEventLoop, asyncio.Queue[list[Operation]]] = {}
+        self._own_loop: asyncio.AbstractEventLoop | None = None
+        self._own_pid = 0
+        self._lock = threading.Lock()
+
+    def submit(self, sends: list[Operation]) -> None:
+        loop = _server_loop() or self._background_loop()
+        loop.call_soon_threadsafe(self._enqueue, loop, sends)
+
+    def _background_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            # A forked worker inherits the attribute but not the thread.
+            if self._own_loop is None or self._own_pid != os.getpid():
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="chatengine-events", daemon=True).start()
+                self._own_loop, self._own_pid = loop, os.getpid()
+            return self._own_loop
+
+    def _enqueue(self, loop: asyncio.AbstractEventLoop, sends: list[Operation]) -> None:
+        queue = self._queues.get(loop)
+        if queue is None:
+            queue = self._queues[loop] = asyncio.Queue()
+            loop.create_task(self._drain(queue))
+        queue.put_nowait(sends)
+
+    async def _drain(self, queue: asyncio.Queue[list[Operation]]) -> None:
+        while True:
+            await _deliver(await queue.get())
+
+
+def _server_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop of the ASGI server this thread works for, if any (asgiref
+    records it for every thread it runs sync code in)."""
+    if getattr(SyncToAsync.threadlocal, "main_event_loop_pid", None) != os.getpid():
+        return None
+    loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    return loop if loop is not None and loop.is_running() else None
+
+
+_publisher = _Publisher()
+
+
+def _message(event: dict[str, Any], per_user: dict[str, dict[str, Any]] | None) -> dict[str, Any]:
+    return {"type": EVENT_MESSAGE_TYPE, "event": event, "per_user": per_user or {}}
 
 
 def to_channel(cid: str, event: dict[str, Any], per_user: dict[str, dict[str, Any]] | None = None) -> None:
     """Deliver ``event`` to every connection watching ``cid``, after commit."""
-    group = channel_group(cid)
-    transaction.on_commit(lambda: _send(group, event, per_user))
+    operations = [("group_send", channel_group(cid), _message(event, per_user))]
+    transaction.on_commit(lambda: _publisher.submit(operations))
 
 
 def to_users(
     user_ids: list[str], event: dict[str, Any], per_user: dict[str, dict[str, Any]] | None = None
 ) -> None:
     """Deliver ``event`` to every connection of each user, after commit."""
-    groups = [user_group(user_id) for user_id in dict.fromkeys(user_ids)]
-
-    def send_all() -> None:
-        for group in groups:
-            _send(group, event, per_user)
-
-    if groups:
-        transaction.on_commit(send_all)
+    message = _message(event, per_user)
+    operations = [("group_send", user_group(user_id), message) for user_id in dict.fromkeys(user_ids)]
+    if operations:
+        transaction.on_commit(lambda: _publisher.submit(operations))
 
 
 def subscribe(channel_names: list[str], cids: list[str]) -> None:
-    """Add connections to channel groups, after commit."""
+    """Add connections to channel groups once the transaction commits. This one
+    waits: events sent after the request must find the socket subscribed."""
     layer = get_channel_layer()
     if layer is None or not channel_names or not cids:
         return
 
-    def add() -> None:
+    async def add() -> None:
         for cid in cids:
             for name in channel_names:
-                async_to_sync(layer.group_add)(channel_group(cid), name)
+                await layer.group_add(channel_group(cid), name)
 
-    transaction.on_commit(add)
+    transaction.on_commit(async_to_sync(add))
 
 
 def unsubscribe(channel_names: list[str], cids: list[str]) -> None:
-    layer = get_channel_layer()
-    if layer is None or not channel_names or not cids:
-        return
-
-    def discard() -> None:
-        for cid in cids:
-            for name in channel_names:
-                async_to_sync(layer.group_discard)(channel_group(cid), name)
-
-    transaction.on_commit(discard)
+    """Remove connections from channel groups once the transaction commits,
+    without waiting (a socket closing while its server shuts down must not
+    block a worker thread on an event loop that is going away)."""
+    operations = [("group_discard", channel_group(cid), name) for cid in cids for name in channel_names]
+    if operations:
+        transaction.on_commit(lambda: _publisher.submit(operations))

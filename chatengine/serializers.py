@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils.html import escape
@@ -21,10 +21,12 @@ LATEST_REACTIONS = 10
 
 
 def iso(value: datetime | None) -> str | None:
-    """RFC 3339 with microseconds and ``Z``, the form Stream sends."""
+    """RFC 3339 in UTC with microseconds and ``Z``, the form Stream sends."""
     if value is None:
         return None
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if value.utcoffset() is not None else value.isoformat()
+    if value.utcoffset():
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def online_ids(user_ids: Iterable[str]) -> set[str]:
@@ -170,7 +172,8 @@ def reaction_payload(reaction: Reaction) -> dict[str, Any]:
 
 class MessageRenderer:
     """Renders a batch of messages for one viewer with a fixed number of queries:
-    their reactions, and the users they mention or that take part in their threads."""
+    their reactions, the messages they quote, and the users they mention, that
+    pinned them or that take part in their threads (each query only if needed)."""
 
     def __init__(self, messages: Iterable[Message], *, viewer_id: str | None) -> None:
         self.messages = list(messages)
@@ -184,10 +187,18 @@ class MessageRenderer:
                 .order_by("-created_at", "-pk")
             ):
                 self.reactions[reaction.message_id].append(reaction)
+        quoted_ids = {m.quoted_message_id for m in self.messages if m.quoted_message_id}
+        self.quoted = (
+            {q.id: q for q in Message.objects.select_related("user").filter(id__in=quoted_ids)}
+            if quoted_ids
+            else {}
+        )
         wanted: set[str] = set()
         for message in self.messages:
             wanted.update(message.mentioned_user_ids or [])
             wanted.update(message.thread_participant_ids or [])
+            if message.pinned_by_id:
+                wanted.add(message.pinned_by_id)
         self.users = {user.id: user for user in ChatUser.objects.filter(id__in=wanted)} if wanted else {}
 
     def render(self, message: Message) -> dict[str, Any]:
@@ -195,6 +206,7 @@ class MessageRenderer:
             message,
             reactions=self.reactions.get(message.id, []),
             users=self.users,
+            quoted=self.quoted,
             viewer_id=self.viewer_id,
         )
 
@@ -211,8 +223,10 @@ def message_payload(
     *,
     reactions: list[Reaction],
     users: dict[str, ChatUser],
+    quoted: dict[str, Message],
     viewer_id: str | None,
 ) -> dict[str, Any]:
+    """One message; related users and quoted messages come preloaded (see MessageRenderer)."""
     groups = message.reaction_groups or {}
     data: dict[str, Any] = {
         **(message.custom or {}),
@@ -244,8 +258,8 @@ def message_payload(
     }
     if message.pinned_at:
         data["pinned_at"] = iso(message.pinned_at)
-    if message.pinned_by_id:
-        data["pinned_by"] = user_payload(message.pinned_by)
+    if message.pinned_by_id in users:
+        data["pinned_by"] = user_payload(users[message.pinned_by_id])
     if message.pin_expires:
         data["pin_expires"] = iso(message.pin_expires)
     if message.parent_id:
@@ -257,9 +271,10 @@ def message_payload(
         ]
     if message.quoted_message_id:
         data["quoted_message_id"] = message.quoted_message_id
-        quoted = message.quoted_message
-        if quoted is not None:
-            data["quoted_message"] = message_payload(quoted, reactions=[], users={}, viewer_id=viewer_id)
+        if message.quoted_message_id in quoted:
+            data["quoted_message"] = message_payload(
+                quoted[message.quoted_message_id], reactions=[], users={}, quoted={}, viewer_id=viewer_id
+            )
     if message.deleted_at:
         data["deleted_at"] = iso(message.deleted_at)
     if message.message_text_updated_at:

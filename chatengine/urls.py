@@ -10,7 +10,7 @@ from chatengine.api import app as app_views
 from chatengine.api import channels as channel_views
 from chatengine.api import messages as message_views
 from chatengine.api import users as user_views
-from chatengine.api.http import View, routes
+from chatengine.api.http import View, routes, unknown_endpoint
 
 SEGMENT = r"[^/]+"
 CHANNEL = rf"channels/(?P<channel_type>{SEGMENT})/(?P<channel_id>{SEGMENT})"
@@ -98,4 +98,6 @@ urlpatterns: list[URLPattern] = [
         GET=message_views.reactions_query,
         POST=message_views.reactions_query,
     ),
+    # Last: everything else under the engine answers in Stream's envelope.
+    re_path(r"^", unknown_endpoint, name="chatengine-unknown"),
 ]

@@ -101,7 +101,7 @@ def channel_update(call: Call, channel_type: str, channel_id: str) -> dict[str, 
     body = call.body
     cid = f"{channel_type}:{channel_id}"
     actor = call.actor_or_none(object_field(body.get("message"), "message").get("user"))
-    operations = {k: body[k] for k in (*channel_services.UPDATE_OPERATIONS, "hide_history") if k in body}
+    operations = {k: body[k] for k in channel_services.UPDATE_OPERATIONS if k in body}
     data = body.get("data")
     if call.server:
         channel = selectors.channel_get(cid)
@@ -130,8 +130,6 @@ def _authorize_update(call: Call, access: Access, data: Any, operations: dict[st
         access.require("update-channel", "update the channel")
     user = call.user
     for key in operations:
-        if key == "hide_history":
-            continue
         if key == "remove_members" and operations[key] == [user.id]:
             access.require("remove-own-channel-membership", "leave")
         else:

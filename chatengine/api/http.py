@@ -165,3 +165,12 @@ def routes(**handlers: View) -> Callable[..., JsonResponse]:
             return JsonResponse(error.body(_duration(start)), status=500)
 
     return view
+
+
+@csrf_exempt
+def unknown_endpoint(request: HttpRequest) -> JsonResponse:
+    """Any path the engine does not serve: Stream's envelope, not the project's 404 page."""
+    error = StreamError(
+        Code.DOES_NOT_EXIST, f"{request.method} {request.path} is not an endpoint of this API"
+    )
+    return JsonResponse(error.body(), status=error.status)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -116,15 +117,34 @@ def role_payload(name: str, *, custom: bool, created_at: datetime, updated_at: d
 # ---------------------------------------------------------------------------
 # Channel types
 # ---------------------------------------------------------------------------
+# Channel types are read on every message and change almost never: they are
+# cached (in Redis when the processes share it) and dropped from the cache on change.
+CHANNEL_TYPE_CACHE_SECONDS = 60
+
+
+def _cache_key(name: str) -> str:
+    return f"chatengine:channeltype:{name}"
+
+
 def channel_type_get(name: str) -> ChannelType:
     """The channel type; the built-in ones exist from their first use."""
-    channel_type = ChannelType.objects.filter(name=name).first()
+    channel_type = cache.get(_cache_key(name))
     if channel_type is not None:
         return channel_type
-    if name not in BUILTIN_CHANNEL_TYPES:
-        raise not_found(f"channel type {name}")
-    channel_type, _ = ChannelType.objects.get_or_create(name=name)
+    channel_type = ChannelType.objects.filter(name=name).first()
+    if channel_type is None:
+        if name not in BUILTIN_CHANNEL_TYPES:
+            raise not_found(f"channel type {name}")
+        channel_type, _ = ChannelType.objects.get_or_create(name=name)
+    cache.set(_cache_key(name), channel_type, CHANNEL_TYPE_CACHE_SECONDS)
     return channel_type
+
+
+def _forget_channel_type(name: str) -> None:
+    # Now, for this transaction's own reads; again after commit, in case another
+    # request cached the old row in between.
+    cache.delete(_cache_key(name))
+    transaction.on_commit(lambda: cache.delete(_cache_key(name)))
 
 
 def channel_type_config(channel_type: ChannelType) -> dict[str, Any]:
@@ -175,19 +195,22 @@ def channel_type_create(*, data: dict[str, Any]) -> ChannelType:
     if ChannelType.objects.filter(name=name).exists():
         raise input_error(f"channel type {name} already exists")
     grants = _validated_grants(data["grants"]) if data.get("grants") is not None else {}
-    return ChannelType.objects.create(name=name, config=_config_from(data), grants=grants)
+    channel_type = ChannelType.objects.create(name=name, config=_config_from(data), grants=grants)
+    _forget_channel_type(name)
+    return channel_type
 
 
 @transaction.atomic
 def channel_type_update(*, name: str, data: dict[str, Any]) -> ChannelType:
     """Partial update. ``grants`` replaces the listed roles only; ``grants: null``
     (or ``{}``) resets the type to the default grants."""
-    channel_type = channel_type_get(name)
-    channel_type = ChannelType.objects.select_for_update().get(pk=channel_type.pk)
+    channel_type_get(name)  # refuses unknown types
+    channel_type, _ = ChannelType.objects.select_for_update().get_or_create(name=name)
     channel_type.config = {**channel_type.config, **_config_from(data)}
     if "grants" in data:
         grants = data["grants"]
         channel_type.grants = {} if not grants else {**channel_type.grants, **_validated_grants(grants)}
     channel_type.updated_at = timezone.now()
     channel_type.save()
+    _forget_channel_type(name)
     return channel_type

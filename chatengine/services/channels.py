@@ -223,7 +223,6 @@ def _add_members(
     caller: Caller,
     actor: ChatUser | None,
     notify: bool = True,
-    hide_history: bool = False,
 ) -> list[Member]:
     users = _users([uid for uid, _ in entries], channel=channel, caller=caller)
     existing = {
@@ -239,7 +238,9 @@ def _add_members(
                 channel=channel,
                 user=users[user_id],
                 channel_role=role or ChannelRole.MEMBER,
-                last_read=now if hide_history else channel.created_at,
+                # A new member starts with nothing unread: joining a busy channel
+                # must not light up thousands of messages.
+                last_read=now,
                 created_at=now,
                 updated_at=now,
             )
@@ -253,7 +254,6 @@ def _add_members(
         member.save(update_fields=["channel_role", "updated_at"])
     if added:
         _recount(channel)
-        _unread_backfill(channel, added, hide_history=hide_history)
     for member in added:
         _member_event("member.added", channel, member, actor)
     for member in changed:
@@ -270,15 +270,6 @@ def _add_members(
                 ),
             )
     return added + changed
-
-
-def _unread_backfill(channel: Channel, members: list[Member], *, hide_history: bool) -> None:
-    """A new member starts with the channel's existing messages unread, unless history is hidden."""
-    if hide_history or not channel.message_count:
-        return
-    Member.objects.filter(channel=channel, user_id__in=[m.user_id for m in members]).update(
-        unread_messages=channel.message_count
-    )
 
 
 def _recount(channel: Channel) -> None:
@@ -380,14 +371,12 @@ def channel_update(
             channel.frozen = bool(data["frozen"])
         channel.updated_at = now
         channel.save()
-    hide_history = bool(operations.get("hide_history"))
     if operations.get("add_members"):
         _add_members(
             channel,
             parse_member_entries(operations["add_members"], field="add_members"),
             caller=caller,
             actor=actor,
-            hide_history=hide_history,
         )
     if operations.get("invites"):
         _add_members(

@@ -20,7 +20,7 @@ from chatengine import events
 from chatengine.errors import Code, StreamError, input_error
 from chatengine.filters import parse_date
 from chatengine.models import ID_MAX_LENGTH, Channel, ChatUser, Member, Message, MessageType, Reaction
-from chatengine.selectors import IN_CHANNEL_HISTORY, unread_totals
+from chatengine.selectors import IN_CHANNEL_HISTORY, unread_totals, unread_totals_of_members
 from chatengine.serializers import channel_payload, iso, reaction_payload, render_message, user_payload
 from chatengine.services.app import channel_type_config, channel_type_get
 from chatengine.services.connections import live_watches
@@ -102,6 +102,8 @@ def _mentions(data: dict[str, Any], channel: Channel) -> list[str]:
     ids = [m.get("id") if isinstance(m, dict) else m for m in mentioned]
     if not all(isinstance(uid, str) for uid in ids):
         raise input_error("message.mentioned_users must be a list of user ids")
+    if not ids:
+        return []
     # Only members can be mentioned; anyone else is dropped silently, as in Stream.
     return list(Member.objects.filter(channel=channel, user_id__in=ids).values_list("user_id", flat=True))
 
@@ -124,8 +126,6 @@ def message_send(*, channel: Channel, user: ChatUser, data: dict[str, Any], max_
     message_id = data.get("id") or str(uuid.uuid4())
     if not isinstance(message_id, str) or len(message_id) > ID_MAX_LENGTH:
         raise input_error("message.id must be a string of at most 255 characters")
-    if Message.objects.filter(id=message_id).exists():
-        raise input_error(f"a message with ID {message_id} already exists")
     parent: Message | None = None
     if data.get("parent_id"):
         parent = Message.objects.select_for_update().filter(id=data["parent_id"], channel=channel).first()
@@ -181,8 +181,6 @@ def message_send(*, channel: Channel, user: ChatUser, data: dict[str, Any], max_
     if parent is not None:
         _thread_changed(parent, new_participant=user.id)
 
-    if quoted_id:
-        message.quoted_message = Message.objects.select_related("user").get(pk=quoted_id)
     _announce_new(channel, message, user)
     return message
 
@@ -197,9 +195,7 @@ def _thread_changed(parent: Message, *, new_participant: str | None = None) -> N
         parent.thread_participant_ids = [*parent.thread_participant_ids, new_participant]
     parent.updated_at = timezone.now()
     parent.save(update_fields=["reply_count", "deleted_reply_count", "thread_participant_ids", "updated_at"])
-    refreshed = Message.objects.select_related("user", "pinned_by", "quoted_message__user", "channel").get(
-        pk=parent.pk
-    )
+    refreshed = Message.objects.select_related("user", "channel").get(pk=parent.pk)
     # Clients do not count replies themselves: the parent is re-sent with its new thread state.
     _message_event("message.updated", refreshed, refreshed.user)
 
@@ -223,9 +219,9 @@ def _announce_new(channel: Channel, message: Message, author: ChatUser) -> None:
     """``message.new`` to the watchers and ``notification.message_new`` to the
     members who are not watching, each with its own unread totals."""
     payload = render_message(message, viewer_id=None)
-    member_ids = list(Member.objects.filter(channel=channel).values_list("user_id", flat=True))
+    totals = unread_totals_of_members(channel)
+    member_ids = list(totals)
     watching = set(live_watches().filter(channel=channel).values_list("connection__user_id", flat=True))
-    totals = unread_totals(member_ids)
     per_user = {user_id: totals[user_id] for user_id in member_ids if user_id in watching}
     event = events.envelope(
         "message.new",
@@ -325,9 +321,7 @@ def message_update_partial(
 
 
 def _announce_updated(message: Message, actor: ChatUser) -> Message:
-    message = Message.objects.select_related("user", "pinned_by", "quoted_message__user", "channel").get(
-        pk=message.pk
-    )
+    message = Message.objects.select_related("user", "channel").get(pk=message.pk)
     _message_event("message.updated", message, actor)
     return message
 
@@ -422,9 +416,7 @@ def reaction_send(
     _refresh_reaction_groups(message)
     message.updated_at = now
     message.save(update_fields=["updated_at"])
-    message = Message.objects.select_related("user", "pinned_by", "quoted_message__user", "channel").get(
-        pk=message.pk
-    )
+    message = Message.objects.select_related("user", "channel").get(pk=message.pk)
     reaction = Reaction.objects.select_related("user").get(pk=reaction.pk)
     _message_event(
         "reaction.new" if created else "reaction.updated",
@@ -445,9 +437,7 @@ def reaction_delete(*, message: Message, user: ChatUser, kind: str) -> tuple[Mes
     payload = reaction_payload(reaction)
     reaction.delete()
     _refresh_reaction_groups(message)
-    message = Message.objects.select_related("user", "pinned_by", "quoted_message__user", "channel").get(
-        pk=message.pk
-    )
+    message = Message.objects.select_related("user", "channel").get(pk=message.pk)
     _message_event(
         "reaction.deleted", message, user, reaction=payload, channel=channel_payload(message.channel)
     )

@@ -106,15 +106,9 @@ class EngineServer:
         _wait_until_answering(self.ready_url, self.process, self.log_path)
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.process = None
+        if self.process is not None:
+            stop_process(self.process)
+            self.process = None
 
     def restart(self) -> None:
         self.stop()
@@ -165,6 +159,16 @@ def serve(
         )
     finally:
         server.stop()
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if the process has not exited within 10 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait_until_answering(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 30.0) -> None:

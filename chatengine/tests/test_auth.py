@@ -97,9 +97,11 @@ def test_a_client_cannot_use_server_only_endpoints():
 
 
 @pytest.mark.django_db
-def test_unknown_routes_and_methods_answer_with_streams_envelope():
+def test_unknown_routes_and_methods_answer_with_streams_envelope(client):
     response = StreamClient().call("DELETE", "app")
     assert response.status_code == 405 and response.json()["code"] == 4
+    missing = client.post("/chat-api/no/such/endpoint", "{}", "application/json")
+    assert missing.status_code == 404 and missing.json()["code"] == 16
 
 
 # ---------------------------------------------------------------------------

@@ -208,8 +208,31 @@ def test_adding_a_member_of_another_team_is_refused(room):
     assert unknown.status_code == 400 and "nobody" in unknown.json()["message"]
 
 
-def test_new_members_see_earlier_messages_as_unread(room):
+def test_new_members_start_with_nothing_unread(room):
     send("ann", "before you came")
     make_user("dan")
     StreamClient().call("POST", "channels/messaging/acme-room", {"add_members": ["dan"]})
+    assert unread(room["channel"], make_user("dan")) == 0
+    send("ann", "welcome")
     assert unread(room["channel"], make_user("dan")) == 1
+
+
+def test_quotes_and_pins_are_rendered_with_their_users(room):
+    original = send("ann", "original")
+    quoting = send("bob", "quoting", quoted_message_id=original["id"])
+    assert quoting["quoted_message"]["text"] == "original"
+    assert quoting["quoted_message"]["user"]["id"] == "ann"
+    pinned = StreamClient("ann").call("PUT", f"messages/{original['id']}", {"set": {"pinned": True}})
+    assert pinned.status_code == 403, "members cannot pin by default"
+    pinned = StreamClient().call(
+        "PUT", f"messages/{original['id']}", {"set": {"pinned": True}, "user_id": "cat"}
+    )
+    message = pinned.json()["message"]
+    assert (
+        message["pinned"] is True
+        and message["pinned_by"]["id"] == "cat"
+        and message["pinned_at"].endswith("Z")
+    )
+    state = StreamClient("ann").call("POST", "channels/messaging/acme-room/query", {"state": True}).json()
+    assert [m["id"] for m in state["pinned_messages"]] == [original["id"]]
+    assert state["messages"][-1]["quoted_message"]["id"] == original["id"]

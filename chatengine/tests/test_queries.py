@@ -82,6 +82,10 @@ def test_date_filters_and_sorts(world):
         {"team": "acme"}, sort=[{"field": "last_message_at", "direction": -1}]
     )
     assert by_last_message[0] == world["random"].cid, "channels with messages first, nulls last"
+    by_updated = client.query_channels({"team": "acme"}, sort=[{"field": "updated_at", "direction": -1}])
+    assert by_updated[0] == world["random"].cid, "a new message updates its channel"
+    by_created = client.query_channels({"team": "acme"}, sort=[{"field": "created_at", "direction": 1}])
+    assert by_created == cids(world["general"], world["random"], world["private"])
     page = client.query_channels({"team": "acme"}, sort=[{"field": "cid", "direction": 1}], limit=2, offset=1)
     assert page == cids(world["general"], world["random"])
 

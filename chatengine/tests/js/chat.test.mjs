@@ -179,6 +179,45 @@ describe('two users of one team', () => {
     });
   });
 
+  test('membership and channel changes reach watchers and the users concerned', async () => {
+    const [carol] = await makeUsers('acme', 'Carol');
+    const carolClient = await connect(carol);
+    const serverChannel = server.channel('messaging', channelId);
+    try {
+      const invited = waitForEvent(carolClient, 'notification.added_to_channel', (e) => e.channel.id === channelId);
+      const memberAdded = waitForEvent(aliceClient, 'member.added', (e) => e.member.user_id === carol);
+      await serverChannel.addMembers([carol]);
+      await invited;
+      assert.equal((await memberAdded).member.channel_role, 'channel_member');
+
+      // Carol is a member who is not watching: new messages reach her as notifications.
+      const notified = waitForEvent(carolClient, 'notification.message_new', (e) => e.message.text === 'for carol');
+      await aliceChannel.sendMessage({ text: 'for carol' });
+      const notification = await notified;
+      assert.equal(notification.channel.config.read_events, true, 'the channel comes with its config');
+      assert.equal(notification.total_unread_count, 1, 'a new member starts with nothing unread');
+
+      const watching = waitForEvent(aliceClient, 'user.watching.start', (e) => e.user.id === carol);
+      await carolClient.channel('messaging', channelId).watch();
+      assert.equal((await watching).watcher_count, 3);
+
+      const updated = waitForEvent(carolClient, 'channel.updated', (e) => e.channel.topic === 'planning');
+      await serverChannel.updatePartial({ set: { topic: 'planning' } });
+      await updated;
+
+      // Removed, Carol's client stops watching (or its socket closes): the others see it.
+      const stopped = waitForEvent(aliceClient, 'user.watching.stop', (e) => e.user.id === carol);
+      const removed = waitForEvent(aliceClient, 'member.removed', (e) => e.member.user_id === carol);
+      const told = waitForEvent(carolClient, 'notification.removed_from_channel', (e) => e.channel.id === channelId);
+      await serverChannel.removeMembers([carol]);
+      await Promise.all([removed, told]);
+      await carolClient.disconnectUser();
+      assert.equal((await stopped).watcher_count, 2);
+    } finally {
+      await carolClient.disconnectUser();
+    }
+  });
+
   test('300 messages page back with id_lt at the client page size', async () => {
     const historyId = uid('acme-history');
     const history = server.channel('messaging', historyId, { team: 'acme', members: [alice], created_by_id: alice });

@@ -1,0 +1,116 @@
+"""Bad input never breaks the engine: every route, with malformed bodies and
+payloads, as a server and as a client, answers Stream's error envelope with a
+4xx (or succeeds), never a 500."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+from django.conf import settings
+
+from chatengine.tests.factories import StreamClient, make_channel, make_user, multi_tenant, post
+
+pytestmark = pytest.mark.django_db
+
+BODIES = [
+    None,
+    [],
+    "text",
+    1,
+    {"message": "text"},
+    {"message": {"text": 5}},
+    {"message": {"id": 5}},
+    {"message": {"text": "x", "attachments": "x", "mentioned_users": [{}]}},
+    {"message": {"text": "x", "parent_id": "nope"}},
+    {"data": []},
+    {"data": {"members": "x", "team": 5}},
+    {"users": [1]},
+    {"users": {"x": "y"}},
+    {"users": [{"id": "ann", "set": {"revoke_tokens_issued_before": "soon"}}]},
+    {"user_ids": "a"},
+    {"user_ids": [1]},
+    {"reaction": {"type": 5}},
+    {"reaction": {"type": "x", "score": "high"}},
+    {"event": {"type": 3}},
+    {"set": [], "unset": {}},
+    {"set": {"pinned": "yes", "pin_expires": "never"}},
+    {"add_members": [{"user_id": 3}]},
+    {"assign_roles": [{"user_id": "ann", "channel_role": 7}]},
+    {"filter_conditions": {"$and": {"a": 1}}},
+    {"filter_conditions": {"members": {"$in": [1]}}},
+    {"filter_conditions": {"teams": {"$in": "acme"}}},
+    {"sort": "x"},
+    {"limit": "abc"},
+    {"messages": {"limit": -1}},
+    {"messages": {"id_around": 5}},
+    {"message_id": 5},
+    {"cids": "x"},
+    {"grants": {"user": "x"}},
+    {"name": 5},
+    {"multi_tenant_enabled": "yes"},
+    {"members": {"limit": "x"}},
+]
+PATHS = [
+    "app",
+    "roles",
+    "roles/nope",
+    "channeltypes",
+    "channeltypes/messaging",
+    "tasks/not-a-uuid",
+    "users",
+    "users/deactivate",
+    "users/reactivate",
+    "users/delete",
+    "users/ann/deactivate",
+    "users/ann/reactivate",
+    "users/ann",
+    "channels",
+    "channels/delete",
+    "channels/messaging/query",
+    "channels/messaging/acme-room/query",
+    "channels/messaging/acme-room",
+    "channels/messaging/acme-room/message",
+    "channels/messaging/acme-room/event",
+    "channels/messaging/acme-room/read",
+    "channels/messaging/acme-room/unread",
+    "channels/messaging/acme-room/member",
+    "channels/messaging/acme-room/hide",
+    "channels/messaging/acme-room/truncate",
+    "messages/m1",
+    "messages/m1/reaction",
+    "messages/m1/reaction/like",
+    "messages/m1/reactions",
+    "messages/m1/replies",
+    "members",
+]
+ENVELOPE = {"code", "message", "StatusCode", "duration", "more_info", "details"}
+
+
+def test_no_route_answers_500_to_bad_input():
+    multi_tenant()
+    ann = make_user("ann")
+    post(make_channel("acme-room", ann), ann, "hi", id="m1")
+    failures = []
+    for user_id in (None, "ann"):
+        client = StreamClient(user_id)
+        query = f"api_key={settings.STREAM_API_KEY}" + (f"&user_id={user_id}" if user_id else "")
+        for path, body, method in itertools.product(PATHS, BODIES, ("GET", "POST", "PUT", "PATCH", "DELETE")):
+            raw = json.dumps(body)
+            if method == "GET":
+                url = f"/chat-api/{path}?{query}&payload={raw}"
+                response = client.client.get(url, HTTP_AUTHORIZATION=client.token)
+            else:
+                response = client.client.generic(
+                    method,
+                    f"/chat-api/{path}?{query}",
+                    raw,
+                    "application/json",
+                    HTTP_AUTHORIZATION=client.token,
+                )
+            if response.status_code >= 500:
+                failures.append((user_id, method, path, body, response.content[:200]))
+            elif response.status_code >= 400 and set(response.json()) != ENVELOPE:
+                failures.append((user_id, method, path, body, "not Stream's envelope"))
+    assert failures == []
