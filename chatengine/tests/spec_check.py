@@ -1,6 +1,6 @@
 """Test-only ASGI wrapper that checks what the engine sends against Stream's
-official OpenAPI spec (``data/chat-openapi.json``, Stream's public spec, copied
-from GetStream/protocol at commit e51a64d so the tests run offline).
+official OpenAPI spec (pinned in ``specs/``, Stream's public spec from
+GetStream/protocol at commit e51a64d, so the tests run offline).
 
 Every JSON response under the engine's prefix is validated against the
 response schema of its operation (method + path template + status); every
@@ -19,22 +19,21 @@ import json
 import os
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from django.utils.module_loading import import_string
 from openapi_schema_validator import OAS30Validator
 
-SPEC_PATH = Path(__file__).parent / "data" / "chat-openapi.json"
+from specs.stream_spec import spec
+
 # The app under test and the path prefix the engine is mounted at ("" when standalone).
 TARGET = os.environ.get("CHATENGINE_SPEC_TARGET", "chatplatform.asgi.application")
 PREFIX = os.environ.get("CHATENGINE_SPEC_PREFIX", "/chat-api")
 ALLOWED = (re.compile(r"^'custom' is a required property$"),)
 
 
-@cache
 def _spec() -> dict[str, Any]:
-    return json.loads(SPEC_PATH.read_text())
+    return spec()
 
 
 @cache
