@@ -1,0 +1,207 @@
+"""Set-based reads and writes for imports of any size.
+
+The ORM's ``bulk_create`` builds a model instance per row and prepares every
+field of every instance in Python, which costs more than the database work
+itself at a hundred thousand rows. These helpers take plain tuples of Python
+values instead: on PostgreSQL rows go in with ``COPY`` and updates with one
+``UPDATE ... FROM unnest(...)`` per batch; elsewhere (SQLite) with
+``executemany``. Like ``bulk_create`` they send no model signals and apply no
+field defaults: callers give every column that has no database default, and
+announce their changes with their app's bulk signals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
+from typing import Any, TypeVar
+
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import BooleanField, Field, Model, QuerySet
+from django.db.models.expressions import RawSQL
+
+T = TypeVar("T")
+
+# Statements per batch where the database takes rows as parameters.
+EXECUTEMANY_BATCH = 2000
+UNNEST_BATCH = 20_000
+# Values per ``IN (...)`` lookup where the backend sets no limit of its own.
+LOOKUP_CHUNK = 10_000
+
+# Python values the database drivers adapt by themselves (no Field preparation).
+_NATIVE_TYPES = frozenset(
+    {
+        "BooleanField",
+        "CharField",
+        "EmailField",
+        "SlugField",
+        "TextField",
+        "IntegerField",
+        "BigIntegerField",
+        "PositiveIntegerField",
+        "SmallIntegerField",
+        "AutoField",
+        "BigAutoField",
+    }
+)
+# Also adapted natively by psycopg (SQLite stores them as text).
+_NATIVE_ON_POSTGRESQL = frozenset({"UUIDField", "DateTimeField"})
+
+
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def _connection(model: type[Model]) -> BaseDatabaseWrapper:
+    return connections[router.db_for_write(model)]
+
+
+def _preparer(field: Field, connection: BaseDatabaseWrapper) -> Callable[[Any], Any] | None:
+    """How to turn a Python value into what the driver takes for ``field``, or
+    None when the driver takes the value as it is."""
+    target = field.target_field if field.is_relation else field
+    internal = target.get_internal_type()
+    if internal in _NATIVE_TYPES:
+        return None
+    if connection.vendor == "postgresql" and internal in _NATIVE_ON_POSTGRESQL:
+        return None
+
+    def prepare(value: Any) -> Any:
+        return None if value is None else target.get_db_prep_save(value, connection)
+
+    return prepare
+
+
+def _prepared_rows(
+    fields: Sequence[Field], rows: Iterable[Sequence[Any]], connection: BaseDatabaseWrapper
+) -> Iterator[tuple[Any, ...]]:
+    preparers = [_preparer(field, connection) for field in fields]
+    if not any(preparers):
+        yield from (tuple(row) for row in rows)
+        return
+    for row in rows:
+        yield tuple(
+            value if prep is None else prep(value) for value, prep in zip(row, preparers, strict=True)
+        )
+
+
+def rows_insert(
+    model: type[Model],
+    field_names: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    constants: dict[str, Any] | None = None,
+) -> int:
+    """Insert ``rows`` (tuples of Python values in ``field_names`` order) into
+    ``model``'s table in bulk, inside the caller's transaction; ``constants``
+    are the same on every row and prepared once. Returns the count.
+
+    Preconditions: the rows are valid and violate no constraint; a violation
+    raises ``IntegrityError`` and the caller's transaction must roll back.
+    """
+    connection = _connection(model)
+    constants = constants or {}
+    fields = [model._meta.get_field(name) for name in field_names]
+    constant_fields = [model._meta.get_field(name) for name in constants]
+    tail = tuple(
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(constant_fields, constants.values(), strict=True)
+    )
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(field.column) for field in [*fields, *constant_fields])
+    prepared = _prepared_rows(fields, rows, connection)
+    count = 0
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # The driver's own cursor: its errors need Django's wrapping (IntegrityError...).
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            ):
+                for row in prepared:
+                    copy.write_row(row + tail)
+                    count += 1
+            return count
+        placeholders = ", ".join(["%s"] * (len(fields) + len(constant_fields)))
+        sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
+        for batch in chunked(prepared, EXECUTEMANY_BATCH):
+            cursor.executemany(sql, [row + tail for row in batch])
+            count += len(batch)
+    return count
+
+
+def rows_update(
+    model: type[Model],
+    key_name: str,
+    field_names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    constants: dict[str, Any] | None = None,
+) -> int:
+    """Update rows in bulk: each row is ``(key, value, value, ...)`` in
+    ``field_names`` order; ``constants`` are set on every row (e.g. ``updated_at``).
+    Returns the number of rows given."""
+    if not rows:
+        return 0
+    connection = _connection(model)
+    constants = constants or {}
+    key = model._meta.get_field(key_name)
+    fields = [model._meta.get_field(name) for name in field_names]
+    constant_fields = [model._meta.get_field(name) for name in constants]
+    constant_values = [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(constant_fields, constants.values(), strict=True)
+    ]
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    prepared = list(_prepared_rows([key, *fields], rows, connection))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            names = [f"c{i}" for i in range(len(fields) + 1)]
+            casts = ", ".join(f"%s::{field.db_type(connection).split('(')[0]}[]" for field in [key, *fields])
+            assignments = [
+                f"{quote(field.column)} = v.{name}" for field, name in zip(fields, names[1:], strict=True)
+            ]
+            assignments += [f"{quote(field.column)} = %s" for field in constant_fields]
+            sql = (
+                f"UPDATE {table} AS t SET {', '.join(assignments)} "  # noqa: S608
+                f"FROM unnest({casts}) AS v({', '.join(names)}) WHERE t.{quote(key.column)} = v.c0"
+            )
+            for batch in chunked(prepared, UNNEST_BATCH):
+                columns = [list(column) for column in zip(*batch, strict=True)]
+                cursor.execute(sql, [*constant_values, *columns])  # SET comes before FROM
+            return len(prepared)
+        assignments = [f"{quote(field.column)} = %s" for field in [*fields, *constant_fields]]
+        sql = f"UPDATE {table} SET {', '.join(assignments)} WHERE {quote(key.column)} = %s"  # noqa: S608
+        for batch in chunked(prepared, EXECUTEMANY_BATCH):
+            cursor.executemany(sql, [(*row[1:], *constant_values, row[0]) for row in batch])
+    return len(prepared)
+
+
+def lookup_chunk_size(model: type[Model]) -> int:
+    """How many values one ``IN (...)`` lookup may carry on ``model``'s database."""
+    limit = _connection(model).features.max_query_params
+    return min(LOOKUP_CHUNK, limit - 10) if limit else LOOKUP_CHUNK
+
+
+def values_in(queryset: QuerySet, field_name: str, values: Iterable[Any], *fields: str) -> Iterator[tuple]:
+    """``queryset.filter(<field>__in=values).values_list(*fields)`` for any
+    number of values: on PostgreSQL a batch of values travels as one array
+    (``= ANY(%s)``), elsewhere as a chunk of parameters within the backend's limit."""
+    model = queryset.model
+    connection = _connection(model)
+    unique = list(dict.fromkeys(values))
+    if connection.vendor == "postgresql":
+        quote = connection.ops.quote_name
+        column = f"{quote(model._meta.db_table)}.{quote(model._meta.get_field(field_name).column)}"
+        for batch in chunked(unique, UNNEST_BATCH):
+            # Quoted identifiers; the values travel as a parameter.
+            matches = RawSQL(f"{column} = ANY(%s)", (batch,), output_field=BooleanField())  # noqa: S611
+            yield from queryset.filter(matches).values_list(*fields)
+        return
+    for batch in chunked(unique, lookup_chunk_size(model)):
+        yield from queryset.filter(**{f"{field_name}__in": batch}).values_list(*fields)

@@ -1,0 +1,96 @@
+"""The set-based helpers imports write with: COPY or executemany, batched
+updates and lookups of any size, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.utils import timezone
+
+from accounts.models import User
+from channels_app.models import Membership
+from onboarding import bulk
+from onboarding.bulk import rows_insert, rows_update, values_in
+from onboarding.invitations import set_password_links_issue, token_digest
+from onboarding.models import Invitation
+from tenants.tests.factories import TenantFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_rows_insert_writes_every_column_type(world):
+    now = timezone.now()
+    ids = [uuid.uuid4() for _ in range(3)]
+    count = rows_insert(
+        User,
+        ("id", "tenant", "email", "full_name", "role", "is_active", "password"),
+        [
+            (pk, world.tenant_a.pk, f"bulk{n}@acme.test", f"Bülk {n}", "member", n != 1, "!x")
+            for n, pk in enumerate(ids)
+        ],
+        constants={"is_staff": False, "is_superuser": False, "created_at": now, "updated_at": now},
+    )
+    assert count == 3
+    rows = list(
+        User.objects.filter(pk__in=ids)
+        .order_by("email")
+        .values_list("id", "tenant", "full_name", "is_active")
+    )
+    assert rows == [
+        (ids[0], world.tenant_a.pk, "Bülk 0", True),
+        (ids[1], world.tenant_a.pk, "Bülk 1", False),
+        (ids[2], world.tenant_a.pk, "Bülk 2", True),
+    ]
+    assert User.objects.get(pk=ids[0]).created_at == now
+
+
+def test_rows_update_sets_values_per_row_and_constants_on_all(world):
+    later = timezone.now()
+    rows_update(
+        User,
+        "id",
+        ["full_name", "role"],
+        [(world.member.pk, "Renamed", "moderator"), (world.other_member.pk, "Other", "member")],
+        constants={"updated_at": later},
+    )
+    assert sorted(
+        User.objects.filter(pk__in=[world.member.pk, world.other_member.pk]).values_list(
+            "full_name", "role", "updated_at"
+        )
+    ) == [("Other", "member", later), ("Renamed", "moderator", later)]
+    world.admin.refresh_from_db()
+    assert world.admin.updated_at != later
+
+
+def test_lookups_and_updates_in_several_batches(world, monkeypatch):
+    monkeypatch.setattr(bulk, "LOOKUP_CHUNK", 2)
+    monkeypatch.setattr(bulk, "UNNEST_BATCH", 2)
+    monkeypatch.setattr(bulk, "EXECUTEMANY_BATCH", 2)
+    emails = [u.email for u in User.objects.all()] + ["missing@acme.test"] * 3
+    found = sorted(values_in(User.objects.all(), "email", emails, "email"))
+    assert found == sorted((email,) for email in User.objects.values_list("email", flat=True))
+    assert list(values_in(User.objects.all(), "email", [], "email")) == []
+
+    memberships = list(Membership.objects.values_list("id", flat=True))
+    rows_update(Membership, "id", ["role"], [(pk, "moderator") for pk in memberships])
+    assert set(Membership.objects.values_list("role", flat=True)) == {"moderator"}
+
+
+def test_set_password_links_are_one_invitation_each_with_only_a_digest_stored(world):
+    tenant = TenantFactory()
+    links = set_password_links_issue(users=[world.member, world.other_member], invited_by=world.admin, days=3)
+
+    assert set(links) == {world.member.pk, world.other_member.pk}
+    for user_id, url in links.items():
+        token = url.rsplit("/", 1)[1]
+        invitation = Invitation.objects.get(token_hash=token_digest(token))
+        assert (invitation.user_id, invitation.tenant_id, invitation.invited_by) == (
+            user_id,
+            world.tenant_a.pk,
+            world.admin,
+        )
+        assert invitation.channels == []
+        assert 2 < (invitation.expires_at - timezone.now()).days + 1 <= 3
+        assert token not in str(Invitation.objects.filter(pk=invitation.pk).values().get())
+    assert not Invitation.objects.filter(tenant=tenant).exists()
