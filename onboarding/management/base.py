@@ -6,8 +6,7 @@ from __future__ import annotations
 import csv
 import os
 import sys
-from abc import abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TextIO
@@ -16,8 +15,16 @@ from django.core.management.base import CommandError, CommandParser
 
 from chatplatform.errors import ApplicationError
 from chatplatform.management.base import TenantCommand
-from onboarding.imports import FORMATS, ImportResult, Record, RowStatus, Schema, detect_format, read_records
-from onboarding.progress import Progress, progress_for
+from onboarding.imports import (
+    FORMATS,
+    ImportResult,
+    RowResult,
+    RowStatus,
+    Schema,
+    detect_format,
+    read_records,
+)
+from onboarding.progress import progress_for
 from tenants.models import Tenant
 
 # Exit statuses: 0 every row imported; 1 nothing imported (bad file, bad
@@ -26,10 +33,13 @@ EXIT_ROWS_FAILED = 2
 
 
 class ImportCommand(TenantCommand):
-    """An import of one kind of row. Subclasses set ``schema`` and implement
-    :meth:`run`; ``takes_tenant`` says whether ``--tenant SLUG`` is required."""
+    """An import of one kind of row. Subclasses name the ``schema`` of the rows
+    and the service that imports them, which takes ``records``, ``dry_run``
+    and ``progress``, plus ``tenant`` when ``takes_tenant`` (``--tenant SLUG``)
+    and ``issue_links`` when ``issues_links`` (set-password links)."""
 
     schema: Schema
+    importer: Callable[..., ImportResult]
     takes_tenant = True
     issues_links = False
 
@@ -60,16 +70,10 @@ class ImportCommand(TenantCommand):
                 help="Issue no set-password links (the users get them later, e.g. by invitation).",
             )
 
-    @abstractmethod
-    def run(
-        self, *, tenant: Tenant | None, records: Sequence[Record], options: dict[str, Any], progress: Progress
-    ) -> ImportResult:
-        """Import ``records`` with the service of this kind of row."""
-
     def report_header(self) -> list[str]:
         return ["line", self.schema.key, "status", "detail"]
 
-    def report_row(self, row: Any) -> list[Any]:
+    def report_row(self, row: RowResult) -> list[Any]:
         return [row.line, row.key, row.status, row.detail]
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -81,17 +85,22 @@ class ImportCommand(TenantCommand):
                 "Created users get set-password links, which only go to the report: "
                 "pass --report FILE (or --no-links)."
             )
-        options["issue_links"] = issue_links
         data, name = self._read(options["file"])
         fmt = options["format"] or detect_format(name, data)
         with ExitStack() as stack:
             # Opened before importing so that a bad path fails before any write.
             report = stack.enter_context(self._open_report(options["report"])) if options["report"] else None
             try:
-                records = read_records(data, schema=self.schema, fmt=fmt)
-                result = self.run(
-                    tenant=tenant, records=records, options=options, progress=progress_for(self.stderr)
-                )
+                arguments: dict[str, Any] = {
+                    "records": read_records(data, schema=self.schema, fmt=fmt),
+                    "dry_run": dry_run,
+                    "progress": progress_for(self.stderr),
+                }
+                if self.takes_tenant:
+                    arguments["tenant"] = tenant
+                if self.issues_links:
+                    arguments["issue_links"] = issue_links
+                result = self.importer(**arguments)
             except ApplicationError as exc:
                 if report is not None:
                     report.close()

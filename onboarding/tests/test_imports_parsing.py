@@ -88,6 +88,28 @@ def test_each_import_reads_its_own_kind_from_an_export():
     assert [r.line for r in read_records(export, schema=USERS, fmt="jsonl")] == [3]
 
 
+def test_json_lines_that_are_not_records_fail_alone():
+    lines = [
+        "[" * 100_000,
+        '"just a string"',
+        '{"email": 5, "full_name": ["A"]}',
+        '{"email": "ok@acme.test", "is_active": "maybe", "channels": [1]}',
+        '{"email": "fine@acme.test"}',
+    ]
+    rows, result = parse_users("\n".join(lines).encode(), "jsonl")
+    assert [(r.line, r.detail) for r in result.rows] == [
+        (1, "not valid JSON: nested too deeply"),
+        (2, "not a JSON object"),
+        (3, "email must be text; full_name must be text"),
+        (
+            4,
+            "channels must be text (slugs separated by '|') or a list of slugs; "
+            "is_active must be true or false, not 'maybe'",
+        ),
+    ]
+    assert [row.email for row in rows.values()] == ["fine@acme.test"]
+
+
 def test_csv_skips_blank_rows_and_reads_a_header_only_file_as_no_rows():
     assert read_records(b"email,full_name\n,\n \n", schema=USERS, fmt="csv") == []
     records = read_records(b"\n\nEMAIL\n\na@acme.test\n", schema=USERS, fmt="csv")

@@ -3,9 +3,11 @@ committed, reruns that change nothing and queue nothing."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
+from types import SimpleNamespace
 
 import pytest
 
@@ -169,11 +171,11 @@ def test_every_bad_row_is_reported_and_the_good_rows_are_committed(world, write,
         "not-an-email,X,member,\n"
         ",No Email,member,\n"
         "bad-role@acme.test,X,owner,\n"
-        "admin@globex.test,Taken,member,\n"
+        "admin@globex.test,Taken,member,nope\n"
         "staff@platform.test,Staff,member,\n"
         "bad-channel@acme.test,X,member,general|nope|gone\n"
         "bad-channel-role@acme.test,X,member,general:owner\n"
-        f"long@acme.test,{'x' * 151},member,\n"
+        f"long@acme.test,{'x' * 151},boss,\n"
         "too,many,fields,here,yes\n"
         "good2@acme.test,Good Two,admin,\n"
     )
@@ -184,12 +186,14 @@ def test_every_bad_row_is_reported_and_the_good_rows_are_committed(world, write,
         "line 3: not-an-email: email 'not-an-email' is not a valid email address",
         "line 4: email is missing",
         "line 5: bad-role@acme.test: role 'owner' is not one of admin, moderator, member",
-        "line 6: admin@globex.test: the email belongs to an account outside this tenant",
+        "line 6: admin@globex.test: "
+        "the email belongs to an account outside this tenant; unknown channel 'nope'",
         "line 7: staff@platform.test: the email belongs to an account outside this tenant",
         "line 8: bad-channel@acme.test: unknown channels 'nope', 'gone'",
         "line 9: bad-channel-role@acme.test: "
         "channel role 'owner' in 'general:owner' is not one of member, moderator",
-        "line 10: long@acme.test: full_name is longer than 150 characters",
+        "line 10: long@acme.test: full_name is longer than 150 characters; "
+        "role 'boss' is not one of admin, moderator, member",
         "line 11: too: expected 4 fields, found 5 (a value with a comma or a quote must be in double quotes)",
     ]
     assert run.stderr.splitlines()[: len(expected)] == expected
@@ -393,6 +397,8 @@ def test_a_password_column_rejects_the_file_without_echoing_it(world, write, rep
             "Bad header: unknown column 'nickname' (known: email, full_name, role",
         ),
         ("email,email\na@acme.test,b@acme.test\n", "The header names 'email' more than once"),
+        ("email,full_name,\na@acme.test,A,\n", "Bad header: column 3 has no name"),
+        (b"email,n\xe4me\na@acme.test,A\n", "The header is not valid UTF-8"),
     ],
 )
 def test_files_that_cannot_be_imported_write_nothing(world, write, report, content, message):
@@ -419,6 +425,13 @@ def test_arguments_that_cannot_work_are_refused_before_anything_is_written(world
     bad_report = import_users(path, "--report", str(tmp_path / "no-such-dir" / "r.csv"))
     assert (bad_report.code, "Cannot write the report" in bad_report.stderr) == (1, True)
     assert snapshot() == before
+
+
+def test_standard_input_is_read_with_a_dash(world, monkeypatch, report):
+    monkeypatch.setattr("sys.stdin", SimpleNamespace(buffer=io.BytesIO(b'{"email": "piped@acme.test"}\n')))
+    run = import_users("-", "--report", str(report))
+    assert run.code == 0, run.stderr
+    assert User.objects.filter(email="piped@acme.test", tenant=world.tenant_a).exists()
 
 
 def test_no_links_issues_no_links(world, write):

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from onboarding.imports import TENANTS, ImportResult, Record, RowResult, tenants_import
+from onboarding.imports import TENANTS, RowResult, tenants_import
 from onboarding.management.base import ImportCommand
-from onboarding.progress import Progress
-from tenants.models import Tenant
 
 
 class Command(ImportCommand):
@@ -18,18 +15,9 @@ class Command(ImportCommand):
         "the report."
     )
     schema = TENANTS
+    importer = staticmethod(tenants_import)
     takes_tenant = False
     issues_links = True
-
-    def run(
-        self, *, tenant: Tenant | None, records: Sequence[Record], options: dict[str, Any], progress: Progress
-    ) -> ImportResult:
-        return tenants_import(
-            records=records,
-            dry_run=options["dry_run"],
-            issue_links=options["issue_links"],
-            progress=progress,
-        )
 
     def report_header(self) -> list[str]:
         return [*super().report_header(), "admin_email", "set_password_link"]

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
-from onboarding.imports import USERS, ImportResult, Record, RowResult, users_import
+from onboarding.imports import USERS, RowResult, users_import
 from onboarding.management.base import ImportCommand
-from onboarding.progress import Progress
-from tenants.models import Tenant
 
 
 class Command(ImportCommand):
@@ -18,19 +15,8 @@ class Command(ImportCommand):
         "Upserts on email; new users get a set-password link in the report."
     )
     schema = USERS
+    importer = staticmethod(users_import)
     issues_links = True
-
-    def run(
-        self, *, tenant: Tenant | None, records: Sequence[Record], options: dict[str, Any], progress: Progress
-    ) -> ImportResult:
-        assert tenant is not None  # --tenant is required
-        return users_import(
-            tenant=tenant,
-            records=records,
-            dry_run=options["dry_run"],
-            issue_links=options["issue_links"],
-            progress=progress,
-        )
 
     def report_header(self) -> list[str]:
         return [*super().report_header(), "set_password_link"]
