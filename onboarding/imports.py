@@ -296,7 +296,7 @@ def _read_jsonl(text: str, schema: Schema) -> list[Record]:
             continue
         kind = value.get("type", schema.kind)
         if kind != schema.kind:
-            if kind in RECORD_TYPES:
+            if isinstance(kind, str) and kind in RECORD_TYPES:
                 continue  # another kind of record of the same export
             records.append(Record(number, {}, f"unknown record type {kind!r}"))
             continue

@@ -94,3 +94,16 @@ def test_set_password_links_are_one_invitation_each_with_only_a_digest_stored(wo
         assert 2 < (invitation.expires_at - timezone.now()).days + 1 <= 3
         assert token not in str(Invitation.objects.filter(pk=invitation.pk).values().get())
     assert not Invitation.objects.filter(tenant=tenant).exists()
+
+
+def test_fields_left_out_get_their_defaults_and_a_missing_value_is_refused(world):
+    before = timezone.now()
+    rows_insert(Membership, ("channel", "user"), [(world.private_channel.pk, world.member.pk)])
+    membership = Membership.objects.get(channel=world.private_channel, user=world.member)
+    assert membership.role == "member"  # the field's default
+    assert membership.created_at >= before
+    assert membership.updated_at == membership.created_at
+    with pytest.raises(ValueError, match=r"User\.password has no shared default"):
+        rows_insert(User, ("id", "tenant"), [(uuid.uuid4(), world.tenant_a.pk)])
+    with pytest.raises(ValueError, match=r"User\.id has no shared default"):
+        rows_insert(User, ("email", "password", "tenant"), [("x@acme.test", "!", world.tenant_a.pk)])

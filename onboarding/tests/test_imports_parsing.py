@@ -92,6 +92,7 @@ def test_json_lines_that_are_not_records_fail_alone():
     lines = [
         "[" * 100_000,
         '"just a string"',
+        '{"type": ["user"], "email": "list@acme.test"}',
         '{"email": 5, "full_name": ["A"]}',
         '{"email": "ok@acme.test", "is_active": "maybe", "channels": [1]}',
         '{"email": "fine@acme.test"}',
@@ -100,9 +101,10 @@ def test_json_lines_that_are_not_records_fail_alone():
     assert [(r.line, r.detail) for r in result.rows] == [
         (1, "not valid JSON: nested too deeply"),
         (2, "not a JSON object"),
-        (3, "email must be text; full_name must be text"),
+        (3, "unknown record type ['user']"),
+        (4, "email must be text; full_name must be text"),
         (
-            4,
+            5,
             "channels must be text (slugs separated by '|') or a list of slugs; "
             "is_active must be true or false, not 'maybe'",
         ),
