@@ -107,3 +107,19 @@ def test_fields_left_out_get_their_defaults_and_a_missing_value_is_refused(world
         rows_insert(User, ("id", "tenant"), [(uuid.uuid4(), world.tenant_a.pk)])
     with pytest.raises(ValueError, match=r"User\.id has no shared default"):
         rows_insert(User, ("email", "password", "tenant"), [("x@acme.test", "!", world.tenant_a.pk)])
+
+
+def test_users_changed_in_bulk_are_queued_once_each_across_batches(world, monkeypatch):
+    from accounts.signals import users_bulk_changed
+    from streamsync import outbox as outbox_module
+    from streamsync.models import OutboxEntry
+
+    monkeypatch.setattr(outbox_module, "_ENQUEUE_BATCH", 3)
+    OutboxEntry.objects.all().delete()
+    users = list(User.objects.filter(tenant=world.tenant_a))
+    users_bulk_changed.send(sender=User, tenant_id=world.tenant_a.pk, user_ids=[users[0].pk])
+    ids = [u.pk for u in users] + [users[1].pk, str(users[2].pk)]  # repeats, as objects and as text
+    users_bulk_changed.send(sender=User, tenant_id=world.tenant_a.pk, user_ids=ids)
+
+    rows = list(OutboxEntry.objects.values_list("entity_type", "entity_id", "tenant_id", "status"))
+    assert sorted(rows) == sorted(("user", str(u.pk), world.tenant_a.pk, "pending") for u in users)
