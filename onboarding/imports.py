@@ -37,7 +37,7 @@ from uuid import UUID
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User, normalize_email
@@ -483,6 +483,7 @@ def _finish(result: ImportResult) -> ImportResult:
 
 
 def _write_atomically(write: Callable[[], None]) -> None:
+    """Run ``write`` in one transaction; a refusal of the database undoes all of it."""
     try:
         with transaction.atomic():
             write()
@@ -491,6 +492,10 @@ def _write_atomically(write: Callable[[], None]) -> None:
             "The database changed while importing (another change took one of the same emails or "
             "slugs). Nothing was written; run the import again.",
         ) from exc
+    except DatabaseError as exc:
+        # The checks should leave the database nothing to refuse: say what it refused, cleanly.
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ImportConflict(f"The database refused the import ({reason}). Nothing was written.") from exc
 
 
 # ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import stat
 from types import SimpleNamespace
 
 import pytest
+from django.db import DatabaseError
 
 from accounts.models import User
 from accounts.tests.factories import PASSWORD, UserFactory
@@ -465,6 +466,25 @@ def test_a_concurrent_change_rolls_the_whole_import_back(world, monkeypatch):
     with pytest.raises(ImportConflict, match="Nothing was written; run the import again"):
         users_import(tenant=world.tenant_a, records=records)
     assert snapshot() == before
+
+
+def test_any_other_refusal_of_the_database_is_reported_cleanly(world, monkeypatch, write, report):
+    from onboarding import imports
+
+    def refuse(*args, **kwargs):
+        raise DatabaseError("value too long for type character varying(150)\nCONTEXT: COPY accounts_user")
+
+    monkeypatch.setattr(imports, "users_insert", refuse)
+    before = snapshot()
+    run = import_users(str(write("users.csv", GOOD)), "--report", str(report))
+    assert run.code == 1
+    assert (
+        "The database refused the import (value too long for type character varying(150)). "
+        "Nothing was written." in run.stderr
+    )
+    assert "Traceback" not in run.stderr
+    assert snapshot() == before
+    assert not report.exists()  # no report of an import that did not happen
 
 
 def test_a_large_import_takes_a_fixed_number_of_queries(world, django_assert_max_num_queries):
