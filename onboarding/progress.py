@@ -73,11 +73,16 @@ class TerminalProgress(Progress):
         self._write(f"\r{line}")
 
     def _write(self, text: str) -> None:
-        if isinstance(self.stream, OutputWrapper):  # a command's stream adds a newline unless told
-            self.stream.write(text, ending="")
+        if isinstance(self.stream, OutputWrapper):
+            # A command's stream would add a newline, and colour standard error as an error.
+            self.stream.write(text, style_func=_plain, ending="")
         else:
             self.stream.write(text)
         self.stream.flush()
+
+
+def _plain(text: str) -> str:
+    return text
 
 
 def progress_for(stream: TextIO) -> Progress:
