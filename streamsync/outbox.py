@@ -55,16 +55,25 @@ def enqueue(entity_type: EntityType, entity_ids: Iterable[object], *, tenant_id:
 
 
 def _enqueue_postgresql(entity_type: str, ids: list[str], tenant_id: UUID | None, now: datetime) -> None:
-    """The ``bulk_create(..., ignore_conflicts=True)`` above as one statement."""
+    """The ``bulk_create(..., ignore_conflicts=True)`` above as one statement.
+
+    The ids travel as one newline-separated text, which the server splits:
+    adapting a Python list to an array costs several times more.
+    """
+    joined = "\n".join(ids)
+    if joined and joined.count("\n") == len(ids) - 1:
+        source, parameter = "string_to_array(%s, E'\\n')", joined
+    else:  # an id with a newline of its own, or a lone empty id (which would split into nothing)
+        source, parameter = "%s::varchar[]", ids
     table = connection.ops.quote_name(OutboxEntry._meta.db_table)
     sql = (
         f"INSERT INTO {table} (entity_type, entity_id, tenant_id, status, attempts, last_error,"  # noqa: S608
         " next_attempt_at, claimed_by, claim_token, created_at, updated_at)"
         " SELECT %s, entity_id, %s, %s, 0, '', %s, '', '', %s, %s"
-        " FROM unnest(%s::varchar[]) AS entity_id ON CONFLICT DO NOTHING"
+        f" FROM unnest({source}) AS entity_id ON CONFLICT DO NOTHING"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [entity_type, tenant_id, OutboxStatus.PENDING, now, now, now, ids])
+        cursor.execute(sql, [entity_type, tenant_id, OutboxStatus.PENDING, now, now, now, parameter])
 
 
 def _due(now: datetime) -> Q:

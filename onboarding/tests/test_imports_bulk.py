@@ -123,3 +123,26 @@ def test_users_changed_in_bulk_are_queued_once_each_across_batches(world, monkey
 
     rows = list(OutboxEntry.objects.values_list("entity_type", "entity_id", "tenant_id", "status"))
     assert sorted(rows) == sorted(("user", str(u.pk), world.tenant_a.pk, "pending") for u in users)
+
+
+def test_lookups_find_values_with_newlines_and_empty_values(world):
+    User.objects.filter(pk=world.member.pk).update(full_name="Two\nLines")
+    User.objects.filter(pk=world.other_member.pk).update(full_name="")
+    found = sorted(values_in(User.objects.all(), "full_name", ["Two\nLines", "nobody"], "email"))
+    assert found == [("member@acme.test",)]
+    assert list(values_in(User.objects.all(), "full_name", [""], "email")) == [("member2@acme.test",)]
+    ids = [world.member.pk, world.admin.pk]
+    assert sorted(values_in(User.objects.all(), "id", ids, "email")) == [
+        ("admin@acme.test",),
+        ("member@acme.test",),
+    ]
+
+
+@pytest.mark.parametrize("ids", [["odd\nid", "plain"], [""]])
+def test_enqueue_takes_any_id(world, ids):
+    from streamsync.models import EntityType, OutboxEntry
+    from streamsync.outbox import enqueue
+
+    OutboxEntry.objects.all().delete()
+    enqueue(EntityType.USER, ids, tenant_id=world.tenant_a.pk)
+    assert sorted(OutboxEntry.objects.values_list("entity_id", flat=True)) == sorted(ids)
