@@ -25,19 +25,55 @@ from streamsync.models import EntityType, OutboxEntry, OutboxStatus
 wake_event = threading.Event()
 
 
+# Ids per INSERT on PostgreSQL, where they travel as one array parameter.
+_ENQUEUE_BATCH = 10_000
+
+
 def enqueue(entity_type: EntityType, entity_ids: Iterable[object], *, tenant_id: UUID | None) -> None:
     """Record that these entities changed. Idempotent: an entity already waiting keeps its one row."""
-    now = timezone.now()
-    rows = [
-        OutboxEntry(
-            entity_type=entity_type, entity_id=str(entity_id), tenant_id=tenant_id, next_attempt_at=now
-        )
-        for entity_id in dict.fromkeys(entity_ids)
-    ]
-    if not rows:
+    ids = list(dict.fromkeys(str(entity_id) for entity_id in entity_ids))
+    if not ids:
         return
-    OutboxEntry.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    now = timezone.now()
+    if connection.vendor == "postgresql":
+        # Bulk imports enqueue a hundred thousand users at once: one array
+        # parameter per batch costs a fraction of building a model per row.
+        # Sorted, the ids go into the entity indexes in order (a third faster
+        # than at random), and concurrent writers take their locks in one order.
+        ids.sort()
+        for start in range(0, len(ids), _ENQUEUE_BATCH):
+            _enqueue_postgresql(entity_type, ids[start : start + _ENQUEUE_BATCH], tenant_id, now)
+    else:
+        rows = [
+            OutboxEntry(
+                entity_type=entity_type, entity_id=entity_id, tenant_id=tenant_id, next_attempt_at=now
+            )
+            for entity_id in ids
+        ]
+        OutboxEntry.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
     transaction.on_commit(wake_event.set)
+
+
+def _enqueue_postgresql(entity_type: str, ids: list[str], tenant_id: UUID | None, now: datetime) -> None:
+    """The ``bulk_create(..., ignore_conflicts=True)`` above as one statement.
+
+    The ids travel as one newline-separated text, which the server splits:
+    adapting a Python list to an array costs several times more.
+    """
+    joined = "\n".join(ids)
+    if joined and joined.count("\n") == len(ids) - 1:
+        source, parameter = "string_to_array(%s, E'\\n')", joined
+    else:  # an id with a newline of its own, or a lone empty id (which would split into nothing)
+        source, parameter = "%s::varchar[]", ids
+    table = connection.ops.quote_name(OutboxEntry._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} (entity_type, entity_id, tenant_id, status, attempts, last_error,"  # noqa: S608
+        " next_attempt_at, claimed_by, claim_token, created_at, updated_at)"
+        " SELECT %s, entity_id, %s, %s, 0, '', %s, '', '', %s, %s"
+        f" FROM unnest({source}) AS entity_id ON CONFLICT DO NOTHING"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [entity_type, tenant_id, OutboxStatus.PENDING, now, now, now, parameter])
 
 
 def _due(now: datetime) -> Q:

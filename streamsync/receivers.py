@@ -11,7 +11,7 @@ from django.dispatch import receiver
 from accounts.models import User
 from accounts.signals import users_bulk_changed
 from channels_app.models import Channel, Membership
-from channels_app.signals import channel_members_changed
+from channels_app.signals import channel_members_changed, channels_bulk_changed
 from streamsync.mapping import system_user_id
 from streamsync.models import EntityType
 from streamsync.outbox import enqueue
@@ -61,6 +61,11 @@ def tenant_deleted(sender: type[Tenant], instance: Tenant, **kwargs: Any) -> Non
 @receiver(post_delete, sender=Channel, dispatch_uid="streamsync.channel_deleted")
 def channel_changed(sender: type[Channel], instance: Channel, **kwargs: Any) -> None:
     enqueue(EntityType.CHANNEL, [instance.pk], tenant_id=instance.tenant_id)
+
+
+@receiver(channels_bulk_changed, dispatch_uid="streamsync.channels_bulk_changed")
+def channels_changed_in_bulk(sender: Any, tenant_id: Any, channel_ids: list[Any], **kwargs: Any) -> None:
+    enqueue(EntityType.CHANNEL, channel_ids, tenant_id=tenant_id)
 
 
 @receiver(post_save, sender=Membership, dispatch_uid="streamsync.membership_saved")
