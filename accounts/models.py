@@ -58,6 +58,7 @@ class User(ImmutableFieldsMixin, AbstractBaseUser, PermissionsMixin, Timestamped
         related_name="users",
         null=True,
         blank=True,
+        db_index=False,  # the (tenant, role, is_active) index serves tenant lookups
         help_text="Required for everyone but platform staff. Immutable.",
     )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
@@ -65,6 +66,9 @@ class User(ImmutableFieldsMixin, AbstractBaseUser, PermissionsMixin, Timestamped
     is_staff = models.BooleanField(
         default=False, help_text="Platform staff: may use the admin and act across tenants."
     )
+
+    # Not indexed: nothing lists users by creation time, and bulk imports pay for every index.
+    created_at = models.DateTimeField(auto_now_add=True)
 
     immutable_fields = ("tenant_id",)
 

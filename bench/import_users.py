@@ -11,14 +11,14 @@ one name in seven non-ASCII), then alternately:
   the users table and committed. The limit nothing can beat.
 - import: `manage.py import_users --tenant T FILE --report R` run in this
   process: reading and checking the file against the database, writing the
-  users, one set-password link per user, one outbox row per user for the chat
-  service, the report with the links, and the audit event, in one transaction.
-- no links: the same with `--no-links` (users who get their link later, e.g.
-  by invitation): no invitation row per user.
+  users, one outbox row per user for the chat service, the report with a
+  signed set-password link per user (links are not stored), and the audit
+  event, in one transaction.
+- no links: the same with `--no-links` (users who get their link later).
 - floor: for reference, what the import has to write at the very least, the
-  same users plus one invitation row and one outbox row each (and with
-  `--channel` one membership each), loaded with `COPY` in one transaction
-  (prepared before the clock starts).
+  same users plus one outbox row each (and with `--channel` one membership
+  each), loaded with `COPY` in one transaction (prepared before the clock
+  starts).
 
 Every run starts from the same empty tables after a CHECKPOINT; the four are
 interleaved, `--repeat` times each, and the figures are medians. The load
@@ -216,32 +216,22 @@ def time_copy(path: Path) -> float:
 
 
 def time_floor(path: Path, *, channel: bool) -> float:
-    """COPY what an import with links writes at the least: users, invitations, outbox
-    rows (and with ``channel``, memberships)."""
+    """COPY what an import writes at the least: users and outbox rows (and with
+    ``channel``, memberships)."""
     from django.db import transaction
     from django.utils import timezone
 
     from channels_app.models import Channel
-    from onboarding.invitations import _new_token
 
     tenant = fresh_tenant(channel=channel)
     users = user_rows(path, tenant)
     now = timezone.now()
-    invitations = [
-        (uuid.uuid4(), tenant.pk, u[2], u[3], u[4], "[]", _new_token()[1], now, u[0], now, now) for u in users
-    ]
     outbox = [("user", str(u[0]), tenant.pk, "pending", 0, "", now, "", "", now, now) for u in users]
     general = Channel.objects.filter(tenant=tenant).values_list("pk", flat=True).first()
     memberships = [(general, u[0], "member", now, now) for u in users] if channel else []
     started = time.perf_counter()
     with transaction.atomic():
         copy_rows("accounts_user", USER_COLUMNS, users)
-        copy_rows(
-            "onboarding_invitation",
-            "id, tenant_id, email, full_name, role, channels, token_hash, expires_at, user_id,"
-            " created_at, updated_at",
-            invitations,
-        )
         copy_rows(
             "streamsync_outboxentry",
             "entity_type, entity_id, tenant_id, status, attempts, last_error, next_attempt_at,"
@@ -259,7 +249,6 @@ def time_import(path: Path, report: Path, size: int, *, channel: bool, links: bo
     from django.core.management import call_command
 
     from accounts.models import User
-    from onboarding.models import Invitation
     from streamsync.models import OutboxEntry
 
     tenant = fresh_tenant(channel=channel)
@@ -273,7 +262,6 @@ def time_import(path: Path, report: Path, size: int, *, channel: bool, links: bo
     # What the import wrote, checked outside the timing.
     expected_links = size if links else 0
     assert User.objects.filter(tenant=tenant).count() == size
-    assert Invitation.objects.filter(tenant=tenant).count() == expected_links
     assert OutboxEntry.objects.filter(tenant_id=tenant.pk, entity_type="user").count() == size
     with report.open(newline="", encoding="utf-8") as handle:
         assert sum(1 for row in csv.DictReader(handle) if row["set_password_link"]) == expected_links

@@ -49,7 +49,6 @@ class TenantOnboardingAdminMixin:
                     admin_email=data["admin_email"],
                     admin_name=data["admin_name"],
                     channel_names=data["channels"],
-                    invited_by=request.user,  # type: ignore[arg-type]
                 )
             except ApplicationError as exc:
                 for name, problems in (exc.fields or {None: [exc.message]}).items():

@@ -1,20 +1,37 @@
-"""Issuing, accepting and revoking invitations and set-password links."""
+"""One-time, expiring links that let a person set a password.
+
+Two kinds share one page (``/invite/<token>``) and one accept endpoint:
+
+- **Invitations** for people without an account: a row (role, channels,
+  expiry, revocation) behind a random token of which only a SHA-256 is
+  stored. Accepting creates the user.
+- **Set-password links** for accounts that exist without a password (a
+  tenant's first admin, imported users): nothing is stored. The token is
+  an HMAC (keyed from ``SECRET_KEY``) over the account's id, its current
+  password hash and the time of issue, as Django's password-reset tokens are,
+  so it stops working once a password is set and expires after
+  ``INVITATION_DAYS``. Issuing 100,000 of them for an import writes nothing.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import secrets
-import uuid
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import base36_to_int, int_to_base36, urlsafe_base64_decode, urlsafe_base64_encode
 
 from accounts.models import User, normalize_email
 from accounts.services import user_create, user_update
@@ -22,12 +39,13 @@ from audit.services import audit_record
 from channels_app.models import Channel
 from channels_app.services import channel_members_add
 from chatplatform.errors import ApplicationError
-from onboarding.bulk import rows_insert
 from onboarding.models import Invitation, InvitationStatus
 from tenants.models import Tenant
 from tenants.roles import Role
 
 logger = logging.getLogger(__name__)
+
+SET_PASSWORD_PREFIX = "p."  # noqa: S105  (random invitation tokens never contain a dot)
 
 
 def _new_token() -> tuple[str, str]:
@@ -40,12 +58,92 @@ def token_digest(token: str) -> str:
 
 
 def invitation_url(token: str) -> str:
-    """The link a person opens to set a password (and accept the invitation)."""
+    """The link a person opens to set a password (and accept an invitation)."""
     return f"{settings.SITE_URL}/invite/{token}"
 
 
 def _expiry(days: int | None) -> datetime:
     return timezone.now() + timedelta(days=days or settings.INVITATION_DAYS)
+
+
+# -- set-password links ------------------------------------------------------------
+
+
+class LinkRecipient(Protocol):
+    """What a set-password link needs of its account: a ``User``, or a user an
+    import has just written in bulk without building a model instance."""
+
+    pk: UUID
+    password: str
+
+
+def _signing_keys() -> list[bytes]:
+    """Keys derived from SECRET_KEY (and its fallbacks, so links survive a key rotation)."""
+    return [
+        hashlib.sha256(b"onboarding.set-password:" + key.encode()).digest()
+        for key in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    ]
+
+
+def _signature(key: bytes, user: LinkRecipient, issued: int) -> str:
+    # Setting a password changes the hash, which ends the link: one use.
+    message = f"{user.pk}|{user.password}|{issued}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
+def _set_password_token(user: LinkRecipient, key: bytes, issued: int) -> str:
+    uid = urlsafe_base64_encode(force_bytes(str(user.pk)))
+    return f"{SET_PASSWORD_PREFIX}{uid}.{int_to_base36(issued)}-{_signature(key, user, issued)}"
+
+
+def _set_password_token_valid(user: LinkRecipient, signed: str) -> bool:
+    issued_b36, _, signature = signed.partition("-")
+    try:
+        issued = base36_to_int(issued_b36)
+    except ValueError:
+        return False
+    age = time.time() - issued
+    if not -60 <= age <= settings.INVITATION_DAYS * 24 * 3600:
+        return False
+    return any(hmac.compare_digest(_signature(key, user, issued), signature) for key in _signing_keys())
+
+
+def set_password_url(user: LinkRecipient) -> str:
+    """A one-time link that lets ``user`` set its password; valid INVITATION_DAYS."""
+    return invitation_url(_set_password_token(user, _signing_keys()[0], int(time.time())))
+
+
+def set_password_links_issue(*, users: Sequence[LinkRecipient]) -> dict[UUID, str]:
+    """Set-password links for existing accounts, in bulk: ``{user id: url}``.
+
+    Writes nothing and sends no mail, so it is fit for imports of any size.
+    """
+    key, issued = _signing_keys()[0], int(time.time())
+    return {user.pk: invitation_url(_set_password_token(user, key, issued)) for user in users}
+
+
+def set_password_link_send(*, user: User) -> str:
+    """Mail ``user`` a set-password link (after commit) and return it."""
+    url = set_password_url(user)
+    tenant = user.tenant
+    subject = f"Set your password for {tenant.name}"
+    body = (
+        f"Hello{' ' + user.full_name if user.full_name else ''},\n\n"
+        f"Open this link to set your password and join {tenant.name}'s chat:\n\n{url}\n\n"
+        f"The link works once and expires in {settings.INVITATION_DAYS} days.\n"
+    )
+    transaction.on_commit(lambda: _mail(subject, body, user.email, tenant))
+    return url
+
+
+def _mail(subject: str, body: str, to: str, tenant: Tenant) -> None:
+    try:
+        send_mail(subject, body, None, [to])
+    except OSError:
+        logger.exception("a mail to a person of %s failed", tenant.slug)
+
+
+# -- invitations ---------------------------------------------------------------------
 
 
 def _audit(invitation: Invitation, action: str, changes: dict | None = None) -> None:
@@ -81,11 +179,10 @@ def invitation_create(
     full_name: str = "",
     channels: Sequence[str] = (),
     invited_by: User | None = None,
-    user: User | None = None,
     days: int | None = None,
     send: bool = True,
 ) -> tuple[Invitation, str]:
-    """Invite ``email`` to ``tenant`` (or, with ``user``, let that account set a password).
+    """Invite ``email`` (a person without an account) to ``tenant``.
 
     Returns the invitation and its link: the only time the token exists in clear.
     Earlier pending invitations for the same address in the tenant are revoked,
@@ -93,7 +190,7 @@ def invitation_create(
     Preconditions: the caller may grant ``role``.
     """
     email = normalize_email(email)
-    if user is None and User.objects.filter(email=email).exists():
+    if User.objects.filter(email=email).exists():
         raise ApplicationError(
             "A user with this email already exists.",
             code="email_taken",
@@ -114,72 +211,17 @@ def invitation_create(
         token_hash=digest,
         expires_at=_expiry(days),
         invited_by=invited_by,
-        user=user,
     )
     _audit(invitation, "invitation.created", {"email": [None, email], "role": [None, invitation.role]})
     url = invitation_url(token)
     if send:
-        transaction.on_commit(lambda: _mail(invitation, url))
+        body = (
+            f"Hello{' ' + full_name if full_name else ''},\n\n"
+            f"Open this link to join {tenant.name}'s chat and choose your password:\n\n{url}\n\n"
+            f"The link works once and expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC.\n"
+        )
+        transaction.on_commit(lambda: _mail(f"You are invited to {tenant.name}", body, email, tenant))
     return invitation, url
-
-
-def _mail(invitation: Invitation, url: str) -> None:
-    subject = (
-        f"Set your password for {invitation.tenant.name}"
-        if invitation.user_id
-        else f"You are invited to {invitation.tenant.name}"
-    )
-    body = (
-        f"Hello{' ' + invitation.full_name if invitation.full_name else ''},\n\n"
-        f"Open this link to set your password and join {invitation.tenant.name}'s chat:\n\n{url}\n\n"
-        f"The link works once and expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC.\n"
-    )
-    try:
-        send_mail(subject, body, None, [invitation.email])
-    except OSError:
-        logger.exception("invitation mail to an invitee of %s failed", invitation.tenant.slug)
-
-
-class LinkRecipient(Protocol):
-    """What a set-password link needs of its user: a ``User``, or a user an
-    import has just written in bulk without building a model instance."""
-
-    pk: UUID
-    tenant_id: UUID | None
-    email: str
-    full_name: str
-    role: str
-
-
-_LINK_FIELDS = ("id", "tenant", "email", "full_name", "role", "token_hash", "user")
-
-
-def set_password_links_issue(
-    *, users: Sequence[LinkRecipient], invited_by: User | None = None, days: int | None = None
-) -> dict[UUID, str]:
-    """Set-password links for existing users, in bulk: ``{user id: url}``.
-
-    Preconditions: every user exists and belongs to a tenant. Writes one
-    invitation per user in a single bulk insert (``COPY`` on PostgreSQL) and
-    sends no mail, so it is fit for imports of any size.
-    """
-    now = timezone.now()
-    expires_at = _expiry(days)
-    links: dict[UUID, str] = {}
-    rows = []
-    for user in users:
-        token, digest = _new_token()
-        links[user.pk] = invitation_url(token)
-        rows.append((uuid.uuid4(), user.tenant_id, user.email, user.full_name, user.role, digest, user.pk))
-    constants = {
-        "channels": [],
-        "expires_at": expires_at,
-        "invited_by": invited_by.pk if invited_by is not None else None,
-        "created_at": now,
-        "updated_at": now,
-    }
-    rows_insert(Invitation, _LINK_FIELDS, rows, constants=constants)
-    return links
 
 
 @transaction.atomic
@@ -196,72 +238,105 @@ def invitation_revoke(*, invitation: Invitation) -> Invitation:
     return invitation
 
 
+# -- using a link ------------------------------------------------------------------------
+
+
 class InvalidInvitation(ApplicationError):
     default_code = "invalid_invitation"
 
 
-def invitation_for_token(token: str) -> Invitation:
-    """The pending invitation behind a token, or InvalidInvitation saying why not."""
-    invitation = (
-        Invitation.objects.select_related("tenant", "user")
-        .filter(token_hash=token_digest(token or ""))
-        .first()
-    )
-    if invitation is None:
-        raise InvalidInvitation("This link is not valid.")
-    if invitation.status != InvitationStatus.PENDING:
-        raise InvalidInvitation(
-            f"This link has {_status_words[invitation.status]}.", code=f"invitation_{invitation.status}"
-        )
-    if not invitation.tenant.is_active:
-        raise ApplicationError("This organization is suspended.", code="tenant_suspended", status_code=403)
-    return invitation
+@dataclass(frozen=True)
+class Link:
+    """What a valid link leads to: an invitation, or an account to set a password for."""
+
+    tenant: Tenant
+    email: str
+    full_name: str
+    invitation: Invitation | None = None
+    user: User | None = None
+
+    @property
+    def sets_password(self) -> bool:
+        return self.user is not None
 
 
-_status_words = {
+_STATUS_WORDS = {
     InvitationStatus.ACCEPTED: "already been used",
     InvitationStatus.REVOKED: "been revoked",
     InvitationStatus.EXPIRED: "expired",
 }
 
 
+def link_for_token(token: str, *, lock: bool = False) -> Link:
+    """The link behind a token, or an error saying why it cannot be used."""
+    token = token or ""
+    link = _set_password_link(token, lock=lock) if token.startswith(SET_PASSWORD_PREFIX) else None
+    if link is None:
+        link = _invitation_link(token, lock=lock)
+    if not link.tenant.is_active:
+        raise ApplicationError("This organization is suspended.", code="tenant_suspended", status_code=403)
+    return link
+
+
+def _set_password_link(token: str, *, lock: bool) -> Link:
+    uid, _, signed = token.removeprefix(SET_PASSWORD_PREFIX).partition(".")
+    try:
+        user_id = UUID(force_str(urlsafe_base64_decode(uid)))
+    except (ValueError, TypeError):
+        raise InvalidInvitation("This link is not valid.") from None
+    users = User.objects.select_related("tenant").filter(pk=user_id, tenant__isnull=False)
+    user = (users.select_for_update(of=("self",)) if lock else users).first()
+    if user is None or not _set_password_token_valid(user, signed):
+        raise InvalidInvitation("This link has expired or has already been used.", code="link_expired")
+    if not user.is_active:
+        raise InvalidInvitation("This account is deactivated.", code="user_inactive")
+    return Link(tenant=user.tenant, email=user.email, full_name=user.full_name, user=user)
+
+
+def _invitation_link(token: str, *, lock: bool) -> Link:
+    invitations = Invitation.objects.select_related("tenant").filter(token_hash=token_digest(token))
+    invitation = (invitations.select_for_update(of=("self",)) if lock else invitations).first()
+    if invitation is None:
+        raise InvalidInvitation("This link is not valid.")
+    if invitation.status != InvitationStatus.PENDING:
+        raise InvalidInvitation(
+            f"This link has {_STATUS_WORDS[invitation.status]}.", code=f"invitation_{invitation.status}"
+        )
+    return Link(
+        tenant=invitation.tenant,
+        email=invitation.email,
+        full_name=invitation.full_name,
+        invitation=invitation,
+    )
+
+
 @transaction.atomic
 def invitation_accept(*, token: str, password: str, full_name: str = "") -> User:
     """Use a link: set the account's password, or create the invited user (with
-    its role and channels). Works once; concurrent uses are serialised."""
+    its role and channels). Works once; concurrent uses are serialised by a row
+    lock on the account or the invitation."""
     if not password:
         raise ApplicationError(
             "Choose a password.", code="invalid_password", fields={"password": ["This field is required."]}
         )
-    invitation = invitation_for_token(token)
-    invitation = (
-        Invitation.objects.select_for_update(of=("self",))
-        .select_related("tenant", "user")
-        .get(pk=invitation.pk)
-    )
-    if invitation.status != InvitationStatus.PENDING:
-        raise InvalidInvitation(
-            f"This link has {_status_words[invitation.status]}.", code=f"invitation_{invitation.status}"
-        )
-    if invitation.user_id is not None:
-        user = invitation.user
-        if not user.is_active:
-            raise InvalidInvitation("This account is deactivated.", code="user_inactive")
-        data = {"password": password}
-        if full_name and full_name != user.full_name:
+    link = link_for_token(token, lock=True)
+    if link.user is not None:
+        data: dict[str, Any] = {"password": password}
+        if full_name and full_name != link.user.full_name:
             data["full_name"] = full_name
-        user = user_update(user=user, data=data)
-    else:
-        user = user_create(
-            tenant=invitation.tenant,
-            email=invitation.email,
-            full_name=full_name or invitation.full_name,
-            role=invitation.role,
-            password=password,
-        )
-        channels = Channel.objects.filter(tenant=invitation.tenant, slug__in=invitation.channels)
-        for channel in channels:
-            channel_members_add(channel=channel, user_ids=[user.pk])
+        return user_update(user=link.user, data=data)
+
+    invitation = link.invitation
+    assert invitation is not None
+    user = user_create(
+        tenant=invitation.tenant,
+        email=invitation.email,
+        full_name=full_name or invitation.full_name,
+        role=invitation.role,
+        password=password,
+    )
+    for channel in Channel.objects.filter(tenant=invitation.tenant, slug__in=invitation.channels):
+        channel_members_add(channel=channel, user_ids=[user.pk])
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at", "updated_at"])
     _audit(invitation, "invitation.accepted", {"user": [None, str(user.pk)]})

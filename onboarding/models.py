@@ -1,10 +1,8 @@
-"""Invitations: one-time, expiring links that let a person set a password.
-
-One mechanism serves two cases: inviting someone who has no account yet
-(accepting creates the user with the invited role and channels), and giving an
-existing account without a password (a tenant's first admin, imported users)
-a way to set one. Only a SHA-256 of the token is stored.
-"""
+"""Invitations: one-time, expiring links that bring a person without an
+account into a tenant (accepting creates the user with the invited role and
+channels). Only a SHA-256 of the token is stored. Accounts that exist without a
+password get signed set-password links instead, which need no row (see
+``onboarding.invitations``)."""
 
 from __future__ import annotations
 
@@ -29,34 +27,32 @@ class InvitationStatus(models.TextChoices):
 
 class Invitation(TimestampedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations")
+    # The (tenant, email) index serves tenant lookups.
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations", db_index=False)
     email = models.EmailField(max_length=254)
     full_name = models.CharField(max_length=150, blank=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     channels = models.JSONField(
         default=list, blank=True, help_text="Slugs of channels to join on acceptance."
     )
-    token_hash = models.CharField(max_length=64, unique=True)
+    token_hash = models.CharField(max_length=64)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="invitations",
-        help_text="Set when the link lets an existing account set its password.",
-    )
+
+    # Not indexed: bulk imports write one row per user and pay for every index.
+    created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TenantScopedQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["tenant", "email"], name="invitation_tenant_email_idx")]
+        # A constraint, not unique=True: equality lookups only, so no pattern-ops index.
+        constraints = [models.UniqueConstraint(fields=["token_hash"], name="invitation_token_hash_unique")]
 
     def __str__(self) -> str:
         return f"{self.email} → {self.tenant.slug} ({self.status})"

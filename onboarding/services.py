@@ -11,7 +11,7 @@ from accounts.models import User
 from accounts.services import user_create
 from channels_app.models import Channel
 from channels_app.services import channel_create
-from onboarding.invitations import invitation_create
+from onboarding.invitations import set_password_link_send
 from tenants.models import Tenant
 from tenants.roles import Role
 from tenants.services import tenant_create
@@ -34,7 +34,6 @@ def organization_onboard(
     admin_email: str,
     admin_name: str,
     channel_names: Sequence[str],
-    invited_by: User | None = None,
 ) -> OnboardingResult:
     """Create a tenant, its first admin, its default channels (everyone in them), and a
     set-password link for the admin (mailed after commit). All or nothing: any
@@ -46,12 +45,5 @@ def organization_onboard(
         channel_create(tenant=tenant, name=channel_name, created_by=None, member_ids=[admin.pk])
         for channel_name in dict.fromkeys(channel_names)
     ]
-    _, link = invitation_create(
-        tenant=tenant,
-        email=admin.email,
-        role=Role.ADMIN,
-        full_name=admin.full_name,
-        user=admin,
-        invited_by=invited_by,
-    )
+    link = set_password_link_send(user=admin)
     return OnboardingResult(tenant=tenant, admin=admin, admin_link=link, channels=channels)

@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
 from chatplatform.errors import ApplicationError
-from onboarding.invitations import invitation_accept, invitation_for_token
+from onboarding.invitations import invitation_accept, link_for_token
 
 
 class AcceptForm(forms.Form):
@@ -29,10 +29,10 @@ class AcceptForm(forms.Form):
 @csrf_protect
 def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        invitation = invitation_for_token(token)
+        link = link_for_token(token)
     except ApplicationError as exc:
         return render(request, "onboarding/accept.html", {"problem": exc.message}, status=exc.status_code)
-    form = AcceptForm(request.POST or None, initial={"full_name": invitation.full_name})
+    form = AcceptForm(request.POST or None, initial={"full_name": link.full_name})
     if request.method == "POST" and form.is_valid():
         try:
             user = invitation_accept(
@@ -44,10 +44,10 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
                     form.add_error(field if field in form.fields else None, message)
         else:
             return render(
-                request, "onboarding/accept.html", {"done": True, "user": user, "tenant": invitation.tenant}
+                request, "onboarding/accept.html", {"done": True, "user": user, "tenant": link.tenant}
             )
     return render(
         request,
         "onboarding/accept.html",
-        {"form": form, "invitation": invitation, "password_help": password_validators_help_texts()},
+        {"form": form, "link": link, "password_help": password_validators_help_texts()},
     )

@@ -12,9 +12,6 @@ class InvitationSerializer(serializers.ModelSerializer):
     tenant = serializers.UUIDField(source="tenant_id", read_only=True)
     invited_by = serializers.UUIDField(source="invited_by_id", read_only=True, allow_null=True)
     status = serializers.ChoiceField(choices=InvitationStatus.choices, read_only=True)
-    for_existing_user = serializers.SerializerMethodField(
-        help_text="True for a set-password link of an existing account."
-    )
 
     class Meta:
         model = Invitation
@@ -30,13 +27,9 @@ class InvitationSerializer(serializers.ModelSerializer):
             "accepted_at",
             "revoked_at",
             "invited_by",
-            "for_existing_user",
             "created_at",
         ]
         read_only_fields = fields
-
-    def get_for_existing_user(self, invitation: Invitation) -> bool:
-        return invitation.user_id is not None
 
 
 class InvitationCreatedSerializer(InvitationSerializer):

@@ -60,3 +60,11 @@ def snapshot() -> dict[str, object]:
 
 def outbox() -> list[tuple[str, str]]:
     return sorted(OutboxEntry.objects.values_list("entity_type", "entity_id"))
+
+
+def accept_link(url: str, password: str = "a-fine-long-passphrase"):  # noqa: S107
+    """Use a set-password or invitation link the way its page does."""
+    from rest_framework.test import APIClient
+
+    token = url.rsplit("/", 1)[1]
+    return APIClient().post("/api/invitations/accept", {"token": token, "password": password}, format="json")

@@ -6,8 +6,7 @@ import pytest
 
 from accounts.models import User
 from audit.models import AuditEvent
-from onboarding.models import Invitation
-from onboarding.tests.helpers import outbox, read_report, run_command, snapshot
+from onboarding.tests.helpers import accept_link, outbox, read_report, run_command, snapshot
 from streamsync.models import OutboxEntry
 from tenants.models import Tenant, TenantStatus
 from tenants.roles import Role
@@ -46,7 +45,9 @@ def test_import_creates_tenants_with_their_first_admin_and_a_link(db, write, rep
         ("3", "umbrella", "created", "alice@umbrella.test"),
     ]
     assert all("/invite/" in r["set_password_link"] for r in rows)
-    assert Invitation.objects.filter(user=peter, tenant=initech).count() == 1
+    assert accept_link(rows[0]["set_password_link"]).status_code == 201
+    peter.refresh_from_db()
+    assert peter.has_usable_password()
     assert outbox() == sorted(("user", str(u.pk)) for u in User.objects.filter(role=Role.ADMIN))
     event = AuditEvent.objects.get(action="import.tenants")
     assert (event.tenant_id, event.target_type) == (None, "tenant")

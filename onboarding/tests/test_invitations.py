@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from accounts.services import user_create
 from conftest import bearer_client
-from onboarding.invitations import invitation_create, set_password_links_issue
+from onboarding.invitations import set_password_links_issue, set_password_url
 from onboarding.models import Invitation
 from tenants.services import tenant_suspend
 
@@ -167,7 +167,7 @@ class TestAccept:
 class TestPage:
     def test_the_page_sets_the_password(self, world, client):
         user = user_create(tenant=world.tenant_a, email="first-admin@acme.test", role="admin")
-        _invitation, url = invitation_create(tenant=world.tenant_a, email=user.email, user=user, send=False)
+        url = set_password_url(user)
         path = url.replace("http://127.0.0.1:8000", "")
         page = client.get(path)
         assert page.status_code == 200 and "Set your password" in page.content.decode()
@@ -179,9 +179,43 @@ class TestPage:
         assert 'id="done"' in done.content.decode()
         user.refresh_from_db()
         assert user.check_password(PASSWORD)
-        assert "already been used" in client.get(path).content.decode()
+        assert "expired or has already been used" in client.get(path).content.decode()
 
     def test_bad_link_page(self, client):
         response = client.get("/invite/nothing-here")
         assert response.status_code == 400
         assert "This link is not valid." in response.content.decode()
+
+
+class TestSetPasswordLinks:
+    def test_expire_after_invitation_days(self, world, monkeypatch, settings):
+        import time
+
+        user = user_create(tenant=world.tenant_a, email="late@acme.test")
+        token = _token(set_password_url(user))
+        later = time.time() + settings.INVITATION_DAYS * 24 * 3600 + 60
+        monkeypatch.setattr("onboarding.invitations.time.time", lambda: later)
+        assert _accept(token).json()["code"] == "link_expired"
+
+    def test_a_tampered_token_is_refused(self, world):
+        user = user_create(tenant=world.tenant_a, email="tamper@acme.test")
+        token = _token(set_password_url(user))
+        other = user_create(tenant=world.tenant_a, email="other@acme.test")
+        forged = token.replace(token.split(".")[1], _token(set_password_url(other)).split(".")[1])
+        assert _accept(forged).json()["code"] == "link_expired"
+        assert _accept(token[:-2] + "00").json()["code"] == "link_expired"
+        assert _accept("p.garbage").json()["code"] == "invalid_invitation"
+
+    def test_survive_a_secret_key_rotation(self, world, settings):
+        user = user_create(tenant=world.tenant_a, email="rotate@acme.test")
+        token = _token(set_password_url(user))
+        settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+        settings.SECRET_KEY = "a-brand-new-secret-key-for-this-test-0123456789"
+        assert _accept(token).status_code == 201
+
+    def test_deactivated_account_cannot_use_its_link(self, world):
+        user = user_create(tenant=world.tenant_a, email="gone@acme.test")
+        token = _token(set_password_url(user))
+        user.is_active = False
+        user.save()
+        assert _accept(token).json()["code"] == "user_inactive"
