@@ -20,7 +20,13 @@ from onboarding.services import organization_onboard
 from tenants.models import Tenant
 
 # Service error fields → form fields.
-_FIELD_FOR = {"name": "name", "slug": "slug", "email": "admin_email", "full_name": "admin_name"}
+_FIELD_FOR = {
+    "name": "name",
+    "slug": "slug",
+    "email": "admin_email",
+    "full_name": "admin_name",
+    "users_csv": "users_csv",
+}
 
 
 class TenantOnboardingAdminMixin:
@@ -49,6 +55,7 @@ class TenantOnboardingAdminMixin:
                     admin_email=data["admin_email"],
                     admin_name=data["admin_name"],
                     channel_names=data["channels"],
+                    users_csv=data["users_csv"].read() if data["users_csv"] else None,
                 )
             except ApplicationError as exc:
                 for name, problems in (exc.fields or {None: [exc.message]}).items():
@@ -58,10 +65,11 @@ class TenantOnboardingAdminMixin:
                 messages.success(
                     request,
                     format_html(
-                        "Onboarded {} with {} and {} channel(s). Set-password link for the admin "
-                        "(also mailed): <a href='{}' id='admin-link'>{}</a>",
+                        "Onboarded {} with {}, {} more user(s) and {} channel(s). Set-password link for "
+                        "the admin (also mailed; every user gets one): <a href='{}' id='admin-link'>{}</a>",
                         result.tenant.name,
                         result.admin.email,
+                        len(result.imported_users),
                         len(result.channels),
                         result.admin_link,
                         result.admin_link,

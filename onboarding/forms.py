@@ -7,6 +7,7 @@ from django import forms
 from tenants.models import SLUG_MAX_LENGTH, slug_validator
 
 MAX_CHANNELS = 20
+MAX_CSV_BYTES = 5_000_000
 
 
 class OnboardOrganizationForm(forms.Form):
@@ -29,7 +30,8 @@ class OnboardOrganizationForm(forms.Form):
     users_csv = forms.FileField(
         label="Users (optional CSV)",
         required=False,
-        help_text="Header: email,full_name,role,channels (channels separated by |). All rows must be valid.",
+        help_text="Header: email,full_name,role,channels (channels separated by |; the default channels "
+        "are joined anyway). Every row must be valid, or nothing is created.",
     )
 
     def clean_channels(self) -> list[str]:
@@ -40,6 +42,14 @@ class OnboardOrganizationForm(forms.Form):
         if too_long:
             raise forms.ValidationError(f"Channel names are at most 100 characters: {too_long[0][:30]}…")
         return names
+
+    def clean_users_csv(self) -> object:
+        upload = self.cleaned_data.get("users_csv")
+        if upload and upload.size > MAX_CSV_BYTES:
+            raise forms.ValidationError(
+                f"The file is over {MAX_CSV_BYTES // 1_000_000} MB: import it with manage.py import_users."
+            )
+        return upload
 
     def clean_admin_email(self) -> str:
         return self.cleaned_data["admin_email"].strip().lower()

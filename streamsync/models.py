@@ -56,8 +56,6 @@ class OutboxEntry(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx"),
-            models.Index(fields=["entity_type", "entity_id"], name="outbox_entity_idx"),
-            models.Index(fields=["claim_token"], name="outbox_claim_token_idx"),
         ]
 
     def __str__(self) -> str:

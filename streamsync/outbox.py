@@ -107,7 +107,8 @@ def claim(*, limit: int, worker_id: str, lease: timedelta) -> list[OutboxEntry]:
             claimed_until=now + lease,
             updated_at=now,
         )
-    return list(OutboxEntry.objects.filter(claim_token=token, status=OutboxStatus.CLAIMED).order_by("id"))
+    # The candidates this worker actually won (another may have claimed some first).
+    return list(OutboxEntry.objects.filter(id__in=ids, claim_token=token).order_by("id"))
 
 
 @dataclass

@@ -15,6 +15,20 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """The WSGI handler closes database connections after each request; in a test
+    that would close the test's own transaction (Django's test client does the same)."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def headers(world) -> dict[str, str]:
     return {"Authorization": f"Bearer {RefreshToken.for_user(world.admin).access_token}"}

@@ -203,3 +203,55 @@ class TestCommands:
     def test_user_export_unknown(self, world):
         with pytest.raises(CommandError, match="No user"):
             call_command("user_export", "ghost@nowhere.test")
+
+
+class TestOnboardWithUsers:
+    def _csv(self, text: str):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+
+        return SimpleUploadedFile("users.csv", text.encode(), content_type="text/csv")
+
+    def test_csv_users_are_created_in_the_default_channels_and_get_links(
+        self, staff_client, world, django_capture_on_commit_callbacks
+    ):
+        csv = (
+            "email,full_name,role,channels\n"
+            "sam@initech.test,Sam,moderator,\n"
+            "nina@initech.test,Nina,,general:moderator\n"
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            response = staff_client.post(ONBOARD, {**_form(), "users_csv": self._csv(csv)}, follow=True)
+        assert response.status_code == 200
+        tenant = Tenant.objects.get(slug="initech")
+        sam = User.objects.get(email="sam@initech.test")
+        assert (sam.tenant_id, sam.role) == (tenant.pk, "moderator")
+        general = Channel.objects.get(tenant=tenant, slug="general")
+        assert general.memberships.get(user__email="nina@initech.test").role == "moderator"
+        assert general.memberships.filter(user=sam).exists()
+        assert Channel.objects.get(tenant=tenant, slug="random").memberships.count() == 3
+        assert sorted(m.to[0] for m in mail.outbox) == [
+            "nina@initech.test",
+            "peter@initech.test",
+            "sam@initech.test",
+        ]
+        assert "2 more user(s)" in response.content.decode()
+
+    def test_one_bad_row_creates_nothing_and_names_every_bad_line(self, staff_client, world):
+        before = (Tenant.objects.count(), User.objects.count())
+        csv = (
+            "email,full_name,role,channels\n"
+            "ok@initech.test,Ok,,\n"
+            "not-an-email,Bad,,\n"
+            f"{world.member.email},Taken,,\n"
+            "lost@initech.test,Lost,,nowhere\n"
+        )
+        response = staff_client.post(ONBOARD, {**_form(), "users_csv": self._csv(csv)})
+        errors = response.context["form"].errors["users_csv"]
+        assert [e.split(":")[0] for e in errors] == ["line 3", "line 4", "line 5"]
+        assert "nowhere" in errors[2]
+        assert (Tenant.objects.count(), User.objects.count()) == before
+
+    def test_a_file_without_the_header_is_refused(self, staff_client, world):
+        response = staff_client.post(ONBOARD, {**_form(), "users_csv": self._csv("just,some,text\n")})
+        assert "users_csv" in response.context["form"].errors
+        assert not Tenant.objects.filter(slug="initech").exists()
