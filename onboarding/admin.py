@@ -13,6 +13,7 @@ from django.utils.html import format_html
 
 from chatplatform.admin_extensions import extend_admin
 from chatplatform.errors import ApplicationError
+from onboarding.exports import tenant_export
 from onboarding.forms import OnboardOrganizationForm
 from onboarding.invitations import invitation_revoke
 from onboarding.models import Invitation, InvitationStatus
@@ -33,6 +34,11 @@ class TenantOnboardingAdminMixin:
     """Adds the "Onboard organization" page to the tenant admin."""
 
     change_list_template = "admin/tenants/tenant/change_list.html"
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)  # type: ignore[misc]
+        actions["export"] = (export_tenant, "export", export_tenant.short_description)
+        return actions
 
     def get_urls(self) -> list[URLPattern]:
         onboard = path(
@@ -84,6 +90,22 @@ class TenantOnboardingAdminMixin:
         }
         return TemplateResponse(request, "admin/onboarding/onboard.html", context)
 
+
+def export_tenant(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Tenant]
+) -> HttpResponse | None:
+    """Download one tenant as JSON Lines (what `export_tenant` writes; imports read it back)."""
+    if queryset.count() != 1:
+        modeladmin.message_user(request, "Export one tenant at a time.", messages.WARNING)
+        return None
+    tenant = queryset.get()
+    response = HttpResponse(content_type="application/x-ndjson; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{tenant.slug}.jsonl"'
+    tenant_export(tenant=tenant, out=response)
+    return response
+
+
+export_tenant.short_description = "Export (JSON Lines)"  # type: ignore[attr-defined]
 
 extend_admin(Tenant, TenantOnboardingAdminMixin)
 

@@ -255,3 +255,31 @@ class TestOnboardWithUsers:
         response = staff_client.post(ONBOARD, {**_form(), "users_csv": self._csv("just,some,text\n")})
         assert "users_csv" in response.context["form"].errors
         assert not Tenant.objects.filter(slug="initech").exists()
+
+
+def test_export_action_downloads_the_tenant(staff_client, world):
+    response = staff_client.post(
+        reverse("admin:tenants_tenant_changelist"),
+        {"action": "export", "_selected_action": [world.tenant_a.pk]},
+    )
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="acme.jsonl"'
+    lines = [json.loads(line) for line in response.content.decode().splitlines()]
+    assert lines[0]["type"] == "tenant" and lines[0]["slug"] == "acme"
+    assert {line["email"] for line in lines if line["type"] == "user"} == {
+        world.admin.email,
+        world.moderator.email,
+        world.member.email,
+        world.other_member.email,
+    }
+    assert "password" not in response.content.decode()
+    assert AuditEvent.objects.filter(action="export.tenant", tenant_id=world.tenant_a.pk).count() == 1
+
+
+def test_export_action_takes_one_tenant(staff_client, world):
+    response = staff_client.post(
+        reverse("admin:tenants_tenant_changelist"),
+        {"action": "export", "_selected_action": [world.tenant_a.pk, world.tenant_b.pk]},
+        follow=True,
+    )
+    assert "Export one tenant at a time." in response.content.decode()
