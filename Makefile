@@ -31,6 +31,7 @@ run: $(BIN)/.installed .env
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -n auto --dist loadfile -q
+	$(BIN)/python -m pytest -q chatplatform/tests/test_fuzz.py
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
