@@ -62,16 +62,21 @@ def test_rate_limit_without_reset_header_backs_off(fake_stream):
 
 
 def test_server_errors_are_retried_with_backoff(fake_stream, settings):
-    settings.STREAM_SYNC_BACKOFF_BASE = 0.05
+    settings.STREAM_SYNC_BACKOFF_BASE = 10.0
+    settings.STREAM_SYNC_BACKOFF_CAP = 300.0
     _populate(people=3)
     for _ in range(3):
         fake_stream.faults.append(Fault("status", 503))
     worker = SyncWorker()
+    failed_at = timezone.now()
     worker.run_once()
     rows = list(OutboxEntry.objects.all())
     assert rows and all(r.status == OutboxStatus.PENDING and r.attempts == 1 for r in rows)
     assert all("503" in r.last_error for r in rows)
-    assert all(r.next_attempt_at > timezone.now() for r in rows)
+    # First retry after 5 to 10 s (10 s base, jittered down to half at most).
+    assert all(timedelta(seconds=5) <= r.next_attempt_at - failed_at <= timedelta(seconds=11) for r in rows)
+    settings.STREAM_SYNC_BACKOFF_BASE = 0.01
+    OutboxEntry.objects.update(next_attempt_at=timezone.now())  # skip the wait
     drain(worker)
     assert chat_state(fake_stream) == expected_state()
     assert not OutboxEntry.objects.exists()
