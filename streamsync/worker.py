@@ -32,6 +32,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -319,11 +320,9 @@ class SyncWorker:
         gone = sorted(uid for uid in user_ids if uid not in users)
 
         def delete_call(ids: Sequence[str]) -> None:
-            try:
-                client.delete_users(list(ids), "hard", messages="hard", conversations="hard")
-            except StreamAPIException as exc:
-                if exc.status_code != 404:  # already gone is what we want
-                    raise
+            _unless_gone(
+                lambda: client.delete_users(list(ids), "hard", messages="hard", conversations="hard")
+            )
 
         self.batched(client, gone, delete_call, key=str, failed=failed)
         _forget_states(EntityType.USER, [uid for uid in gone if uid not in failed])
@@ -353,14 +352,16 @@ class SyncWorker:
             data = mapping.channel_data(channel)
             digest = mapping.digest(data)
             state = states.get(cid)
-            try:
-                if state is None:
-                    self._create_channel(client, channel, data, failed_users)
-                elif state.digest != digest:
-                    changes = {k: v for k, v in data.items() if k != "team"}
-                    client.channel(mapping.CHANNEL_TYPE, channel.chat_id).update_partial(to_set=changes)
-            except Exception as exc:
-                failed[cid] = self._permanent(exc, client)
+            if state is None:
+                create = partial(self._create_channel, client, channel, data, failed_users)
+                sent = self._attempt(client, cid, failed, create)
+            elif state.digest != digest:
+                changes = {k: v for k, v in data.items() if k != "team"}
+                handle = client.channel(mapping.CHANNEL_TYPE, channel.chat_id)
+                sent = self._attempt(client, cid, failed, partial(handle.update_partial, to_set=changes))
+            else:
+                sent = True
+            if not sent:
                 continue
             data_state = dict(state.data) if state else {}
             _save_states(
@@ -370,15 +371,8 @@ class SyncWorker:
 
         gone = sorted(cid for cid in channel_ids if cid not in channels)
         for cid in gone:
-            try:
-                client.channel(mapping.CHANNEL_TYPE, _chat_id(cid)).delete(hard=True)
-            except StreamAPIException as exc:
-                if exc.status_code != 404:
-                    failed[cid] = self._permanent(exc, client)
-                    continue
-            except Exception as exc:
-                failed[cid] = self._permanent(exc, client)
-                continue
+            handle = client.channel(mapping.CHANNEL_TYPE, _chat_id(cid))
+            self._attempt(client, cid, failed, partial(_unless_gone, partial(handle.delete, hard=True)))
         _forget_states(EntityType.CHANNEL, [cid for cid in gone if cid not in failed])
         _forget_states(EntityType.CHANNEL_MEMBERS, [cid for cid in gone if cid not in failed])
 
@@ -464,6 +458,17 @@ class SyncWorker:
                 batch.done(EntityType.CHANNEL_MEMBERS, cid)
 
     # -- failure handling ------------------------------------------------------------------
+
+    def _attempt(
+        self, client: ChatClient, key: str, failed: dict[str, str], call: Callable[[], object]
+    ) -> bool:
+        """Run one call; a permanent failure is recorded under ``key`` (transient ones stop the batch)."""
+        try:
+            call()
+        except Exception as exc:
+            failed[key] = self._permanent(exc, client)
+            return False
+        return True
 
     def _permanent(self, exc: Exception, client: ChatClient) -> str:
         """The message of a permanent failure; a transient one stops the batch."""
@@ -565,6 +570,15 @@ class ChannelMembersSync:
         self.handle.remove_members(list(user_ids))
         for uid in user_ids:
             self.current.pop(uid, None)
+
+
+def _unless_gone(call: Callable[[], object]) -> None:
+    """Run a delete; "not found" is what a delete wants, so it is success."""
+    try:
+        call()
+    except StreamAPIException as exc:
+        if exc.status_code != 404:
+            raise
 
 
 def _uuids(values: Iterable[str]) -> list[str]:

@@ -10,11 +10,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from accounts.api.auth_views import TokenEndpoint
 from accounts.api.serializers import UserSerializer
 from accounts.throttling import LoginIPThrottle
 from chatplatform.api.permissions import MANAGERS, MODERATOR, ActionRolePermission, role_key
@@ -115,15 +114,10 @@ class InvitationViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.Retri
         return Response(InvitationSerializer(invitation_revoke(invitation=self.get_object())).data)
 
 
-class InvitationAcceptView(APIView):
+class InvitationAcceptView(TokenEndpoint):
     """Public: whoever holds the link's token may use it once."""
 
-    authentication_classes: list[type] = []
-    permission_classes = [AllowAny]
     throttle_classes = [LoginIPThrottle]
-
-    def get_authenticate_header(self, request: Request) -> str:
-        return 'Bearer realm="api"'
 
     @extend_schema(
         tags=["invitations"],
