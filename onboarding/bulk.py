@@ -12,7 +12,9 @@ announce their changes with their app's bulk signals.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -48,6 +50,25 @@ _NATIVE_TYPES = frozenset(
 )
 # Also adapted natively by psycopg (SQLite stores them as text).
 _NATIVE_ON_POSTGRESQL = frozenset({"UUIDField", "DateTimeField"})
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a bulk job.
+
+    A job over a hundred thousand rows allocates objects by the million and
+    frees few until it ends; the collector, which runs every few hundred
+    allocations, would walk the growing heap again and again, for a tenth of
+    an import's time. Reference counting still frees what it can meanwhile.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:

@@ -15,6 +15,7 @@ from django.core.management.base import CommandError, CommandParser
 
 from chatplatform.errors import ApplicationError
 from chatplatform.management.base import TenantCommand
+from onboarding.bulk import gc_paused
 from onboarding.imports import (
     FORMATS,
     ImportResult,
@@ -88,6 +89,7 @@ class ImportCommand(TenantCommand):
         data, name = self._read(options["file"])
         fmt = options["format"] or detect_format(name, data)
         with ExitStack() as stack:
+            stack.enter_context(gc_paused())
             # Opened before importing so that a bad path fails before any write.
             report = stack.enter_context(self._open_report(options["report"])) if options["report"] else None
             try:

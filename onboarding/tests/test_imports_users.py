@@ -7,6 +7,7 @@ import io
 import json
 import os
 import stat
+import uuid
 from types import SimpleNamespace
 
 import pytest
@@ -484,6 +485,40 @@ def test_any_other_refusal_of_the_database_is_reported_cleanly(world, monkeypatc
     assert "Traceback" not in run.stderr
     assert snapshot() == before
     assert not report.exists()  # no report of an import that did not happen
+
+
+def test_a_failure_to_sign_the_links_writes_nothing(world, write, report, monkeypatch):
+    """Links are signed in a thread beside the writes: what goes wrong there
+    still undoes the import."""
+    from onboarding import imports
+
+    def broken(**kwargs):
+        raise RuntimeError("no signing key")
+
+    monkeypatch.setattr(imports, "set_password_links_issue", broken)
+    before = snapshot()
+    with pytest.raises(RuntimeError, match="no signing key"):
+        import_users(str(write("users.csv", GOOD)), "--report", str(report))
+    assert snapshot() == before
+
+
+def test_the_garbage_collector_is_back_on_after_an_import(world, write, report):
+    import gc
+
+    assert gc.isenabled()
+    assert import_users(str(write("users.csv", GOOD)), "--report", str(report)).code == 0
+    assert gc.isenabled()
+    assert import_users(str(write("bad.csv", "nope\n")), "--report", str(report)).code == 1
+    assert gc.isenabled()
+
+
+def test_new_users_get_distinct_random_ids_and_unusable_passwords(world, write, report):
+    import_users(str(write("users.csv", GOOD)), "--report", str(report))
+    users = list(User.objects.filter(email__in=["ann@acme.test", "bob@acme.test", "cy@acme.test"]))
+    assert len({user.pk for user in users}) == 3
+    assert all(user.pk.version == 4 and user.pk.variant == uuid.RFC_4122 for user in users)
+    assert len({user.password for user in users}) == 3
+    assert not any(user.has_usable_password() for user in users)
 
 
 def test_a_large_import_takes_a_fixed_number_of_queries(world, django_assert_max_num_queries):
