@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -29,8 +31,41 @@ wake_event = threading.Event()
 _ENQUEUE_BATCH = 10_000
 
 
+# Set inside ``batched()``: the rows to write on the way out, by entity type and tenant.
+_batch: ContextVar[dict[tuple[str, UUID | None], list[object]] | None] = ContextVar(
+    "outbox_batch", default=None
+)
+
+
+@contextmanager
+def batched() -> Iterator[None]:
+    """Collect the :func:`enqueue` calls made inside and write them on the way
+    out, one bulk statement per entity type and tenant.
+
+    For cascades: deleting a tenant deletes its users, channels and
+    memberships one signal each, and a hundred thousand single-row inserts
+    take minutes. Use inside the transaction of the changes; nothing is
+    written when the block raises (the transaction is going to roll back).
+    """
+    if _batch.get() is not None:  # already batching: the outer block writes
+        yield
+        return
+    rows: dict[tuple[str, UUID | None], list[object]] = {}
+    token = _batch.set(rows)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    for (entity_type, tenant_id), entity_ids in rows.items():
+        enqueue(EntityType(entity_type), entity_ids, tenant_id=tenant_id)
+
+
 def enqueue(entity_type: EntityType, entity_ids: Iterable[object], *, tenant_id: UUID | None) -> None:
     """Record that these entities changed. Idempotent: an entity already waiting keeps its one row."""
+    pending = _batch.get()
+    if pending is not None:
+        pending.setdefault((entity_type, tenant_id), []).extend(entity_ids)
+        return
     ids = list(dict.fromkeys(str(entity_id) for entity_id in entity_ids))
     if not ids:
         return

@@ -3,6 +3,7 @@ in the current transaction and never touches the network."""
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from typing import Any
 
 from django.db.models.signals import post_delete, post_save
@@ -14,9 +15,9 @@ from channels_app.models import Channel, Membership
 from channels_app.signals import channel_members_changed, channels_bulk_changed
 from streamsync.mapping import system_user_id
 from streamsync.models import EntityType
-from streamsync.outbox import enqueue
+from streamsync.outbox import batched, enqueue
 from tenants.models import Tenant
-from tenants.signals import tenant_status_changed
+from tenants.signals import tenant_deleting, tenant_status_changed
 
 # Saves that touch nothing the chat service holds.
 _IRRELEVANT_USER_FIELDS = frozenset({"last_login", "password"})
@@ -49,6 +50,13 @@ def tenant_status_changed_(sender: Any, tenant: Tenant, **kwargs: Any) -> None:
     """Suspension deactivates the tenant's chat users; reactivation restores them."""
     user_ids = User.objects.filter(tenant=tenant).values_list("pk", flat=True).iterator(chunk_size=2000)
     enqueue(EntityType.USER, user_ids, tenant_id=tenant.pk)
+
+
+@receiver(tenant_deleting, dispatch_uid="streamsync.tenant_deleting")
+def tenant_deleting_(sender: Any, tenant: Tenant, **kwargs: Any) -> AbstractContextManager[None]:
+    """The deletion cascades to every user, channel and membership of the
+    tenant, a signal each: their outbox rows go in bulk."""
+    return batched()
 
 
 @receiver(post_delete, sender=Tenant, dispatch_uid="streamsync.tenant_deleted")

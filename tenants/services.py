@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 from django.db import IntegrityError, transaction
 
 from audit.services import audit_changes, audit_record
 from chatplatform.errors import ApplicationError
 from chatplatform.slugs import slug_from_name
 from tenants.models import SLUG_MAX_LENGTH, Tenant, TenantStatus, slug_validator
-from tenants.signals import tenant_status_changed
+from tenants.signals import tenant_deleting, tenant_status_changed
 
 
 def _slug_taken(slug: str) -> bool:
@@ -116,4 +118,8 @@ def tenant_delete(*, tenant: Tenant) -> None:
     """Delete the tenant with its users, channels and memberships (their chat
     data follows through the outbox). The audit log keeps the record."""
     _audit(tenant, "tenant.deleted", {"name": [tenant.name, None], "slug": [tenant.slug, None]})
-    tenant.delete()
+    with ExitStack() as stack:
+        for _receiver, wrapper in tenant_deleting.send(sender=Tenant, tenant=tenant):
+            if wrapper is not None:
+                stack.enter_context(wrapper)
+        tenant.delete()

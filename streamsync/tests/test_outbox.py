@@ -77,6 +77,66 @@ def test_suspension_queues_every_user_of_the_tenant():
     assert {r[1] for r in _rows()} == {str(u.pk) for u in users}
 
 
+def _tenant_with(people: int):
+    tenant = tenant_create(name=f"Org {people}", slug=f"org-{people}")
+    users = [user_create(tenant=tenant, email=f"u{i}@org{people}.test") for i in range(people)]
+    channel = channel_create(tenant=tenant, name="General")
+    channel_members_add(channel=channel, user_ids=[u.pk for u in users])
+    return tenant, users, channel
+
+
+def test_deleting_a_tenant_queues_its_users_and_channels_in_bulk():
+    """One outbox row per deleted entity, written in a fixed number of
+    statements however many rows the deletion cascades to."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from streamsync.mapping import system_user_id
+    from tenants.services import tenant_delete
+
+    counts = []
+    for people in (2, 12):
+        tenant, users, channel = _tenant_with(people)
+        OutboxEntry.objects.all().delete()
+        with CaptureQueriesContext(connection) as queries:
+            tenant_delete(tenant=tenant)
+        counts.append(len(queries))
+        assert _rows() == sorted(
+            [("user", str(u.pk), "pending") for u in users]
+            + [
+                ("user", system_user_id(tenant), "pending"),
+                ("channel", str(channel.pk), "pending"),
+                ("channel_members", str(channel.pk), "pending"),
+            ]
+        )
+    assert counts[0] == counts[1]
+
+
+def test_a_batch_writes_nothing_when_its_block_fails_and_nests():
+    from streamsync.outbox import batched
+
+    tenant = tenant_create(name="Acme", slug="acme")
+    OutboxEntry.objects.all().delete()
+    with pytest.raises(RuntimeError), transaction.atomic(), batched():
+        enqueue(EntityType.USER, ["a"], tenant_id=tenant.pk)
+        raise RuntimeError("the deletion failed")
+    assert _rows() == []
+    with batched():
+        enqueue(EntityType.USER, ["a", "b"], tenant_id=tenant.pk)
+        with batched():
+            enqueue(EntityType.USER, ["b", "c"], tenant_id=tenant.pk)
+        assert _rows() == []  # the outer block writes
+        enqueue(EntityType.CHANNEL, ["x"], tenant_id=tenant.pk)
+    assert _rows() == [
+        ("channel", "x", "pending"),
+        ("user", "a", "pending"),
+        ("user", "b", "pending"),
+        ("user", "c", "pending"),
+    ]
+    enqueue(EntityType.USER, ["d"], tenant_id=tenant.pk)  # after the block: written at once
+    assert ("user", "d", "pending") in _rows()
+
+
 def test_claims_are_exclusive_and_leases_expire():
     enqueue(EntityType.USER, [f"00000000-0000-0000-0000-{i:012d}" for i in range(10)], tenant_id=None)
     first = claim(limit=6, worker_id="a", lease=timedelta(seconds=60))
