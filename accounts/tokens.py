@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import contextlib
+import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.http import HttpResponse
-from rest_framework_simplejwt.exceptions import TokenError
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.authentication import ensure_can_sign_in
 from accounts.models import User
+from audit.services import audit_record
 from chatplatform.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+# A rotated refresh token presented again this soon after is another tab of the
+# same browser refreshing with the same cookie, not a copy.
+REFRESH_REUSE_GRACE = timedelta(seconds=30)
 
 
 class InvalidRefreshToken(ApplicationError):
@@ -36,6 +47,11 @@ def token_pair_rotate(*, raw_refresh: str) -> tuple[RefreshToken, User]:
     try:
         refresh = RefreshToken(raw_refresh)  # signature, expiry, type, blacklist
     except TokenError as exc:
+        if _sessions_end_on_reuse(raw_refresh):
+            raise InvalidRefreshToken(
+                "This refresh token was already used, so it may have been copied: every session "
+                "of the account has ended. Log in again."
+            ) from exc
         raise InvalidRefreshToken(str(exc)) from exc
     try:
         user = User.objects.select_related("tenant").get(pk=refresh[api_settings.USER_ID_CLAIM])
@@ -55,6 +71,53 @@ def token_pair_rotate(*, raw_refresh: str) -> tuple[RefreshToken, User]:
         if not created:
             raise InvalidRefreshToken("Token is blacklisted.")
     return token_pair_issue(user=user), user
+
+
+def _sessions_end_on_reuse(raw_refresh: str) -> bool:
+    """Whether ``raw_refresh`` is a genuine refresh token used again after it
+    was rotated or revoked; if so, every session of its account ends.
+
+    Only one party can hold the successor of a rotated token, so a second
+    use means two parties had the token: the owner and a thief, and either
+    may be the one holding the successor. Blacklisting all the account's
+    refresh tokens shuts both out until the owner logs in again (access
+    tokens run out within minutes). A reuse within ``REFRESH_REUSE_GRACE``
+    of the first is two tabs refreshing with one cookie at once, and is only
+    refused.
+    """
+    try:
+        payload = token_backend.decode(raw_refresh, verify=True)  # signature and expiry only
+    except TokenBackendError:
+        return False
+    if payload.get(api_settings.TOKEN_TYPE_CLAIM) != RefreshToken.token_type:
+        return False
+    used = (
+        BlacklistedToken.objects.select_related("token")
+        .filter(token__jti=payload.get(api_settings.JTI_CLAIM))
+        .first()
+    )
+    if used is None or used.token.user_id is None:
+        return False
+    if used.blacklisted_at > timezone.now() - REFRESH_REUSE_GRACE:
+        return False
+    user = User.objects.select_related("tenant").filter(pk=used.token.user_id).first()
+    with transaction.atomic():
+        live = OutstandingToken.objects.filter(
+            user_id=used.token.user_id, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+        )
+        ended = BlacklistedToken.objects.bulk_create(
+            [BlacklistedToken(token_id=pk) for pk in live.values_list("pk", flat=True)], ignore_conflicts=True
+        )
+        audit_record(
+            action="auth.refresh_reused",
+            target_type="user",
+            target_id=used.token.user_id,
+            target_repr=user.email if user else "",
+            tenant=user.tenant if user else None,
+            changes={"sessions_ended": [None, len(ended)]},
+        )
+    logger.warning("refresh: a used token came back; %s sessions of its account ended", len(ended))
+    return True
 
 
 def token_revoke(*, raw_refresh: str) -> None:

@@ -333,6 +333,71 @@ class TestRefresh:
         assert response.status_code == 401
 
 
+class TestRefreshReuse:
+    """A rotated refresh token that comes back was copied: every session of the account ends."""
+
+    @staticmethod
+    def _age_the_blacklist(seconds: int = 60) -> None:
+        from datetime import timedelta
+
+        from django.utils import timezone
+        from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+
+        BlacklistedToken.objects.update(blacklisted_at=timezone.now() - timedelta(seconds=seconds))
+
+    def test_reuse_after_rotation_ends_every_session_of_the_account(self, world):
+        from audit.models import AuditEvent
+
+        laptop, phone, other = APIClient(), APIClient(), APIClient()
+        login(laptop, world.member.email)
+        login(phone, world.member.email)
+        login(other, world.other_member.email)
+        stolen = laptop.cookies[cookie_names()[1]].value
+        rotated = APIClient().post(REFRESH, {"refresh": stolen}, format="json").json()["refresh"]
+        self._age_the_blacklist()
+
+        replay = APIClient().post(REFRESH, {"refresh": stolen}, format="json")
+        assert replay.status_code == 401
+        assert replay.json()["code"] == "token_not_valid"
+        assert "every session of the account has ended" in replay.json()["detail"]
+        for token in (rotated, phone.cookies[cookie_names()[1]].value):
+            assert APIClient().post(REFRESH, {"refresh": token}, format="json").status_code == 401
+        # Another account keeps its session.
+        other_token = other.cookies[cookie_names()[1]].value
+        assert APIClient().post(REFRESH, {"refresh": other_token}, format="json").status_code == 200
+        event = AuditEvent.objects.get(action="auth.refresh_reused")
+        assert (event.target_id, event.tenant_id) == (str(world.member.pk), world.tenant_a.pk)
+        assert event.changes == {"sessions_ended": [None, 2]}
+        # And the owner logs in again.
+        assert login(APIClient(), world.member.email).status_code == 200
+
+    def test_two_tabs_refreshing_at_once_only_lose_the_race(self, world):
+        from audit.models import AuditEvent
+
+        client = APIClient()
+        login(client, world.member.email)
+        token = client.cookies[cookie_names()[1]].value
+        winner = APIClient().post(REFRESH, {"refresh": token}, format="json").json()["refresh"]
+        loser = APIClient().post(REFRESH, {"refresh": token}, format="json")
+        assert loser.status_code == 401
+        assert "every session" not in loser.json()["detail"]
+        assert APIClient().post(REFRESH, {"refresh": winner}, format="json").status_code == 200
+        assert not AuditEvent.objects.filter(action="auth.refresh_reused").exists()
+
+    def test_a_forged_copy_of_a_used_token_ends_nothing(self, world):
+        client = APIClient()
+        login(client, world.member.email)
+        token = client.cookies[cookie_names()[1]].value
+        APIClient().post(REFRESH, {"refresh": token}, format="json")
+        self._age_the_blacklist()
+        header, payload, _signature = token.split(".")
+        forged = f"{header}.{payload}.{'A' * 43}"
+        assert APIClient().post(REFRESH, {"refresh": forged}, format="json").status_code == 401
+        login(client, world.member.email)
+        fresh = client.cookies[cookie_names()[1]].value
+        assert APIClient().post(REFRESH, {"refresh": fresh}, format="json").status_code == 200
+
+
 class TestLogout:
     def test_logout_blacklists_refresh_and_clears_cookies(self, world):
         client = csrf_client()
