@@ -216,16 +216,24 @@ def users_update_partial(*, updates: list[dict[str, Any]]) -> list[ChatUser]:
     return [users[user_id] for user_id in dict.fromkeys(ids)]
 
 
-@transaction.atomic
 def user_ensure(*, user_id: str, name: str = "", image: str = "") -> ChatUser:
     """The user, created with only a profile if it does not exist yet (a client
     connecting before the server created it). An existing user is never changed:
-    the server owns its profile."""
+    the server owns its profile.
+
+    Every client call comes through here: the common case is a plain read, so
+    that it takes no write lock (SQLite's transactions here are IMMEDIATE).
+    """
     validate_user_id(user_id)
+    user = ChatUser.objects.filter(id=user_id).first()
+    if user is not None:
+        return user
     now = timezone.now()
-    user, _ = ChatUser.objects.get_or_create(
-        id=user_id, defaults={"name": name or "", "image": image or "", "created_at": now, "updated_at": now}
-    )
+    with transaction.atomic():
+        user, _ = ChatUser.objects.get_or_create(
+            id=user_id,
+            defaults={"name": name or "", "image": image or "", "created_at": now, "updated_at": now},
+        )
     return user
 
 

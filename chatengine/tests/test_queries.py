@@ -172,3 +172,14 @@ def test_query_channels_costs_the_same_for_many_channels(world):
         return len(queries)
 
     assert count_queries(2) == count_queries(12)
+
+
+def test_a_client_read_takes_no_write_lock(world):
+    """Client calls identify their user with a plain read: a query opens no
+    transaction (on SQLite every transaction here takes the write lock)."""
+    StreamClient("ann").query_channels({"members": {"$in": ["ann"]}})  # warm caches
+    with CaptureQueriesContext(connection) as queries:
+        found = StreamClient("ann").query_channels({"members": {"$in": ["ann"]}})
+    assert {"messaging:acme-general", "messaging:acme-ann"} <= set(found)
+    statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
+    assert "SAVEPOINT" not in statements and "BEGIN" not in statements, statements
