@@ -8,3 +8,6 @@ class ChatEngineConfig(AppConfig):
     name = "chatengine"
     verbose_name = "Built-in chat engine"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from chatengine.services import uploads  # noqa: F401  (connects its receiver)

@@ -48,6 +48,7 @@ _MODERATOR_GRANTS = [
     "delete-message",
     "delete-reaction",
     "pin-message",
+    "delete-attachment",
     "ban-channel-member",
     "update-channel",
     "update-channel-members",

@@ -28,7 +28,8 @@ _project = ProtocolTypeRouter({"http": django_asgi_app, "websocket": URLRouter(w
 
 
 async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] in ("http", "websocket"):
+    if scope["type"] in ("http", "websocket") and not scope["path"].startswith(MOUNT + "/"):
+        # (Links the engine hands out, such as uploads', already carry the mount point.)
         path = MOUNT + scope["path"]
         scope = {**scope, "path": path, "raw_path": path.encode()}
     await _project(scope, receive, send)

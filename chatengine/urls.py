@@ -9,6 +9,7 @@ from django.urls import URLPattern, re_path
 from chatengine.api import app as app_views
 from chatengine.api import channels as channel_views
 from chatengine.api import messages as message_views
+from chatengine.api import uploads as upload_views
 from chatengine.api import users as user_views
 from chatengine.api.http import View, routes, unknown_endpoint
 
@@ -75,6 +76,16 @@ urlpatterns: list[URLPattern] = [
     _path(rf"{CHANNEL}/show", "channel-show", POST=channel_views.channel_show),
     _path(rf"{CHANNEL}/truncate", "channel-truncate", POST=channel_views.channel_truncate),
     _path(rf"{CHANNEL}/member", "channel-member", PATCH=channel_views.member_update_partial),
+    _path(rf"{CHANNEL}/file", "channel-file", POST=upload_views.file_upload, DELETE=upload_views.file_delete),
+    _path(
+        rf"{CHANNEL}/image", "channel-image", POST=upload_views.image_upload, DELETE=upload_views.image_delete
+    ),
+    # Not Stream's API: where uploads are served (the links the two above answer with).
+    re_path(
+        r"^uploads/(?P<upload_id>[A-Za-z0-9_-]{20,64})/(?P<name>[^/]+)$",
+        upload_views.upload_serve,
+        name="chatengine-upload",
+    ),
     _path("members", "members", GET=channel_views.members_query),
     # Messages
     _path(

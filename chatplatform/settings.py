@@ -140,6 +140,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+# Files users send in the built-in chat engine (served by the engine itself).
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 STATICFILES_DIRS = [d for d in [BASE_DIR / "frontend" / "out"] if d.is_dir()]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -337,6 +339,8 @@ if not (STREAM_API_KEY and STREAM_API_SECRET):
 # /chat-api, as the browser addressed it).
 CHATENGINE_URL = env.str("CHATENGINE_URL", default="http://127.0.0.1:8000/chat-api").rstrip("/")
 CHATENGINE_PUBLIC_URL = env.str("CHATENGINE_PUBLIC_URL", default="").rstrip("/")
+# The largest file a user may send in the built-in engine (Stream's own ceiling is 100 MB).
+CHATENGINE_UPLOAD_MAX_MB = env.int("CHATENGINE_UPLOAD_MAX_MB", default=100)
 STREAM_TOKEN_TTL = env.int("STREAM_TOKEN_TTL", default=3600)
 STREAM_TIMEOUT = env.float("STREAM_TIMEOUT", default=6.0)
 # The sync worker (manage.py stream_sync, or the thread `manage.py serve` starts).

@@ -46,16 +46,7 @@ class Call:
 
     def payload(self) -> dict[str, Any]:
         """The JSON ``payload`` query parameter GET endpoints take."""
-        raw = self.query.get("payload")
-        if not raw:
-            return {}
-        try:
-            value = json.loads(raw)
-        except ValueError as exc:
-            raise input_error("payload must be JSON") from exc
-        if not isinstance(value, dict):
-            raise input_error("payload must be a JSON object")
-        return value
+        return _json_object(self.query.get("payload"), "payload")
 
     def actor(self, *candidates: Any) -> ChatUser:
         """The user a call acts as; a server call must name one."""
@@ -101,6 +92,8 @@ def object_field(value: Any, name: str) -> dict[str, Any]:
 
 
 def _json_body(request: HttpRequest) -> dict[str, Any]:
+    if request.content_type == "multipart/form-data":
+        return _form_body(request)
     if request.method in ("GET", "DELETE", "HEAD") or not request.body:
         return {}
     try:
@@ -112,6 +105,26 @@ def _json_body(request: HttpRequest) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise input_error("the request body must be a JSON object")
     return body
+
+
+def _json_object(raw: str | None, what: str) -> dict[str, Any]:
+    """``raw`` read as a JSON object (``{}`` when empty or absent)."""
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise input_error(f"{what} must be a JSON object")
+    return value
+
+
+def _form_body(request: HttpRequest) -> dict[str, Any]:
+    """An upload's form: the file stays in ``request.FILES``; ``user`` (server
+    side) is a JSON object in a form field."""
+    user = _json_object(request.POST.get("user"), 'the form field user (such as {"id": "..."})')
+    return {"user": user} if user else {}
 
 
 def _authenticate(request: HttpRequest) -> auth.Caller:

@@ -18,7 +18,7 @@ from chatengine.serializers import iso
 BUILTIN_CHANNEL_TYPES = ("messaging", "team", "livestream", "commerce", "gaming")
 
 # Features this engine implements are on; the rest are off so the UI never
-# offers them (uploads, search, polls, delivery receipts ...).
+# offers them (search, polls, delivery receipts ...).
 DEFAULT_CONFIG: dict[str, Any] = {
     "typing_events": True,
     "read_events": True,
@@ -29,7 +29,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "replies": True,
     "quotes": True,
     "mutes": False,
-    "uploads": False,
+    "uploads": True,
     "url_enrichment": False,
     "custom_events": True,
     "push_notifications": False,

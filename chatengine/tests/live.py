@@ -8,6 +8,7 @@ import contextlib
 import os
 import secrets
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -66,9 +67,14 @@ def fresh_database(tmp_dir: Path) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+# Where live engines keep uploads: one directory per test process, not the checkout.
+MEDIA_ROOT = tempfile.mkdtemp(prefix="chatengine-live-media-")
+
+
 def server_env(database_url: str, **extra: str) -> dict[str, str]:
     return {
         "DATABASE_URL": database_url,
+        "MEDIA_ROOT": MEDIA_ROOT,
         "DEBUG": "0",
         "SECRET_KEY": "live-engine-test-secret-key-0123456789abcdef",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",

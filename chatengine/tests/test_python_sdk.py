@@ -272,6 +272,32 @@ def test_server_side_messages_threads_and_reactions(server: StreamChat) -> None:
     assert duplicate.value.error_code == 4 and "already exists" in str(duplicate.value)
 
 
+def test_files_and_images_go_up_come_back_and_go(server: StreamChat, tmp_path: Any) -> None:
+    from chatengine.tests.test_uploads import png
+
+    (alice, bob) = make_team(server, "acme", ("alice", {}), ("bob", {}))
+    channel = make_channel(server, "acme", alice, [alice, bob])
+    image_path, notes_path = tmp_path / "dot.png", tmp_path / "notes.txt"
+    image_path.write_bytes(png())
+    notes_path.write_bytes("Zoë's notes\n".encode())
+
+    image = channel.send_image(str(image_path), "dot.png", {"id": alice}, content_type="image/png")
+    notes = channel.send_file(str(notes_path), "notes.txt", {"id": bob}, content_type="text/plain")
+    assert requests.get(image["file"], timeout=10).content == png()
+    assert requests.get(notes["file"], timeout=10).content == notes_path.read_bytes()
+    sent = channel.send_message(
+        {"text": "see", "attachments": [{"type": "image", "image_url": image["file"]}]}, alice
+    )
+    assert sent["message"]["attachments"][0]["image_url"] == image["file"]
+
+    channel.delete_file(notes["file"])
+    channel.delete_image(image["file"])
+    assert requests.get(notes["file"], timeout=10).status_code == 404
+    with pytest.raises(StreamAPIException) as gone:
+        channel.delete_file(notes["file"])
+    assert gone.value.error_code == 16
+
+
 # ---------------------------------------------------------------------------
 # Client side: isolation between teams, permissions, errors
 # ---------------------------------------------------------------------------

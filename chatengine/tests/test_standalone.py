@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 import requests
+from stream_chat import StreamChat
 from stream_chat.async_chat import StreamChatAsync
 
 from chatengine.tests.live import LiveEngine, fresh_database, migrate, serve
@@ -54,6 +55,19 @@ def test_async_sdk_and_a_socket_work_at_the_root(standalone: LiveEngine) -> None
     channels, handshake = asyncio.run(scenario())
     assert [c["channel"]["id"] for c in channels] == [channel_id]
     assert handshake["me"]["id"] == user and handshake["me"]["channel_mutes"] == []
+
+    # The link of an upload works at the root too.
+    sdk = StreamChat(standalone.api_key, standalone.api_secret, base_url=standalone.origin)
+    uploaded = requests.post(
+        f"{standalone.origin}/channels/messaging/{channel_id}/file",
+        params={"api_key": standalone.api_key},
+        headers={"Authorization": sdk.auth_token, "stream-auth-type": "jwt"},
+        data={"user": json.dumps({"id": user})},
+        files={"file": ("solo.txt", b"alone", "text/plain")},
+        timeout=10,
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    assert requests.get(uploaded.json()["file"], timeout=5).content == b"alone"
 
 
 def test_only_the_engine_is_served_alone(standalone: LiveEngine) -> None:

@@ -85,6 +85,25 @@ describe('two users of one team', () => {
     });
   });
 
+  test('a file goes up, reaches the other user as an attachment, and comes back down', async () => {
+    assert.ok(aliceChannel.data.own_capabilities.includes('upload-file'));
+    const bytes = Buffer.from('minutes of the meeting\n');
+    const { file } = await aliceChannel.sendFile(bytes, 'minutes.txt', 'text/plain');
+    assert.match(file, /\/uploads\/[A-Za-z0-9_-]+\/minutes\.txt$/);
+    const received = waitForEvent(bobClient, 'message.new', (event) => event.message.text === 'the minutes');
+    await aliceChannel.sendMessage({
+      text: 'the minutes',
+      attachments: [{ type: 'file', asset_url: file, title: 'minutes.txt', mime_type: 'text/plain' }],
+    });
+    const event = await received;
+    assert.equal(event.message.attachments[0].asset_url, file);
+    const download = await fetch(file);
+    assert.equal(download.status, 200);
+    assert.deepEqual(Buffer.from(await download.arrayBuffer()), bytes);
+    await aliceChannel.deleteFile(file);
+    assert.equal((await fetch(file)).status, 404);
+  });
+
   test('thread replies stay in the thread and count on the parent', async () => {
     const { message: parent } = await aliceChannel.sendMessage({ text: 'question?' });
     const updated = waitForEvent(
