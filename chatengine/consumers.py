@@ -22,10 +22,10 @@ from django.utils import timezone
 from chatengine import auth, events
 from chatengine.errors import Code, StreamError
 from chatengine.models import ChatUser
-from chatengine.selectors import unread_totals
-from chatengine.serializers import full_user_payload, iso
+from chatengine.serializers import iso
 from chatengine.services.app import app_get
 from chatengine.services.connections import connection_close, connection_open, connection_seen
+from chatengine.services.mutes import own_user
 from chatengine.services.users import user_ensure
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def _open(query: dict[str, str], channel_name: str) -> tuple[str, ChatUser, dict
     auth.check_user_may_connect(user)
     connection = connection_open(user=user, channel_name=channel_name)
     user.refresh_from_db()
-    me = full_user_payload(user, online=True, unread=unread_totals([user.id])[user.id])
+    me = own_user(user)
     return connection.id, user, me
 
 

@@ -21,7 +21,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils.dateparse import parse_datetime
 
 from chatengine.errors import input_error
-from chatengine.models import ChatUser, Member, UserTeam
+from chatengine.models import ChannelMute, ChatUser, Member, UserTeam
 
 COMPARISONS = {"$gt": "gt", "$gte": "gte", "$lt": "lt", "$lte": "lte"}
 CUSTOM_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
@@ -212,6 +212,15 @@ def _own_membership(name: str, condition: Callable[[], Q]) -> Handler:
     return handler
 
 
+def _muted(op: str, operand: Any, context: Context) -> Q:
+    """Channels the querying user muted (a mute in force)."""
+    wanted = _bool_operand("muted", op, operand)
+    if context.user is None:
+        raise input_error("field muted needs a user: send user_id or query with a user token")
+    mute = ChannelMute.objects.active().filter(channel=OuterRef("pk"), user=context.user)
+    return Q(Exists(mute)) if wanted else ~Q(Exists(mute))
+
+
 def _member_name(op: str, operand: Any, context: Context) -> Q:
     if not isinstance(operand, str):
         raise input_error("member.user.name needs a string")
@@ -250,9 +259,7 @@ CHANNEL_SCHEMA = Schema(
         "has_unread": FieldSpec(
             ops=frozenset({"$eq"}), handler=_own_membership("has_unread", lambda: Q(unread_messages__gt=0))
         ),
-        "muted": FieldSpec(
-            ops=frozenset({"$eq"}), handler=_own_membership("muted", lambda: Q(notifications_muted=True))
-        ),
+        "muted": FieldSpec(ops=frozenset({"$eq"}), handler=_muted),
     },
     reserved=frozenset({"config", "own_capabilities", "created_by", "members"}),
 )

@@ -319,6 +319,50 @@ class Watch(models.Model):
         return f"{self.connection_id} watches {self.channel_id}"
 
 
+class MuteQuerySet(models.QuerySet):
+    def active(self) -> MuteQuerySet:
+        """Mutes in force: without an end, or ending later."""
+        return self.filter(Q(expires__isnull=True) | Q(expires__gt=timezone.now()))
+
+
+class UserMute(models.Model):
+    """``user`` muted ``target``: its messages do not count as unread for ``user``."""
+
+    user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="mutes")
+    target = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="+")
+    expires = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    objects = MuteQuerySet.as_manager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "target"], name="chatengine_user_mute_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} muted {self.target_id}"
+
+
+class ChannelMute(models.Model):
+    """``user`` muted ``channel``: new messages there do not count as unread for it."""
+
+    user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="channel_mutes")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="mutes")
+    expires = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    objects = MuteQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "channel"], name="chatengine_channel_mute_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} muted {self.channel_id}"
+
+
 class UploadKind(models.TextChoices):
     FILE = "file"
     IMAGE = "image"

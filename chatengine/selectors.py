@@ -185,6 +185,22 @@ def channels_query(
     return list(queryset.order_by(*orderings, "cid").distinct()[offset_n : offset_n + limit_n])
 
 
+def _in_callers_teams(queryset: QuerySet[ChatUser], caller: Caller) -> QuerySet[ChatUser]:
+    """Stream injects the caller's teams into client-side user lookups."""
+    user = caller.user
+    if caller.server or user is None or not caller.multi_tenant or user.role in permissions.CROSS_TEAM_ROLES:
+        return queryset
+    if user.teams:
+        return queryset.filter(team_links__team__in=user.teams)
+    return queryset.filter(team_links__isnull=True)
+
+
+def users_reachable(caller: Caller, user_ids: list[str]) -> dict[str, ChatUser]:
+    """The named users the caller may see (its teams' for a client), by id."""
+    queryset = ChatUser.objects.filter(id__in=user_ids, deleted_at__isnull=True)
+    return {user.id: user for user in _in_callers_teams(queryset, caller).distinct()}
+
+
 def users_query(
     *,
     caller: Caller,
@@ -198,19 +214,7 @@ def users_query(
     queryset = ChatUser.objects.filter(q, deleted_at__isnull=True)
     if not include_deactivated:
         queryset = queryset.filter(deactivated_at__isnull=True)
-    user = caller.user
-    # Stream injects the caller's teams into client-side user searches.
-    if (
-        not caller.server
-        and user is not None
-        and caller.multi_tenant
-        and user.role not in permissions.CROSS_TEAM_ROLES
-    ):
-        queryset = (
-            queryset.filter(team_links__team__in=user.teams)
-            if user.teams
-            else queryset.filter(team_links__isnull=True)
-        )
+    queryset = _in_callers_teams(queryset, caller)
     orderings = parse_sort(sort, SORTABLE_USER_FIELDS) or [SORTABLE_USER_FIELDS["created_at"].desc()]
     limit_n = bounded_int(limit, name="limit", default=30, maximum=100)
     offset_n = bounded_int(offset, name="offset", default=0, maximum=MAX_OFFSET)

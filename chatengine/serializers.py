@@ -15,7 +15,16 @@ from typing import Any
 
 from django.utils.html import escape
 
-from chatengine.models import Channel, ChatUser, Connection, Member, Message, Reaction
+from chatengine.models import (
+    Channel,
+    ChannelMute,
+    ChatUser,
+    Connection,
+    Member,
+    Message,
+    Reaction,
+    UserMute,
+)
 
 LATEST_REACTIONS = 10
 
@@ -67,20 +76,41 @@ def user_payload(user: ChatUser, *, online: bool = False) -> dict[str, Any]:
 
 
 def full_user_payload(
-    user: ChatUser, *, online: bool = False, unread: dict[str, int] | None = None
+    user: ChatUser,
+    *,
+    online: bool = False,
+    unread: dict[str, int] | None = None,
+    mutes: tuple[list[UserMute], list[ChannelMute]] | None = None,
 ) -> dict[str, Any]:
-    """A user as ``me`` and the user endpoints send it (``FullUserResponse``)."""
+    """A user as ``me`` and the user endpoints send it (``FullUserResponse``);
+    ``mutes`` (its user and channel mutes) only for the user itself."""
     unread = unread or {}
+    user_mutes, channel_mutes = mutes or ([], [])
     return {
         **user_payload(user, online=online),
         "devices": [],
-        "mutes": [],
-        "channel_mutes": [],
+        "mutes": [user_mute_payload(mute) for mute in user_mutes],
+        "channel_mutes": [channel_mute_payload(mute) for mute in channel_mutes],
         "total_unread_count": unread.get("total_unread_count", 0),
         "unread_count": unread.get("total_unread_count", 0),
         "unread_channels": unread.get("unread_channels", 0),
         "unread_threads": 0,
     }
+
+
+def _mute_times(mute: UserMute | ChannelMute) -> dict[str, Any]:
+    data = {"created_at": iso(mute.created_at), "updated_at": iso(mute.updated_at)}
+    if mute.expires:
+        data["expires"] = iso(mute.expires)
+    return data
+
+
+def user_mute_payload(mute: UserMute) -> dict[str, Any]:
+    return {"user": user_payload(mute.user), "target": user_payload(mute.target), **_mute_times(mute)}
+
+
+def channel_mute_payload(mute: ChannelMute) -> dict[str, Any]:
+    return {"user": user_payload(mute.user), "channel": channel_payload(mute.channel), **_mute_times(mute)}
 
 
 def channel_payload(

@@ -9,6 +9,7 @@ from django.urls import URLPattern, re_path
 from chatengine.api import app as app_views
 from chatengine.api import channels as channel_views
 from chatengine.api import messages as message_views
+from chatengine.api import moderation as moderation_views
 from chatengine.api import uploads as upload_views
 from chatengine.api import users as user_views
 from chatengine.api.http import View, routes, unknown_endpoint
@@ -109,6 +110,11 @@ urlpatterns: list[URLPattern] = [
         GET=message_views.reactions_query,
         POST=message_views.reactions_query,
     ),
+    # Mutes
+    _path("moderation/mute", "mute-user", POST=moderation_views.mute_user),
+    _path("moderation/unmute", "unmute-user", POST=moderation_views.unmute_user),
+    _path("moderation/mute/channel", "mute-channel", POST=moderation_views.mute_channel),
+    _path("moderation/unmute/channel", "unmute-channel", POST=moderation_views.unmute_channel),
     # Last: everything else under the engine answers in Stream's envelope.
     re_path(r"^", unknown_endpoint, name="chatengine-unknown"),
 ]

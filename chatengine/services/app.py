@@ -28,7 +28,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "reactions": True,
     "replies": True,
     "quotes": True,
-    "mutes": False,
+    "mutes": True,
     "uploads": True,
     "url_enrichment": False,
     "custom_events": True,

@@ -13,13 +13,23 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Max, Min, Q, Sum
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, Sum
 from django.utils import timezone
 
 from chatengine import events
 from chatengine.errors import Code, StreamError, input_error
 from chatengine.filters import parse_date
-from chatengine.models import ID_MAX_LENGTH, Channel, ChatUser, Member, Message, MessageType, Reaction
+from chatengine.models import (
+    ID_MAX_LENGTH,
+    Channel,
+    ChannelMute,
+    ChatUser,
+    Member,
+    Message,
+    MessageType,
+    Reaction,
+    UserMute,
+)
 from chatengine.selectors import IN_CHANNEL_HISTORY, unread_totals, unread_totals_of_members
 from chatengine.serializers import channel_payload, iso, reaction_payload, render_message, user_payload
 from chatengine.services.app import channel_type_config, channel_type_get
@@ -171,9 +181,12 @@ def message_send(*, channel: Channel, user: ChatUser, data: dict[str, Any], max_
         channel.last_message_at = now
         channel.message_count += 1
         if not message.silent:
-            Member.objects.filter(channel=channel).exclude(user=user).update(
-                unread_messages=F("unread_messages") + 1
-            )
+            # Not for members who muted the channel or the author (Stream's rule).
+            muted_channel = ChannelMute.objects.active().filter(channel=channel, user=OuterRef("user"))
+            muted_author = UserMute.objects.active().filter(target=user, user=OuterRef("user"))
+            Member.objects.filter(channel=channel).exclude(user=user).exclude(Exists(muted_channel)).exclude(
+                Exists(muted_author)
+            ).update(unread_messages=F("unread_messages") + 1)
     # Posting is reading: the author's own read state moves to its message.
     Member.objects.filter(channel=channel, user=user).update(
         last_read=now, last_read_message_id=message.id, unread_messages=0

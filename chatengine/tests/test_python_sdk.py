@@ -298,6 +298,22 @@ def test_files_and_images_go_up_come_back_and_go(server: StreamChat, tmp_path: A
     assert gone.value.error_code == 16
 
 
+def test_mutes_of_users_and_channels(server: StreamChat) -> None:
+    (alice, bob) = make_team(server, "acme", ("alice", {}), ("bob", {}))
+    channel = make_channel(server, "acme", alice, [alice, bob])
+    muted = server.mute_user(alice, bob, timeout=30)
+    assert (muted["mute"]["user"]["id"], muted["mute"]["target"]["id"]) == (bob, alice)
+    assert [m["target"]["id"] for m in muted["own_user"]["mutes"]] == [alice]
+    channel_muted = channel.mute(bob)
+    assert channel_muted["channel_mute"]["channel"]["cid"] == channel.cid
+    assert [m["channel"]["cid"] for m in channel_muted["own_user"]["channel_mutes"]] == [channel.cid]
+    channel.unmute(bob)
+    server.unmute_user(alice, bob)
+    with pytest.raises(StreamAPIException) as nobody:
+        server.mute_user(uid("nobody"), bob)
+    assert nobody.value.error_code == 16
+
+
 # ---------------------------------------------------------------------------
 # Client side: isolation between teams, permissions, errors
 # ---------------------------------------------------------------------------

@@ -104,6 +104,31 @@ describe('two users of one team', () => {
     assert.equal((await fetch(file)).status, 404);
   });
 
+  test('mutes of a channel and of a user reach the client and its next connection', async () => {
+    const channelMuted = waitForEvent(bobClient, 'notification.channel_mutes_updated');
+    await bobChannel.mute();
+    await channelMuted;
+    assert.equal(bobChannel.muteStatus().muted, true);
+    const userMuted = waitForEvent(bobClient, 'notification.mutes_updated');
+    await bobClient.muteUser(alice);
+    await userMuted;
+    assert.equal(bobClient.userMuteStatus(alice), true);
+
+    const again = await connect(bob);
+    assert.deepEqual(again.mutedChannels.map((mute) => mute.channel.cid), [bobChannel.cid]);
+    assert.deepEqual(again.mutedUsers.map((mute) => mute.target.id), [alice]);
+    await again.disconnectUser();
+
+    const channelUnmuted = waitForEvent(bobClient, 'notification.channel_mutes_updated');
+    await bobChannel.unmute();
+    await channelUnmuted;
+    assert.equal(bobChannel.muteStatus().muted, false);
+    const userUnmuted = waitForEvent(bobClient, 'notification.mutes_updated');
+    await bobClient.unmuteUser(alice);
+    await userUnmuted;
+    assert.equal(bobClient.userMuteStatus(alice), false);
+  });
+
   test('thread replies stay in the thread and count on the parent', async () => {
     const { message: parent } = await aliceChannel.sendMessage({ text: 'question?' });
     const updated = waitForEvent(

@@ -1,0 +1,96 @@
+"""Stream's mute endpoints: ``POST /moderation/mute``, ``/moderation/unmute``,
+``/moderation/mute/channel`` and ``/moderation/unmute/channel``.
+
+The SDKs name one target (``target_id``, ``channel_cid``) or several
+(``target_ids``, ``channel_cids``); both are read.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from chatengine import selectors
+from chatengine.api.http import Call
+from chatengine.errors import input_error, not_allowed, not_found
+from chatengine.models import Channel
+from chatengine.selectors import channel_access
+from chatengine.serializers import channel_mute_payload, user_mute_payload
+from chatengine.services import mutes as mute_services
+
+# Names per call, as Stream's batch endpoints take them.
+MAX_TARGETS = 100
+
+
+def _names(body: dict[str, Any], plural: str, singular: str) -> list[str]:
+    raw = body.get(plural)
+    if raw is None and body.get(singular) is not None:
+        raw = [body[singular]]
+    if not isinstance(raw, list) or not raw or not all(isinstance(v, str) and v for v in raw):
+        raise input_error(f"{plural} (or {singular}) is required: a list of ids")
+    if len(raw) > MAX_TARGETS:
+        raise input_error(f"{plural} takes at most {MAX_TARGETS} ids")
+    return list(dict.fromkeys(raw))
+
+
+def _duration(value: Any, name: str, unit: timedelta) -> timedelta | None:
+    """A mute's length: ``value`` whole ``unit``s, or None (until unmuted)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise input_error(f"{name} must be a whole number of at least 0")
+    return value * unit if value else None
+
+
+def mute_user(call: Call) -> dict[str, Any]:
+    user = call.actor()
+    target_ids = _names(call.body, "target_ids", "target_id")
+    if user.id in target_ids:
+        raise input_error("a user cannot mute itself")
+    duration = _duration(call.body.get("timeout"), "timeout (minutes)", timedelta(minutes=1))
+    found = selectors.users_reachable(call.caller, target_ids)
+    missing = [target_id for target_id in target_ids if target_id not in found]
+    if not found:
+        raise not_found(f"users {', '.join(missing)}")
+    mutes, me = mute_services.users_mute(user=user, targets=found.values(), duration=duration)
+    payloads = [user_mute_payload(mute) for mute in mutes]
+    return {"mute": payloads[0], "mutes": payloads, "own_user": me, "non_existing_users": missing}
+
+
+def unmute_user(call: Call) -> dict[str, Any]:
+    user = call.actor()
+    target_ids = _names(call.body, "target_ids", "target_id")
+    mute_services.users_unmute(user=user, target_ids=target_ids)
+    return {}
+
+
+def _channels(call: Call, permission: str, what: str) -> list[Channel]:
+    channels = []
+    for cid in _names(call.body, "channel_cids", "channel_cid"):
+        if call.server:
+            channels.append(selectors.channel_get(cid))
+            continue
+        access = channel_access(call.caller, cid, call.types)
+        if not call.types.config(access.channel.type).get("mutes"):
+            raise not_allowed(f"mutes are disabled for channels of type {access.channel.type}")
+        access.require(permission, what)
+        channels.append(access.channel)
+    return channels
+
+
+def mute_channel(call: Call) -> dict[str, Any]:
+    user = call.actor()
+    channels = _channels(call, "mute-channel", "mute")
+    duration = _duration(call.body.get("expiration"), "expiration (milliseconds)", timedelta(milliseconds=1))
+    mutes, me = mute_services.channels_mute(user=user, channels=channels, duration=duration)
+    return {
+        "channel_mute": channel_mute_payload(mutes[0]),
+        "channel_mutes": me["channel_mutes"],
+        "own_user": me,
+    }
+
+
+def unmute_channel(call: Call) -> dict[str, Any]:
+    user = call.actor()
+    mute_services.channels_unmute(user=user, channels=_channels(call, "read-channel", "unmute"))
+    return {}

@@ -1,0 +1,96 @@
+"""Muting users and channels (Stream's ``/moderation/mute`` endpoints).
+
+A mute is private to the user who sets it: new messages of a muted user, or in
+a muted channel, do not count as unread for it (``message_send`` reads the
+mutes), and its own clients hear of the change through
+``notification.mutes_updated`` / ``notification.channel_mutes_updated``
+carrying ``me``, as Stream's clients expect. A mute may end by itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from chatengine import events
+from chatengine.models import Channel, ChannelMute, ChatUser, UserMute
+from chatengine.selectors import unread_totals
+from chatengine.serializers import full_user_payload
+
+
+def mutes_of(user: ChatUser) -> tuple[list[UserMute], list[ChannelMute]]:
+    """The user's mutes in force, users and channels."""
+    user_mutes = list(UserMute.objects.active().filter(user=user).select_related("user", "target"))
+    channel_mutes = list(
+        ChannelMute.objects.active().filter(user=user).select_related("user", "channel__created_by")
+    )
+    return user_mutes, channel_mutes
+
+
+def own_user(user: ChatUser, *, online: bool = True) -> dict[str, Any]:
+    """``me``: the user with its unread totals and its mutes."""
+    return full_user_payload(
+        user, online=online, unread=unread_totals([user.id])[user.id], mutes=mutes_of(user)
+    )
+
+
+def _ends(now: datetime, after: timedelta | None) -> datetime | None:
+    return now + after if after is not None else None
+
+
+def _tell(user: ChatUser, event_type: str) -> dict[str, Any]:
+    me = own_user(user)
+    events.to_users([user.id], events.envelope(event_type, me=me))
+    return me
+
+
+@transaction.atomic
+def users_mute(
+    *, user: ChatUser, targets: Iterable[ChatUser], duration: timedelta | None
+) -> tuple[list[UserMute], dict[str, Any]]:
+    """Mute ``targets`` for ``user`` (again: the end moves); returns the mutes and ``me``."""
+    now = timezone.now()
+    mutes = [
+        UserMute.objects.update_or_create(
+            user=user,
+            target=target,
+            defaults={"expires": _ends(now, duration), "updated_at": now},
+            create_defaults={"expires": _ends(now, duration), "created_at": now, "updated_at": now},
+        )[0]
+        for target in targets
+    ]
+    return mutes, _tell(user, "notification.mutes_updated")
+
+
+@transaction.atomic
+def users_unmute(*, user: ChatUser, target_ids: Iterable[str]) -> None:
+    UserMute.objects.filter(user=user, target_id__in=list(target_ids)).delete()
+    _tell(user, "notification.mutes_updated")
+
+
+@transaction.atomic
+def channels_mute(
+    *, user: ChatUser, channels: Iterable[Channel], duration: timedelta | None
+) -> tuple[list[ChannelMute], dict[str, Any]]:
+    """Mute ``channels`` for ``user``; returns the mutes and ``me``."""
+    now = timezone.now()
+    mutes = [
+        ChannelMute.objects.update_or_create(
+            user=user,
+            channel=channel,
+            defaults={"expires": _ends(now, duration), "updated_at": now},
+            create_defaults={"expires": _ends(now, duration), "created_at": now, "updated_at": now},
+        )[0]
+        for channel in channels
+    ]
+    return mutes, _tell(user, "notification.channel_mutes_updated")
+
+
+@transaction.atomic
+def channels_unmute(*, user: ChatUser, channels: Iterable[Channel]) -> None:
+    ChannelMute.objects.filter(user=user, channel__in=list(channels)).delete()
+    _tell(user, "notification.channel_mutes_updated")
