@@ -69,12 +69,16 @@ def _fill(browser, field: str, value: str) -> None:
     element.send_keys(value)
 
 
+def _wait_until(browser, condition, message: str) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 15).until(condition, message)
+
+
 def _wait_for_text(browser, text: str) -> None:
     """Wait until the page shows ``text`` (a click starts a navigation; reading the
     page at once may still see the old one)."""
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    WebDriverWait(browser, 15).until(lambda b: text in b.page_source, f"never saw {text!r}")
+    _wait_until(browser, lambda b: text in b.page_source, f"never saw {text!r}")
 
 
 def test_onboarding_flow_in_a_browser(browser, live_server, staff, settings):
@@ -87,6 +91,8 @@ def test_onboarding_flow_in_a_browser(browser, live_server, staff, settings):
     _fill(browser, "username", staff.email)
     _fill(browser, "password", PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    # Let the login land before navigating on: a new page load would cancel it.
+    _wait_until(browser, lambda b: "/admin/login/" not in b.current_url, "the login never landed")
     browser.get(f"{live_server.url}/admin/tenants/tenant/")
     browser.find_element(By.ID, "onboard-link").click()
 
