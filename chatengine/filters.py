@@ -339,6 +339,26 @@ MEMBER_SCHEMA = Schema(
 
 
 # ---------------------------------------------------------------------------
+# Messages (search)
+# ---------------------------------------------------------------------------
+MESSAGE_SCHEMA = Schema(
+    fields={
+        "id": FieldSpec("id", ops=ORDERED),
+        "text": FieldSpec("text", ops=TEXT),
+        "type": FieldSpec("type", ops=frozenset({"$eq", "$in", "$ne", "$nin"})),
+        "user.id": FieldSpec("user_id", ops=ORDERED),
+        "user_id": FieldSpec("user_id", ops=ORDERED),
+        "parent_id": FieldSpec("parent_id", ops=frozenset({"$eq", "$in", "$exists"})),
+        "pinned": FieldSpec("pinned", "bool", frozenset({"$eq"})),
+        "reply_count": FieldSpec("reply_count", "number", ORDERED),
+        "created_at": FieldSpec("created_at", "date", ORDERED),
+        "updated_at": FieldSpec("updated_at", "date", ORDERED),
+    },
+    reserved=frozenset({"attachments", "mentioned_users", "reaction_groups", "deleted_at"}),
+)
+
+
+# ---------------------------------------------------------------------------
 # Sorting
 # ---------------------------------------------------------------------------
 def channel_last_updated() -> Greatest:
@@ -365,6 +385,12 @@ SORTABLE_USER_FIELDS = {
     "updated_at": F("updated_at"),
     "last_active": F("last_active"),
     "role": F("role"),
+}
+SORTABLE_MESSAGE_FIELDS = {
+    "created_at": F("created_at"),
+    "updated_at": F("updated_at"),
+    "id": F("id"),
+    "reply_count": F("reply_count"),
 }
 SORTABLE_MEMBER_FIELDS = {
     "created_at": F("created_at"),

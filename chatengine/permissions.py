@@ -87,6 +87,7 @@ CAPABILITIES: dict[str, str] = {
     "update-channel-members": "update-channel-members",
     "delete-channel": "delete-channel",
     "ban-channel-members": "ban-channel-member",
+    "search-messages": "read-channel",
 }
 
 
@@ -121,6 +122,7 @@ FEATURE_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "replies": ("send-reply",),
     "uploads": ("upload-file",),
     "mutes": ("mute-channel",),
+    "search": ("search-messages",),
     "typing_events": ("typing-events",),
     "read_events": ("read-events",),
 }

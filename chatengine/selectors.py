@@ -20,8 +20,10 @@ from chatengine.errors import input_error, not_allowed, not_found
 from chatengine.filters import (
     CHANNEL_SCHEMA,
     MEMBER_SCHEMA,
+    MESSAGE_SCHEMA,
     SORTABLE_CHANNEL_FIELDS,
     SORTABLE_MEMBER_FIELDS,
+    SORTABLE_MESSAGE_FIELDS,
     SORTABLE_USER_FIELDS,
     USER_SCHEMA,
     Context,
@@ -30,7 +32,7 @@ from chatengine.filters import (
     parse_date,
     parse_sort,
 )
-from chatengine.models import Channel, ChannelType, ChatUser, Member, Message
+from chatengine.models import Channel, ChannelType, ChatUser, Member, Message, MessageType
 from chatengine.services.app import channel_type_config, channel_type_get
 
 DEFAULT_MESSAGE_LIMIT = 100  # the JS client's page size for channel.query without a limit
@@ -39,6 +41,8 @@ DEFAULT_MEMBER_LIMIT = 100
 MAX_CHANNEL_LIMIT = 30
 DEFAULT_CHANNEL_LIMIT = 10
 MAX_OFFSET = 1000
+DEFAULT_SEARCH_LIMIT = 20
+MAX_SEARCH_LIMIT = 100
 
 
 def bounded_int(value: Any, *, name: str, default: int, maximum: int, minimum: int = 0) -> int:
@@ -160,6 +164,17 @@ def user_get(user_id: Any) -> ChatUser:
 # ---------------------------------------------------------------------------
 # Queries
 # ---------------------------------------------------------------------------
+def _visible_channels(caller: Caller, user: ChatUser | None, filter_conditions: Any) -> QuerySet[Channel]:
+    q = compile_filter(filter_conditions or {}, CHANNEL_SCHEMA, Context(user=user))
+    queryset = Channel.objects.filter(q)
+    if not caller.server and user is not None:
+        if caller.multi_tenant and user.role not in permissions.CROSS_TEAM_ROLES:
+            queryset = queryset.filter(team__in=user.teams) if user.teams else queryset.filter(team="")
+        if user.role not in permissions.ADMIN_ROLES:
+            queryset = queryset.filter(members__user=user)
+    return queryset
+
+
 def channels_query(
     *, caller: Caller, user: ChatUser | None, filter_conditions: Any, sort: Any, limit: Any, offset: Any
 ) -> list[Channel]:
@@ -167,14 +182,7 @@ def channels_query(
     every team). Client-side queries are confined to the user's teams and to
     the channels it may read: those it is a member of, unless a grant lets it
     read others."""
-    context = Context(user=user)
-    q = compile_filter(filter_conditions or {}, CHANNEL_SCHEMA, context)
-    queryset = Channel.objects.filter(q).select_related("created_by")
-    if not caller.server and user is not None:
-        if caller.multi_tenant and user.role not in permissions.CROSS_TEAM_ROLES:
-            queryset = queryset.filter(team__in=user.teams) if user.teams else queryset.filter(team="")
-        if user.role not in permissions.ADMIN_ROLES:
-            queryset = queryset.filter(members__user=user)
+    queryset = _visible_channels(caller, user, filter_conditions).select_related("created_by")
     annotations = {"last_updated": channel_last_updated()}
     queryset = queryset.annotate(last_updated=annotations["last_updated"])
     orderings = parse_sort(sort, SORTABLE_CHANNEL_FIELDS, annotations) or [
@@ -183,6 +191,46 @@ def channels_query(
     limit_n = bounded_int(limit, name="limit", default=DEFAULT_CHANNEL_LIMIT, maximum=MAX_CHANNEL_LIMIT)
     offset_n = bounded_int(offset, name="offset", default=0, maximum=MAX_OFFSET)
     return list(queryset.order_by(*orderings, "cid").distinct()[offset_n : offset_n + limit_n])
+
+
+def messages_search(
+    *,
+    caller: Caller,
+    user: ChatUser | None,
+    filter_conditions: Any,
+    query: Any,
+    message_filter_conditions: Any,
+    sort: Any,
+    limit: Any,
+    offset: Any,
+) -> list[Message]:
+    """Messages of the channels ``filter_conditions`` selects (as queryChannels
+    would for ``user``), matching ``query`` (words in the text) or
+    ``message_filter_conditions``; newest first unless ``sort`` says otherwise."""
+    if not isinstance(filter_conditions, dict) or not filter_conditions:
+        raise input_error(
+            'filter_conditions is required: the channels to search, e.g. {"members": {"$in": [...]}}'
+        )
+    if (query is None) == (message_filter_conditions is None):
+        raise input_error("send either query (text) or message_filter_conditions, not both or neither")
+    if query is not None:
+        if not isinstance(query, str) or not query.strip():
+            raise input_error("query must be non-empty text")
+        matching = Q()
+        for word in query.split():
+            matching &= Q(text__icontains=word)
+    else:
+        matching = compile_filter(message_filter_conditions, MESSAGE_SCHEMA, Context(user=user))
+    channels = _visible_channels(caller, user, filter_conditions).values("cid")
+    queryset = (
+        Message.objects.filter(matching, channel__in=channels, deleted_at__isnull=True)
+        .exclude(type=MessageType.DELETED)
+        .select_related("user", "channel__created_by")
+    )
+    orderings = parse_sort(sort, SORTABLE_MESSAGE_FIELDS) or [F("created_at").desc()]
+    limit_n = bounded_int(limit, name="limit", default=DEFAULT_SEARCH_LIMIT, maximum=MAX_SEARCH_LIMIT)
+    offset_n = bounded_int(offset, name="offset", default=0, maximum=MAX_OFFSET)
+    return list(queryset.order_by(*orderings, "id")[offset_n : offset_n + limit_n])
 
 
 def _in_callers_teams(queryset: QuerySet[ChatUser], caller: Caller) -> QuerySet[ChatUser]:

@@ -110,6 +110,7 @@ urlpatterns: list[URLPattern] = [
         GET=message_views.reactions_query,
         POST=message_views.reactions_query,
     ),
+    _path("search", "search", GET=message_views.messages_search),
     # Mutes
     _path("moderation/mute", "mute-user", POST=moderation_views.mute_user),
     _path("moderation/unmute", "unmute-user", POST=moderation_views.unmute_user),

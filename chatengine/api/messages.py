@@ -155,3 +155,27 @@ def reactions_query(call: Call, message_id: str) -> dict[str, Any]:
         queryset = queryset.filter(user_id=conditions["user_id"])
     reactions = list(queryset.order_by("-created_at", "-pk")[offset : offset + limit])
     return {"reactions": [reaction_payload(r) for r in reactions]}
+
+
+def messages_search(call: Call) -> dict[str, Any]:
+    """``GET /search``: messages of the channels the caller could list."""
+    payload = call.payload()
+    viewer = call.actor_or_none()
+    messages = selectors.messages_search(
+        caller=call.caller,
+        user=viewer,
+        filter_conditions=payload.get("filter_conditions"),
+        query=payload.get("query"),
+        message_filter_conditions=payload.get("message_filter_conditions"),
+        sort=payload.get("sort"),
+        limit=payload.get("limit"),
+        offset=payload.get("offset"),
+    )
+    renderer = MessageRenderer(messages, viewer_id=viewer.id if viewer else None)
+    channels: dict[str, dict[str, Any]] = {}
+    results = []
+    for message in messages:
+        if message.channel_id not in channels:
+            channels[message.channel_id] = channel_payload(message.channel)
+        results.append({"message": {**renderer.render(message), "channel": channels[message.channel_id]}})
+    return {"results": results}

@@ -18,13 +18,13 @@ from chatengine.serializers import iso
 BUILTIN_CHANNEL_TYPES = ("messaging", "team", "livestream", "commerce", "gaming")
 
 # Features this engine implements are on; the rest are off so the UI never
-# offers them (search, polls, delivery receipts ...).
+# offers them (polls, delivery receipts ...).
 DEFAULT_CONFIG: dict[str, Any] = {
     "typing_events": True,
     "read_events": True,
     "connect_events": True,
     "delivery_events": False,
-    "search": False,
+    "search": True,
     "reactions": True,
     "replies": True,
     "quotes": True,

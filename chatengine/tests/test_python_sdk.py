@@ -298,6 +298,19 @@ def test_files_and_images_go_up_come_back_and_go(server: StreamChat, tmp_path: A
     assert gone.value.error_code == 16
 
 
+def test_search_messages(server: StreamChat) -> None:
+    (alice, bob) = make_team(server, "acme", ("alice", {}), ("bob", {}))
+    channel = make_channel(server, "acme", alice, [alice, bob])
+    word = uid("kumquat")
+    channel.send_message({"text": f"who ate the {word}?"}, alice)
+    channel.send_message({"text": f"{word}s are gone"}, bob)
+    found = server.search({"cid": channel.cid}, word, sort=[{"field": "created_at", "direction": 1}])
+    assert [r["message"]["user"]["id"] for r in found["results"]] == [alice, bob]
+    assert found["results"][0]["message"]["channel"]["cid"] == channel.cid
+    by_user = server.search({"cid": channel.cid}, {"user.id": bob})
+    assert [r["message"]["user"]["id"] for r in by_user["results"]] == [bob]
+
+
 def test_mutes_of_users_and_channels(server: StreamChat) -> None:
     (alice, bob) = make_team(server, "acme", ("alice", {}), ("bob", {}))
     channel = make_channel(server, "acme", alice, [alice, bob])
