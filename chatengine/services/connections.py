@@ -22,10 +22,15 @@ def connection_open(*, user: ChatUser, channel_name: str) -> Connection:
     now = timezone.now()
     # Sockets of a process that died never said goodbye: forget them.
     Connection.objects.stale().delete()
+    was_online = Connection.objects.live().filter(user=user).exists()
     ChatUser.objects.filter(pk=user.pk).update(last_active=now)
-    return Connection.objects.create(
+    user.last_active = now
+    connection = Connection.objects.create(
         id=str(uuid.uuid4()), channel_name=channel_name, user=user, last_seen=now
     )
+    if not was_online:
+        _presence_changed(user, online=True)
+    return connection
 
 
 def connection_seen(*, connection_id: str) -> None:
@@ -86,7 +91,11 @@ def connection_close(*, connection_id: str) -> None:
     for channel in channels:
         if channel.cid not in still_watching:
             _watching_event("user.watching.stop", channel, connection.user)
-    ChatUser.objects.filter(pk=connection.user_id).update(last_active=timezone.now())
+    now = timezone.now()
+    ChatUser.objects.filter(pk=connection.user_id).update(last_active=now)
+    if not Connection.objects.live().filter(user_id=connection.user_id).exists():
+        connection.user.last_active = now
+        _presence_changed(connection.user, online=False)
 
 
 def live_watches() -> QuerySet[Watch]:
@@ -95,6 +104,25 @@ def live_watches() -> QuerySet[Watch]:
 
 def watcher_count(channel: Channel) -> int:
     return live_watches().filter(channel=channel).values("connection__user_id").distinct().count()
+
+
+def _presence_changed(user: ChatUser, *, online: bool) -> None:
+    """``user.presence.changed`` when a user's first socket opens or its last one
+    closes, once to each other user watching a channel it belongs to (an
+    invisible user's comings and goings are nobody's business)."""
+    if user.invisible:
+        return
+    peers = (
+        live_watches()
+        .filter(channel__members__user=user)
+        .exclude(connection__user=user)
+        .values_list("connection__user_id", flat=True)
+        .distinct()
+    )
+    peer_ids = sorted(set(peers))
+    if peer_ids:
+        event = events.envelope("user.presence.changed", user=user_payload(user, online=online))
+        events.to_users(peer_ids, event)
 
 
 def _watching_event(event_type: str, channel: Channel, user: ChatUser) -> None:
