@@ -363,6 +363,37 @@ class ChannelMute(models.Model):
         return f"{self.user_id} muted {self.channel_id}"
 
 
+class Flag(models.Model):
+    """``user`` reported a message or a user to the moderators (``reason`` optional)."""
+
+    user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="flags")
+    message = models.ForeignKey(Message, null=True, on_delete=models.CASCADE, related_name="flags")
+    target_user = models.ForeignKey(ChatUser, null=True, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=255, blank=True)
+    custom = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "message"], condition=Q(message__isnull=False), name="chatengine_flag_message"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "target_user"],
+                condition=Q(target_user__isnull=False),
+                name="chatengine_flag_user",
+            ),
+            models.CheckConstraint(
+                condition=Q(message__isnull=False) ^ Q(target_user__isnull=False),
+                name="chatengine_flag_one_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} flagged {self.message_id or self.target_user_id}"
+
+
 class UploadKind(models.TextChoices):
     FILE = "file"
     IMAGE = "image"

@@ -128,14 +128,12 @@ FEATURE_CAPABILITIES: dict[str, tuple[str, ...]] = {
 }
 # Held back while a channel is frozen.
 FROZEN_BLOCKED = frozenset({"send-message", "send-reply", "quote-message", "send-reaction", "upload-file"})
-# Flagging needs the moderation endpoints, which this engine does not serve.
-UNSERVED_CAPABILITIES = frozenset({"flag-message"})
 
 
 def capabilities(permissions: frozenset[str], channel: Channel, config: dict[str, Any]) -> list[str]:
     """``own_capabilities``: what the UI may offer, from the caller's
     permissions, the channel type's enabled features and the channel's state."""
-    withheld = set(UNSERVED_CAPABILITIES)
+    withheld: set[str] = set()
     for feature, gated in FEATURE_CAPABILITIES.items():
         if not config.get(feature):
             withheld.update(gated)

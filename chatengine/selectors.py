@@ -32,7 +32,7 @@ from chatengine.filters import (
     parse_date,
     parse_sort,
 )
-from chatengine.models import Channel, ChannelType, ChatUser, Member, Message, MessageType
+from chatengine.models import Channel, ChannelType, ChatUser, Flag, Member, Message, MessageType
 from chatengine.services.app import channel_type_config, channel_type_get
 
 DEFAULT_MESSAGE_LIMIT = 100  # the JS client's page size for channel.query without a limit
@@ -231,6 +231,43 @@ def messages_search(
     limit_n = bounded_int(limit, name="limit", default=DEFAULT_SEARCH_LIMIT, maximum=MAX_SEARCH_LIMIT)
     offset_n = bounded_int(offset, name="offset", default=0, maximum=MAX_OFFSET)
     return list(queryset.order_by(*orderings, "id")[offset_n : offset_n + limit_n])
+
+
+# Fields the flag query filters on, and the column each one reads.
+_FLAG_FIELDS = {
+    "channel_cid": "message__channel_id",
+    "user_id": "user_id",
+    "message_user_id": "message__user_id",
+}
+
+
+def _flag_condition(name: str, value: Any) -> list[str]:
+    """The ids a flag filter field names: a value, ``{"$eq": id}`` or ``{"$in": [ids]}``."""
+    if isinstance(value, dict) and len(value) == 1 and ("$eq" in value or "$in" in value):
+        value = value.get("$in", [value.get("$eq")])
+    values = value if isinstance(value, list) else [value]
+    if not values or not all(isinstance(v, str) for v in values):
+        raise input_error(f"{name} takes an id, {{'$eq': id}} or {{'$in': [ids]}}")
+    return values
+
+
+def message_flags_query(*, filter_conditions: Any, limit: Any, offset: Any) -> list[Flag]:
+    """Flags of messages, newest first, filtered on the ``channel_cid``, the
+    flagging ``user_id`` or the message's author (``message_user_id``)."""
+    conditions = filter_conditions or {}
+    if not isinstance(conditions, dict):
+        raise input_error("filter_conditions must be an object")
+    queryset = Flag.objects.filter(message__isnull=False)
+    for name, value in conditions.items():
+        if name not in _FLAG_FIELDS:
+            raise input_error(f"field {name} is not allowed in this filter (use {', '.join(_FLAG_FIELDS)})")
+        queryset = queryset.filter(**{f"{_FLAG_FIELDS[name]}__in": _flag_condition(name, value)})
+    limit_n = bounded_int(limit, name="limit", default=DEFAULT_SEARCH_LIMIT, maximum=MAX_SEARCH_LIMIT)
+    offset_n = bounded_int(offset, name="offset", default=0, maximum=MAX_OFFSET)
+    ordered = queryset.select_related("user", "message__user", "message__channel").order_by(
+        "-created_at", "-id"
+    )
+    return list(ordered[offset_n : offset_n + limit_n])
 
 
 def _in_callers_teams(queryset: QuerySet[ChatUser], caller: Caller) -> QuerySet[ChatUser]:

@@ -20,6 +20,7 @@ from chatengine.models import (
     ChannelMute,
     ChatUser,
     Connection,
+    Flag,
     Member,
     Message,
     Reaction,
@@ -111,6 +112,24 @@ def user_mute_payload(mute: UserMute) -> dict[str, Any]:
 
 def channel_mute_payload(mute: ChannelMute) -> dict[str, Any]:
     return {"user": user_payload(mute.user), "channel": channel_payload(mute.channel), **_mute_times(mute)}
+
+
+def flag_payload(flag: Flag) -> dict[str, Any]:
+    """A flag as the flagging endpoints answer it (``FlagResponse``)."""
+    data: dict[str, Any] = {
+        "user": user_payload(flag.user),
+        "created_by_automod": False,
+        "custom": dict(flag.custom or {}),
+        "created_at": iso(flag.created_at),
+        "updated_at": iso(flag.updated_at),
+    }
+    if flag.reason:
+        data["reason"] = flag.reason
+    if flag.message is not None:
+        data["target_message_id"] = flag.message.id
+    if flag.target_user is not None:
+        data["target_user"] = user_payload(flag.target_user)
+    return data
 
 
 def channel_payload(

@@ -116,6 +116,10 @@ urlpatterns: list[URLPattern] = [
     _path("moderation/unmute", "unmute-user", POST=moderation_views.unmute_user),
     _path("moderation/mute/channel", "mute-channel", POST=moderation_views.mute_channel),
     _path("moderation/unmute/channel", "unmute-channel", POST=moderation_views.unmute_channel),
+    # Flags
+    _path("moderation/flag", "flag", POST=moderation_views.flag),
+    _path("moderation/unflag", "unflag", POST=moderation_views.unflag),
+    _path("moderation/flags/message", "message-flags", GET=moderation_views.message_flags_query),
     # Last: everything else under the engine answers in Stream's envelope.
     re_path(r"^", unknown_endpoint, name="chatengine-unknown"),
 ]

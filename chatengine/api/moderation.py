@@ -1,5 +1,7 @@
-"""Stream's mute endpoints: ``POST /moderation/mute``, ``/moderation/unmute``,
-``/moderation/mute/channel`` and ``/moderation/unmute/channel``.
+"""Stream's moderation endpoints a chat UI uses: mutes (``POST /moderation/mute``,
+``/moderation/unmute``, ``/moderation/mute/channel``, ``/moderation/unmute/channel``)
+and flags (``POST /moderation/flag``, ``/moderation/unflag``, and for moderators
+server side ``GET /moderation/flags/message``).
 
 The SDKs name one target (``target_id``, ``channel_cid``) or several
 (``target_ids``, ``channel_cids``); both are read.
@@ -13,9 +15,10 @@ from typing import Any
 from chatengine import selectors
 from chatengine.api.http import Call
 from chatengine.errors import input_error, not_allowed, not_found
-from chatengine.models import Channel
+from chatengine.models import Channel, ChatUser, Message
 from chatengine.selectors import channel_access
-from chatengine.serializers import channel_mute_payload, user_mute_payload
+from chatengine.serializers import MessageRenderer, channel_mute_payload, flag_payload, user_mute_payload
+from chatengine.services import flags as flag_services
 from chatengine.services import mutes as mute_services
 
 # Names per call, as Stream's batch endpoints take them.
@@ -94,3 +97,61 @@ def unmute_channel(call: Call) -> dict[str, Any]:
     user = call.actor()
     mute_services.channels_unmute(user=user, channels=_channels(call, "read-channel", "unmute"))
     return {}
+
+
+# ---------------------------------------------------------------------------
+# Flags
+# ---------------------------------------------------------------------------
+def _flag_target(call: Call) -> tuple[Message | None, ChatUser | None]:
+    """The message or user a flag call names, once the caller may see it."""
+    message_id, user_id = call.body.get("target_message_id"), call.body.get("target_user_id")
+    if bool(message_id) == bool(user_id):
+        raise input_error("send target_message_id or target_user_id (one of them)")
+    if message_id:
+        if not isinstance(message_id, str):
+            raise input_error("target_message_id must be a message id")
+        message = selectors.message_get(message_id)
+        if not call.server:
+            channel_access(call.caller, message.channel_id, call.types).require(
+                "flag-message", "flag messages"
+            )
+        return message, None
+    if not isinstance(user_id, str):
+        raise input_error("target_user_id must be a user id")
+    target = selectors.users_reachable(call.caller, [user_id]).get(user_id)
+    if target is None:
+        raise not_found(f"user {user_id}")
+    return None, target
+
+
+def flag(call: Call) -> dict[str, Any]:
+    user = call.actor()
+    message, target_user = _flag_target(call)
+    created = flag_services.flag_create(user=user, message=message, target_user=target_user, data=call.body)
+    return {"flag": flag_payload(created), "review_queue_item_id": ""}
+
+
+def unflag(call: Call) -> dict[str, Any]:
+    user = call.actor()
+    message, target_user = _flag_target(call)
+    removed = flag_services.flag_delete(user=user, message=message, target_user=target_user)
+    return {"flag": flag_payload(removed), "review_queue_item_id": ""}
+
+
+def message_flags_query(call: Call) -> dict[str, Any]:
+    """Server side: the flags of messages, newest first, for moderators to review."""
+    call.require_server()
+    payload = call.payload()
+    flags = selectors.message_flags_query(
+        filter_conditions=payload.get("filter_conditions"),
+        limit=payload.get("limit"),
+        offset=payload.get("offset"),
+    )
+    renderer = MessageRenderer([f.message for f in flags if f.message is not None], viewer_id=None)
+    results = []
+    for item in flags:
+        entry = flag_payload(item)
+        entry.pop("target_message_id", None)
+        entry["message"] = renderer.render(item.message)
+        results.append(entry)
+    return {"flags": results}

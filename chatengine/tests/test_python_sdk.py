@@ -311,6 +311,19 @@ def test_search_messages(server: StreamChat) -> None:
     assert [r["message"]["user"]["id"] for r in by_user["results"]] == [bob]
 
 
+def test_flags_and_their_review(server: StreamChat) -> None:
+    (alice, bob) = make_team(server, "acme", ("alice", {}), ("bob", {}))
+    channel = make_channel(server, "acme", alice, [alice, bob])
+    rude = channel.send_message({"text": "rude"}, bob)["message"]
+    flagged = server.flag_message(rude["id"], user_id=alice, reason="rude")
+    assert flagged["flag"]["target_message_id"] == rude["id"]
+    review = server.query_message_flags({"channel_cid": channel.cid})
+    assert [(f["user"]["id"], f["message"]["id"]) for f in review["flags"]] == [(alice, rude["id"])]
+    server.unflag_message(rude["id"], user_id=alice)
+    assert server.query_message_flags({"channel_cid": channel.cid})["flags"] == []
+    assert server.flag_user(bob, user_id=alice)["flag"]["target_user"]["id"] == bob
+
+
 def test_mutes_of_users_and_channels(server: StreamChat) -> None:
     (alice, bob) = make_team(server, "acme", ("alice", {}), ("bob", {}))
     channel = make_channel(server, "acme", alice, [alice, bob])
