@@ -43,6 +43,7 @@ DEFAULT_CHANNEL_LIMIT = 10
 MAX_OFFSET = 1000
 DEFAULT_SEARCH_LIMIT = 20
 MAX_SEARCH_LIMIT = 100
+MAX_SEARCH_QUERY = 500
 
 
 def bounded_int(value: Any, *, name: str, default: int, maximum: int, minimum: int = 0) -> int:
@@ -216,6 +217,8 @@ def messages_search(
     if query is not None:
         if not isinstance(query, str) or not query.strip():
             raise input_error("query must be non-empty text")
+        if len(query) > MAX_SEARCH_QUERY:
+            raise input_error(f"query is longer than {MAX_SEARCH_QUERY} characters")
         matching = Q()
         for word in query.split():
             matching &= Q(text__icontains=word)

@@ -36,12 +36,18 @@ def _names(body: dict[str, Any], plural: str, singular: str) -> list[str]:
     return list(dict.fromkeys(raw))
 
 
+# The longest mute with an end (longer ones are simply mutes without one).
+MAX_MUTE = timedelta(days=3650)
+
+
 def _duration(value: Any, name: str, unit: timedelta) -> timedelta | None:
     """A mute's length: ``value`` whole ``unit``s, or None (until unmuted)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise input_error(f"{name} must be a whole number of at least 0")
+    if value > MAX_MUTE // unit:
+        raise input_error(f"{name} is more than ten years: leave it out to mute until unmuted")
     return value * unit if value else None
 
 

@@ -127,6 +127,8 @@ def test_another_teams_users_and_channels_cannot_be_muted(room):
         ("mute", {"target_ids": ["x"] * 101}, "at most 100"),
         ("mute/channel", {"channel_cids": "messaging:acme-room"}, "a list of ids"),
         ("mute/channel", {"channel_cid": ROOM, "expiration": -1}, "expiration (milliseconds)"),
+        ("mute/channel", {"channel_cid": ROOM, "expiration": 10**30}, "more than ten years"),
+        ("mute", {"target_id": "ann", "timeout": 10**12}, "more than ten years"),
         ("unmute/channel", {}, "channel_cids (or channel_cid) is required"),
     ],
 )

@@ -74,6 +74,7 @@ def test_message_filters_sorting_and_paging(world):
             "either query",
         ),
         ({"filter_conditions": {"type": "messaging"}, "query": "  "}, "non-empty"),
+        ({"filter_conditions": {"type": "messaging"}, "query": "w " * 300}, "longer than 500"),
         (
             {"filter_conditions": {"type": "messaging"}, "message_filter_conditions": {"pinned": {"$gt": 1}}},
             "$gt",
