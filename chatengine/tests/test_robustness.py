@@ -51,6 +51,18 @@ BODIES = [
     {"name": 5},
     {"multi_tenant_enabled": "yes"},
     {"members": {"limit": "x"}},
+    {"target_id": 5},
+    {"target_ids": "ann", "timeout": 1e30},
+    {"target_id": "ann", "timeout": 10**40},
+    {"channel_cid": ["x"]},
+    {"channel_cids": ["messaging:acme-room"], "expiration": "soon"},
+    {"target_message_id": 5},
+    {"target_message_id": "m1", "reason": 5, "custom": "x"},
+    {"target_user_id": ["ann"]},
+    {"filter_conditions": {"channel_cid": {"$in": 5}}},
+    {"filter_conditions": {"type": "messaging"}, "query": 5},
+    {"filter_conditions": {"type": "messaging"}, "message_filter_conditions": {"text": {"$q": 5}}},
+    {"filter_conditions": {"type": "messaging"}, "query": "x", "sort": [{"field": "nope"}]},
 ]
 PATHS = [
     "app",
@@ -84,6 +96,16 @@ PATHS = [
     "messages/m1/reactions",
     "messages/m1/replies",
     "members",
+    "search",
+    "moderation/mute",
+    "moderation/unmute",
+    "moderation/mute/channel",
+    "moderation/unmute/channel",
+    "moderation/flag",
+    "moderation/unflag",
+    "moderation/flags/message",
+    "channels/messaging/acme-room/file",
+    "channels/messaging/acme-room/image",
 ]
 ENVELOPE = {"code", "message", "StatusCode", "duration", "more_info", "details"}
 
