@@ -8,6 +8,8 @@ the database and the subscription in the (shared) channel layer.
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
+from collections.abc import Iterable
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -104,6 +106,29 @@ def live_watches() -> QuerySet[Watch]:
 
 def watcher_count(channel: Channel) -> int:
     return live_watches().filter(channel=channel).values("connection__user_id").distinct().count()
+
+
+def users_updated(users: Iterable[ChatUser]) -> None:
+    """``user.updated`` for each of ``users``: to the user's own sockets and to
+    the users watching a channel it belongs to, so names and avatars change
+    in place (one query for the whole batch)."""
+    users = list(users)
+    if not users:
+        return
+    ids = [user.id for user in users]
+    audience: dict[str, set[str]] = defaultdict(set)
+    watching = (
+        live_watches()
+        .filter(channel__members__user_id__in=ids)
+        .values_list("channel__members__user_id", "connection__user_id")
+        .distinct()
+    )
+    for member_id, watcher_id in watching:
+        audience[member_id].add(watcher_id)
+    online = set(Connection.objects.live().filter(user_id__in=ids).values_list("user_id", flat=True))
+    for user in users:
+        event = events.envelope("user.updated", user=user_payload(user, online=user.id in online))
+        events.to_users(sorted(audience[user.id] | {user.id}), event)
 
 
 def _presence_changed(user: ChatUser, *, online: bool) -> None:

@@ -26,7 +26,9 @@ from chatengine.models import (
     TaskStatus,
     UserTeam,
 )
+from chatengine.serializers import user_payload
 from chatengine.services.app import role_exists
+from chatengine.services.connections import users_updated
 
 USER_ID = re.compile(r"^[\w@.\-]+$")
 MAX_TEAMS = 250
@@ -153,6 +155,13 @@ def _sync_team_index(users: Iterable[ChatUser]) -> None:
     UserTeam.objects.bulk_create([UserTeam(user=user, team=team) for user in users for team in user.teams])
 
 
+def _shown(user: ChatUser) -> dict[str, Any]:
+    """What clients see of a user, but the time of the save itself."""
+    shown = user_payload(user)
+    shown.pop("updated_at", None)
+    return shown
+
+
 def _check_batch(size: int) -> None:
     if size == 0:
         raise input_error("users must not be empty")
@@ -171,6 +180,7 @@ def users_upsert(*, users: list[dict[str, Any]], client_side: bool = False) -> l
     _check_batch(len(users))
     by_id = {validate_user_id(data.get("id")): data for data in users}
     existing = {user.id: user for user in ChatUser.objects.select_for_update().filter(id__in=by_id)}
+    before = {user.id: _shown(user) for user in existing.values()}
     now = timezone.now()
     saved: list[ChatUser] = []
     for user_id, data in by_id.items():
@@ -189,6 +199,7 @@ def users_upsert(*, users: list[dict[str, Any]], client_side: bool = False) -> l
         user.save()
         saved.append(user)
     _sync_team_index(saved)
+    users_updated([user for user in saved if user.id in before and _shown(user) != before[user.id]])
     return saved
 
 
@@ -200,6 +211,7 @@ def users_update_partial(*, updates: list[dict[str, Any]]) -> list[ChatUser]:
     missing = [user_id for user_id in ids if user_id not in users]
     if missing:
         raise input_error(f"users do not exist: {', '.join(missing)}")
+    before = {user.id: _shown(user) for user in users.values()}
     now = timezone.now()
     for update in updates:
         user = users[update["id"]]
@@ -213,6 +225,7 @@ def users_update_partial(*, updates: list[dict[str, Any]]) -> list[ChatUser]:
         user.updated_at = now
         user.save()
     _sync_team_index(users.values())
+    users_updated([user for user in users.values() if _shown(user) != before[user.id]])
     return [users[user_id] for user_id in dict.fromkeys(ids)]
 
 
