@@ -319,9 +319,9 @@ class Watch(models.Model):
         return f"{self.connection_id} watches {self.channel_id}"
 
 
-class MuteQuerySet(models.QuerySet):
-    def active(self) -> MuteQuerySet:
-        """Mutes in force: without an end, or ending later."""
+class ExpiringQuerySet(models.QuerySet):
+    def active(self) -> ExpiringQuerySet:
+        """Rows in force: without an end, or ending later (mutes, bans)."""
         return self.filter(Q(expires__isnull=True) | Q(expires__gt=timezone.now()))
 
 
@@ -334,7 +334,7 @@ class UserMute(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
-    objects = MuteQuerySet.as_manager()
+    objects = ExpiringQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "target"], name="chatengine_user_mute_unique")]
@@ -352,7 +352,7 @@ class ChannelMute(models.Model):
     created_at = models.DateTimeField()
     updated_at = models.DateTimeField()
 
-    objects = MuteQuerySet.as_manager()
+    objects = ExpiringQuerySet.as_manager()
 
     class Meta:
         constraints = [
@@ -361,6 +361,33 @@ class ChannelMute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} muted {self.channel_id}"
+
+
+class Ban(models.Model):
+    """``user`` may read but not write in ``channel`` (everywhere, without one),
+    until ``expires`` or until unbanned."""
+
+    user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="bans")
+    channel = models.ForeignKey(Channel, null=True, on_delete=models.CASCADE, related_name="bans")
+    banned_by = models.ForeignKey(ChatUser, null=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=255, blank=True)
+    expires = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    objects = ExpiringQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "channel"], condition=Q(channel__isnull=False), name="chatengine_ban_channel"
+            ),
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(channel__isnull=True), name="chatengine_ban_global"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} banned from {self.channel_id or 'everywhere'}"
 
 
 class Flag(models.Model):

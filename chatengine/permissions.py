@@ -100,7 +100,7 @@ def roles_on_channel(
     user: ChatUser, channel: Channel, member: Member | None, *, multi_tenant: bool
 ) -> list[str]:
     roles = [user.role_in_team(channel.team, multi_tenant=multi_tenant)]
-    if member is not None and not member.banned:
+    if member is not None:  # (a ban is applied on top: selectors.access_for)
         roles.append(member.channel_role)
     return roles
 
@@ -126,6 +126,8 @@ FEATURE_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "typing_events": ("typing-events",),
     "read_events": ("read-events",),
 }
+# What a banned user keeps in the channels of its ban.
+BANNED_MAY = ("read-channel", "read-channel-members")
 # Held back while a channel is frozen.
 FROZEN_BLOCKED = frozenset({"send-message", "send-reply", "quote-message", "send-reaction", "upload-file"})
 

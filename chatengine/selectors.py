@@ -32,7 +32,7 @@ from chatengine.filters import (
     parse_date,
     parse_sort,
 )
-from chatengine.models import Channel, ChannelType, ChatUser, Flag, Member, Message, MessageType
+from chatengine.models import Ban, Channel, ChannelType, ChatUser, Flag, Member, Message, MessageType
 from chatengine.services.app import channel_type_config, channel_type_get
 
 DEFAULT_MESSAGE_LIMIT = 100  # the JS client's page size for channel.query without a limit
@@ -69,12 +69,15 @@ class Access:
     member: Member | None
     granted: frozenset[str]
     server: bool
+    banned: bool = False
 
     def can(self, permission: str) -> bool:
         return self.server or permissions.has(self.granted, permission)
 
     def require(self, permission: str, what: str) -> None:
         if not self.can(permission):
+            if self.banned:
+                raise not_allowed(f"you are banned from channel {self.channel.cid}: you may read, not {what}")
             raise not_allowed(f"you are not allowed to {what} in channel {self.channel.cid}")
 
 
@@ -97,8 +100,16 @@ class ChannelTypes:
 
 
 def access_for(
-    caller: Caller, channel: Channel, member: Member | None, types: ChannelTypes, user: ChatUser | None = None
+    caller: Caller,
+    channel: Channel,
+    member: Member | None,
+    types: ChannelTypes,
+    user: ChatUser | None = None,
+    *,
+    banned: bool | None = None,
 ) -> Access:
+    """What the caller may do in ``channel``. ``banned`` (whether a ban keeps the
+    user from writing there) is looked up unless the caller already knows it."""
     user = user or caller.user
     if caller.server or user is None:
         return Access(channel, member, frozenset({permissions.ALL_PERMISSIONS}), server=caller.server)
@@ -107,7 +118,20 @@ def access_for(
     if member is None and not permissions.has(granted, "read-channel"):
         # Reading a channel one is not in takes an explicit grant (admins, custom roles).
         granted = frozenset(p for p in granted if p in ("create-channel", "read-own-channel"))
-    return Access(channel, member, granted, server=False)
+    if banned is None:
+        banned = channel.cid in banned_channels(user, [channel])
+    if banned:
+        granted = frozenset(p for p in permissions.BANNED_MAY if permissions.has(granted, p))
+    return Access(channel, member, granted, server=False, banned=banned)
+
+
+def banned_channels(user: ChatUser, channels: list[Channel]) -> set[str]:
+    """The cids among ``channels`` where a ban in force keeps ``user`` from writing."""
+    bans = Ban.objects.active().filter(user=user).filter(Q(channel__isnull=True) | Q(channel__in=channels))
+    cids = set(bans.values_list("channel_id", flat=True))
+    if None in cids:  # banned everywhere
+        return {channel.cid for channel in channels}
+    return cids
 
 
 def check_team(caller: Caller, channel: Channel) -> None:
@@ -244,7 +268,7 @@ _FLAG_FIELDS = {
 }
 
 
-def _flag_condition(name: str, value: Any) -> list[str]:
+def _id_condition(name: str, value: Any) -> list[str]:
     """The ids a flag filter field names: a value, ``{"$eq": id}`` or ``{"$in": [ids]}``."""
     if isinstance(value, dict) and len(value) == 1 and ("$eq" in value or "$in" in value):
         value = value.get("$in", [value.get("$eq")])
@@ -254,23 +278,40 @@ def _flag_condition(name: str, value: Any) -> list[str]:
     return values
 
 
-def message_flags_query(*, filter_conditions: Any, limit: Any, offset: Any) -> list[Flag]:
-    """Flags of messages, newest first, filtered on the ``channel_cid``, the
-    flagging ``user_id`` or the message's author (``message_user_id``)."""
+def _filtered_by_ids(
+    queryset: QuerySet[Any], filter_conditions: Any, fields: dict[str, str], limit: Any, offset: Any
+) -> list[Any]:
+    """A moderation list: ``queryset`` narrowed by ``filter_conditions`` on
+    ``fields`` (an id, ``$eq`` or ``$in`` each), newest first, one page."""
     conditions = filter_conditions or {}
     if not isinstance(conditions, dict):
         raise input_error("filter_conditions must be an object")
-    queryset = Flag.objects.filter(message__isnull=False)
     for name, value in conditions.items():
-        if name not in _FLAG_FIELDS:
-            raise input_error(f"field {name} is not allowed in this filter (use {', '.join(_FLAG_FIELDS)})")
-        queryset = queryset.filter(**{f"{_FLAG_FIELDS[name]}__in": _flag_condition(name, value)})
+        if name not in fields:
+            raise input_error(f"field {name} is not allowed in this filter (use {', '.join(fields)})")
+        queryset = queryset.filter(**{f"{fields[name]}__in": _id_condition(name, value)})
     limit_n = bounded_int(limit, name="limit", default=DEFAULT_SEARCH_LIMIT, maximum=MAX_SEARCH_LIMIT)
     offset_n = bounded_int(offset, name="offset", default=0, maximum=MAX_OFFSET)
-    ordered = queryset.select_related("user", "message__user", "message__channel").order_by(
-        "-created_at", "-id"
+    return list(queryset.order_by("-created_at", "-id")[offset_n : offset_n + limit_n])
+
+
+def message_flags_query(*, filter_conditions: Any, limit: Any, offset: Any) -> list[Flag]:
+    """Flags of messages, newest first, filtered on the ``channel_cid``, the
+    flagging ``user_id`` or the message's author (``message_user_id``)."""
+    queryset = Flag.objects.filter(message__isnull=False).select_related(
+        "user", "message__user", "message__channel"
     )
-    return list(ordered[offset_n : offset_n + limit_n])
+    return _filtered_by_ids(queryset, filter_conditions, _FLAG_FIELDS, limit, offset)
+
+
+# Fields the ban query filters on, and the column each one reads.
+_BAN_FIELDS = {"channel_cid": "channel_id", "user_id": "user_id", "banned_by_id": "banned_by_id"}
+
+
+def bans_query(*, filter_conditions: Any, limit: Any, offset: Any) -> list[Ban]:
+    """Bans in force, newest first, filtered on ``channel_cid``, ``user_id`` or ``banned_by_id``."""
+    queryset = Ban.objects.active().select_related("user", "banned_by", "channel__created_by")
+    return _filtered_by_ids(queryset, filter_conditions, _BAN_FIELDS, limit, offset)
 
 
 def _in_callers_teams(queryset: QuerySet[ChatUser], caller: Caller) -> QuerySet[ChatUser]:

@@ -16,6 +16,7 @@ from typing import Any
 from django.utils.html import escape
 
 from chatengine.models import (
+    Ban,
     Channel,
     ChannelMute,
     ChatUser,
@@ -112,6 +113,24 @@ def user_mute_payload(mute: UserMute) -> dict[str, Any]:
 
 def channel_mute_payload(mute: ChannelMute) -> dict[str, Any]:
     return {"user": user_payload(mute.user), "channel": channel_payload(mute.channel), **_mute_times(mute)}
+
+
+def ban_payload(ban: Ban) -> dict[str, Any]:
+    """A ban as ``GET /query_banned_users`` lists it (``BanResponse``)."""
+    data: dict[str, Any] = {
+        "user": user_payload(ban.user),
+        "created_at": iso(ban.created_at),
+        "shadow": False,
+    }
+    if ban.channel is not None:
+        data["channel"] = channel_payload(ban.channel)
+    if ban.banned_by is not None:
+        data["banned_by"] = user_payload(ban.banned_by)
+    if ban.reason:
+        data["reason"] = ban.reason
+    if ban.expires:
+        data["expires"] = iso(ban.expires)
+    return data
 
 
 def flag_payload(flag: Flag) -> dict[str, Any]:

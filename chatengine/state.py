@@ -15,6 +15,7 @@ from chatengine.selectors import (
     PAGINATION_KEYS,
     ChannelTypes,
     access_for,
+    banned_channels,
     bounded_int,
     channel_history_scope,
     latest_messages_per_channel,
@@ -123,10 +124,11 @@ def channel_states(
         for u in ChatUser.objects.filter(id__in={uid for ids in watchers_by_channel.values() for uid in ids})
     }
 
+    banned = banned_channels(viewer, channels) if viewer is not None and not caller.server else set()
     states = []
     for channel, messages, pinned, members in pages:
         membership = own.get(channel.cid)
-        access = access_for(caller, channel, membership, types, user=viewer)
+        access = access_for(caller, channel, membership, types, user=viewer, banned=channel.cid in banned)
         config = types.config(channel.type)
         reads = {m.user_id: m for m in members}
         if membership is not None:

@@ -120,6 +120,9 @@ urlpatterns: list[URLPattern] = [
     _path("moderation/flag", "flag", POST=moderation_views.flag),
     _path("moderation/unflag", "unflag", POST=moderation_views.unflag),
     _path("moderation/flags/message", "message-flags", GET=moderation_views.message_flags_query),
+    # Bans
+    _path("moderation/ban", "ban", POST=moderation_views.ban, DELETE=moderation_views.unban),
+    _path("query_banned_users", "banned-users", GET=moderation_views.banned_users_query),
     # Last: everything else under the engine answers in Stream's envelope.
     re_path(r"^", unknown_endpoint, name="chatengine-unknown"),
 ]

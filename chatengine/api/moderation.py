@@ -1,7 +1,8 @@
 """Stream's moderation endpoints a chat UI uses: mutes (``POST /moderation/mute``,
 ``/moderation/unmute``, ``/moderation/mute/channel``, ``/moderation/unmute/channel``)
-and flags (``POST /moderation/flag``, ``/moderation/unflag``, and for moderators
-server side ``GET /moderation/flags/message``).
+flags (``POST /moderation/flag``, ``/moderation/unflag``, and for moderators
+server side ``GET /moderation/flags/message``) and bans (``POST`` and
+``DELETE /moderation/ban``, server side ``GET /query_banned_users``).
 
 The SDKs name one target (``target_id``, ``channel_cid``) or several
 (``target_ids``, ``channel_cids``); both are read.
@@ -9,17 +10,27 @@ The SDKs name one target (``target_id``, ``channel_cid``) or several
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from chatengine import selectors
 from chatengine.api.http import Call
 from chatengine.errors import input_error, not_allowed, not_found
 from chatengine.models import Channel, ChatUser, Message
 from chatengine.selectors import channel_access
-from chatengine.serializers import MessageRenderer, channel_mute_payload, flag_payload, user_mute_payload
+from chatengine.serializers import (
+    MessageRenderer,
+    ban_payload,
+    channel_mute_payload,
+    flag_payload,
+    user_mute_payload,
+)
+from chatengine.services import bans as ban_services
 from chatengine.services import flags as flag_services
 from chatengine.services import mutes as mute_services
+
+T = TypeVar("T")
 
 # Names per call, as Stream's batch endpoints take them.
 MAX_TARGETS = 100
@@ -144,15 +155,20 @@ def unflag(call: Call) -> dict[str, Any]:
     return {"flag": flag_payload(removed), "review_queue_item_id": ""}
 
 
-def message_flags_query(call: Call) -> dict[str, Any]:
-    """Server side: the flags of messages, newest first, for moderators to review."""
+def _server_list(call: Call, query: Callable[..., list[T]]) -> list[T]:
+    """A moderation list, for server-side callers only, from the ``payload`` parameter."""
     call.require_server()
     payload = call.payload()
-    flags = selectors.message_flags_query(
+    return query(
         filter_conditions=payload.get("filter_conditions"),
         limit=payload.get("limit"),
         offset=payload.get("offset"),
     )
+
+
+def message_flags_query(call: Call) -> dict[str, Any]:
+    """Server side: the flags of messages, newest first, for moderators to review."""
+    flags = _server_list(call, selectors.message_flags_query)
     renderer = MessageRenderer([f.message for f in flags if f.message is not None], viewer_id=None)
     results = []
     for item in flags:
@@ -161,3 +177,63 @@ def message_flags_query(call: Call) -> dict[str, Any]:
         entry["message"] = renderer.render(item.message)
         results.append(entry)
     return {"flags": results}
+
+
+# ---------------------------------------------------------------------------
+# Bans
+# ---------------------------------------------------------------------------
+def _ban_channel(call: Call, source: Any) -> Channel | None:
+    """The channel a ban call names (``channel_cid``, or ``type`` and ``id``),
+    or None for a ban everywhere."""
+    cid = source.get("channel_cid")
+    if not cid and source.get("type") and source.get("id"):
+        cid = f"{source.get('type')}:{source.get('id')}"
+    if not cid:
+        return None
+    if not isinstance(cid, str):
+        raise input_error("channel_cid must be a channel id such as messaging:general")
+    return selectors.channel_get(cid)
+
+
+def _ban_target(call: Call, source: Any, channel: Channel | None) -> ChatUser:
+    target_id = source.get("target_user_id")
+    if not isinstance(target_id, str) or not target_id:
+        raise input_error("target_user_id is required")
+    target = selectors.users_reachable(call.caller, [target_id]).get(target_id)
+    if target is None:
+        raise not_found(f"user {target_id}")
+    if not call.server:
+        if channel is None:
+            raise not_allowed("banning a user everywhere needs server-side auth")
+        check = channel_access(call.caller, channel.cid, call.types)
+        check.require("ban-channel-member", "ban members")
+    return target
+
+
+def ban(call: Call) -> dict[str, Any]:
+    body = call.body
+    if body.get("shadow"):
+        raise input_error("shadow bans are not supported by this engine: ban the user instead")
+    channel = _ban_channel(call, body)
+    target = _ban_target(call, body, channel)
+    banned_by = call.actor_or_none(body.get("banned_by"), body.get("banned_by_id"))
+    reason = body.get("reason") or ""
+    if not isinstance(reason, str) or len(reason) > 255:
+        raise input_error("reason must be text of at most 255 characters")
+    duration = _duration(body.get("timeout"), "timeout (minutes)", timedelta(minutes=1))
+    ban_services.ban_create(
+        user=target, channel=channel, banned_by=banned_by, reason=reason, duration=duration
+    )
+    return {}
+
+
+def unban(call: Call) -> dict[str, Any]:
+    channel = _ban_channel(call, call.query)
+    target = _ban_target(call, call.query, channel)
+    ban_services.ban_delete(user=target, channel=channel)
+    return {}
+
+
+def banned_users_query(call: Call) -> dict[str, Any]:
+    """Server side: the bans in force, newest first."""
+    return {"bans": [ban_payload(item) for item in _server_list(call, selectors.bans_query)]}

@@ -52,6 +52,17 @@ def make_channel(channel_id: str, *members: ChatUser, team: str = "acme", **cust
     return channel
 
 
+def make_moderator(channel: Channel, user_id: str) -> Channel:
+    """Make a member ``channel_moderator`` of ``channel``."""
+    return channel_update(
+        caller=server_caller(),
+        channel=channel,
+        actor=None,
+        data=None,
+        operations={"assign_roles": [{"user_id": user_id, "channel_role": "channel_moderator"}]},
+    )
+
+
 def post(channel: Channel, user: ChatUser, text: str, **data: Any) -> Message:
     channel.refresh_from_db()
     return message_send(channel=channel, user=user, data={"text": text, **data}, max_length=5000)

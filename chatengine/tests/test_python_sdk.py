@@ -311,6 +311,26 @@ def test_search_messages(server: StreamChat) -> None:
     assert [r["message"]["user"]["id"] for r in by_user["results"]] == [bob]
 
 
+def test_bans_in_a_channel_and_everywhere(server: StreamChat, live_engine: LiveEngine) -> None:
+    (alice, bob) = make_team(server, "acme", ("alice", {}), ("bob", {}))
+    channel = make_channel(server, "acme", alice, [alice, bob])
+    channel.ban_user(bob, user_id=alice, reason="spam", timeout=30)
+    bans = server.query_banned_users({"filter_conditions": {"channel_cid": channel.cid}})["bans"]
+    assert [(b["user"]["id"], b["banned_by"]["id"], b["reason"]) for b in bans] == [(bob, alice, "spam")]
+    as_bob = Client(live_engine, bob)
+    refused = as_bob.call("POST", f"channels/messaging/{channel.id}/message", {"message": {"text": "hi"}})
+    assert (refused.status_code, error_code(refused)) == (403, 17)
+    channel.unban_user(bob)
+    allowed = as_bob.call("POST", f"channels/messaging/{channel.id}/message", {"message": {"text": "hi"}})
+    assert allowed.status_code == 201
+    server.ban_user(bob, banned_by_id=alice)
+    assert [
+        b["user"]["id"] for b in server.query_banned_users({"filter_conditions": {"user_id": bob}})["bans"]
+    ] == [bob]
+    server.unban_user(bob)
+    assert server.query_banned_users({"filter_conditions": {"user_id": bob}})["bans"] == []
+
+
 def test_flags_and_their_review(server: StreamChat) -> None:
     (alice, bob) = make_team(server, "acme", ("alice", {}), ("bob", {}))
     channel = make_channel(server, "acme", alice, [alice, bob])

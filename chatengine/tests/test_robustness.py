@@ -59,6 +59,8 @@ BODIES = [
     {"target_message_id": 5},
     {"target_message_id": "m1", "reason": 5, "custom": "x"},
     {"target_user_id": ["ann"]},
+    {"target_user_id": "ann", "channel_cid": 5, "timeout": "x"},
+    {"target_user_id": "ann", "type": "messaging", "id": "nope", "shadow": "x"},
     {"filter_conditions": {"channel_cid": {"$in": 5}}},
     {"filter_conditions": {"type": "messaging"}, "query": 5},
     {"filter_conditions": {"type": "messaging"}, "message_filter_conditions": {"text": {"$q": 5}}},
@@ -104,6 +106,8 @@ PATHS = [
     "moderation/flag",
     "moderation/unflag",
     "moderation/flags/message",
+    "moderation/ban",
+    "query_banned_users",
     "channels/messaging/acme-room/file",
     "channels/messaging/acme-room/image",
 ]

@@ -13,8 +13,7 @@ from django.test import Client
 
 from chatengine.models import Channel, Upload
 from chatengine.services.app import channel_type_update
-from chatengine.services.channels import channel_update
-from chatengine.tests.factories import StreamClient, make_channel, make_user, multi_tenant, server_caller
+from chatengine.tests.factories import StreamClient, make_channel, make_moderator, make_user, multi_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -46,13 +45,7 @@ def room(settings, tmp_path: Path):
     make_user("zed", team="globex")
     make_user("cy")  # of the team, not a member
     channel = make_channel("acme-room", ann, bob, mod)
-    channel_update(
-        caller=server_caller(),
-        channel=channel,
-        actor=None,
-        data=None,
-        operations={"assign_roles": [{"user_id": "mod", "channel_role": "channel_moderator"}]},
-    )
+    make_moderator(channel, "mod")
     return {"channel": channel, "media": tmp_path}
 
 
