@@ -103,7 +103,7 @@ def check_not_revoked(claims: Claims, *, app: App, user: ChatUser | None) -> Non
 
 
 def check_user_may_connect(user: ChatUser) -> None:
+    """Deactivated users are shut out; banned ones connect and read, as in
+    Stream (their bans keep them from writing: ``selectors.access_for``)."""
     if user.deactivated_at is not None:
         raise StreamError(Code.AUTH, f"user '{user.id}' is deactivated", status=401)
-    if user.banned:
-        raise StreamError(Code.NOT_ALLOWED, f"user '{user.id}' is banned from the app")

@@ -120,7 +120,7 @@ def _apply(user: ChatUser, key: str, value: Any) -> None:
         if value is not None and not isinstance(value, str):
             raise input_error(f"{key} must be a string")
         setattr(user, key, value or "")
-    elif key in ("invisible", "banned"):
+    elif key == "invisible":
         if not isinstance(value, bool):
             raise input_error(f"{key} must be true or false")
         setattr(user, key, value)

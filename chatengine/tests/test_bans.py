@@ -71,6 +71,23 @@ def test_a_ban_ends_by_itself(room):
     assert send("bob").status_code == 201
 
 
+def test_a_ban_everywhere_still_lets_the_user_read_and_ends_by_itself(room):
+    ban(None, target_user_id="bob", timeout=5)
+    assert send("bob").status_code == 403
+    assert "read-events" in capabilities("bob"), "a banned user connects and reads"
+    Ban.objects.update(expires=timezone.now() - timedelta(seconds=1))
+    assert send("bob").status_code == 201
+
+
+def test_banned_is_not_a_field_clients_or_upserts_set(room):
+    response = StreamClient().call(
+        "POST", "users", {"users": {"bob": {"id": "bob", "teams": ["acme"], "banned": True}}}
+    )
+    assert response.status_code == 201
+    assert ChatUser.objects.get(id="bob").banned is False
+    assert send("bob").status_code == 201
+
+
 def test_the_server_bans_everywhere(room):
     assert ban(None, target_user_id="bob", banned_by_id="mod", reason="abuse").status_code == 201
     assert ChatUser.objects.get(id="bob").banned is True
