@@ -91,15 +91,19 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self._send({**self._health_check(), "me": me})
 
     async def _refuse(self, error: StreamError) -> None:
-        body = error.body(duration="")
-        await self._send(
-            {
-                "type": "connection.error",
-                "connection_id": "",
-                "created_at": iso(timezone.now()),
-                "error": body,
-            }
-        )
+        await self._close_with(error.body(duration=""))
+
+    async def chat_disconnect(self, message: dict[str, Any]) -> None:
+        """The user was deactivated or deleted, or its tokens revoked: say so and close."""
+        await self._close_with(message["error"])
+
+    async def _close_with(self, error: dict[str, Any]) -> None:
+        frame = {
+            "type": "connection.error",
+            "connection_id": self.connection_id,
+            "created_at": iso(timezone.now()),
+        }
+        await self._send({**frame, "error": error})
         await self.close(code=1000)
 
     def _health_check(self) -> dict[str, Any]:

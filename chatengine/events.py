@@ -24,6 +24,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
+from chatengine.errors import StreamError
 from chatengine.models import Channel
 from chatengine.serializers import iso
 
@@ -144,6 +145,19 @@ def to_users(
 ) -> None:
     """Deliver ``event`` to every connection of each user, after commit."""
     message = _message(event, per_user)
+    operations = [("group_send", user_group(user_id), message) for user_id in dict.fromkeys(user_ids)]
+    if operations:
+        transaction.on_commit(lambda: _publisher.submit(operations))
+
+
+DISCONNECT_MESSAGE_TYPE = "chat.disconnect"
+
+
+def disconnect_users(user_ids: list[str], error: StreamError) -> None:
+    """Close every socket of these users after commit, with a ``connection.error``
+    saying why: a deactivated or deleted user, or revoked tokens, must stop
+    hearing events at once, not at its next reconnect."""
+    message = {"type": DISCONNECT_MESSAGE_TYPE, "error": error.body(duration="")}
     operations = [("group_send", user_group(user_id), message) for user_id in dict.fromkeys(user_ids)]
     if operations:
         transaction.on_commit(lambda: _publisher.submit(operations))

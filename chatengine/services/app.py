@@ -9,9 +9,10 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from chatengine.errors import input_error, not_found
+from chatengine import events
+from chatengine.errors import Code, StreamError, input_error, not_found
 from chatengine.filters import parse_date
-from chatengine.models import ROLE_MAX_LENGTH, App, ChannelType, ChatUser, Role
+from chatengine.models import ROLE_MAX_LENGTH, App, ChannelType, ChatUser, Connection, Role
 from chatengine.permissions import BUILTIN_ROLES, DEFAULT_GRANTS
 from chatengine.serializers import iso
 
@@ -65,7 +66,15 @@ def app_update(*, data: dict[str, Any]) -> App:
             raise input_error("multi_tenant_enabled must be true or false")
         app.multi_tenant_enabled = data["multi_tenant_enabled"]
     if "revoke_tokens_issued_before" in data:
+        previous = app.revoke_tokens_issued_before
         app.revoke_tokens_issued_before = _optional_date("revoke_tokens_issued_before", data)
+        cutoff = app.revoke_tokens_issued_before
+        if cutoff is not None and (previous is None or cutoff > previous):
+            # Every token may be revoked: every socket closes (new tokens connect again).
+            online = Connection.objects.live().values_list("user_id", flat=True).distinct()
+            events.disconnect_users(
+                list(online), StreamError(Code.TOKEN_EXPIRED, "JWTAuth error: token has been revoked")
+            )
     app.settings = {**app.settings, **{k: v for k, v in data.items() if k not in APP_SETTINGS_IGNORED}}
     app.save()
     return app

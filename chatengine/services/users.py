@@ -12,7 +12,8 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from chatengine.errors import input_error, not_found
+from chatengine import events
+from chatengine.errors import Code, StreamError, input_error, not_found
 from chatengine.filters import parse_date
 from chatengine.models import (
     ID_MAX_LENGTH,
@@ -155,6 +156,21 @@ def _sync_team_index(users: Iterable[ChatUser]) -> None:
     UserTeam.objects.bulk_create([UserTeam(user=user, team=team) for user in users for team in user.teams])
 
 
+_DEACTIVATED = StreamError(Code.AUTH, "the user was deactivated", status=401)
+
+
+def _disconnect_revoked(users: Iterable[ChatUser], before: dict[str, datetime | None]) -> None:
+    """Users whose token cutoff moved forward lose their sockets (opened with
+    tokens that may now be revoked; a new token connects again)."""
+    moved = [
+        user.id
+        for user in users
+        if user.revoke_tokens_issued_before is not None
+        and (before.get(user.id) is None or user.revoke_tokens_issued_before > before[user.id])
+    ]
+    events.disconnect_users(moved, StreamError(Code.TOKEN_EXPIRED, "JWTAuth error: token has been revoked"))
+
+
 def _shown(user: ChatUser) -> dict[str, Any]:
     """What clients see of a user, but the time of the save itself."""
     shown = user_payload(user)
@@ -181,6 +197,7 @@ def users_upsert(*, users: list[dict[str, Any]], client_side: bool = False) -> l
     by_id = {validate_user_id(data.get("id")): data for data in users}
     existing = {user.id: user for user in ChatUser.objects.select_for_update().filter(id__in=by_id)}
     before = {user.id: _shown(user) for user in existing.values()}
+    revoked = {user.id: user.revoke_tokens_issued_before for user in existing.values()}
     now = timezone.now()
     saved: list[ChatUser] = []
     for user_id, data in by_id.items():
@@ -200,6 +217,7 @@ def users_upsert(*, users: list[dict[str, Any]], client_side: bool = False) -> l
         saved.append(user)
     _sync_team_index(saved)
     users_updated([user for user in saved if user.id in before and _shown(user) != before[user.id]])
+    _disconnect_revoked(saved, revoked)
     return saved
 
 
@@ -212,6 +230,7 @@ def users_update_partial(*, updates: list[dict[str, Any]]) -> list[ChatUser]:
     if missing:
         raise input_error(f"users do not exist: {', '.join(missing)}")
     before = {user.id: _shown(user) for user in users.values()}
+    revoked = {user.id: user.revoke_tokens_issued_before for user in users.values()}
     now = timezone.now()
     for update in updates:
         user = users[update["id"]]
@@ -226,6 +245,7 @@ def users_update_partial(*, updates: list[dict[str, Any]]) -> list[ChatUser]:
         user.save()
     _sync_team_index(users.values())
     users_updated([user for user in users.values() if _shown(user) != before[user.id]])
+    _disconnect_revoked(users.values(), revoked)
     return [users[user_id] for user_id in dict.fromkeys(ids)]
 
 
@@ -272,6 +292,7 @@ def user_deactivate(*, user_id: str, mark_messages_deleted: bool = False) -> Cha
     user.save(update_fields=["deactivated_at", "updated_at"])
     if mark_messages_deleted:
         _mark_messages_deleted([user.id], now)
+    events.disconnect_users([user.id], _DEACTIVATED)
     return user
 
 
@@ -312,6 +333,7 @@ def users_deactivate(*, user_ids: Any, mark_messages_deleted: bool = False) -> T
     )
     if mark_messages_deleted:
         _mark_messages_deleted(ids, now)
+    events.disconnect_users(ids, _DEACTIVATED)
     return _task("deactivate-users", {"deactivated": ids})
 
 
@@ -357,6 +379,7 @@ def users_delete(
         ChatUser.objects.filter(id__in=ids).update(deactivated_at=now, deleted_at=now, updated_at=now)
         Member.objects.filter(user_id__in=ids).delete()
     channels_recount(touched)
+    events.disconnect_users(ids, StreamError(Code.AUTH, "the user was deleted", status=401))
     return _task("delete-users", {"deleted": ids, "user": user, "messages": messages or ""})
 
 
