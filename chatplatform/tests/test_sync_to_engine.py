@@ -160,6 +160,37 @@ def test_chat_tokens_of_two_tenants_are_isolated(synced_to, world):
     assert users.status_code in (200, 400)
 
 
+def test_suspending_a_tenant_closes_its_peoples_open_sockets(synced_to, world):
+    """Suspension takes effect at once in the chat too: a socket opened with a
+    chat token from /api/stream/token gets connection.error and closes."""
+    import asyncio
+    import threading
+
+    import websockets
+
+    from chatengine.tests.wsclient import connect_url, next_event
+
+    drain()
+    token = bearer_client(world.outsider).get("/api/stream/token").json()
+    connected, received = threading.Event(), {}
+
+    async def listen() -> None:
+        async with websockets.connect(connect_url(synced_to, token["user_id"], token["token"])) as ws:
+            received["handshake"] = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            connected.set()
+            received["error"] = await next_event(ws, "connection.error", timeout=15)
+
+    # The socket lives in its own thread: the database work stays in the test's.
+    listener = threading.Thread(target=lambda: asyncio.run(listen()))
+    listener.start()
+    assert connected.wait(10)
+    tenant_suspend(tenant=world.tenant_b)
+    drain()
+    listener.join(20)
+    assert received["handshake"]["type"] == "health.check"
+    assert received["error"]["error"]["code"] in (5, 40)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_make_run_syncs_a_change_within_about_a_second(tmp_path):
     """`manage.py serve` (what `make run` starts) runs the worker next to the server."""
