@@ -31,6 +31,7 @@ from chatengine.models import (
 from chatengine.permissions import BUILTIN_ROLES, CROSS_TEAM_ROLES
 from chatengine.serializers import channel_payload, iso, member_payload, user_payload
 from chatengine.services.app import channel_type_get, role_exists
+from chatengine.services.connections import watches_end
 
 CHANNEL_ID = re.compile(r"^[\w\-!]+$")
 MEMBER_BATCH_LIMIT = 100
@@ -307,6 +308,7 @@ def _remove_members(channel: Channel, user_ids: list[str], *, actor: ChatUser | 
                 user=user_payload(member.user),
             ),
         )
+    watches_end(channel, [member.user_id for member in members])
 
 
 def _set_roles(channel: Channel, entries: list[tuple[str, str | None]], *, actor: ChatUser | None) -> None:
@@ -459,6 +461,7 @@ def channel_delete(*, channel: Channel) -> dict[str, Any]:
     event = events.envelope("channel.deleted", channel, channel=payload)
     events.to_channel(channel.cid, event)
     events.to_users(member_ids, event)
+    watches_end(channel)
     channel.delete()
     return payload
 

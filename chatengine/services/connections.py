@@ -100,6 +100,22 @@ def connection_close(*, connection_id: str) -> None:
         _presence_changed(connection.user, online=False)
 
 
+def watches_end(channel: Channel, user_ids: list[str] | None = None) -> None:
+    """Unsubscribe the sockets of ``user_ids`` (of every watcher, without them)
+    from ``channel``, after the events already queued: removed members and the
+    watchers of a deleted channel hear nothing more from it. The remaining
+    watchers of a channel that stays hear ``user.watching.stop``."""
+    watches = Watch.objects.filter(channel=channel)
+    if user_ids is not None:
+        watches = watches.filter(connection__user_id__in=user_ids)
+    found = list(watches.values_list("connection__channel_name", "connection__user_id"))
+    watches.delete()
+    events.unsubscribe([name for name, _ in found], [channel.cid])
+    if user_ids is not None:
+        for user in ChatUser.objects.filter(id__in={user_id for _, user_id in found}):
+            _watching_event("user.watching.stop", channel, user)
+
+
 def live_watches() -> QuerySet[Watch]:
     return Watch.objects.filter(connection__in=Connection.objects.live())
 

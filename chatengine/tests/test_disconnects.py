@@ -1,21 +1,24 @@
-"""A user who is deactivated or deleted, or whose tokens are revoked, stops
-hearing events at once: its open sockets get ``connection.error`` and close
-(a suspended tenant's people must not keep reading along)."""
+"""Open sockets stop hearing what their user may no longer see: a user who is
+deactivated or deleted, or whose tokens are revoked, gets ``connection.error``
+and is closed (a suspended tenant's people must not keep reading along); a
+member removed from a channel hears nothing more from it."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
+import requests
 import websockets
 from stream_chat import StreamChat
 
 from chatengine.tests.live import LiveEngine
-from chatengine.tests.wsclient import next_event, open_socket
+from chatengine.tests.wsclient import next_event, open_socket, user_token
 
 pytestmark = pytest.mark.slow
 
@@ -60,3 +63,44 @@ def test_revoking_a_users_tokens_closes_its_sockets(live_engine: LiveEngine) -> 
 
     error, _ = _closed_after(live_engine, revoke)
     assert error["error"]["code"] == 40
+
+
+def test_a_removed_member_stops_hearing_the_channel(live_engine: LiveEngine) -> None:
+    server = StreamChat(live_engine.api_key, live_engine.api_secret, base_url=live_engine.base_url)
+    ann, bob = (f"{name}-{uuid.uuid4().hex[:6]}" for name in ("ann", "bob"))
+    server.upsert_users([{"id": ann, "teams": ["acme"]}, {"id": bob, "teams": ["acme"]}])
+    channel = server.channel("messaging", f"acme-{uuid.uuid4().hex[:8]}", {"team": "acme"})
+    channel.create(ann)
+    channel.add_members([ann, bob])
+
+    async def watch(user_id: str):
+        ws, handshake = await open_socket(live_engine, user_id)
+        response = await asyncio.to_thread(
+            requests.post,
+            f"{live_engine.base_url}/channels/messaging/{channel.id}/query",
+            params={"api_key": live_engine.api_key, "connection_id": handshake["connection_id"]},
+            json={"state": True, "watch": True},
+            headers={"Authorization": user_token(live_engine, user_id), "stream-auth-type": "jwt"},
+            timeout=10,
+        )
+        assert response.status_code == 201, response.text
+        return ws
+
+    async def scenario() -> tuple[dict, list[str]]:
+        ann_ws, bob_ws = await watch(ann), await watch(bob)
+        try:
+            await asyncio.to_thread(channel.remove_members, [bob])
+            removed = await next_event(bob_ws, "notification.removed_from_channel")
+            await asyncio.to_thread(channel.send_message, {"text": "after bob left"}, ann)
+            await next_event(ann_ws, "message.new")  # ann hears it ...
+            heard = []
+            with contextlib.suppress(TimeoutError):  # ... bob does not
+                heard.append((await next_event(bob_ws, "message.new", timeout=1.5))["message"]["text"])
+            return removed, heard
+        finally:
+            await ann_ws.close()
+            await bob_ws.close()
+
+    removed, heard = asyncio.run(scenario())
+    assert removed["member"]["user_id"] == bob
+    assert heard == []
