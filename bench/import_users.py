@@ -66,18 +66,7 @@ def main() -> None:
     parser.add_argument("--channel", action="store_true", help="Every user also joins #general.")
     args = parser.parse_args()
 
-    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/importbench")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatplatform.settings")
-    # Production-like: DEBUG off (no query log), so the settings want secrets.
-    os.environ.setdefault("DEBUG", "0")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789-0123456789")
-    os.environ.setdefault("STREAM_API_KEY", "bench")
-    os.environ.setdefault("STREAM_API_SECRET", "bench-secret-0123456789-0123456789")
-    os.environ["LOG_LEVEL"] = "WARNING"
-
-    import django
-
-    django.setup()
+    setup_django()
     from django.core.management import call_command
     from django.db import connection
 
@@ -128,6 +117,23 @@ def main() -> None:
         )
     print(f"load {load()}")
     reset()
+
+
+def setup_django() -> None:
+    """Django as the database benchmarks run it: PostgreSQL (a database of its
+    own, emptied between runs), DEBUG off so that no query log grows."""
+    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/importbench")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatplatform.settings")
+    # Production-like: DEBUG off (no query log), so the settings want secrets.
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789-0123456789")
+    os.environ.setdefault("STREAM_API_KEY", "bench")
+    os.environ.setdefault("STREAM_API_SECRET", "bench-secret-0123456789-0123456789")
+    os.environ["LOG_LEVEL"] = "WARNING"
+
+    import django
+
+    django.setup()
 
 
 def load() -> str:

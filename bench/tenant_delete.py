@@ -30,21 +30,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000])
     args = parser.parse_args()
 
-    os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/importbench")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatplatform.settings")
-    os.environ.setdefault("DEBUG", "0")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-0123456789-0123456789")
-    os.environ.setdefault("STREAM_API_KEY", "bench")
-    os.environ.setdefault("STREAM_API_SECRET", "bench-secret-0123456789-0123456789")
-    os.environ["LOG_LEVEL"] = "WARNING"
+    from bench.import_users import fresh_tenant, load, setup_django, write_csv
 
-    import django
-
-    django.setup()
+    setup_django()
     from django.core.management import call_command
     from django.db import connection, transaction
 
-    from bench.import_users import fresh_tenant, load, write_csv
     from streamsync.models import OutboxEntry
     from tenants.services import tenant_delete
 

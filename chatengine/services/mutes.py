@@ -10,8 +10,8 @@ carrying ``me``, as Stream's clients expect. A mute may end by itself.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
+from typing import Any, TypeVar
 
 from django.db import transaction
 from django.utils import timezone
@@ -20,6 +20,8 @@ from chatengine import events
 from chatengine.models import Channel, ChannelMute, ChatUser, UserMute
 from chatengine.selectors import unread_totals
 from chatengine.serializers import full_user_payload
+
+M = TypeVar("M", UserMute, ChannelMute)
 
 
 def mutes_of(user: ChatUser) -> tuple[list[UserMute], list[ChannelMute]]:
@@ -38,14 +40,31 @@ def own_user(user: ChatUser, *, online: bool = True) -> dict[str, Any]:
     )
 
 
-def _ends(now: datetime, after: timedelta | None) -> datetime | None:
-    return now + after if after is not None else None
-
-
 def _tell(user: ChatUser, event_type: str) -> dict[str, Any]:
     me = own_user(user)
     events.to_users([user.id], events.envelope(event_type, me=me))
     return me
+
+
+def _upsert(
+    model: type[M],
+    user: ChatUser,
+    field: str,
+    targets: Iterable[ChatUser | Channel],
+    duration: timedelta | None,
+) -> list[M]:
+    """One mute of ``user`` per target (``field`` names the target), its end moved on a repeat."""
+    now = timezone.now()
+    ends = now + duration if duration is not None else None
+    return [
+        model.objects.update_or_create(
+            user=user,
+            **{field: target},
+            defaults={"expires": ends, "updated_at": now},
+            create_defaults={"expires": ends, "created_at": now, "updated_at": now},
+        )[0]
+        for target in targets
+    ]
 
 
 @transaction.atomic
@@ -53,16 +72,7 @@ def users_mute(
     *, user: ChatUser, targets: Iterable[ChatUser], duration: timedelta | None
 ) -> tuple[list[UserMute], dict[str, Any]]:
     """Mute ``targets`` for ``user`` (again: the end moves); returns the mutes and ``me``."""
-    now = timezone.now()
-    mutes = [
-        UserMute.objects.update_or_create(
-            user=user,
-            target=target,
-            defaults={"expires": _ends(now, duration), "updated_at": now},
-            create_defaults={"expires": _ends(now, duration), "created_at": now, "updated_at": now},
-        )[0]
-        for target in targets
-    ]
+    mutes = _upsert(UserMute, user, "target", targets, duration)
     return mutes, _tell(user, "notification.mutes_updated")
 
 
@@ -77,16 +87,7 @@ def channels_mute(
     *, user: ChatUser, channels: Iterable[Channel], duration: timedelta | None
 ) -> tuple[list[ChannelMute], dict[str, Any]]:
     """Mute ``channels`` for ``user``; returns the mutes and ``me``."""
-    now = timezone.now()
-    mutes = [
-        ChannelMute.objects.update_or_create(
-            user=user,
-            channel=channel,
-            defaults={"expires": _ends(now, duration), "updated_at": now},
-            create_defaults={"expires": _ends(now, duration), "created_at": now, "updated_at": now},
-        )[0]
-        for channel in channels
-    ]
+    mutes = _upsert(ChannelMute, user, "channel", channels, duration)
     return mutes, _tell(user, "notification.channel_mutes_updated")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import jwt
@@ -50,6 +51,35 @@ def make_channel(channel_id: str, *members: ChatUser, team: str = "acme", **cust
             operations={"add_members": [m.id for m in members]},
         )
     return channel
+
+
+@dataclass
+class TwoTeams:
+    """Ann and Bob share #acme-general, Bob and Cat #acme-private; Zed of
+    globex has #globex-room. Multi-tenancy on."""
+
+    ann: ChatUser
+    bob: ChatUser
+    cat: ChatUser
+    zed: ChatUser
+    general: Channel
+    private: Channel
+    globex: Channel
+
+
+def two_teams() -> TwoTeams:
+    multi_tenant()
+    ann, bob, cat = make_user("ann"), make_user("bob"), make_user("cat")
+    zed = make_user("zed", team="globex")
+    return TwoTeams(
+        ann,
+        bob,
+        cat,
+        zed,
+        general=make_channel("acme-general", ann, bob),
+        private=make_channel("acme-private", bob, cat),
+        globex=make_channel("globex-room", zed, team="globex"),
+    )
 
 
 def make_moderator(channel: Channel, user_id: str) -> Channel:

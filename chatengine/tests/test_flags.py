@@ -7,24 +7,19 @@ import json
 import pytest
 
 from chatengine.models import Flag
-from chatengine.tests.factories import StreamClient, make_channel, make_user, multi_tenant, post
+from chatengine.tests.factories import StreamClient, post, two_teams
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def world():
-    multi_tenant()
-    ann, bob, cat = make_user("ann"), make_user("bob"), make_user("cat")
-    zed = make_user("zed", team="globex")
-    general = make_channel("acme-general", ann, bob)
-    private = make_channel("acme-private", bob, cat)
-    globex = make_channel("globex-room", zed, team="globex")
+    teams = two_teams()
     return {
-        "rude": post(general, bob, "rude words"),
-        "own": post(general, ann, "my own words"),
-        "private": post(private, cat, "between bob and cat"),
-        "globex": post(globex, zed, "globex words"),
+        "rude": post(teams.general, teams.bob, "rude words"),
+        "own": post(teams.general, teams.ann, "my own words"),
+        "private": post(teams.private, teams.cat, "between bob and cat"),
+        "globex": post(teams.globex, teams.zed, "globex words"),
     }
 
 

@@ -8,26 +8,21 @@ import json
 import pytest
 
 from chatengine.services.messages import message_delete
-from chatengine.tests.factories import StreamClient, make_channel, make_user, multi_tenant, post
+from chatengine.tests.factories import StreamClient, make_channel, post, two_teams
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def world():
-    multi_tenant()
-    ann, bob, cat = make_user("ann"), make_user("bob"), make_user("cat")
-    zed = make_user("zed", team="globex")
-    general = make_channel("acme-general", ann, bob)
-    private = make_channel("acme-private", bob, cat)
-    globex = make_channel("globex-room", zed, team="globex")
-    post(general, ann, "The budget for Q3 is ready")
-    post(general, bob, "Budget approved")
-    gone = post(general, bob, "budget leak")
-    message_delete(message=gone, actor=bob, hard=False)
-    post(private, cat, "budget gossip")
-    post(globex, zed, "globex budget secrets")
-    return {"ann": ann}
+    teams = two_teams()
+    post(teams.general, teams.ann, "The budget for Q3 is ready")
+    post(teams.general, teams.bob, "Budget approved")
+    gone = post(teams.general, teams.bob, "budget leak")
+    message_delete(message=gone, actor=teams.bob, hard=False)
+    post(teams.private, teams.cat, "budget gossip")
+    post(teams.globex, teams.zed, "globex budget secrets")
+    return {"ann": teams.ann}
 
 
 def search(user_id: str | None, **payload):
