@@ -512,6 +512,18 @@ def _finish(result: ImportResult) -> ImportResult:
     return result
 
 
+def _audit_import(result: ImportResult, tenant: Tenant | None = None) -> None:
+    """The one audit event of an import (``import.users`` ...), with its counts."""
+    audit_record(
+        action=f"import.{result.kind}",
+        target_type="tenant",
+        target_id=tenant.pk if tenant else "",
+        target_repr=tenant.slug if tenant else "",
+        tenant=tenant,
+        changes=result.counts(),
+    )
+
+
 def _write_atomically(write: Callable[[], None]) -> None:
     """Run ``write`` in one transaction; a refusal of the database undoes all of it."""
     try:
@@ -851,14 +863,7 @@ def _users_write(
         for row in result.rows:
             if row.status == RowStatus.CREATED:
                 row.link = by_email[row.key]
-    audit_record(
-        action="import.users",
-        target_type="tenant",
-        target_id=tenant.pk,
-        target_repr=tenant.slug,
-        tenant=tenant,
-        changes=result.counts(),
-    )
+    _audit_import(result, tenant)
     progress.finish()
 
 
@@ -973,14 +978,7 @@ def channels_import(
         changed_ids = [row[0] for row in created] + [row[0] for row in updated]
         if changed_ids:
             channels_bulk_changed.send(sender=Channel, tenant_id=tenant.pk, channel_ids=changed_ids)
-        audit_record(
-            action="import.channels",
-            target_type="tenant",
-            target_id=tenant.pk,
-            target_repr=tenant.slug,
-            tenant=tenant,
-            changes=result.counts(),
-        )
+        _audit_import(result, tenant)
         progress.finish()
 
     if dry_run:
@@ -1171,5 +1169,5 @@ def _tenants_write(
         for row in result.rows:
             if row.admin_email in by_email and row.status != RowStatus.FAILED:
                 row.link = by_email[row.admin_email]
-    audit_record(action="import.tenants", target_type="tenant", changes=result.counts())
+    _audit_import(result)
     progress.finish()

@@ -98,6 +98,14 @@ class Batch:
         for row in self.by_entity.get((entity_type, entity_id), []):
             self.outcome.dead[row.id] = message
 
+    def settle(self, entity_type: EntityType, entity_ids: Iterable[str], failed: dict[str, str]) -> None:
+        """Each entity is done, or dead with its error when it is in ``failed``."""
+        for entity_id in entity_ids:
+            if entity_id in failed:
+                self.dead(entity_type, entity_id, failed[entity_id])
+            else:
+                self.done(entity_type, entity_id)
+
     def unsettled(self) -> list[OutboxEntry]:
         settled = self.outcome.settled()
         return [row for row in self.rows if row.id not in settled]
@@ -327,11 +335,7 @@ class SyncWorker:
         self.batched(client, gone, delete_call, key=str, failed=failed)
         _forget_states(EntityType.USER, [uid for uid in gone if uid not in failed])
 
-        for uid in user_ids:
-            if uid in failed:
-                batch.dead(EntityType.USER, uid, failed[uid])
-            else:
-                batch.done(EntityType.USER, uid)
+        batch.settle(EntityType.USER, user_ids, failed)
         return set(failed)
 
     # -- channels -------------------------------------------------------------------
@@ -376,11 +380,7 @@ class SyncWorker:
         _forget_states(EntityType.CHANNEL, [cid for cid in gone if cid not in failed])
         _forget_states(EntityType.CHANNEL_MEMBERS, [cid for cid in gone if cid not in failed])
 
-        for cid in channel_ids:
-            if cid in failed:
-                batch.dead(EntityType.CHANNEL, cid, failed[cid])
-            else:
-                batch.done(EntityType.CHANNEL, cid)
+        batch.settle(EntityType.CHANNEL, channel_ids, failed)
         return set(failed)
 
     def _create_channel(
