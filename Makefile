@@ -5,13 +5,19 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 ENGINE_PORT ?= 8800
+# The web client (Next.js, static export) that Django serves at /.
+WEB := frontend
+WEB_BUILT := $(WEB)/out/index.html
+WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) \
+	$(addprefix $(WEB)/,package.json package-lock.json next.config.ts tsconfig.json)
 
-.PHONY: run test lint format check schema clean help run-engine bench-engine
+.PHONY: run test lint format check schema clean help run-engine bench-engine web
 
 help:
 	@echo "make run    set up everything and serve on http://$(HOST):$(PORT) (SQLite, built-in chat engine, demo data)"
 	@echo "make test   run the test suite (DATABASE_URL picks the database; SQLite by default)"
-	@echo "make lint   ruff"
+	@echo "make lint   ruff; ESLint and tsc for the web client"
+	@echo "make web    build the web client (frontend/) if it is missing or stale"
 	@echo "make run-engine    serve only the built-in chat engine at the root of port $(ENGINE_PORT)"
 	@echo "make bench-engine  chat engine benchmarks (fan-out, queries)"
 
@@ -24,18 +30,32 @@ $(BIN)/.installed: requirements.txt
 .env:
 	cp .env.example .env
 
-run: $(BIN)/.installed .env
+$(WEB)/node_modules/.installed: $(WEB)/package-lock.json
+	@command -v npm >/dev/null || { echo "The web client needs Node.js 20.9 or newer with npm (see README.md)."; exit 1; }
+	cd $(WEB) && npm ci --no-audit --no-fund
+	@touch $@
+
+# Rebuilt only when a source, the lock file or the configuration changed.
+$(WEB_BUILT): $(WEB)/node_modules/.installed $(WEB_SOURCES)
+	@echo "Building the web client: $(WEB)/out is missing or older than $(WEB)/src..."
+	cd $(WEB) && NEXT_TELEMETRY_DISABLED=1 npm run build
+	@touch $@
+
+web: $(WEB_BUILT)
+
+run: $(BIN)/.installed .env $(WEB_BUILT)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py serve $(HOST):$(PORT)
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed $(WEB_BUILT)
 	$(BIN)/python -m pytest -n auto --dist loadfile -q
 	$(BIN)/python -m pytest -q chatplatform/tests/test_fuzz.py
 
-lint: $(BIN)/.installed
+lint: $(BIN)/.installed $(WEB)/node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	cd $(WEB) && npm run --silent lint && npm run --silent typecheck
 
 format: $(BIN)/.installed
 	$(BIN)/ruff check --fix .
@@ -45,7 +65,7 @@ schema: $(BIN)/.installed .env
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file openapi.yaml
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache $(WEB)/out $(WEB)/.next $(WEB)/node_modules
 
 # The built-in chat engine alone at the root of its own port, for SDKs that drop
 # a path prefix (docs/chat-engine.md). Same database and settings as `make run`.

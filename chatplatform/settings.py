@@ -142,7 +142,12 @@ STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 # Files users send in the built-in chat engine (served by the engine itself).
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
-STATICFILES_DIRS = [d for d in [BASE_DIR / "frontend" / "out"] if d.is_dir()]
+# The web client's static export (frontend/out, built by `make run` or the image):
+# WhiteNoise serves its assets at the site root; chatplatform.webclient its pages.
+WEB_CLIENT_ROOT = Path(env.str("WEB_CLIENT_ROOT", default=str(BASE_DIR / "frontend" / "out")))
+WHITENOISE_ROOT = WEB_CLIENT_ROOT
+# Cached forever: Next's assets and Django's manifest-hashed files (names change with content).
+WHITENOISE_IMMUTABLE_FILE_TEST = r"^/_next/static/|^/static/.+\.[0-9a-f]{12}\.\w+$"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

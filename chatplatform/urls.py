@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts.api.auth_views import LoginView, LogoutView, MeView, RefreshView
@@ -13,6 +12,8 @@ from audit.api.views import AuditEventViewSet
 from channels_app.api.views import ChannelViewSet
 from chatplatform.api.routers import OptionalSlashRouter
 from chatplatform.api.views import HealthView, ReadyView
+from chatplatform.webclient import ROUTE_PATTERN
+from chatplatform.webclient import page as web_client_page
 from onboarding.api.views import InvitationAcceptView, InvitationViewSet
 from onboarding.views import accept_invitation
 from streamsync.api.views import ChatTokenView, WebhookView
@@ -47,7 +48,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("chat-api/", include("chatengine.urls")),
     path("invite/<str:token>", accept_invitation, name="invitation-page"),
-    path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    # Last: every other path is a page of the web client (or its 404).
+    re_path(ROUTE_PATTERN, web_client_page, name="web-client"),
 ]
 
 handler400 = "chatplatform.api.views.bad_request_json"
