@@ -1,4 +1,14 @@
-# Production image: gunicorn (WSGI) for the API and admin, static files via whitenoise.
+# Production image: gunicorn (WSGI) for the API, admin and web client; static
+# files (the console's and the web client's) served by whitenoise.
+
+# The web client is built in a stage of its own: the final image needs no Node.
+FROM node:20-slim AS web
+WORKDIR /web
+COPY frontend/package.json frontend/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY frontend/ ./
+RUN NEXT_TELEMETRY_DISABLED=1 npm run build
+
 FROM python:3.11-slim AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -14,6 +24,7 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 
 COPY --chown=app:app . .
+COPY --from=web --chown=app:app /web/out /app/frontend/out
 
 # collectstatic needs settings that load; the real secret comes at run time.
 RUN DEBUG=0 SECRET_KEY=collectstatic-only ALLOWED_HOSTS=localhost \

@@ -7,6 +7,7 @@ import subprocess
 import urllib.request
 
 import pytest
+import requests
 import yaml
 from django.core.management import call_command
 from rest_framework.test import APIClient
@@ -96,6 +97,23 @@ def test_docs_under_the_production_server(tmp_path):
     args = [python(), "-m", "gunicorn", "chatplatform.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", "1"]
     with running(args, env, base + "/api/health"):
         _check_docs_served(base)
+        _check_web_client_served(base)
+
+
+def _check_web_client_served(base: str) -> None:
+    """The web client's pages and hashed assets, when it is built (make test builds it)."""
+    from chatplatform.tests.servers import ROOT
+
+    index = ROOT / "frontend" / "out" / "index.html"
+    if not index.is_file():
+        assert not __import__("os").environ.get("REQUIRE_BROWSER"), "the web client is not built"
+        return
+    page = requests.get(f"{base}/login", timeout=10)
+    assert page.status_code == 200 and "no-cache" in page.headers["Cache-Control"]
+    asset = re.search(r'/_next/static/[^"]+\.js', page.text)
+    assert asset, "the page names its scripts"
+    script = requests.get(base + asset.group(0), timeout=10)
+    assert script.status_code == 200 and "immutable" in script.headers["Cache-Control"]
 
 
 @pytest.mark.slow

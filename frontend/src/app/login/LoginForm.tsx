@@ -50,7 +50,7 @@ export function LoginForm() {
   };
 
   return (
-    <form onSubmit={submit} className="form" aria-describedby={error ? 'login-error' : undefined}>
+    <form onSubmit={submit} className="form" aria-label="Sign in" aria-describedby={error ? 'login-error' : undefined}>
       <label className="field">
         <span>Email</span>
         <input name="email" type="email" autoComplete="username" required autoFocus />
