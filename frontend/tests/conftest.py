@@ -47,6 +47,9 @@ if (reason := _skip_reason()) and not os.environ.get("REQUIRE_BROWSER"):
 @dataclass(frozen=True)
 class Site:
     base: str
+    # The chat service's server-side credentials (the server runs with the test run's).
+    api_key: str = os.environ.get("STREAM_API_KEY", "")
+    api_secret: str = os.environ.get("STREAM_API_SECRET", "")
 
     def url(self, path: str) -> str:
         return f"{self.base}{path}"
@@ -73,7 +76,8 @@ class Site:
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """The server of one test module; a module's ``SERVER_ENV`` adds settings."""
     if reason := _skip_reason():
         pytest.fail(f"REQUIRE_BROWSER is set but {reason}")
     tmp = tmp_path_factory.mktemp("web")
@@ -94,6 +98,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             "LOGIN_IP_RATE": "10000/60",
             "LOGIN_FAILURE_RATE": "3/120",
             "WEB_CLIENT_ROOT": str(BUILT.parent),
+            **getattr(request.module, "SERVER_ENV", {}),
         }
         for command in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
             subprocess.run(  # noqa: S603

@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 import secrets
 
-from conftest import screenshot, sign_in
 from playwright.sync_api import expect
+
+from conftest import screenshot, sign_in
 
 
 def channel_option(page, name: str):

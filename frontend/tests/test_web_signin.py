@@ -5,8 +5,13 @@ from __future__ import annotations
 import re
 import secrets
 
-from conftest import DEMO_PASSWORD, sign_in
 from playwright.sync_api import expect
+
+from conftest import DEMO_PASSWORD, sign_in
+
+# Chat tokens that expire within the test, to see them renewed.
+CHAT_TOKEN_SECONDS = 20
+SERVER_ENV = {"STREAM_TOKEN_TTL": str(CHAT_TOKEN_SECONDS)}
 
 
 def submit_login(page, email: str, password: str) -> None:
@@ -135,3 +140,22 @@ def test_profile_changes_the_name_and_the_password_ends_other_sessions(open_page
     csrf = next((c["value"] for c in elsewhere.context.cookies() if c["name"] == "csrftoken"), "")
     assert elsewhere.request.post("/api/auth/refresh", headers={"X-CSRFToken": csrf}).status == 401
     assert site.session(email, "second-pass-2026")  # the new password works
+
+
+def test_an_expiring_chat_token_is_renewed_without_a_reload(open_page):
+    page = open_page()
+    with page.expect_request("**/api/stream/token") as first:
+        sign_in(page, "mary@acme.test")
+    issued = first.value.response().json()
+    # Renewed before it runs out, by the page itself.
+    with page.expect_request("**/api/stream/token", timeout=CHAT_TOKEN_SECONDS * 1000) as renewed:
+        pass
+    assert renewed.value.response().json()["token"] != issued["token"]
+    # Past the first token's expiry the chat still works: a message goes through.
+    page.wait_for_timeout(CHAT_TOKEN_SECONDS * 1000)
+    text = f"still here {secrets.token_hex(3)}"
+    composer = page.locator(".str-chat__main-panel").get_by_placeholder("Send a message")
+    composer.fill(text)
+    composer.press("Enter")
+    message = page.locator(".str-chat__main-panel .str-chat__message", has_text=text)
+    expect(message).to_have_class(re.compile(r"str-chat__message--received"))

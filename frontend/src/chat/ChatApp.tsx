@@ -93,9 +93,10 @@ function ChatLayout({ client }: { client: StreamChat }) {
   const searchController = useMemo(
     () =>
       new SearchController({
-        // No user source: picking a person there would create a channel from the
-        // client; conversations start through the control plane (NewConversation).
-        sources: [new ChannelSearchSource(client), new MessageSearchSource(client)],
+        // Messages first: the search people reach for. No user source: picking a
+        // person there would create a channel from the client; conversations
+        // start through the control plane (NewConversation).
+        sources: [new MessageSearchSource(client), new ChannelSearchSource(client)],
       }),
     [client],
   );
