@@ -341,10 +341,34 @@ MEMBER_SCHEMA = Schema(
 # ---------------------------------------------------------------------------
 # Messages (search)
 # ---------------------------------------------------------------------------
+def text_has_words(text: str) -> Q:
+    """Full-text match as search does it: every word of ``text`` is in the message."""
+    matching = Q()
+    for word in text.split():
+        matching &= Q(text__icontains=word)
+    return matching
+
+
+def _message_text(op: str, operand: Any, context: Context) -> Q:
+    # The message text is indexed for full-text search: an equality or $q is a
+    # match of its words (the UI kit's search sends {"text": <what was typed>}),
+    # $autocomplete a match of what was typed as it is.
+    if not isinstance(operand, str) or not operand.strip():
+        raise input_error(f"{op} for text needs non-empty text")
+    if len(operand) > MAX_SEARCH_QUERY:
+        raise input_error(f"the searched text is longer than {MAX_SEARCH_QUERY} characters")
+    if op == "$autocomplete":
+        return Q(text__icontains=operand)
+    return text_has_words(operand)
+
+
+# The longest text one search looks for.
+MAX_SEARCH_QUERY = 500
+
 MESSAGE_SCHEMA = Schema(
     fields={
         "id": FieldSpec("id", ops=ORDERED),
-        "text": FieldSpec("text", ops=TEXT),
+        "text": FieldSpec(ops=frozenset({"$eq", "$q", "$autocomplete"}), handler=_message_text),
         "type": FieldSpec("type", ops=frozenset({"$eq", "$in", "$ne", "$nin"})),
         "user.id": FieldSpec("user_id", ops=ORDERED),
         "user_id": FieldSpec("user_id", ops=ORDERED),

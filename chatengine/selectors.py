@@ -43,7 +43,6 @@ DEFAULT_CHANNEL_LIMIT = 10
 MAX_OFFSET = 1000
 DEFAULT_SEARCH_LIMIT = 20
 MAX_SEARCH_LIMIT = 100
-MAX_SEARCH_QUERY = 500
 
 
 def bounded_int(value: Any, *, name: str, default: int, maximum: int, minimum: int = 0) -> int:
@@ -238,16 +237,11 @@ def messages_search(
         )
     if (query is None) == (message_filter_conditions is None):
         raise input_error("send either query (text) or message_filter_conditions, not both or neither")
-    if query is not None:
-        if not isinstance(query, str) or not query.strip():
-            raise input_error("query must be non-empty text")
-        if len(query) > MAX_SEARCH_QUERY:
-            raise input_error(f"query is longer than {MAX_SEARCH_QUERY} characters")
-        matching = Q()
-        for word in query.split():
-            matching &= Q(text__icontains=word)
-    else:
-        matching = compile_filter(message_filter_conditions, MESSAGE_SCHEMA, Context(user=user))
+    if query is not None and not isinstance(query, str):
+        raise input_error("query must be text")
+    # As in Stream, query is {"text": {"$q": query}}.
+    conditions = {"text": {"$q": query}} if query is not None else message_filter_conditions
+    matching = compile_filter(conditions, MESSAGE_SCHEMA, Context(user=user))
     channels = _visible_channels(caller, user, filter_conditions).values("cid")
     queryset = (
         Message.objects.filter(matching, channel__in=channels, deleted_at__isnull=True)

@@ -45,6 +45,17 @@ def test_words_find_messages_in_the_callers_channels_only(world):
     assert texts(search("ann", query="budget Q3")) == ["The budget for Q3 is ready"]
 
 
+def test_the_ui_kits_text_condition_is_a_full_text_match(world):
+    """stream-chat-react's search sends what was typed as {"text": ...} (and type regular)."""
+    typed = search("ann", message_filter_conditions={"text": "q3 BUDGET", "type": "regular"})
+    assert texts(typed) == ["The budget for Q3 is ready"]
+    assert texts(search("ann", message_filter_conditions={"text": {"$q": "budget"}})) == [
+        "Budget approved",
+        "The budget for Q3 is ready",
+    ]
+    assert texts(search("zed", message_filter_conditions={"text": "budget"})) == ["globex budget secrets"]
+
+
 def test_the_server_searches_every_team(world):
     assert len(texts(search(None, query="budget"))) == 4
 
