@@ -8,7 +8,7 @@ import secrets
 
 from playwright.sync_api import expect
 
-from conftest import PHONE, screenshot, sign_in
+from tests.conftest import PHONE, screenshot, sign_in
 
 
 def open_channel(page, name: str) -> None:

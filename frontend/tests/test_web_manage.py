@@ -8,7 +8,7 @@ import secrets
 
 from playwright.sync_api import expect
 
-from conftest import screenshot, sign_in
+from tests.conftest import screenshot, sign_in
 
 
 def channel_option(page, name: str):

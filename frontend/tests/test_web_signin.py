@@ -7,7 +7,7 @@ import secrets
 
 from playwright.sync_api import expect
 
-from conftest import DEMO_PASSWORD, sign_in
+from tests.conftest import DEMO_PASSWORD, sign_in
 
 # Chat tokens that expire within the test, to see them renewed.
 CHAT_TOKEN_SECONDS = 20
