@@ -8,7 +8,7 @@ import secrets
 
 from playwright.sync_api import expect
 
-from tests.conftest import screenshot, sign_in
+from tests.conftest import PHONE, screenshot, sign_in
 
 
 def channel_option(page, name: str):
@@ -113,3 +113,10 @@ def test_an_invitation_accepted_in_the_browser_leads_to_login_and_the_chat(open_
     newcomer.wait_for_url(re.compile(r"/$"))
     expect(newcomer.get_by_role("listbox", name="Channel list")).to_be_visible()
     expect(newcomer.get_by_role("banner")).to_contain_text("New Comer")
+
+
+def test_manage_fits_a_phone(open_page):
+    alice = sign_in(open_page(viewport=PHONE), "alice@acme.test", path="/manage")
+    expect(alice.get_by_role("cell", name="mary@acme.test")).to_be_visible()
+    assert alice.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0
+    screenshot(alice, "manage-phone")
