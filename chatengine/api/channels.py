@@ -34,14 +34,21 @@ def channels_query(call: Call) -> dict[str, Any]:
         offset=body.get("offset"),
     )
     options = options_from(body, default_message_limit=25)
+    if body.get("watch") is True:
+        _watch(call, channels)
     states = channel_states(
         caller=call.caller, viewer=viewer, channels=channels, types=call.types, options=options
     )
-    if body.get("watch") is True:
-        connection = connections.connection_for(connection_id=call.query.get("connection_id"), user=call.user)
-        if connection is not None:
-            connections.channels_watch(connection=connection, channels=channels)
     return {"channels": states}
+
+
+def _watch(call: Call, channels: list[Channel]) -> None:
+    """Subscribe the caller's socket (``connection_id``) to ``channels``, before
+    their state is built: the caller who starts watching is one of the
+    watchers the answer counts and lists."""
+    connection = connections.connection_for(connection_id=call.query.get("connection_id"), user=call.user)
+    if connection is not None:
+        connections.channels_watch(connection=connection, channels=channels)
 
 
 def channel_query(call: Call, channel_type: str, channel_id: str | None = None) -> dict[str, Any]:
@@ -64,19 +71,12 @@ def channel_query(call: Call, channel_type: str, channel_id: str | None = None) 
     viewer = call.actor_or_none()
     access = selectors.access_for(call.caller, channel, member_get(channel, viewer), call.types, user=viewer)
     access.require("read-channel", "read")
-    state = channel_states(
-        caller=call.caller,
-        viewer=viewer,
-        channels=[channel],
-        types=call.types,
-        options=options_from(body, default_message_limit=selectors.DEFAULT_MESSAGE_LIMIT),
-    )[0]
+    options = options_from(body, default_message_limit=selectors.DEFAULT_MESSAGE_LIMIT)
     if body.get("watch") is True:
-        connection = connections.connection_for(connection_id=call.query.get("connection_id"), user=call.user)
-        if connection is not None:
-            connections.channels_watch(connection=connection, channels=[channel])
-            state["watcher_count"] = connections.watcher_count(channel)
-    return state
+        _watch(call, [channel])
+    return channel_states(
+        caller=call.caller, viewer=viewer, channels=[channel], types=call.types, options=options
+    )[0]
 
 
 def _require_create_grant(call: Call, channel_type: str, data: dict[str, Any]) -> None:

@@ -68,6 +68,25 @@ describe('two users of one team', () => {
     assert.equal(bobChannel.state.members[alice].user.id, alice);
   });
 
+  test('whoever starts watching is counted in the answer it gets', async () => {
+    // The raw answers: the client's own user.watching.start event must not paper over them.
+    const roomId = uid('acme-watch');
+    await server
+      .channel('messaging', roomId, { team: 'acme', members: [alice, bob], created_by_id: alice })
+      .create();
+    const listed = await aliceClient.queryChannelsRequest({ cid: `messaging:${roomId}` }, [], { watch: true });
+    assert.equal(listed[0].watcher_count, 1, 'queryChannels counts the caller');
+    assert.deepEqual(listed[0].watchers.map((user) => user.id), [alice]);
+
+    const watched = await bobClient.channel('messaging', roomId).watch();
+    assert.equal(watched.watcher_count, 2, 'a watch counts the caller');
+    assert.deepEqual(watched.watchers.map((user) => user.id).sort(), [alice, bob].sort());
+
+    const created = await bobClient.channel('messaging', { members: [alice, bob], team: 'acme' }).watch();
+    assert.equal(created.watcher_count, 1, 'creating while watching counts the creator');
+    assert.deepEqual(created.watchers.map((user) => user.id), [bob]);
+  });
+
   test('a message reaches the other user in real time', async () => {
     const received = waitForEvent(bobClient, 'message.new', (event) => event.message.text === 'hello bob');
     const { message } = await aliceChannel.sendMessage({ text: 'hello bob' });
