@@ -373,7 +373,9 @@ SORTABLE_CHANNEL_FIELDS: dict[str, Any] = {
     "message_count": F("message_count"),
     "cid": F("cid"),
     "id": F("channel_id"),
-    "last_updated": None,  # annotated by the selector
+    # Computed by the selector: last_updated always, the rest from the
+    # querying user's own membership.
+    "last_updated": None,
     "has_unread": None,
     "unread_count": None,
     "pinned_at": None,
@@ -422,6 +424,9 @@ def parse_sort(
         if direction not in (1, -1):
             raise input_error(f"sort direction for {name} must be 1 or -1")
         expression = (annotations or {}).get(name, allowed.get(name))
+        if expression is None and name in allowed:
+            # A key the query computes for its user (its own membership), and there is none.
+            raise input_error(f"sorting by {name} needs a user: send user_id or query with a user token")
         if expression is None:
             raise input_error(f"cannot sort by {name}")
         orderings.append(

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Window
 from django.db.models.functions import RowNumber
 
 from chatengine import permissions
@@ -208,7 +208,7 @@ def channels_query(
     the channels it may read: those it is a member of, unless a grant lets it
     read others."""
     queryset = _visible_channels(caller, user, filter_conditions).select_related("created_by")
-    annotations = {"last_updated": channel_last_updated()}
+    annotations = {"last_updated": channel_last_updated(), **_own_membership_sorts(user)}
     queryset = queryset.annotate(last_updated=annotations["last_updated"])
     orderings = parse_sort(sort, SORTABLE_CHANNEL_FIELDS, annotations) or [
         annotations["last_updated"].desc(nulls_last=True)
@@ -216,6 +216,21 @@ def channels_query(
     limit_n = bounded_int(limit, name="limit", default=DEFAULT_CHANNEL_LIMIT, maximum=MAX_CHANNEL_LIMIT)
     offset_n = bounded_int(offset, name="offset", default=0, maximum=MAX_OFFSET)
     return list(queryset.order_by(*orderings, "cid").distinct()[offset_n : offset_n + limit_n])
+
+
+def _own_membership_sorts(user: ChatUser | None) -> dict[str, Any]:
+    """Sort keys read from the querying user's own membership of each channel:
+    ``pinned_at`` (the UI kit sorts ``{pinned_at: -1}`` first to keep pinned
+    channels on top), ``unread_count`` and ``has_unread``. Without a user there
+    is no membership to read, and sorting by them is an input error."""
+    if user is None:
+        return {}
+    own = Member.objects.filter(channel=OuterRef("pk"), user=user)
+    return {
+        "pinned_at": Subquery(own.values("pinned_at")[:1]),
+        "unread_count": Subquery(own.values("unread_messages")[:1]),
+        "has_unread": Exists(own.filter(unread_messages__gt=0)),
+    }
 
 
 def messages_search(
