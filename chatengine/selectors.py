@@ -164,6 +164,27 @@ def channel_access(
     return access
 
 
+def membership_for_update(caller: Caller, cid: str, user_id: str) -> Member:
+    """``user_id``'s membership of ``cid``, for changing its own settings (pin,
+    archive, custom member data). A client changes only its own membership;
+    server-side calls reach any member.
+
+    For a client, a channel of another team answers exactly as a missing one
+    (code 16): the route tells nobody which channels other teams have."""
+    channel = Channel.objects.filter(cid=cid).first()
+    client = None if caller.server else caller.user
+    if channel is None or (
+        client is not None and not permissions.team_allows(client, channel, multi_tenant=caller.multi_tenant)
+    ):
+        raise not_found(f"channel {cid}")
+    if client is not None and client.id != user_id:
+        raise not_allowed(f"user '{client.id}' can only change its own membership, not that of '{user_id}'")
+    member = Member.objects.filter(channel=channel, user_id=user_id).first()
+    if member is None:
+        raise not_found(f"member {user_id} of channel {cid}")
+    return member
+
+
 def member_get(channel: Channel, user: ChatUser | None) -> Member | None:
     if user is None:
         return None

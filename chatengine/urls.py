@@ -77,6 +77,11 @@ urlpatterns: list[URLPattern] = [
     _path(rf"{CHANNEL}/show", "channel-show", POST=channel_views.channel_show),
     _path(rf"{CHANNEL}/truncate", "channel-truncate", POST=channel_views.channel_truncate),
     _path(rf"{CHANNEL}/member", "channel-member", PATCH=channel_views.member_update_partial),
+    _path(
+        rf"{CHANNEL}/member/(?P<user_id>{SEGMENT})",
+        "channel-member-user",
+        PATCH=channel_views.member_update_partial,
+    ),
     _path(rf"{CHANNEL}/file", "channel-file", POST=upload_views.file_upload, DELETE=upload_views.file_delete),
     _path(
         rf"{CHANNEL}/image", "channel-image", POST=upload_views.image_upload, DELETE=upload_views.image_delete

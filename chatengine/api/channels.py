@@ -205,10 +205,19 @@ def channel_show(call: Call, channel_type: str, channel_id: str) -> dict[str, An
     return {}
 
 
-def member_update_partial(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
-    channel, user = _member_channel(call, channel_type, channel_id)
+def member_update_partial(
+    call: Call, channel_type: str, channel_id: str, user_id: str | None = None
+) -> dict[str, Any]:
+    """``PATCH …/member`` (the caller's membership; server side, the ``user_id``
+    the call names) and the SDKs' older ``PATCH …/member/{user_id}``, which
+    ``channel.pin()`` / ``archive()`` still use: one route, two paths."""
+    target = call.actor().id if user_id is None else user_id
+    member = selectors.membership_for_update(call.caller, f"{channel_type}:{channel_id}", target)
     member = channel_services.member_update_partial(
-        channel=channel, user=user, to_set=call.body.get("set"), to_unset=call.body.get("unset")
+        member=member,
+        actor=call.actor_or_none(),
+        to_set=call.body.get("set"),
+        to_unset=call.body.get("unset"),
     )
     return {"channel_member": member_payload(member)}
 

@@ -245,6 +245,48 @@ def test_query_channels_filters_by_team_and_members(server: StreamChat) -> None:
     assert [c["channel"]["cid"] for c in both] == cids
 
 
+def test_members_pin_archive_and_keep_custom_data(server: StreamChat, live_engine: LiveEngine) -> None:
+    (alice, bob) = make_team(server, "acme", ("alice", {}), ("bob", {}))
+    first = make_channel(server, "acme", alice, [alice, bob])
+    second = make_channel(server, "acme", alice, [alice, bob])
+    third = make_channel(server, "acme", alice, [alice, bob])
+    third.send_message({"text": "the newest"}, bob)
+    pinned = first.pin(alice)["channel_member"]
+    assert pinned["user_id"] == alice and pinned["pinned_at"]
+    assert second.archive(alice)["channel_member"]["archived_at"]
+    updated = first.update_member_partial(alice, {"nickname": "Al"}, [])["channel_member"]
+    assert (updated["nickname"], updated["pinned_at"]) == ("Al", pinned["pinned_at"])
+
+    cids = [first.cid, second.cid, third.cid]
+    pinned_first = [{"field": "pinned_at", "direction": -1}, {"field": "last_message_at", "direction": -1}]
+    listed = server.query_channels({"cid": {"$in": cids}, "archived": False}, pinned_first, user_id=alice)
+    assert [c["channel"]["cid"] for c in listed["channels"]] == [first.cid, third.cid]
+    assert listed["channels"][0]["membership"]["pinned_at"] == pinned["pinned_at"]
+    archived = server.query_channels({"cid": {"$in": cids}, "archived": True}, user_id=alice)["channels"]
+    assert [c["channel"]["cid"] for c in archived] == [second.cid]
+    nickname = {m["user_id"]: m.get("nickname") for m in first.query_members({})}
+    assert nickname == {alice: "Al", bob: None}
+
+    first.unpin(alice)
+    second.unarchive(alice)
+    assert server.query_channels({"cid": {"$in": cids}, "pinned": True}, user_id=alice)["channels"] == []
+
+    # A client changes its own membership only; another team's channel looks missing.
+    as_bob = Client(live_engine, bob)
+    refused = as_bob.call("PATCH", f"channels/messaging/{first.id}/member/{alice}", {"set": {"pinned": True}})
+    assert (refused.status_code, error_code(refused)) == (403, 17)
+    own = as_bob.call("PATCH", f"channels/messaging/{first.id}/member", {"set": {"archived": True}})
+    assert own.status_code == 200 and own.json()["channel_member"]["archived_at"]
+    (zed,) = make_team(server, "globex", ("zed", {}))
+    foreign = Client(live_engine, zed).call(
+        "PATCH", f"channels/messaging/{first.id}/member/{zed}", {"set": {"pinned": True}}
+    )
+    assert (foreign.status_code, error_code(foreign)) == (404, 16)
+    with pytest.raises(StreamAPIException) as bad:
+        first.update_member_partial(alice, {"pinned": "yes"})
+    assert bad.value.error_code == 4
+
+
 def test_delete_channels_in_batch(server: StreamChat) -> None:
     (owner,) = make_team(server, "acme", ("owner", {}))
     first, second = make_channel(server, "acme", owner, [owner]), make_channel(server, "acme", owner, [owner])

@@ -36,6 +36,7 @@ BODIES = [
     {"event": {"type": 3}},
     {"set": [], "unset": {}},
     {"set": {"pinned": "yes", "pin_expires": "never"}},
+    {"set": {"archived": True, "channel_role": 5}, "unset": [None]},
     {"add_members": [{"user_id": 3}]},
     {"assign_roles": [{"user_id": "ann", "channel_role": 7}]},
     {"filter_conditions": {"$and": {"a": 1}}},
@@ -90,6 +91,8 @@ PATHS = [
     "channels/messaging/acme-room/read",
     "channels/messaging/acme-room/unread",
     "channels/messaging/acme-room/member",
+    "channels/messaging/acme-room/member/ann",
+    "channels/messaging/globex-room/member/ann",
     "channels/messaging/acme-room/hide",
     "channels/messaging/acme-room/truncate",
     "messages/m1",
@@ -118,6 +121,7 @@ def test_no_route_answers_500_to_bad_input():
     multi_tenant()
     ann = make_user("ann")
     post(make_channel("acme-room", ann), ann, "hi", id="m1")
+    make_channel("globex-room", make_user("zed", team="globex"), team="globex")
     failures = []
     for user_id in (None, "ann"):
         client = StreamClient(user_id)

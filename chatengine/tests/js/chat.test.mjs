@@ -323,6 +323,48 @@ describe('two users of one team', () => {
     await fresh.disconnectUser();
   });
 
+  test('pin and archive from the channel list reach the member and reorder its list', async () => {
+    const otherId = uid('acme-archive');
+    await server
+      .channel('messaging', otherId, { team: 'acme', members: [alice, bob], created_by_id: alice })
+      .create();
+    await server.channel('messaging', otherId).sendMessage({ text: 'the newest of all', user_id: bob });
+    const other = aliceClient.channel('messaging', otherId);
+    await other.watch();
+
+    const pinned = waitForEvent(aliceClient, 'member.updated', (e) => e.cid === aliceChannel.cid && !!e.member.pinned_at);
+    const member = await aliceChannel.pin();
+    assert.equal(typeof member.pinned_at, 'string');
+    assert.equal((await pinned).member.user.id, alice);
+    assert.equal(aliceChannel.state.membership.pinned_at, member.pinned_at);
+    const archived = waitForEvent(aliceClient, 'member.updated', (e) => e.cid === other.cid && !!e.member.archived_at);
+    await other.archive();
+    await archived;
+    assert.equal(typeof other.state.membership.archived_at, 'string');
+
+    // What the kit's ChannelList sends to keep pinned channels on top and archived ones apart.
+    const sort = [{ pinned_at: -1 }, { last_message_at: -1 }];
+    const listed = await aliceClient.queryChannels({ members: { $in: [alice] }, archived: false }, sort, { watch: false });
+    assert.equal(listed[0].cid, aliceChannel.cid, 'the pinned channel comes first');
+    assert.equal(listed[0].state.membership.pinned_at, member.pinned_at);
+    assert.ok(!listed.some((channel) => channel.cid === other.cid), 'archived channels are left out');
+    const inArchive = await aliceClient.queryChannels({ members: { $in: [alice] }, archived: true }, sort, { watch: false });
+    assert.deepEqual(inArchive.map((channel) => channel.cid), [other.cid]);
+
+    await assert.rejects(bobChannel.partialUpdateMember(alice, { set: { pinned: true } }), (error) => {
+      assert.equal(error.code, 17, 'a member changes only its own membership');
+      return true;
+    });
+
+    const unpinned = waitForEvent(aliceClient, 'member.updated', (e) => e.cid === aliceChannel.cid && !e.member.pinned_at);
+    await aliceChannel.unpin();
+    await unpinned;
+    assert.equal(aliceChannel.state.membership.pinned_at, undefined);
+    await other.unarchive();
+    const back = await aliceClient.queryChannels({ cid: other.cid, archived: false }, sort, { watch: false });
+    assert.deepEqual(back.map((channel) => channel.cid), [other.cid]);
+  });
+
   test('members are queryable', async () => {
     const { members } = await aliceChannel.queryMembers({}, { created_at: 1 }, {});
     assert.deepEqual(members.map((m) => m.user_id).sort(), [alice, bob].sort());
@@ -370,6 +412,16 @@ describe('a user of another team', () => {
     assert.deepEqual(none, []);
     const { users } = await zedClient.queryUsers({ id: { $in: [acmeUser] } });
     assert.deepEqual(users, []);
+  });
+
+  test('cannot pin or archive the other team channel: it looks missing', async () => {
+    for (const id of [acmeChannelId, uid('no-such-channel')]) {
+      await assert.rejects(zedClient.channel('messaging', id).pin(), (error) => {
+        assert.equal(error.code, 16);
+        assert.equal(error.status, 404);
+        return true;
+      });
+    }
   });
 
   test('cannot watch or post in the other team channel', async () => {
