@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from chatengine import selectors
+from chatengine.api import messages as message_views
 from chatengine.api.http import Call, object_field
 from chatengine.errors import Code, StreamError, input_error, not_allowed
 from chatengine.models import Channel, ChatUser
@@ -109,6 +110,8 @@ def channel_update(call: Call, channel_type: str, channel_id: str) -> dict[str, 
         access = channel_access(call.caller, cid, call.types)
         channel = access.channel
         _authorize_update(call, access, data, operations)
+        if isinstance(body.get("message"), dict):
+            message_views.require_may_post(access, body["message"])
     channel = channel_services.channel_update(
         caller=call.caller, channel=channel, actor=actor, data=data, operations=operations
     )

@@ -453,7 +453,9 @@ def test_message_permissions_follow_roles(server: StreamChat, live_engine: LiveE
     assert {"send-message", "send-reaction", "send-reply", "read-events", "delete-own-message"} <= set(
         capabilities
     )
-    assert "delete-any-message" not in capabilities
+    assert "delete-any-message" not in capabilities and "pin-message" not in capabilities
+    pinned = as_alice.call("POST", f"{path}/message", {"message": {"text": "pin me", "pinned": True}})
+    assert pinned.status_code == 403 and error_code(pinned) == 17, "the engine refuses what the UI hides"
 
     message = as_alice.call("POST", f"{path}/message", {"message": {"text": "mine"}}).json()["message"]
     assert message["user"]["id"] == alice
@@ -470,11 +472,11 @@ def test_message_permissions_follow_roles(server: StreamChat, live_engine: LiveE
         assert removed.json()["message"]["type"] == "deleted"
 
     admin_caps = Client(live_engine, admin).call("POST", f"{path}/query", {"state": True}).json()
-    assert "delete-any-message" in admin_caps["channel"]["own_capabilities"]
+    assert {"delete-any-message", "pin-message"} <= set(admin_caps["channel"]["own_capabilities"])
 
     channel.add_moderators([bob])
     bob_caps = as_bob.call("POST", f"{path}/query", {"state": True}).json()["channel"]["own_capabilities"]
-    assert "delete-any-message" in bob_caps
+    assert "delete-any-message" in bob_caps and "pin-message" in bob_caps
 
 
 def test_errors_use_streams_envelope_and_codes(server: StreamChat, live_engine: LiveEngine) -> None:

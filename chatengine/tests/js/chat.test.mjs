@@ -62,6 +62,9 @@ describe('two users of one team', () => {
     for (const capability of ['send-message', 'send-reaction', 'send-reply', 'read-events', 'typing-events']) {
       assert.ok(found.data.own_capabilities.includes(capability), capability);
     }
+    for (const capability of ['pin-message', 'delete-any-message', 'update-channel-members', 'ban-channel-members']) {
+      assert.ok(!found.data.own_capabilities.includes(capability), `a plain member has no ${capability}`);
+    }
     aliceChannel = found;
     bobChannel = bobClient.channel('messaging', channelId);
     await bobChannel.watch();
