@@ -229,6 +229,11 @@ def channels_query(
     the channels it may read: those it is a member of, unless a grant lets it
     read others."""
     queryset = _visible_channels(caller, user, filter_conditions).select_related("created_by")
+    if user is not None and not _names_field(filter_conditions, "hidden"):
+        # A user's hidden channels stay out of its lists until a new message
+        # arrives, unless the filter asks about them (Stream's rule).
+        hidden = Member.objects.filter(channel=OuterRef("pk"), user=user, hidden=True)
+        queryset = queryset.exclude(Exists(hidden))
     annotations = {"last_updated": channel_last_updated(), **_own_membership_sorts(user)}
     queryset = queryset.annotate(last_updated=annotations["last_updated"])
     orderings = parse_sort(sort, SORTABLE_CHANNEL_FIELDS, annotations) or [
@@ -237,6 +242,19 @@ def channels_query(
     limit_n = bounded_int(limit, name="limit", default=DEFAULT_CHANNEL_LIMIT, maximum=MAX_CHANNEL_LIMIT)
     offset_n = bounded_int(offset, name="offset", default=0, maximum=MAX_OFFSET)
     return list(queryset.order_by(*orderings, "cid").distinct()[offset_n : offset_n + limit_n])
+
+
+def _names_field(conditions: Any, name: str) -> bool:
+    """Whether a (valid) filter names ``name`` anywhere, inside ``$and`` /
+    ``$or`` / ``$nor`` too."""
+    if isinstance(conditions, list):
+        return any(_names_field(item, name) for item in conditions)
+    if not isinstance(conditions, dict):
+        return False
+    return any(
+        key == name or (key in ("$and", "$or", "$nor") and _names_field(value, name))
+        for key, value in conditions.items()
+    )
 
 
 def _own_membership_sorts(user: ChatUser | None) -> dict[str, Any]:

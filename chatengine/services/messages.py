@@ -180,6 +180,8 @@ def message_send(*, channel: Channel, user: ChatUser, data: dict[str, Any], max_
         )
         channel.last_message_at = now
         channel.message_count += 1
+        # A new message brings the channel back into the lists of members who hid it.
+        Member.objects.filter(channel=channel, hidden=True).update(hidden=False)
         if not message.silent:
             # Not for members who muted the channel or the author (Stream's rule).
             muted_channel = ChannelMute.objects.active().filter(channel=channel, user=OuterRef("user"))

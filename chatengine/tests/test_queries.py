@@ -138,6 +138,28 @@ def test_sorts_by_the_users_own_membership(world):
     assert on_behalf == cids(world["private"], world["general"])
 
 
+def test_hidden_channels_leave_the_users_lists_until_a_new_message(world):
+    ann = StreamClient("ann")
+    for path in ("channels/messaging/acme-general/hide", "channels/messaging/acme-ann/hide"):
+        assert ann.call("POST", path, {}).status_code == 201
+    assert ann.query_channels({}) == []
+    assert sorted(ann.query_channels({"hidden": True})) == sorted(cids(world["general"], world["private"]))
+    assert ann.query_channels({"$or": [{"hidden": False}, {"id": "acme-ann"}]}) == cids(world["private"])
+    assert StreamClient("bob").query_channels({"id": "acme-general"}) == cids(world["general"]), (
+        "a channel is hidden for the member who hid it only"
+    )
+    state = ann.call("POST", "channels/messaging/acme-general/query", {"state": True}).json()
+    assert state["hidden"] is True and state["channel"]["hidden"] is True, "asked for by id, it answers"
+    assert StreamClient().query_channels({"members": {"$in": ["ann"]}}) != [], "server side lists it all"
+
+    post(world["general"], world["bob"], "are you there?")
+    assert ann.query_channels({}) == cids(world["general"]), "a new message brings it back"
+    assert ann.call("POST", "channels/messaging/acme-ann/show", {}).status_code == 201
+    assert ann.query_channels({}, sort=[{"field": "cid", "direction": 1}]) == cids(
+        world["private"], world["general"]
+    )
+
+
 def test_client_side_queries_stay_in_the_users_team_and_channels(world):
     ann = StreamClient("ann")
     assert sorted(ann.query_channels({})) == sorted(cids(world["general"], world["private"]))
