@@ -506,11 +506,12 @@ def channel_set_hidden(*, channel: Channel, user: ChatUser, hidden: bool) -> Non
     )
     if not updated:
         raise not_allowed(f"user '{user.id}' is not a member of {channel.cid}")
+    fields: dict[str, Any] = {"channel": channel_payload(channel), "user": user_payload(user)}
+    if hidden:
+        # Hiding never clears the history here (Stream's clear_history is not offered).
+        fields["clear_history"] = False
     event_type = "channel.hidden" if hidden else "channel.visible"
-    events.to_users(
-        [user.id],
-        events.envelope(event_type, channel, channel=channel_payload(channel), user=user_payload(user)),
-    )
+    events.to_users([user.id], events.envelope(event_type, channel, **fields))
 
 
 # What a partial member update may not touch: the member's role and standing
