@@ -21,7 +21,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils.dateparse import parse_datetime
 
 from chatengine.errors import input_error
-from chatengine.models import ChannelMute, ChatUser, Member, UserTeam
+from chatengine.models import CONVERSATION_MEMBERS, ChannelMute, ChatUser, Member, UserBlock, UserTeam
 
 COMPARISONS = {"$gt": "gt", "$gte": "gte", "$lt": "lt", "$lte": "lte"}
 CUSTOM_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
@@ -221,6 +221,17 @@ def _muted(op: str, operand: Any, context: Context) -> Q:
     return Q(Exists(mute)) if wanted else ~Q(Exists(mute))
 
 
+def _blocked(op: str, operand: Any, context: Context) -> Q:
+    """The querying user's conversations (two members) with a user it blocks."""
+    wanted = _bool_operand("blocked", op, operand)
+    if context.user is None:
+        raise input_error("field blocked needs a user: send user_id or query with a user token")
+    blocked = UserBlock.objects.filter(user=context.user).values("target_id")
+    other = Member.objects.filter(channel=OuterRef("pk"), user_id__in=blocked)
+    q = Q(member_count=CONVERSATION_MEMBERS) & Q(Exists(other))
+    return q if wanted else ~q
+
+
 def _member_name(op: str, operand: Any, context: Context) -> Q:
     if not isinstance(operand, str):
         raise input_error("member.user.name needs a string")
@@ -260,6 +271,7 @@ CHANNEL_SCHEMA = Schema(
             ops=frozenset({"$eq"}), handler=_own_membership("has_unread", lambda: Q(unread_messages__gt=0))
         ),
         "muted": FieldSpec(ops=frozenset({"$eq"}), handler=_muted),
+        "blocked": FieldSpec(ops=frozenset({"$eq"}), handler=_blocked),
     },
     reserved=frozenset({"config", "own_capabilities", "created_by", "members"}),
 )

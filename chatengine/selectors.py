@@ -32,7 +32,18 @@ from chatengine.filters import (
     parse_date,
     parse_sort,
 )
-from chatengine.models import Ban, Channel, ChannelType, ChatUser, Flag, Member, Message, MessageType
+from chatengine.models import (
+    CONVERSATION_MEMBERS,
+    Ban,
+    Channel,
+    ChannelType,
+    ChatUser,
+    Flag,
+    Member,
+    Message,
+    MessageType,
+    UserBlock,
+)
 from chatengine.services.app import channel_type_config, channel_type_get
 
 DEFAULT_MESSAGE_LIMIT = 100  # the JS client's page size for channel.query without a limit
@@ -603,3 +614,51 @@ def _totals(memberships: QuerySet[Member], user_ids: list[str]) -> dict[str, dic
             "unread_channels": row["channels"],
         }
     return totals
+
+
+# ---------------------------------------------------------------------------
+# Blocks
+# ---------------------------------------------------------------------------
+def blocks_of(user: ChatUser) -> list[UserBlock]:
+    """``user``'s blocks of users that still exist, oldest first."""
+    return list(
+        UserBlock.objects.filter(user=user, target__deleted_at__isnull=True)
+        .select_related("user", "target")
+        .order_by("created_at", "id")
+    )
+
+
+def conversations_of(user: ChatUser, other_id: str) -> list[Channel]:
+    """The channels whose only members are ``user`` and ``other_id``."""
+    return list(
+        Channel.objects.filter(member_count=CONVERSATION_MEMBERS, members__user=user)
+        .filter(members__user_id=other_id)
+        .select_related("created_by")
+    )
+
+
+def blockers_in(channel: Channel, actor_id: str) -> list[str]:
+    """The members of ``channel`` who block ``actor_id`` and so must not hear
+    from it there: in a conversation of the two of them only (group channels
+    are not touched by a block, and cost no query)."""
+    if channel.member_count != CONVERSATION_MEMBERS:
+        return []
+    return list(
+        UserBlock.objects.filter(
+            target_id=actor_id, user__memberships__channel=channel, target__memberships__channel=channel
+        ).values_list("user_id", flat=True)
+    )
+
+
+def blocked_conversations(user: ChatUser, channels: list[Channel]) -> set[str]:
+    """The cids among ``channels`` that are ``user``'s conversations with
+    someone it blocks (``blocked: true`` in its channel states)."""
+    pairs = [channel for channel in channels if channel.member_count == CONVERSATION_MEMBERS]
+    if not pairs:
+        return set()
+    blocked = UserBlock.objects.filter(user=user).values("target_id")
+    return set(
+        Member.objects.filter(channel__in=pairs, user_id__in=blocked)
+        .filter(channel__members__user=user)
+        .values_list("channel_id", flat=True)
+    )

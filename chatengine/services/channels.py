@@ -27,6 +27,7 @@ from chatengine.models import (
     Member,
     Task,
     TaskStatus,
+    UserBlock,
 )
 from chatengine.permissions import BUILTIN_ROLES, CROSS_TEAM_ROLES
 from chatengine.serializers import channel_payload, iso, member_payload, user_payload
@@ -225,6 +226,16 @@ def _add_members(
     actor: ChatUser | None,
     notify: bool = True,
 ) -> list[Member]:
+    if not caller.server and actor is not None:
+        # A blocked user adding its blocker to a channel is ignored for the
+        # blocker (Stream's rule); the others are added. The server (the
+        # control plane) says who is a member and is never second-guessed.
+        blocking = set(
+            UserBlock.objects.filter(target=actor, user_id__in=[uid for uid, _ in entries]).values_list(
+                "user_id", flat=True
+            )
+        )
+        entries = [(uid, role) for uid, role in entries if uid not in blocking]
     users = _users([uid for uid, _ in entries], channel=channel, caller=caller)
     existing = {
         m.user_id: m for m in Member.objects.select_related("user").filter(channel=channel, user_id__in=users)

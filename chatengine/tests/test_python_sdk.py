@@ -373,6 +373,33 @@ def test_bans_in_a_channel_and_everywhere(server: StreamChat, live_engine: LiveE
     assert server.query_banned_users({"filter_conditions": {"user_id": bob}})["bans"] == []
 
 
+def test_blocks_on_a_users_behalf(server: StreamChat, live_engine: LiveEngine) -> None:
+    (alice, bob) = make_team(server, "acme", ("alice", {}), ("bob", {}))
+    (zed,) = make_team(server, "globex", ("zed", {}))
+    conversation = make_channel(server, "acme", alice, [alice, bob])
+    blocked = server.block_user(bob, alice)
+    assert (blocked["blocked_by_user_id"], blocked["blocked_user_id"]) == (alice, bob)
+    assert server.block_user(bob, alice)["created_at"] == blocked["created_at"], "idempotent"
+    listed = server.get_blocked_users(alice)["blocks"]
+    assert [(b["user"]["id"], b["blocked_user"]["id"]) for b in listed] == [(alice, bob)]
+    mine = Client(live_engine, alice).call("GET", "users/block").json()["blocks"]
+    assert [b["blocked_user_id"] for b in mine] == [bob]
+
+    hidden = server.query_channels({"cid": conversation.cid, "hidden": True}, user_id=alice)["channels"]
+    assert hidden[0]["channel"]["blocked"] is True
+
+    for target, code in ((zed, 16), (uid("nobody"), 16), (alice, 4)):
+        with pytest.raises(StreamAPIException) as refused:
+            server.block_user(target, alice)
+        assert refused.value.error_code == code, target
+
+    server.unblock_user(bob, alice)
+    server.unblock_user(bob, alice)
+    assert server.get_blocked_users(alice)["blocks"] == []
+    listed = server.query_channels({"cid": conversation.cid}, user_id=alice)["channels"]
+    assert listed[0]["channel"]["blocked"] is False
+
+
 def test_flags_and_their_review(server: StreamChat) -> None:
     (alice, bob) = make_team(server, "acme", ("alice", {}), ("bob", {}))
     channel = make_channel(server, "acme", alice, [alice, bob])

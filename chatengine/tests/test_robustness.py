@@ -66,6 +66,10 @@ BODIES = [
     {"filter_conditions": {"type": "messaging"}, "query": 5},
     {"filter_conditions": {"type": "messaging"}, "message_filter_conditions": {"text": {"$q": 5}}},
     {"filter_conditions": {"type": "messaging"}, "query": "x", "sort": [{"field": "nope"}]},
+    {"blocked_user_id": 5},
+    {"blocked_user_id": "ann"},
+    {"blocked_user_id": "zed", "user_id": ["ann"]},
+    {"blocked_user_id": ["zed"], "user": {"id": 5}},
 ]
 PATHS = [
     "app",
@@ -81,6 +85,8 @@ PATHS = [
     "users/ann/deactivate",
     "users/ann/reactivate",
     "users/ann",
+    "users/block",
+    "users/unblock",
     "channels",
     "channels/delete",
     "channels/messaging/query",

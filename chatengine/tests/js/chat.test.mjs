@@ -368,6 +368,54 @@ describe('two users of one team', () => {
     assert.deepEqual(back.map((channel) => channel.cid), [other.cid]);
   });
 
+  test('a block silences the blocked user in the conversation of the two, not in a group', async () => {
+    const [carol] = await makeUsers('acme', 'Carol');
+    const dmId = uid('acme-dm');
+    const groupId = uid('acme-group');
+    await server.channel('messaging', dmId, { team: 'acme', members: [alice, bob], created_by_id: alice }).create();
+    await server
+      .channel('messaging', groupId, { team: 'acme', members: [alice, bob, carol], created_by_id: alice })
+      .create();
+    const dm = aliceClient.channel('messaging', dmId);
+    const group = aliceClient.channel('messaging', groupId);
+    await dm.watch();
+    await group.watch();
+
+    const hidden = waitForEvent(aliceClient, 'channel.hidden', (e) => e.cid === dm.cid);
+    await aliceClient.blockUser(bob);
+    await hidden;
+    assert.deepEqual(aliceClient.blockedUsers.getLatestValue().userIds, [bob]);
+    const { blocks } = await aliceClient.getBlockedUsers();
+    assert.deepEqual(blocks.map((entry) => [entry.user_id, entry.blocked_user.id]), [[alice, bob]]);
+
+    // Events leave in commit order: once the group message is in, the other would have been too.
+    const heard = collectEvents(aliceClient, 'message.new');
+    const inGroup = waitForEvent(aliceClient, 'message.new', (e) => e.message.text === 'to the group');
+    await server.channel('messaging', dmId).sendMessage({ text: 'to alice alone', user_id: bob });
+    await server.channel('messaging', groupId).sendMessage({ text: 'to the group', user_id: bob });
+    await inGroup;
+    heard.stop();
+    assert.deepEqual(heard.events.map((e) => e.message.text), ['to the group']);
+
+    const listed = await aliceClient.queryChannels({ cid: { $in: [dm.cid, group.cid] } }, {}, { watch: false });
+    assert.deepEqual(listed.map((channel) => channel.cid), [group.cid], 'the conversation is hidden');
+    const [asked] = await aliceClient.queryChannelsRequest({ cid: dm.cid, hidden: true }, [], { watch: false });
+    assert.equal(asked.channel.blocked, true);
+    assert.equal(asked.read.find((read) => read.user.id === alice).unread_messages, 0);
+
+    const again = await connect(alice);
+    assert.deepEqual(again.blockedUsers.getLatestValue().userIds, [bob], 'the next connection knows');
+    await again.disconnectUser();
+
+    const visible = waitForEvent(aliceClient, 'channel.visible', (e) => e.cid === dm.cid);
+    await aliceClient.unBlockUser(bob);
+    await visible;
+    assert.deepEqual(aliceClient.blockedUsers.getLatestValue().userIds, []);
+    const back = waitForEvent(aliceClient, 'message.new', (e) => e.message.text === 'hello again');
+    await server.channel('messaging', dmId).sendMessage({ text: 'hello again', user_id: bob });
+    await back;
+  });
+
   test('members are queryable', async () => {
     const { members } = await aliceChannel.queryMembers({}, { created_at: 1 }, {});
     assert.deepEqual(members.map((m) => m.user_id).sort(), [alice, bob].sort());
@@ -415,6 +463,19 @@ describe('a user of another team', () => {
     assert.deepEqual(none, []);
     const { users } = await zedClient.queryUsers({ id: { $in: [acmeUser] } });
     assert.deepEqual(users, []);
+  });
+
+  test('cannot block a user of the other team: it looks missing', async () => {
+    for (const id of [acmeUser, uid('nobody')]) {
+      await assert.rejects(zedClient.blockUser(id), (error) => {
+        assert.equal(error.code, 16);
+        return true;
+      });
+    }
+    await assert.rejects(zedClient.blockUser(zedClient.userID), (error) => {
+      assert.equal(error.code, 4, 'nobody blocks itself');
+      return true;
+    });
   });
 
   test('cannot pin or archive the other team channel: it looks missing', async () => {
