@@ -134,7 +134,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.connection_id = ""
 
     async def chat_event(self, message: dict[str, Any]) -> None:
-        """An event from the channel layer: add this user's own fields, send it."""
+        """An event from the channel layer: add this user's own fields, send it
+        (unless this user is one it must not reach: a blocker of its sender)."""
+        if self.user_id in message.get("exclude", ()):
+            return
         event = message["event"]
         own = message.get("per_user", {}).get(self.user_id)
         await self._send({**event, **own} if own else event)

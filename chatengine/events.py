@@ -130,13 +130,25 @@ def _server_loop() -> asyncio.AbstractEventLoop | None:
 _publisher = _Publisher()
 
 
-def _message(event: dict[str, Any], per_user: dict[str, dict[str, Any]] | None) -> dict[str, Any]:
-    return {"type": EVENT_MESSAGE_TYPE, "event": event, "per_user": per_user or {}}
+def _message(
+    event: dict[str, Any], per_user: dict[str, dict[str, Any]] | None, exclude: list[str] | None = None
+) -> dict[str, Any]:
+    message: dict[str, Any] = {"type": EVENT_MESSAGE_TYPE, "event": event, "per_user": per_user or {}}
+    if exclude:
+        message["exclude"] = exclude
+    return message
 
 
-def to_channel(cid: str, event: dict[str, Any], per_user: dict[str, dict[str, Any]] | None = None) -> None:
-    """Deliver ``event`` to every connection watching ``cid``, after commit."""
-    operations = [("group_send", channel_group(cid), _message(event, per_user))]
+def to_channel(
+    cid: str,
+    event: dict[str, Any],
+    per_user: dict[str, dict[str, Any]] | None = None,
+    *,
+    exclude: list[str] | None = None,
+) -> None:
+    """Deliver ``event`` to every connection watching ``cid``, after commit,
+    but those of the users in ``exclude`` (who block the user it comes from)."""
+    operations = [("group_send", channel_group(cid), _message(event, per_user, exclude))]
     transaction.on_commit(lambda: _publisher.submit(operations))
 
 

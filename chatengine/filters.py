@@ -21,7 +21,7 @@ from django.db.models.functions import Coalesce, Greatest
 from django.utils.dateparse import parse_datetime
 
 from chatengine.errors import input_error
-from chatengine.models import ChannelMute, ChatUser, Member, UserTeam
+from chatengine.models import CONVERSATION_MEMBERS, ChannelMute, ChatUser, Member, UserBlock, UserTeam
 
 COMPARISONS = {"$gt": "gt", "$gte": "gte", "$lt": "lt", "$lte": "lte"}
 CUSTOM_FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,63}$")
@@ -221,6 +221,17 @@ def _muted(op: str, operand: Any, context: Context) -> Q:
     return Q(Exists(mute)) if wanted else ~Q(Exists(mute))
 
 
+def _blocked(op: str, operand: Any, context: Context) -> Q:
+    """The querying user's conversations (two members) with a user it blocks."""
+    wanted = _bool_operand("blocked", op, operand)
+    if context.user is None:
+        raise input_error("field blocked needs a user: send user_id or query with a user token")
+    blocked = UserBlock.objects.filter(user=context.user).values("target_id")
+    other = Member.objects.filter(channel=OuterRef("pk"), user_id__in=blocked)
+    q = Q(member_count=CONVERSATION_MEMBERS) & Q(Exists(other))
+    return q if wanted else ~q
+
+
 def _member_name(op: str, operand: Any, context: Context) -> Q:
     if not isinstance(operand, str):
         raise input_error("member.user.name needs a string")
@@ -260,6 +271,7 @@ CHANNEL_SCHEMA = Schema(
             ops=frozenset({"$eq"}), handler=_own_membership("has_unread", lambda: Q(unread_messages__gt=0))
         ),
         "muted": FieldSpec(ops=frozenset({"$eq"}), handler=_muted),
+        "blocked": FieldSpec(ops=frozenset({"$eq"}), handler=_blocked),
     },
     reserved=frozenset({"config", "own_capabilities", "created_by", "members"}),
 )
@@ -397,7 +409,9 @@ SORTABLE_CHANNEL_FIELDS: dict[str, Any] = {
     "message_count": F("message_count"),
     "cid": F("cid"),
     "id": F("channel_id"),
-    "last_updated": None,  # annotated by the selector
+    # Computed by the selector: last_updated always, the rest from the
+    # querying user's own membership.
+    "last_updated": None,
     "has_unread": None,
     "unread_count": None,
     "pinned_at": None,
@@ -446,6 +460,9 @@ def parse_sort(
         if direction not in (1, -1):
             raise input_error(f"sort direction for {name} must be 1 or -1")
         expression = (annotations or {}).get(name, allowed.get(name))
+        if expression is None and name in allowed:
+            # A key the query computes for its user (its own membership), and there is none.
+            raise input_error(f"sorting by {name} needs a user: send user_id or query with a user token")
         if expression is None:
             raise input_error(f"cannot sort by {name}")
         orderings.append(

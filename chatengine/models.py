@@ -363,6 +363,30 @@ class ChannelMute(models.Model):
         return f"{self.user_id} muted {self.channel_id}"
 
 
+# A block acts in conversations of just two members: the blocker and the one it blocked.
+CONVERSATION_MEMBERS = 2
+
+
+class UserBlock(models.Model):
+    """``user`` blocked ``target``: in the conversations of just the two of
+    them, ``user`` stops hearing from ``target`` (see ``services.blocks``)."""
+
+    user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="blocks")
+    target = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="blocked_by")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "target"], name="chatengine_user_block_unique"),
+            models.CheckConstraint(
+                condition=~Q(user=models.F("target")), name="chatengine_user_block_not_self"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} blocked {self.target_id}"
+
+
 class Ban(models.Model):
     """``user`` may read but not write in ``channel`` (everywhere, without one),
     until ``expires`` or until unbanned."""

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet, Sum, Window
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Window
 from django.db.models.functions import RowNumber
 
 from chatengine import permissions
@@ -32,7 +32,18 @@ from chatengine.filters import (
     parse_date,
     parse_sort,
 )
-from chatengine.models import Ban, Channel, ChannelType, ChatUser, Flag, Member, Message, MessageType
+from chatengine.models import (
+    CONVERSATION_MEMBERS,
+    Ban,
+    Channel,
+    ChannelType,
+    ChatUser,
+    Flag,
+    Member,
+    Message,
+    MessageType,
+    UserBlock,
+)
 from chatengine.services.app import channel_type_config, channel_type_get
 
 DEFAULT_MESSAGE_LIMIT = 100  # the JS client's page size for channel.query without a limit
@@ -163,6 +174,27 @@ def channel_access(
     return access
 
 
+def membership_for_update(caller: Caller, cid: str, user_id: str) -> Member:
+    """``user_id``'s membership of ``cid``, for changing its own settings (pin,
+    archive, custom member data). A client changes only its own membership;
+    server-side calls reach any member.
+
+    For a client, a channel of another team answers exactly as a missing one
+    (code 16): the route tells nobody which channels other teams have."""
+    channel = Channel.objects.filter(cid=cid).first()
+    client = None if caller.server else caller.user
+    if channel is None or (
+        client is not None and not permissions.team_allows(client, channel, multi_tenant=caller.multi_tenant)
+    ):
+        raise not_found(f"channel {cid}")
+    if client is not None and client.id != user_id:
+        raise not_allowed(f"user '{client.id}' can only change its own membership, not that of '{user_id}'")
+    member = Member.objects.filter(channel=channel, user_id=user_id).first()
+    if member is None:
+        raise not_found(f"member {user_id} of channel {cid}")
+    return member
+
+
 def member_get(channel: Channel, user: ChatUser | None) -> Member | None:
     if user is None:
         return None
@@ -207,7 +239,12 @@ def channels_query(
     the channels it may read: those it is a member of, unless a grant lets it
     read others."""
     queryset = _visible_channels(caller, user, filter_conditions).select_related("created_by")
-    annotations = {"last_updated": channel_last_updated()}
+    if user is not None and not _names_field(filter_conditions, "hidden"):
+        # A user's hidden channels stay out of its lists until a new message
+        # arrives, unless the filter asks about them (Stream's rule).
+        hidden = Member.objects.filter(channel=OuterRef("pk"), user=user, hidden=True)
+        queryset = queryset.exclude(Exists(hidden))
+    annotations = {"last_updated": channel_last_updated(), **_own_membership_sorts(user)}
     queryset = queryset.annotate(last_updated=annotations["last_updated"])
     orderings = parse_sort(sort, SORTABLE_CHANNEL_FIELDS, annotations) or [
         annotations["last_updated"].desc(nulls_last=True)
@@ -215,6 +252,34 @@ def channels_query(
     limit_n = bounded_int(limit, name="limit", default=DEFAULT_CHANNEL_LIMIT, maximum=MAX_CHANNEL_LIMIT)
     offset_n = bounded_int(offset, name="offset", default=0, maximum=MAX_OFFSET)
     return list(queryset.order_by(*orderings, "cid").distinct()[offset_n : offset_n + limit_n])
+
+
+def _names_field(conditions: Any, name: str) -> bool:
+    """Whether a (valid) filter names ``name`` anywhere, inside ``$and`` /
+    ``$or`` / ``$nor`` too."""
+    if isinstance(conditions, list):
+        return any(_names_field(item, name) for item in conditions)
+    if not isinstance(conditions, dict):
+        return False
+    return any(
+        key == name or (key in ("$and", "$or", "$nor") and _names_field(value, name))
+        for key, value in conditions.items()
+    )
+
+
+def _own_membership_sorts(user: ChatUser | None) -> dict[str, Any]:
+    """Sort keys read from the querying user's own membership of each channel:
+    ``pinned_at`` (the UI kit sorts ``{pinned_at: -1}`` first to keep pinned
+    channels on top), ``unread_count`` and ``has_unread``. Without a user there
+    is no membership to read, and sorting by them is an input error."""
+    if user is None:
+        return {}
+    own = Member.objects.filter(channel=OuterRef("pk"), user=user)
+    return {
+        "pinned_at": Subquery(own.values("pinned_at")[:1]),
+        "unread_count": Subquery(own.values("unread_messages")[:1]),
+        "has_unread": Exists(own.filter(unread_messages__gt=0)),
+    }
 
 
 def messages_search(
@@ -543,3 +608,51 @@ def _totals(memberships: QuerySet[Member], user_ids: list[str]) -> dict[str, dic
             "unread_channels": row["channels"],
         }
     return totals
+
+
+# ---------------------------------------------------------------------------
+# Blocks
+# ---------------------------------------------------------------------------
+def blocks_of(user: ChatUser) -> list[UserBlock]:
+    """``user``'s blocks of users that still exist, oldest first."""
+    return list(
+        UserBlock.objects.filter(user=user, target__deleted_at__isnull=True)
+        .select_related("user", "target")
+        .order_by("created_at", "id")
+    )
+
+
+def conversations_of(user: ChatUser, other_id: str) -> list[Channel]:
+    """The channels whose only members are ``user`` and ``other_id``."""
+    return list(
+        Channel.objects.filter(member_count=CONVERSATION_MEMBERS, members__user=user)
+        .filter(members__user_id=other_id)
+        .select_related("created_by")
+    )
+
+
+def blockers_in(channel: Channel, actor_id: str) -> list[str]:
+    """The members of ``channel`` who block ``actor_id`` and so must not hear
+    from it there: in a conversation of the two of them only (group channels
+    are not touched by a block, and cost no query)."""
+    if channel.member_count != CONVERSATION_MEMBERS:
+        return []
+    return list(
+        UserBlock.objects.filter(
+            target_id=actor_id, user__memberships__channel=channel, target__memberships__channel=channel
+        ).values_list("user_id", flat=True)
+    )
+
+
+def blocked_conversations(user: ChatUser, channels: list[Channel]) -> set[str]:
+    """The cids among ``channels`` that are ``user``'s conversations with
+    someone it blocks (``blocked: true`` in its channel states)."""
+    pairs = [channel for channel in channels if channel.member_count == CONVERSATION_MEMBERS]
+    if not pairs:
+        return set()
+    blocked = UserBlock.objects.filter(user=user).values("target_id")
+    return set(
+        Member.objects.filter(channel__in=pairs, user_id__in=blocked)
+        .filter(channel__members__user=user)
+        .values_list("channel_id", flat=True)
+    )

@@ -16,6 +16,7 @@ from chatengine.selectors import (
     ChannelTypes,
     access_for,
     banned_channels,
+    blocked_conversations,
     bounded_int,
     channel_history_scope,
     latest_messages_per_channel,
@@ -125,6 +126,7 @@ def channel_states(
     }
 
     banned = banned_channels(viewer, channels) if viewer is not None and not caller.server else set()
+    blocked = blocked_conversations(viewer, channels) if viewer is not None else set()
     states = []
     for channel, messages, pinned, members in pages:
         membership = own.get(channel.cid)
@@ -140,6 +142,7 @@ def channel_states(
                 config=config,
                 own_capabilities=permissions.capabilities(access.granted, channel, config) if viewer else [],
                 membership=membership,
+                blocked=channel.cid in blocked,
             ),
             "messages": [renderer.render(m) for m in messages],
             "pinned_messages": [renderer.render(m) for m in pinned],

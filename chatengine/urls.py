@@ -48,6 +48,8 @@ urlpatterns: list[URLPattern] = [
     _path("users/deactivate", "users-deactivate", POST=user_views.users_deactivate),
     _path("users/reactivate", "users-reactivate", POST=user_views.users_reactivate),
     _path("users/delete", "users-delete", POST=user_views.users_delete),
+    _path("users/block", "users-block", GET=user_views.users_blocked, POST=user_views.users_block),
+    _path("users/unblock", "users-unblock", POST=user_views.users_unblock),
     _path(rf"users/(?P<user_id>{SEGMENT})/deactivate", "user-deactivate", POST=user_views.user_deactivate),
     _path(rf"users/(?P<user_id>{SEGMENT})/reactivate", "user-reactivate", POST=user_views.user_reactivate),
     _path(rf"users/(?P<user_id>{SEGMENT})", "user", DELETE=user_views.user_delete),
@@ -77,6 +79,11 @@ urlpatterns: list[URLPattern] = [
     _path(rf"{CHANNEL}/show", "channel-show", POST=channel_views.channel_show),
     _path(rf"{CHANNEL}/truncate", "channel-truncate", POST=channel_views.channel_truncate),
     _path(rf"{CHANNEL}/member", "channel-member", PATCH=channel_views.member_update_partial),
+    _path(
+        rf"{CHANNEL}/member/(?P<user_id>{SEGMENT})",
+        "channel-member-user",
+        PATCH=channel_views.member_update_partial,
+    ),
     _path(rf"{CHANNEL}/file", "channel-file", POST=upload_views.file_upload, DELETE=upload_views.file_delete),
     _path(
         rf"{CHANNEL}/image", "channel-image", POST=upload_views.image_upload, DELETE=upload_views.image_delete

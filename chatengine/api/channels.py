@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from chatengine import selectors
+from chatengine.api import messages as message_views
 from chatengine.api.http import Call, object_field
 from chatengine.errors import Code, StreamError, input_error, not_allowed
 from chatengine.models import Channel, ChatUser
@@ -34,14 +35,21 @@ def channels_query(call: Call) -> dict[str, Any]:
         offset=body.get("offset"),
     )
     options = options_from(body, default_message_limit=25)
+    if body.get("watch") is True:
+        _watch(call, channels)
     states = channel_states(
         caller=call.caller, viewer=viewer, channels=channels, types=call.types, options=options
     )
-    if body.get("watch") is True:
-        connection = connections.connection_for(connection_id=call.query.get("connection_id"), user=call.user)
-        if connection is not None:
-            connections.channels_watch(connection=connection, channels=channels)
     return {"channels": states}
+
+
+def _watch(call: Call, channels: list[Channel]) -> None:
+    """Subscribe the caller's socket (``connection_id``) to ``channels``, before
+    their state is built: the caller who starts watching is one of the
+    watchers the answer counts and lists."""
+    connection = connections.connection_for(connection_id=call.query.get("connection_id"), user=call.user)
+    if connection is not None:
+        connections.channels_watch(connection=connection, channels=channels)
 
 
 def channel_query(call: Call, channel_type: str, channel_id: str | None = None) -> dict[str, Any]:
@@ -64,19 +72,12 @@ def channel_query(call: Call, channel_type: str, channel_id: str | None = None) 
     viewer = call.actor_or_none()
     access = selectors.access_for(call.caller, channel, member_get(channel, viewer), call.types, user=viewer)
     access.require("read-channel", "read")
-    state = channel_states(
-        caller=call.caller,
-        viewer=viewer,
-        channels=[channel],
-        types=call.types,
-        options=options_from(body, default_message_limit=selectors.DEFAULT_MESSAGE_LIMIT),
-    )[0]
+    options = options_from(body, default_message_limit=selectors.DEFAULT_MESSAGE_LIMIT)
     if body.get("watch") is True:
-        connection = connections.connection_for(connection_id=call.query.get("connection_id"), user=call.user)
-        if connection is not None:
-            connections.channels_watch(connection=connection, channels=[channel])
-            state["watcher_count"] = connections.watcher_count(channel)
-    return state
+        _watch(call, [channel])
+    return channel_states(
+        caller=call.caller, viewer=viewer, channels=[channel], types=call.types, options=options
+    )[0]
 
 
 def _require_create_grant(call: Call, channel_type: str, data: dict[str, Any]) -> None:
@@ -109,6 +110,8 @@ def channel_update(call: Call, channel_type: str, channel_id: str) -> dict[str, 
         access = channel_access(call.caller, cid, call.types)
         channel = access.channel
         _authorize_update(call, access, data, operations)
+        if isinstance(body.get("message"), dict):
+            message_views.require_may_post(access, body["message"])
     channel = channel_services.channel_update(
         caller=call.caller, channel=channel, actor=actor, data=data, operations=operations
     )
@@ -205,10 +208,19 @@ def channel_show(call: Call, channel_type: str, channel_id: str) -> dict[str, An
     return {}
 
 
-def member_update_partial(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
-    channel, user = _member_channel(call, channel_type, channel_id)
+def member_update_partial(
+    call: Call, channel_type: str, channel_id: str, user_id: str | None = None
+) -> dict[str, Any]:
+    """``PATCH …/member`` (the caller's membership; server side, the ``user_id``
+    the call names) and the SDKs' older ``PATCH …/member/{user_id}``, which
+    ``channel.pin()`` / ``archive()`` still use: one route, two paths."""
+    target = call.actor().id if user_id is None else user_id
+    member = selectors.membership_for_update(call.caller, f"{channel_type}:{channel_id}", target)
     member = channel_services.member_update_partial(
-        channel=channel, user=user, to_set=call.body.get("set"), to_unset=call.body.get("unset")
+        member=member,
+        actor=call.actor_or_none(),
+        to_set=call.body.get("set"),
+        to_unset=call.body.get("unset"),
     )
     return {"channel_member": member_payload(member)}
 

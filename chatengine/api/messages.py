@@ -23,6 +23,18 @@ def _max_length(call: Call, channel: Channel) -> int:
     return int(call.types.config(channel.type)["max_message_length"])
 
 
+def require_may_post(access: Access, data: dict[str, Any]) -> None:
+    """What a client needs to post ``data`` in the channel: the grant to post
+    (or reply), to pin if it arrives pinned, and a channel that is not frozen.
+    Every route that posts a message checks it (a message may come along with
+    a channel update)."""
+    access.require("create-reply" if data.get("parent_id") else "create-message", "send messages")
+    if data.get("pinned"):
+        access.require("pin-message", "pin messages")
+    if access.channel.frozen:
+        raise not_allowed(f"channel {access.channel.cid} is frozen")
+
+
 def message_send(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
     data = object_field(call.body.get("message"), "message")
     user = call.actor(data.get("user"), data.get("user_id"))
@@ -31,10 +43,7 @@ def message_send(call: Call, channel_type: str, channel_id: str) -> dict[str, An
         channel = selectors.channel_get(cid)
     else:
         access = channel_access(call.caller, cid, call.types)
-        permission = "create-reply" if data.get("parent_id") else "create-message"
-        access.require(permission, "send messages")
-        if access.channel.frozen:
-            raise not_allowed(f"channel {cid} is frozen")
+        require_may_post(access, data)
         channel = access.channel
     message = message_services.message_send(
         channel=channel, user=user, data=data, max_length=_max_length(call, channel)
@@ -73,7 +82,9 @@ def message_update(call: Call, message_id: str) -> dict[str, Any]:
     message, access = _message_access(call, message_id)
     user = call.actor(data.get("user"), data.get("user_id"))
     _require_own_or_any(access, message, user, "update")
-    if not access.server and bool(data.get("pinned")) != message.pinned:
+    # A full update that leaves ``pinned`` out keeps the pin (the service only
+    # changes it when the field is sent), so only a change needs the grant.
+    if not access.server and "pinned" in data and bool(data["pinned"]) != message.pinned:
         access.require("pin-message", "pin messages")
     updated = message_services.message_update(
         message=message, actor=user, data=data, max_length=_max_length(call, message.channel)

@@ -1,19 +1,25 @@
 """Stream's user endpoints: upsert, partial update, query, deactivate,
-reactivate and delete. A client may only edit its own profile."""
+reactivate and delete, and blocking (``POST /users/block``, ``/users/unblock``,
+``GET /users/block``). A client may only edit its own profile and its own
+blocks."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from chatengine import selectors
 from chatengine.api.http import Call, object_field
-from chatengine.errors import input_error, not_allowed
+from chatengine.errors import input_error, not_allowed, not_found
 from chatengine.models import ChatUser
 from chatengine.serializers import (
+    block_payload,
+    blocked_user_payload,
     full_user_payload,
     online_ids,
     user_payload,
 )
+from chatengine.services import blocks as block_services
 from chatengine.services import users as user_services
 
 
@@ -131,3 +137,41 @@ def user_delete(call: Call, user_id: str) -> dict[str, Any]:
         messages="hard" if call.flag("mark_messages_deleted") else None,
     )
     return {"user": payload}
+
+
+# ---------------------------------------------------------------------------
+# Blocks
+# ---------------------------------------------------------------------------
+def _blocked_user_id(call: Call) -> str:
+    target_id = call.body.get("blocked_user_id")
+    if not isinstance(target_id, str) or not target_id:
+        raise input_error("blocked_user_id is required: the id of the user to block or unblock")
+    return target_id
+
+
+def users_block(call: Call) -> dict[str, Any]:
+    """The caller (server side: the ``user_id`` named) blocks ``blocked_user_id``."""
+    user = call.actor()
+    target_id = _blocked_user_id(call)
+    if target_id == user.id:
+        raise input_error("a user cannot block itself")
+    # Judged as the blocker sees users, even when the server acts for it: a
+    # user of another team answers exactly as one that does not exist.
+    as_blocker = replace(call.caller, server=False, user=user)
+    target = selectors.users_reachable(as_blocker, [target_id]).get(target_id)
+    if target is None:
+        raise not_found(f"user {target_id}")
+    return block_payload(block_services.user_block(user=user, target=target))
+
+
+def users_unblock(call: Call) -> dict[str, Any]:
+    """Lift a block; lifting one that is not there changes nothing (as unmuting)."""
+    user = call.actor()
+    block_services.user_unblock(user=user, target_id=_blocked_user_id(call))
+    return {}
+
+
+def users_blocked(call: Call) -> dict[str, Any]:
+    """The users the caller (server side: ``user_id``) blocks, oldest block first."""
+    user = call.actor()
+    return {"blocks": [blocked_user_payload(block) for block in selectors.blocks_of(user)]}

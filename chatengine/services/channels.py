@@ -27,6 +27,7 @@ from chatengine.models import (
     Member,
     Task,
     TaskStatus,
+    UserBlock,
 )
 from chatengine.permissions import BUILTIN_ROLES, CROSS_TEAM_ROLES
 from chatengine.serializers import channel_payload, iso, member_payload, user_payload
@@ -225,6 +226,16 @@ def _add_members(
     actor: ChatUser | None,
     notify: bool = True,
 ) -> list[Member]:
+    if not caller.server and actor is not None:
+        # A blocked user adding its blocker to a channel is ignored for the
+        # blocker (Stream's rule); the others are added. The server (the
+        # control plane) says who is a member and is never second-guessed.
+        blocking = set(
+            UserBlock.objects.filter(target=actor, user_id__in=[uid for uid, _ in entries]).values_list(
+                "user_id", flat=True
+            )
+        )
+        entries = [(uid, role) for uid, role in entries if uid not in blocking]
     users = _users([uid for uid, _ in entries], channel=channel, caller=caller)
     existing = {
         m.user_id: m for m in Member.objects.select_related("user").filter(channel=channel, user_id__in=users)
@@ -506,40 +517,93 @@ def channel_set_hidden(*, channel: Channel, user: ChatUser, hidden: bool) -> Non
     )
     if not updated:
         raise not_allowed(f"user '{user.id}' is not a member of {channel.cid}")
+    fields: dict[str, Any] = {"channel": channel_payload(channel), "user": user_payload(user)}
+    if hidden:
+        # Hiding never clears the history here (Stream's clear_history is not offered).
+        fields["clear_history"] = False
     event_type = "channel.hidden" if hidden else "channel.visible"
-    events.to_users(
-        [user.id],
-        events.envelope(event_type, channel, channel=channel_payload(channel), user=user_payload(user)),
-    )
+    events.to_users([user.id], events.envelope(event_type, channel, **fields))
+
+
+# What a partial member update may not touch: the member's role and standing
+# change through the channel update (``assign_roles``) and moderation routes.
+MEMBER_RESERVED_FIELDS = frozenset(
+    {
+        "user_id",
+        "user",
+        "channel_role",
+        "role",
+        "is_moderator",
+        "banned",
+        "shadow_banned",
+        "ban_expires",
+        "invited",
+        "invite_accepted_at",
+        "invite_rejected_at",
+        "status",
+        "created_at",
+        "updated_at",
+        "deleted_at",
+        "pinned_at",
+        "archived_at",
+        "custom",
+    }
+)
+# Flags set as booleans and stored as the time they were set (or a plain flag).
+MEMBER_TIMESTAMP_FLAGS = ("pinned", "archived")
+
+
+def _member_flag(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise input_error(f"set.{key} must be true or false")
+    return value
 
 
 @transaction.atomic
-def member_update_partial(*, channel: Channel, user: ChatUser, to_set: Any, to_unset: Any) -> Member:
-    """``PATCH /channels/{type}/{id}/member``: pin, archive and custom member data."""
-    if not isinstance(to_set or {}, dict) or not isinstance(to_unset or [], list):
+def member_update_partial(*, member: Member, actor: ChatUser | None, to_set: Any, to_unset: Any) -> Member:
+    """``PATCH /channels/{type}/{id}/member[/{user_id}]``: pin or archive the
+    channel for this member, mute its notifications, and set or unset custom
+    member data. ``member`` is already authorized (its own, or server side).
+
+    Pinning or archiving again keeps the first ``pinned_at`` / ``archived_at``,
+    so repeating a request changes nothing. The channel's watchers get
+    ``member.updated`` (the UI kit moves the channel in its list on it)."""
+    to_set = {} if to_set is None else to_set
+    to_unset = [] if to_unset is None else to_unset
+    if not isinstance(to_set, dict) or not isinstance(to_unset, list):
         raise input_error("set must be an object and unset a list of field names")
+    if not all(isinstance(key, str) and key for key in to_unset):
+        raise input_error("unset must be a list of field names")
+    reserved = sorted((set(to_set) | set(to_unset)) & MEMBER_RESERVED_FIELDS)
+    if reserved:
+        raise input_error(
+            f"{', '.join(reserved)} cannot be changed by a member update "
+            "(channel roles change through assign_roles)"
+        )
     member = (
         Member.objects.select_for_update(of=("self",))
-        .select_related("user")
-        .filter(channel=channel, user=user)
-        .first()
+        .select_related("user", "channel__created_by")
+        .get(pk=member.pk)
     )
-    if member is None:
-        raise not_allowed(f"user '{user.id}' is not a member of {channel.cid}")
     now = timezone.now()
-    for key, value in (to_set or {}).items():
-        if key in ("pinned", "archived"):
-            setattr(member, f"{key}_at", now if value else None)
+    custom = dict(member.custom)
+    for key, value in to_set.items():
+        if key in MEMBER_TIMESTAMP_FLAGS:
+            current = getattr(member, f"{key}_at")
+            setattr(member, f"{key}_at", (current or now) if _member_flag(key, value) else None)
         elif key == "notifications_muted":
-            member.notifications_muted = bool(value)
-        elif key not in ("channel_role", "user_id", "user", "banned", "created_at", "updated_at"):
-            member.custom = {**member.custom, key: value}
-    for key in to_unset or []:
-        if key in ("pinned", "archived"):
-            setattr(member, f"{key}_at", None)
+            member.notifications_muted = _member_flag(key, value)
         else:
-            member.custom = {k: v for k, v in member.custom.items() if k != key}
+            custom[key] = value
+    for key in to_unset:
+        if key in MEMBER_TIMESTAMP_FLAGS:
+            setattr(member, f"{key}_at", None)
+        elif key == "notifications_muted":
+            member.notifications_muted = False
+        else:
+            custom.pop(key, None)
+    member.custom = custom
     member.updated_at = now
     member.save()
-    _member_event("member.updated", channel, member, user)
+    _member_event("member.updated", member.channel, member, actor)
     return member

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from chatengine import events
@@ -64,9 +64,11 @@ def channels_watch(*, connection: Connection, channels: list[Channel]) -> None:
         [Watch(connection=connection, channel=channel) for channel in channels], ignore_conflicts=True
     )
     events.subscribe([connection.channel_name], [channel.cid for channel in channels])
-    for channel in channels:
-        if channel.cid not in already:
-            _watching_event("user.watching.start", channel, connection.user)
+    starting = [channel for channel in channels if channel.cid not in already]
+    # One count for the whole list: queryChannels watches a page of channels at once.
+    counts = watcher_counts(starting)
+    for channel in starting:
+        _watching_event("user.watching.start", channel, connection.user, counts.get(channel.cid, 0))
 
 
 @transaction.atomic
@@ -124,6 +126,19 @@ def watcher_count(channel: Channel) -> int:
     return live_watches().filter(channel=channel).values("connection__user_id").distinct().count()
 
 
+def watcher_counts(channels: list[Channel]) -> dict[str, int]:
+    """``watcher_count`` of each of ``channels`` (users, not sockets), in one query."""
+    if not channels:
+        return {}
+    rows = (
+        live_watches()
+        .filter(channel__in=channels)
+        .values("channel_id")
+        .annotate(users=Count("connection__user_id", distinct=True))
+    )
+    return {row["channel_id"]: row["users"] for row in rows}
+
+
 def users_updated(users: Iterable[ChatUser]) -> None:
     """``user.updated`` for each of ``users``: to the user's own sockets and to
     the users watching a channel it belongs to, so names and avatars change
@@ -166,11 +181,14 @@ def _presence_changed(user: ChatUser, *, online: bool) -> None:
         events.to_users(peer_ids, event)
 
 
-def _watching_event(event_type: str, channel: Channel, user: ChatUser) -> None:
+def _watching_event(event_type: str, channel: Channel, user: ChatUser, count: int | None = None) -> None:
     online = event_type == "user.watching.start" or Connection.objects.live().filter(user=user).exists()
     events.to_channel(
         channel.cid,
         events.envelope(
-            event_type, channel, user=user_payload(user, online=online), watcher_count=watcher_count(channel)
+            event_type,
+            channel,
+            user=user_payload(user, online=online),
+            watcher_count=watcher_count(channel) if count is None else count,
         ),
     )

@@ -30,7 +30,7 @@ from chatengine.models import (
     Reaction,
     UserMute,
 )
-from chatengine.selectors import IN_CHANNEL_HISTORY, unread_totals, unread_totals_of_members
+from chatengine.selectors import IN_CHANNEL_HISTORY, blockers_in, unread_totals, unread_totals_of_members
 from chatengine.serializers import channel_payload, iso, reaction_payload, render_message, user_payload
 from chatengine.services.app import channel_type_config, channel_type_get
 from chatengine.services.connections import live_watches
@@ -173,6 +173,7 @@ def message_send(*, channel: Channel, user: ChatUser, data: dict[str, Any], max_
     except IntegrityError as exc:
         raise input_error(f"a message with ID {message_id} already exists") from exc
 
+    blockers = blockers_in(channel, user.id)
     in_channel = message.in_channel_list
     if in_channel:
         Channel.objects.filter(pk=channel.pk).update(
@@ -180,13 +181,17 @@ def message_send(*, channel: Channel, user: ChatUser, data: dict[str, Any], max_
         )
         channel.last_message_at = now
         channel.message_count += 1
+        # A new message brings the channel back into the lists of members who
+        # hid it, but not of one who blocks its author (Stream's rule).
+        Member.objects.filter(channel=channel, hidden=True).exclude(user_id__in=blockers).update(hidden=False)
         if not message.silent:
-            # Not for members who muted the channel or the author (Stream's rule).
+            # Not for members who muted the channel or the author, nor for one
+            # who blocks the author in their conversation (Stream's rules).
             muted_channel = ChannelMute.objects.active().filter(channel=channel, user=OuterRef("user"))
             muted_author = UserMute.objects.active().filter(target=user, user=OuterRef("user"))
-            Member.objects.filter(channel=channel).exclude(user=user).exclude(Exists(muted_channel)).exclude(
-                Exists(muted_author)
-            ).update(unread_messages=F("unread_messages") + 1)
+            Member.objects.filter(channel=channel).exclude(user=user).exclude(user_id__in=blockers).exclude(
+                Exists(muted_channel)
+            ).exclude(Exists(muted_author)).update(unread_messages=F("unread_messages") + 1)
     # Posting is reading: the author's own read state moves to its message.
     Member.objects.filter(channel=channel, user=user).update(
         last_read=now, last_read_message_id=message.id, unread_messages=0
@@ -194,7 +199,7 @@ def message_send(*, channel: Channel, user: ChatUser, data: dict[str, Any], max_
     if parent is not None:
         _thread_changed(parent, new_participant=user.id)
 
-    _announce_new(channel, message, user)
+    _announce_new(channel, message, user, blockers)
     return message
 
 
@@ -214,7 +219,8 @@ def _thread_changed(parent: Message, *, new_participant: str | None = None) -> N
 
 
 def _message_event(event_type: str, message: Message, actor: ChatUser, **fields: Any) -> None:
-    """Tell the watchers of ``message``'s channel that it changed (it is sent whole)."""
+    """Tell the watchers of ``message``'s channel that it changed (it is sent
+    whole), but those who block ``actor`` in their conversation."""
     events.to_channel(
         message.channel_id,
         events.envelope(
@@ -225,12 +231,14 @@ def _message_event(event_type: str, message: Message, actor: ChatUser, **fields:
             user=user_payload(actor),
             **fields,
         ),
+        exclude=blockers_in(message.channel, actor.id),
     )
 
 
-def _announce_new(channel: Channel, message: Message, author: ChatUser) -> None:
+def _announce_new(channel: Channel, message: Message, author: ChatUser, blockers: list[str]) -> None:
     """``message.new`` to the watchers and ``notification.message_new`` to the
-    members who are not watching, each with its own unread totals."""
+    members who are not watching, each with its own unread totals; neither to
+    the ``blockers`` of the author."""
     payload = render_message(message, viewer_id=None)
     totals = unread_totals_of_members(channel)
     member_ids = list(totals)
@@ -250,10 +258,10 @@ def _announce_new(channel: Channel, message: Message, author: ChatUser) -> None:
     )
     if message.parent_id:
         event["parent_id"] = message.parent_id
-    events.to_channel(channel.cid, event, per_user)
+    events.to_channel(channel.cid, event, per_user, exclude=blockers)
     if not message.in_channel_list:
         return
-    absent = [uid for uid in member_ids if uid not in watching and uid != author.id]
+    absent = [uid for uid in member_ids if uid not in watching and uid != author.id and uid not in blockers]
     if absent:
         notification = events.envelope(
             "notification.message_new",
@@ -483,7 +491,7 @@ def channel_mark_read(*, channel: Channel, user: ChatUser, message_id: str | Non
     if last is not None:
         fields["last_read_message_id"] = last.id
     event = events.envelope("message.read", channel, **fields)
-    events.to_channel(channel.cid, event)
+    events.to_channel(channel.cid, event, exclude=blockers_in(channel, user.id))
     totals = unread_totals([user.id])[user.id]
     notification = events.envelope("notification.mark_read", channel, **fields, **totals)
     events.to_users([user.id], notification)
@@ -541,5 +549,5 @@ def channel_event_send(*, channel: Channel, user: ChatUser, data: dict[str, Any]
         if k not in {"type", "user", "user_id", "cid", "created_at", "channel_id", "channel_type"}
     }
     event = events.envelope(event_type, channel, **extra, user=user_payload(user, online=True))
-    events.to_channel(channel.cid, event)
+    events.to_channel(channel.cid, event, exclude=blockers_in(channel, user.id))
     return event

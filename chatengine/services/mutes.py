@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from chatengine import events
 from chatengine.models import Channel, ChannelMute, ChatUser, UserMute
-from chatengine.selectors import unread_totals
+from chatengine.selectors import blocks_of, unread_totals
 from chatengine.serializers import full_user_payload
 
 M = TypeVar("M", UserMute, ChannelMute)
@@ -34,9 +34,14 @@ def mutes_of(user: ChatUser) -> tuple[list[UserMute], list[ChannelMute]]:
 
 
 def own_user(user: ChatUser, *, online: bool = True) -> dict[str, Any]:
-    """``me``: the user with its unread totals and its mutes."""
+    """``me``: the user with its unread totals, its mutes and whom it blocks
+    (the JS client fills ``client.blockedUsers`` from ``blocked_user_ids``)."""
     return full_user_payload(
-        user, online=online, unread=unread_totals([user.id])[user.id], mutes=mutes_of(user)
+        user,
+        online=online,
+        unread=unread_totals([user.id])[user.id],
+        mutes=mutes_of(user),
+        blocked_user_ids=[block.target_id for block in blocks_of(user)],
     )
 
 

@@ -30,6 +30,10 @@ from specs.stream_spec import spec
 TARGET = os.environ.get("CHATENGINE_SPEC_TARGET", "chatplatform.asgi.application")
 PREFIX = os.environ.get("CHATENGINE_SPEC_PREFIX", "/chat-api")
 ALLOWED = (re.compile(r"^'custom' is a required property$"),)
+# Older forms of a path the SDKs still call, checked as the operation Stream
+# serves them as: ``PATCH /channels/{type}/{id}/member/{user_id}`` (used by
+# the JS client's pin/archive and the Python SDK) is UpdateMemberPartial.
+ALIASES = ((re.compile(r"^(/channels/[^/]+/[^/]+/member)/[^/]+/?$"), r"\1"),)
 
 
 def _spec() -> dict[str, Any]:
@@ -65,6 +69,8 @@ def _validator(ref: str) -> OAS30Validator:
 
 
 def _response_ref(method: str, path: str, status: int) -> str | None:
+    for alias, replacement in ALIASES:
+        path = alias.sub(replacement, path)
     for op_method, pattern, operation in _operations():
         if op_method == method and pattern.match(path):
             response = operation["responses"].get(str(status))

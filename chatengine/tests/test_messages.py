@@ -6,8 +6,16 @@ from __future__ import annotations
 import pytest
 
 from chatengine.models import Member, Message
+from chatengine.permissions import DEFAULT_GRANTS
 from chatengine.services.app import channel_type_update, role_create
-from chatengine.tests.factories import StreamClient, make_channel, make_user, multi_tenant, post
+from chatengine.tests.factories import (
+    StreamClient,
+    make_channel,
+    make_moderator,
+    make_user,
+    multi_tenant,
+    post,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -236,3 +244,60 @@ def test_quotes_and_pins_are_rendered_with_their_users(room):
     state = StreamClient("ann").call("POST", "channels/messaging/acme-room/query", {"state": True}).json()
     assert [m["id"] for m in state["pinned_messages"]] == [original["id"]]
     assert state["messages"][-1]["quoted_message"]["id"] == original["id"]
+
+
+def test_pin_message_is_offered_and_allowed_only_with_its_grant(room):
+    """The UI kit shows "Pin" only with the ``pin-message`` capability; the
+    engine refuses pinning without the grant on every path a message takes."""
+
+    def capabilities(user_id: str) -> list[str]:
+        state = StreamClient(user_id).call("POST", "channels/messaging/acme-room/query", {"state": True})
+        return state.json()["channel"]["own_capabilities"]
+
+    make_moderator(room["channel"], "cat")
+    assert "pin-message" not in capabilities("bob"), "members hold no pin-message by default"
+    assert "pin-message" in capabilities("cat")
+
+    sent_pinned = StreamClient("bob").call(
+        "POST", "channels/messaging/acme-room/message", {"message": {"text": "look", "pinned": True}}
+    )
+    assert (sent_pinned.status_code, sent_pinned.json()["code"]) == (403, 17)
+    own = send("bob", "mine")
+    for method, body in (
+        ("POST", {"message": {"text": "mine", "pinned": True}}),
+        ("PUT", {"set": {"pinned": True}}),
+    ):
+        refused = StreamClient("bob").call(method, f"messages/{own['id']}", body)
+        assert (refused.status_code, refused.json()["code"]) == (403, 17), method
+    assert Message.objects.get(id=own["id"]).pinned is False
+
+    # Pinned by a moderator, the author still edits its text without touching the pin.
+    pinned_by_cat = StreamClient("cat").call("PUT", f"messages/{own['id']}", {"set": {"pinned": True}})
+    assert pinned_by_cat.status_code == 201
+    edited = StreamClient("bob").call("POST", f"messages/{own['id']}", {"message": {"text": "mine, edited"}})
+    assert edited.status_code == 201, edited.content
+    assert edited.json()["message"]["pinned"] is True
+
+    channel_type_update(
+        name="messaging",
+        data={"grants": {"channel_member": [*DEFAULT_GRANTS["channel_member"], "pin-message"]}},
+    )
+    assert "pin-message" in capabilities("bob"), "a grant the channel type adds shows"
+    assert send("bob", "pinned by a member", pinned=True)["pinned"] is True
+
+
+def test_a_message_sent_with_a_channel_update_is_checked_like_any_other(room):
+    """``POST /channels/{type}/{id}`` may carry a message: a client posts it
+    only where it may post (not when banned, not in a frozen channel)."""
+    path = "channels/messaging/acme-room"
+    StreamClient().call(
+        "POST", "moderation/ban", {"target_user_id": "bob", "channel_cid": "messaging:acme-room"}
+    )
+    banned = StreamClient("bob").call("POST", path, {"message": {"text": "sneaked in"}})
+    assert (banned.status_code, banned.json()["code"]) == (403, 17)
+    pinned = StreamClient("ann").call("POST", path, {"message": {"text": "pinned", "pinned": True}})
+    assert (pinned.status_code, pinned.json()["code"]) == (403, 17)
+    StreamClient().call("PATCH", path, {"set": {"frozen": True}})
+    frozen = StreamClient("ann").call("POST", path, {"message": {"text": "frozen"}})
+    assert (frozen.status_code, frozen.json()["code"]) == (403, 17)
+    assert not Message.objects.filter(text__in=["sneaked in", "pinned", "frozen"]).exists()

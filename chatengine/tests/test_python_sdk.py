@@ -245,6 +245,48 @@ def test_query_channels_filters_by_team_and_members(server: StreamChat) -> None:
     assert [c["channel"]["cid"] for c in both] == cids
 
 
+def test_members_pin_archive_and_keep_custom_data(server: StreamChat, live_engine: LiveEngine) -> None:
+    (alice, bob) = make_team(server, "acme", ("alice", {}), ("bob", {}))
+    first = make_channel(server, "acme", alice, [alice, bob])
+    second = make_channel(server, "acme", alice, [alice, bob])
+    third = make_channel(server, "acme", alice, [alice, bob])
+    third.send_message({"text": "the newest"}, bob)
+    pinned = first.pin(alice)["channel_member"]
+    assert pinned["user_id"] == alice and pinned["pinned_at"]
+    assert second.archive(alice)["channel_member"]["archived_at"]
+    updated = first.update_member_partial(alice, {"nickname": "Al"}, [])["channel_member"]
+    assert (updated["nickname"], updated["pinned_at"]) == ("Al", pinned["pinned_at"])
+
+    cids = [first.cid, second.cid, third.cid]
+    pinned_first = [{"field": "pinned_at", "direction": -1}, {"field": "last_message_at", "direction": -1}]
+    listed = server.query_channels({"cid": {"$in": cids}, "archived": False}, pinned_first, user_id=alice)
+    assert [c["channel"]["cid"] for c in listed["channels"]] == [first.cid, third.cid]
+    assert listed["channels"][0]["membership"]["pinned_at"] == pinned["pinned_at"]
+    archived = server.query_channels({"cid": {"$in": cids}, "archived": True}, user_id=alice)["channels"]
+    assert [c["channel"]["cid"] for c in archived] == [second.cid]
+    nickname = {m["user_id"]: m.get("nickname") for m in first.query_members({})}
+    assert nickname == {alice: "Al", bob: None}
+
+    first.unpin(alice)
+    second.unarchive(alice)
+    assert server.query_channels({"cid": {"$in": cids}, "pinned": True}, user_id=alice)["channels"] == []
+
+    # A client changes its own membership only; another team's channel looks missing.
+    as_bob = Client(live_engine, bob)
+    refused = as_bob.call("PATCH", f"channels/messaging/{first.id}/member/{alice}", {"set": {"pinned": True}})
+    assert (refused.status_code, error_code(refused)) == (403, 17)
+    own = as_bob.call("PATCH", f"channels/messaging/{first.id}/member", {"set": {"archived": True}})
+    assert own.status_code == 200 and own.json()["channel_member"]["archived_at"]
+    (zed,) = make_team(server, "globex", ("zed", {}))
+    foreign = Client(live_engine, zed).call(
+        "PATCH", f"channels/messaging/{first.id}/member/{zed}", {"set": {"pinned": True}}
+    )
+    assert (foreign.status_code, error_code(foreign)) == (404, 16)
+    with pytest.raises(StreamAPIException) as bad:
+        first.update_member_partial(alice, {"pinned": "yes"})
+    assert bad.value.error_code == 4
+
+
 def test_delete_channels_in_batch(server: StreamChat) -> None:
     (owner,) = make_team(server, "acme", ("owner", {}))
     first, second = make_channel(server, "acme", owner, [owner]), make_channel(server, "acme", owner, [owner])
@@ -331,6 +373,33 @@ def test_bans_in_a_channel_and_everywhere(server: StreamChat, live_engine: LiveE
     assert server.query_banned_users({"filter_conditions": {"user_id": bob}})["bans"] == []
 
 
+def test_blocks_on_a_users_behalf(server: StreamChat, live_engine: LiveEngine) -> None:
+    (alice, bob) = make_team(server, "acme", ("alice", {}), ("bob", {}))
+    (zed,) = make_team(server, "globex", ("zed", {}))
+    conversation = make_channel(server, "acme", alice, [alice, bob])
+    blocked = server.block_user(bob, alice)
+    assert (blocked["blocked_by_user_id"], blocked["blocked_user_id"]) == (alice, bob)
+    assert server.block_user(bob, alice)["created_at"] == blocked["created_at"], "idempotent"
+    listed = server.get_blocked_users(alice)["blocks"]
+    assert [(b["user"]["id"], b["blocked_user"]["id"]) for b in listed] == [(alice, bob)]
+    mine = Client(live_engine, alice).call("GET", "users/block").json()["blocks"]
+    assert [b["blocked_user_id"] for b in mine] == [bob]
+
+    hidden = server.query_channels({"cid": conversation.cid, "hidden": True}, user_id=alice)["channels"]
+    assert hidden[0]["channel"]["blocked"] is True
+
+    for target, code in ((zed, 16), (uid("nobody"), 16), (alice, 4)):
+        with pytest.raises(StreamAPIException) as refused:
+            server.block_user(target, alice)
+        assert refused.value.error_code == code, target
+
+    server.unblock_user(bob, alice)
+    server.unblock_user(bob, alice)
+    assert server.get_blocked_users(alice)["blocks"] == []
+    listed = server.query_channels({"cid": conversation.cid}, user_id=alice)["channels"]
+    assert listed[0]["channel"]["blocked"] is False
+
+
 def test_flags_and_their_review(server: StreamChat) -> None:
     (alice, bob) = make_team(server, "acme", ("alice", {}), ("bob", {}))
     channel = make_channel(server, "acme", alice, [alice, bob])
@@ -411,7 +480,9 @@ def test_message_permissions_follow_roles(server: StreamChat, live_engine: LiveE
     assert {"send-message", "send-reaction", "send-reply", "read-events", "delete-own-message"} <= set(
         capabilities
     )
-    assert "delete-any-message" not in capabilities
+    assert "delete-any-message" not in capabilities and "pin-message" not in capabilities
+    pinned = as_alice.call("POST", f"{path}/message", {"message": {"text": "pin me", "pinned": True}})
+    assert pinned.status_code == 403 and error_code(pinned) == 17, "the engine refuses what the UI hides"
 
     message = as_alice.call("POST", f"{path}/message", {"message": {"text": "mine"}}).json()["message"]
     assert message["user"]["id"] == alice
@@ -428,11 +499,11 @@ def test_message_permissions_follow_roles(server: StreamChat, live_engine: LiveE
         assert removed.json()["message"]["type"] == "deleted"
 
     admin_caps = Client(live_engine, admin).call("POST", f"{path}/query", {"state": True}).json()
-    assert "delete-any-message" in admin_caps["channel"]["own_capabilities"]
+    assert {"delete-any-message", "pin-message"} <= set(admin_caps["channel"]["own_capabilities"])
 
     channel.add_moderators([bob])
     bob_caps = as_bob.call("POST", f"{path}/query", {"state": True}).json()["channel"]["own_capabilities"]
-    assert "delete-any-message" in bob_caps
+    assert "delete-any-message" in bob_caps and "pin-message" in bob_caps
 
 
 def test_errors_use_streams_envelope_and_codes(server: StreamChat, live_engine: LiveEngine) -> None:

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from chatengine.models import Channel
+from chatengine.models import Channel, Member
 from chatengine.tests.factories import StreamClient, make_channel, make_user, multi_tenant, post
 
 pytestmark = pytest.mark.django_db
@@ -110,6 +110,54 @@ def test_bad_filters_are_input_errors(world, body, fragment):
     assert response.status_code == 400
     assert response.json()["code"] == 4
     assert fragment in response.json()["message"]
+
+
+def test_sorts_by_the_users_own_membership(world):
+    """``pinned_at``, ``unread_count`` and ``has_unread`` are the querying
+    user's own: the UI kit sorts ``{pinned_at: -1}`` first to keep pinned
+    channels on top."""
+    Member.objects.filter(channel=world["private"], user=world["ann"]).update(pinned_at=timezone.now())
+    post(world["general"], world["bob"], "for ann")
+    ann = StreamClient("ann")
+    pinned_first = [{"field": "pinned_at", "direction": -1}, {"field": "last_message_at", "direction": -1}]
+    assert ann.query_channels({}) == cids(world["general"], world["private"]), "by activity"
+    assert ann.query_channels({}, sort=pinned_first) == cids(world["private"], world["general"])
+    by_unread = ann.query_channels({}, sort=[{"field": "unread_count", "direction": -1}])
+    assert by_unread == cids(world["general"], world["private"])
+    has_unread_last = ann.query_channels({}, sort=[{"field": "has_unread", "direction": 1}])
+    assert has_unread_last == cids(world["private"], world["general"])
+    # Bob pinned nothing: the same sort lists his channels by activity.
+    assert StreamClient("bob").query_channels({}, sort=pinned_first) == cids(
+        world["general"], world["random"]
+    )
+
+    server = StreamClient().call("POST", "channels", {"filter_conditions": {}, "sort": pinned_first})
+    assert (server.status_code, server.json()["code"]) == (400, 4)
+    assert "needs a user" in server.json()["message"]
+    on_behalf = StreamClient().query_channels({"members": {"$in": ["ann"]}}, sort=pinned_first, user_id="ann")
+    assert on_behalf == cids(world["private"], world["general"])
+
+
+def test_hidden_channels_leave_the_users_lists_until_a_new_message(world):
+    ann = StreamClient("ann")
+    for path in ("channels/messaging/acme-general/hide", "channels/messaging/acme-ann/hide"):
+        assert ann.call("POST", path, {}).status_code == 201
+    assert ann.query_channels({}) == []
+    assert sorted(ann.query_channels({"hidden": True})) == sorted(cids(world["general"], world["private"]))
+    assert ann.query_channels({"$or": [{"hidden": False}, {"id": "acme-ann"}]}) == cids(world["private"])
+    assert StreamClient("bob").query_channels({"id": "acme-general"}) == cids(world["general"]), (
+        "a channel is hidden for the member who hid it only"
+    )
+    state = ann.call("POST", "channels/messaging/acme-general/query", {"state": True}).json()
+    assert state["hidden"] is True and state["channel"]["hidden"] is True, "asked for by id, it answers"
+    assert StreamClient().query_channels({"members": {"$in": ["ann"]}}) != [], "server side lists it all"
+
+    post(world["general"], world["bob"], "are you there?")
+    assert ann.query_channels({}) == cids(world["general"]), "a new message brings it back"
+    assert ann.call("POST", "channels/messaging/acme-ann/show", {}).status_code == 201
+    assert ann.query_channels({}, sort=[{"field": "cid", "direction": 1}]) == cids(
+        world["private"], world["general"]
+    )
 
 
 def test_client_side_queries_stay_in_the_users_team_and_channels(world):

@@ -36,6 +36,7 @@ BODIES = [
     {"event": {"type": 3}},
     {"set": [], "unset": {}},
     {"set": {"pinned": "yes", "pin_expires": "never"}},
+    {"set": {"archived": True, "channel_role": 5}, "unset": [None]},
     {"add_members": [{"user_id": 3}]},
     {"assign_roles": [{"user_id": "ann", "channel_role": 7}]},
     {"filter_conditions": {"$and": {"a": 1}}},
@@ -65,6 +66,10 @@ BODIES = [
     {"filter_conditions": {"type": "messaging"}, "query": 5},
     {"filter_conditions": {"type": "messaging"}, "message_filter_conditions": {"text": {"$q": 5}}},
     {"filter_conditions": {"type": "messaging"}, "query": "x", "sort": [{"field": "nope"}]},
+    {"blocked_user_id": 5},
+    {"blocked_user_id": "ann"},
+    {"blocked_user_id": "zed", "user_id": ["ann"]},
+    {"blocked_user_id": ["zed"], "user": {"id": 5}},
 ]
 PATHS = [
     "app",
@@ -80,6 +85,8 @@ PATHS = [
     "users/ann/deactivate",
     "users/ann/reactivate",
     "users/ann",
+    "users/block",
+    "users/unblock",
     "channels",
     "channels/delete",
     "channels/messaging/query",
@@ -90,6 +97,8 @@ PATHS = [
     "channels/messaging/acme-room/read",
     "channels/messaging/acme-room/unread",
     "channels/messaging/acme-room/member",
+    "channels/messaging/acme-room/member/ann",
+    "channels/messaging/globex-room/member/ann",
     "channels/messaging/acme-room/hide",
     "channels/messaging/acme-room/truncate",
     "messages/m1",
@@ -118,6 +127,7 @@ def test_no_route_answers_500_to_bad_input():
     multi_tenant()
     ann = make_user("ann")
     post(make_channel("acme-room", ann), ann, "hi", id="m1")
+    make_channel("globex-room", make_user("zed", team="globex"), team="globex")
     failures = []
     for user_id in (None, "ann"):
         client = StreamClient(user_id)

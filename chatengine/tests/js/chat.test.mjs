@@ -62,10 +62,32 @@ describe('two users of one team', () => {
     for (const capability of ['send-message', 'send-reaction', 'send-reply', 'read-events', 'typing-events']) {
       assert.ok(found.data.own_capabilities.includes(capability), capability);
     }
+    for (const capability of ['pin-message', 'delete-any-message', 'update-channel-members', 'ban-channel-members']) {
+      assert.ok(!found.data.own_capabilities.includes(capability), `a plain member has no ${capability}`);
+    }
     aliceChannel = found;
     bobChannel = bobClient.channel('messaging', channelId);
     await bobChannel.watch();
     assert.equal(bobChannel.state.members[alice].user.id, alice);
+  });
+
+  test('whoever starts watching is counted in the answer it gets', async () => {
+    // The raw answers: the client's own user.watching.start event must not paper over them.
+    const roomId = uid('acme-watch');
+    await server
+      .channel('messaging', roomId, { team: 'acme', members: [alice, bob], created_by_id: alice })
+      .create();
+    const listed = await aliceClient.queryChannelsRequest({ cid: `messaging:${roomId}` }, [], { watch: true });
+    assert.equal(listed[0].watcher_count, 1, 'queryChannels counts the caller');
+    assert.deepEqual(listed[0].watchers.map((user) => user.id), [alice]);
+
+    const watched = await bobClient.channel('messaging', roomId).watch();
+    assert.equal(watched.watcher_count, 2, 'a watch counts the caller');
+    assert.deepEqual(watched.watchers.map((user) => user.id).sort(), [alice, bob].sort());
+
+    const created = await bobClient.channel('messaging', { members: [alice, bob], team: 'acme' }).watch();
+    assert.equal(created.watcher_count, 1, 'creating while watching counts the creator');
+    assert.deepEqual(created.watchers.map((user) => user.id), [bob]);
   });
 
   test('a message reaches the other user in real time', async () => {
@@ -304,6 +326,96 @@ describe('two users of one team', () => {
     await fresh.disconnectUser();
   });
 
+  test('pin and archive from the channel list reach the member and reorder its list', async () => {
+    const otherId = uid('acme-archive');
+    await server
+      .channel('messaging', otherId, { team: 'acme', members: [alice, bob], created_by_id: alice })
+      .create();
+    await server.channel('messaging', otherId).sendMessage({ text: 'the newest of all', user_id: bob });
+    const other = aliceClient.channel('messaging', otherId);
+    await other.watch();
+
+    const pinned = waitForEvent(aliceClient, 'member.updated', (e) => e.cid === aliceChannel.cid && !!e.member.pinned_at);
+    const member = await aliceChannel.pin();
+    assert.equal(typeof member.pinned_at, 'string');
+    assert.equal((await pinned).member.user.id, alice);
+    assert.equal(aliceChannel.state.membership.pinned_at, member.pinned_at);
+    const archived = waitForEvent(aliceClient, 'member.updated', (e) => e.cid === other.cid && !!e.member.archived_at);
+    await other.archive();
+    await archived;
+    assert.equal(typeof other.state.membership.archived_at, 'string');
+
+    // What the kit's ChannelList sends to keep pinned channels on top and archived ones apart.
+    const sort = [{ pinned_at: -1 }, { last_message_at: -1 }];
+    const listed = await aliceClient.queryChannels({ members: { $in: [alice] }, archived: false }, sort, { watch: false });
+    assert.equal(listed[0].cid, aliceChannel.cid, 'the pinned channel comes first');
+    assert.equal(listed[0].state.membership.pinned_at, member.pinned_at);
+    assert.ok(!listed.some((channel) => channel.cid === other.cid), 'archived channels are left out');
+    const inArchive = await aliceClient.queryChannels({ members: { $in: [alice] }, archived: true }, sort, { watch: false });
+    assert.deepEqual(inArchive.map((channel) => channel.cid), [other.cid]);
+
+    await assert.rejects(bobChannel.partialUpdateMember(alice, { set: { pinned: true } }), (error) => {
+      assert.equal(error.code, 17, 'a member changes only its own membership');
+      return true;
+    });
+
+    const unpinned = waitForEvent(aliceClient, 'member.updated', (e) => e.cid === aliceChannel.cid && !e.member.pinned_at);
+    await aliceChannel.unpin();
+    await unpinned;
+    assert.equal(aliceChannel.state.membership.pinned_at, undefined);
+    await other.unarchive();
+    const back = await aliceClient.queryChannels({ cid: other.cid, archived: false }, sort, { watch: false });
+    assert.deepEqual(back.map((channel) => channel.cid), [other.cid]);
+  });
+
+  test('a block silences the blocked user in the conversation of the two, not in a group', async () => {
+    const [carol] = await makeUsers('acme', 'Carol');
+    const dmId = uid('acme-dm');
+    const groupId = uid('acme-group');
+    await server.channel('messaging', dmId, { team: 'acme', members: [alice, bob], created_by_id: alice }).create();
+    await server
+      .channel('messaging', groupId, { team: 'acme', members: [alice, bob, carol], created_by_id: alice })
+      .create();
+    const dm = aliceClient.channel('messaging', dmId);
+    const group = aliceClient.channel('messaging', groupId);
+    await dm.watch();
+    await group.watch();
+
+    const hidden = waitForEvent(aliceClient, 'channel.hidden', (e) => e.cid === dm.cid);
+    await aliceClient.blockUser(bob);
+    await hidden;
+    assert.deepEqual(aliceClient.blockedUsers.getLatestValue().userIds, [bob]);
+    const { blocks } = await aliceClient.getBlockedUsers();
+    assert.deepEqual(blocks.map((entry) => [entry.user_id, entry.blocked_user.id]), [[alice, bob]]);
+
+    // Events leave in commit order: once the group message is in, the other would have been too.
+    const heard = collectEvents(aliceClient, 'message.new');
+    const inGroup = waitForEvent(aliceClient, 'message.new', (e) => e.message.text === 'to the group');
+    await server.channel('messaging', dmId).sendMessage({ text: 'to alice alone', user_id: bob });
+    await server.channel('messaging', groupId).sendMessage({ text: 'to the group', user_id: bob });
+    await inGroup;
+    heard.stop();
+    assert.deepEqual(heard.events.map((e) => e.message.text), ['to the group']);
+
+    const listed = await aliceClient.queryChannels({ cid: { $in: [dm.cid, group.cid] } }, {}, { watch: false });
+    assert.deepEqual(listed.map((channel) => channel.cid), [group.cid], 'the conversation is hidden');
+    const [asked] = await aliceClient.queryChannelsRequest({ cid: dm.cid, hidden: true }, [], { watch: false });
+    assert.equal(asked.channel.blocked, true);
+    assert.equal(asked.read.find((read) => read.user.id === alice).unread_messages, 0);
+
+    const again = await connect(alice);
+    assert.deepEqual(again.blockedUsers.getLatestValue().userIds, [bob], 'the next connection knows');
+    await again.disconnectUser();
+
+    const visible = waitForEvent(aliceClient, 'channel.visible', (e) => e.cid === dm.cid);
+    await aliceClient.unBlockUser(bob);
+    await visible;
+    assert.deepEqual(aliceClient.blockedUsers.getLatestValue().userIds, []);
+    const back = waitForEvent(aliceClient, 'message.new', (e) => e.message.text === 'hello again');
+    await server.channel('messaging', dmId).sendMessage({ text: 'hello again', user_id: bob });
+    await back;
+  });
+
   test('members are queryable', async () => {
     const { members } = await aliceChannel.queryMembers({}, { created_at: 1 }, {});
     assert.deepEqual(members.map((m) => m.user_id).sort(), [alice, bob].sort());
@@ -351,6 +463,29 @@ describe('a user of another team', () => {
     assert.deepEqual(none, []);
     const { users } = await zedClient.queryUsers({ id: { $in: [acmeUser] } });
     assert.deepEqual(users, []);
+  });
+
+  test('cannot block a user of the other team: it looks missing', async () => {
+    for (const id of [acmeUser, uid('nobody')]) {
+      await assert.rejects(zedClient.blockUser(id), (error) => {
+        assert.equal(error.code, 16);
+        return true;
+      });
+    }
+    await assert.rejects(zedClient.blockUser(zedClient.userID), (error) => {
+      assert.equal(error.code, 4, 'nobody blocks itself');
+      return true;
+    });
+  });
+
+  test('cannot pin or archive the other team channel: it looks missing', async () => {
+    for (const id of [acmeChannelId, uid('no-such-channel')]) {
+      await assert.rejects(zedClient.channel('messaging', id).pin(), (error) => {
+        assert.equal(error.code, 16);
+        assert.equal(error.status, 404);
+        return true;
+      });
+    }
   });
 
   test('cannot watch or post in the other team channel', async () => {

@@ -1,0 +1,92 @@
+"""Watching: the caller who starts watching is among the watchers of the
+state it gets back (the UI kit's header counts "N online" from it), for one
+channel, a channel created on the way, and a page of queryChannels."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from chatengine.models import ChatUser, Connection
+from chatengine.tests.factories import StreamClient, make_channel, make_user, multi_tenant, post
+
+pytestmark = pytest.mark.django_db
+
+
+def socket_of(user: ChatUser) -> str:
+    """A live connection of ``user``, as its WebSocket handshake registers one."""
+    return Connection.objects.create(id=f"conn-{user.id}", channel_name=f"test.{user.id}", user=user).id
+
+
+@pytest.fixture
+def room():
+    multi_tenant()
+    ann, bob = make_user("ann"), make_user("bob")
+    return {"ann": ann, "bob": bob, "channel": make_channel("acme-room", ann, bob)}
+
+
+def watchers(state: dict) -> list[str]:
+    return sorted(user["id"] for user in state["watchers"])
+
+
+def query(user_id: str, path: str, body: dict, **params: str) -> dict:
+    response = StreamClient(user_id).call("POST", path, body, **params)
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def test_watching_one_channel_counts_the_caller(room):
+    path, body = "channels/messaging/acme-room/query", {"state": True, "watch": True}
+    state = query("ann", path, body, connection_id=socket_of(room["ann"]))
+    assert (state["watcher_count"], watchers(state)) == (1, ["ann"])
+    assert state["watchers"][0]["online"] is True
+
+    second = query("bob", path, body, connection_id=socket_of(room["bob"]))
+    assert (second["watcher_count"], watchers(second)) == (2, ["ann", "bob"])
+
+
+def test_a_query_without_watch_counts_only_the_watchers(room):
+    query("ann", "channels/messaging/acme-room/query", {"watch": True}, connection_id=socket_of(room["ann"]))
+    state = query("bob", "channels/messaging/acme-room/query", {"state": True})
+    assert (state["watcher_count"], watchers(state)) == (1, ["ann"])
+
+
+def test_creating_a_channel_while_watching_counts_the_caller(room):
+    body = {"data": {"members": ["ann", "bob"], "team": "acme"}, "state": True, "watch": True}
+    state = query("ann", "channels/messaging/query", body, connection_id=socket_of(room["ann"]))
+    assert state["channel"]["id"].startswith("!members-")
+    assert (state["watcher_count"], watchers(state)) == (1, ["ann"])
+
+
+def test_query_channels_with_watch_counts_the_caller_in_every_channel(room):
+    make_channel("acme-other", room["ann"])
+    body = {"filter_conditions": {"members": {"$in": ["ann"]}}, "state": True, "watch": True}
+    states = query("ann", "channels", body, connection_id=socket_of(room["ann"]))["channels"]
+    assert len(states) == 2
+    assert [(s["watcher_count"], watchers(s)) for s in states] == [(1, ["ann"]), (1, ["ann"])]
+
+
+def test_another_users_connection_id_watches_nothing(room):
+    bob_socket = socket_of(room["bob"])
+    state = query("ann", "channels/messaging/acme-room/query", {"watch": True}, connection_id=bob_socket)
+    assert (state["watcher_count"], state["watchers"]) == (0, [])
+
+
+def test_watching_a_page_of_channels_costs_the_same_for_many_channels(room):
+    """The kit's ChannelList watches every channel it lists: the watch, its
+    ``user.watching.start`` events and the counted state are batched."""
+
+    def count_queries(how_many: int) -> int:
+        for index in range(how_many):
+            channel = make_channel(f"watch-{how_many}-{index}", room["ann"], room["bob"], batch=how_many)
+            post(channel, room["bob"], "hello")
+        connection_id = socket_of(room["ann"])
+        body = {"filter_conditions": {"batch": how_many}, "watch": True, "limit": 30}
+        with CaptureQueriesContext(connection) as queries:
+            states = query("ann", "channels", body, connection_id=connection_id)["channels"]
+        assert [s["watcher_count"] for s in states] == [1] * how_many
+        Connection.objects.filter(id=connection_id).delete()
+        return len(queries)
+
+    assert count_queries(2) == count_queries(12)
