@@ -130,7 +130,7 @@ function ChatLayout({ client }: { client: StreamChat }) {
             </div>
             <ChannelList
               filters={filters}
-              sort={{ last_message_at: -1 }}
+              sort={[{ pinned_at: -1 }, { last_updated: -1 }]}
               options={{ state: true, watch: true, presence: true, limit: 30 }}
               showChannelSearch
             />
