@@ -6,6 +6,7 @@
 | User (of a tenant) | user `chat_user_id`, `role="user"`, `teams=[slug]`, `teams_role={slug: ...}` |
 | tenant role admin / moderator / member | team role `admin` / `tenant_moderator` / `user` |
 | Channel | channel `messaging:<chat_id>` with `team=slug` |
+| direct conversation | the same, without `name` and with `kind="direct"`, created by the team's system user |
 | Membership role member / moderator | `channel_member` / `channel_moderator` |
 
 No tenant user ever gets a global ``admin`` role: team roles apply only on the
@@ -19,7 +20,7 @@ import json
 from typing import Any
 
 from accounts.models import User
-from channels_app.models import CHAT_CHANNEL_TYPE, Channel, ChannelRole
+from channels_app.models import CHAT_CHANNEL_TYPE, Channel, ChannelKind, ChannelRole
 from tenants.models import Tenant
 from tenants.roles import Role
 
@@ -72,14 +73,28 @@ def user_payload(user: User) -> dict[str, Any]:
 
 
 def channel_data(channel: Channel) -> dict[str, Any]:
-    """Custom data of the chat channel. ``team`` never changes after creation."""
-    return {
+    """Custom data of the chat channel. ``team`` never changes after creation.
+
+    A direct conversation has no ``name``: chat UIs (stream-chat-react's
+    among them) then title it, for each viewer, with the other members' names.
+    ``kind`` tells clients it is a conversation with fixed members.
+    """
+    data = {
         "team": channel.tenant.slug,
-        "name": channel.name,
         "slug": channel.slug,
         "description": channel.description,
         "visibility": channel.visibility,
     }
+    if channel.is_direct:
+        data["kind"] = ChannelKind.DIRECT.value
+    else:
+        data["name"] = channel.name
+    return data
+
+
+def channel_data_absent(channel: Channel) -> list[str]:
+    """Custom data keys the chat channel must not have (an update unsets them)."""
+    return ["name"] if channel.is_direct else []
 
 
 def channel_members(channel: Channel) -> dict[str, str]:

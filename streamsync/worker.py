@@ -360,9 +360,9 @@ class SyncWorker:
                 create = partial(self._create_channel, client, channel, data, failed_users)
                 sent = self._attempt(client, cid, failed, create)
             elif state.digest != digest:
-                changes = {k: v for k, v in data.items() if k != "team"}
                 handle = client.channel(mapping.CHANNEL_TYPE, channel.chat_id)
-                sent = self._attempt(client, cid, failed, partial(handle.update_partial, to_set=changes))
+                update = partial(_update_channel_data, handle, channel, data)
+                sent = self._attempt(client, cid, failed, update)
             else:
                 sent = True
             if not sent:
@@ -391,6 +391,8 @@ class SyncWorker:
             creator is not None
             and creator.tenant_id == channel.tenant_id
             and str(creator.pk) not in failed_users
+            # Nobody owns a direct conversation: its starter is a member like the others.
+            and not channel.is_direct
         ):
             creator_id = creator.chat_user_id
         else:
@@ -398,11 +400,11 @@ class SyncWorker:
         handle = client.channel(mapping.CHANNEL_TYPE, channel.chat_id, dict(data))
         response = handle.create(creator_id)
         existing = response.get("channel", {}) if isinstance(response, dict) else {}
-        if any(existing.get(k) != v for k, v in data.items() if k != "team"):
+        if any(existing.get(k) != v for k, v in data.items() if k != "team") or any(
+            existing.get(k) for k in mapping.channel_data_absent(channel)
+        ):
             # The channel already existed (an earlier attempt, or drift): bring its data up to date.
-            client.channel(mapping.CHANNEL_TYPE, channel.chat_id).update_partial(
-                to_set={k: v for k, v in data.items() if k != "team"}
-            )
+            _update_channel_data(client.channel(mapping.CHANNEL_TYPE, channel.chat_id), channel, data)
 
     def _ensure_system_users(self, client: ChatClient, channels: list[Channel]) -> None:
         tenants = {c.tenant_id: c.tenant for c in channels}
@@ -570,6 +572,16 @@ class ChannelMembersSync:
         self.handle.remove_members(list(user_ids))
         for uid in user_ids:
             self.current.pop(uid, None)
+
+
+def _update_channel_data(handle: Any, channel: Channel, data: dict[str, Any]) -> None:
+    """Set the channel's custom data (``team`` never changes) and unset what it must not have."""
+    to_set = {k: v for k, v in data.items() if k != "team"}
+    absent = mapping.channel_data_absent(channel)
+    if absent:
+        handle.update_partial(to_set=to_set, to_unset=absent)
+    else:
+        handle.update_partial(to_set=to_set)
 
 
 def _unless_gone(call: Callable[[], object]) -> None:

@@ -17,7 +17,13 @@ from django.core.management import call_command
 from stream_chat import StreamChat
 
 from accounts.services import user_create, user_delete, user_update
-from channels_app.services import channel_create, channel_delete, channel_member_remove, channel_members_add
+from channels_app.services import (
+    channel_create,
+    channel_delete,
+    channel_direct_start,
+    channel_member_remove,
+    channel_members_add,
+)
 from chatengine.tests.live import LiveEngine, fresh_database, migrate, serve
 from chatplatform.tests.servers import ROOT, free_port, python, running
 from conftest import bearer_client
@@ -75,7 +81,7 @@ def _engine_state(engine: LiveEngine, teams: list[str]) -> dict:
         for state in found:
             channel = state["channel"]
             channels[channel["cid"]] = {
-                **{k: channel.get(k) for k in ("team", "name", "slug", "description", "visibility")},
+                **{k: channel.get(k) for k in ("team", "name", "slug", "description", "visibility", "kind")},
                 "members": {m["user_id"]: m["channel_role"] for m in state["members"]},
             }
     return {"users": users, "channels": channels}
@@ -87,9 +93,13 @@ def test_the_worker_drives_the_engine(synced_to, world):
     channel_create(
         tenant=world.tenant_a, name="Launch", created_by=world.moderator, member_ids=[world.member.pk]
     )
+    conversation, _ = channel_direct_start(creator=world.member, user_ids=[world.other_member.pk])
     drain()
     state = _engine_state(synced_to, ["acme", "globex"])
     assert state == expected_state()
+    # Unnamed, so the UI kit titles it with the other member's name for each viewer.
+    assert state["channels"][conversation.cid]["name"] is None
+    assert state["channels"][conversation.cid]["kind"] == "direct"
     assert state["users"][world.admin.chat_user_id]["teams_role"] == {"acme": "admin"}
     assert state["users"][world.moderator.chat_user_id]["teams_role"] == {
         "acme": mapping.TENANT_MODERATOR_ROLE
