@@ -45,6 +45,7 @@ from django.utils import timezone
 
 from accounts.models import User, normalize_email
 from accounts.signals import users_bulk_changed
+from accounts.tokens import refresh_tokens_revoke
 from audit.services import audit_record
 from channels_app.models import (
     CHANNEL_SLUG_MAX_LENGTH,
@@ -849,6 +850,11 @@ def _users_write(
     with _links_meanwhile(writes.created if issue_links else []) as signed:
         rows_update(
             User, "id", ["full_name", "role", "is_active"], writes.updated, constants={"updated_at": now}
+        )
+        # A deactivation ends the account's sessions, as one through the API does
+        # (the sync worker revokes its chat tokens).
+        refresh_tokens_revoke(
+            user_ids=[pk for pk, _name, _role, is_active in writes.updated if not is_active]
         )
         progress.advance(len(writes.updated))
         rows_insert(
