@@ -8,6 +8,7 @@
 | Channel | channel `messaging:<chat_id>` with `team=slug` |
 | direct conversation | the same, without `name` and with `kind="direct"`, created by the team's system user |
 | Membership role member / moderator | `channel_member` / `channel_moderator` |
+| User `sessions_revoked_at` | `revoke_tokens_issued_before` (a partial update) |
 
 No tenant user ever gets a global ``admin`` role: team roles apply only on the
 team's channels.
@@ -70,6 +71,19 @@ def user_payload(user: User) -> dict[str, Any]:
         "teams": [team],
         "teams_role": {team: TEAM_ROLES[Role(user.role)]},
     }
+
+
+def tokens_revoked_before(user: User) -> str | None:
+    """The user's ``revoke_tokens_issued_before`` in the chat service: its last
+    password change or deactivation (``User.sessions_revoked_at``).
+
+    In whole seconds, as a token's ``iat`` is: a token issued in the second of
+    the change keeps working, so the session that made the change can get one
+    at once.
+    """
+    if user.sessions_revoked_at is None:
+        return None
+    return user.sessions_revoked_at.replace(microsecond=0).isoformat()
 
 
 def channel_data(channel: Channel) -> dict[str, Any]:

@@ -170,6 +170,44 @@ def test_chat_tokens_of_two_tenants_are_isolated(synced_to, world):
     assert users.status_code in (200, 400)
 
 
+def test_a_password_change_ends_the_chat_tokens_issued_before_it(synced_to, world):
+    """The chat tokens a copied session holds stop working in the chat service;
+    the session that changed the password gets a new one that works."""
+    from datetime import timedelta
+
+    from django.conf import settings as django_settings
+    from django.utils import timezone
+
+    from streamsync.tokens import chat_token_issue
+
+    drain()
+
+    def channels_seen_with(token: str) -> int:
+        response = requests.post(
+            f"{synced_to.base_url}/channels",
+            params={"api_key": synced_to.api_key, "user_id": world.member.chat_user_id},
+            headers={"Authorization": token, "stream-auth-type": "jwt"},
+            json={"filter_conditions": {"type": "messaging"}},
+            timeout=10,
+        )
+        return response.status_code
+
+    old = chat_token_issue(user=world.member, now=timezone.now() - timedelta(seconds=5)).token
+    assert channels_seen_with(old) == 201
+    client = bearer_client(world.member)
+    changed = client.patch(
+        f"/api/users/{world.member.pk}/", {"password": "a-brand-new-long-passphrase"}, format="json"
+    )
+    assert changed.status_code == 200
+    drain()
+    assert channels_seen_with(old) == 401
+    access = changed.cookies[django_settings.JWT_COOKIE["ACCESS_NAME"]].value
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    fresh = client.get("/api/stream/token")
+    assert fresh.status_code == 200
+    assert channels_seen_with(fresh.json()["token"]) == 201
+
+
 def test_suspending_a_tenant_closes_its_peoples_open_sockets(synced_to, world):
     """Suspension takes effect at once in the chat too: a socket opened with a
     chat token from /api/stream/token gets connection.error and closes."""

@@ -129,6 +129,38 @@ def test_a_direct_conversation_reaches_the_service_unnamed_and_unowned(fake_stre
     assert fake_stream.violations == []
 
 
+def test_a_password_change_revokes_the_chat_tokens_issued_before_it(fake_stream):
+    _tenant, _admin, _, members = _org("acme", people=2)
+    drain()
+    user = user_update(user=members[0], data={"password": "a-brand-new-long-passphrase"})
+    fake_stream.calls.clear()
+    drain()
+    cutoff = user.sessions_revoked_at.replace(microsecond=0)
+    assert fake_stream.users[user.chat_user_id]["revoke_tokens_issued_before"] == cutoff.isoformat()
+    assert "revoke_tokens_issued_before" not in fake_stream.users[members[1].chat_user_id]
+    assert fake_stream.calls["PATCH /users"] == 1
+    assert not fake_stream.users[user.chat_user_id].get("deactivated_at")
+    # Sent once: later saves send nothing more.
+    fake_stream.calls.clear()
+    user.save()
+    drain()
+    assert sum(fake_stream.calls.values()) == 0
+    assert fake_stream.violations == []
+
+
+def test_a_deactivation_undone_before_the_worker_runs_still_revokes_chat_tokens(fake_stream):
+    _tenant, _admin, _, members = _org("acme", people=1)
+    drain()
+    user_update(user=members[0], data={"is_active": False})
+    user = user_update(user=members[0], data={"is_active": True})
+    drain()
+    remote = fake_stream.users[user.chat_user_id]
+    assert (
+        remote["revoke_tokens_issued_before"] == user.sessions_revoked_at.replace(microsecond=0).isoformat()
+    )
+    assert not remote.get("deactivated_at")
+
+
 def test_many_changes_to_one_user_coalesce_into_one_call(fake_stream):
     _tenant, _admin, _, members = _org("acme", people=1)
     drain()
