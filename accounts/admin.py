@@ -1,12 +1,18 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm as DjangoAdminPasswordChangeForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.contrib.auth.forms import UserCreationForm as DjangoUserCreationForm
+from django.db import transaction
 from django.http import HttpRequest
 
 from accounts.models import User
+from accounts.services import user_sessions_end
 
 
 class UserCreationForm(DjangoUserCreationForm):
@@ -21,10 +27,22 @@ class UserChangeForm(DjangoUserChangeForm):
         fields = "__all__"
 
 
+class AdminPasswordChangeForm(DjangoAdminPasswordChangeForm):
+    """A password set from the console ends the user's sessions, as one set through the API does."""
+
+    def save(self, commit: bool = True) -> Any:
+        with transaction.atomic():
+            user = super().save(commit=commit)
+            if commit:
+                user_sessions_end(user=user)
+        return user
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
+    change_password_form = AdminPasswordChangeForm
     list_display = ["email", "full_name", "tenant", "role", "is_active", "is_staff", "created_at"]
     list_filter = ["role", "is_active", "is_staff", "tenant"]
     list_select_related = ["tenant"]
@@ -58,3 +76,8 @@ class UserAdmin(DjangoUserAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> list[str]:
         fields = list(super().get_readonly_fields(request, obj))
         return [*fields, "tenant"] if obj is not None else fields
+
+    def save_model(self, request: HttpRequest, obj: User, form: forms.ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            user_sessions_end(user=obj)  # a deactivation from the console, as through the API

@@ -66,6 +66,13 @@ class User(ImmutableFieldsMixin, AbstractBaseUser, PermissionsMixin, Timestamped
     is_staff = models.BooleanField(
         default=False, help_text="Platform staff: may use the admin and act across tenants."
     )
+    sessions_revoked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When every session and chat token issued before ended (a password change or "
+        "a deactivation).",
+    )
 
     # Not indexed: nothing lists users by creation time, and bulk imports pay for every index.
     created_at = models.DateTimeField(auto_now_add=True)

@@ -11,8 +11,10 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.models import User, normalize_email
+from accounts.tokens import refresh_tokens_revoke
 from audit.services import audit_changes, audit_record
 from chatplatform.errors import ApplicationError, ConflictError
 from tenants.models import Tenant
@@ -107,8 +109,10 @@ def _audit(user: User, action: str, changes: dict[str, Any]) -> None:
 def user_update(*, user: User, data: dict[str, Any]) -> User:
     """Apply ``data`` (a subset of email, full_name, role, is_active, password).
 
-    Raises ConflictError (``last_admin``) when the change would leave the tenant
-    without an active admin.
+    A new password or a deactivation ends every session of the user (see
+    :func:`user_sessions_end`); a caller that changed its own password issues
+    its own session a fresh pair. Raises ConflictError (``last_admin``) when
+    the change would leave the tenant without an active admin.
     """
     unknown = set(data) - UPDATABLE_FIELDS
     if unknown:
@@ -116,6 +120,7 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
     new_role = Role(data.get("role", user.role))
     new_active = bool(data.get("is_active", user.is_active))
     _ensure_tenant_keeps_an_admin(user, role=new_role, is_active=new_active)
+    ends_sessions = bool(data.get("password")) or (user.is_active and not new_active)
     before = _audited_fields(user)
 
     if "email" in data:
@@ -134,6 +139,8 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
             user.save()
     except IntegrityError as exc:
         raise _email_taken_error() from exc
+    if ends_sessions:
+        user_sessions_end(user=user)
     changes = audit_changes(before, _audited_fields(user))
     if data.get("password"):
         changes["password"] = ["***", "***"]
@@ -151,6 +158,17 @@ def _update_action(changes: dict[str, Any]) -> str:
     if list(changes) == ["password"]:
         return "user.password_changed"
     return "user.updated"
+
+
+@transaction.atomic
+def user_sessions_end(*, user: User) -> None:
+    """End every session of ``user``: its refresh tokens are blacklisted, and its
+    chat tokens issued before now stop working (``sessions_revoked_at`` reaches
+    the chat service through the outbox). For a password change, a reset and a
+    deactivation; sessions begun after it are not affected."""
+    user.sessions_revoked_at = timezone.now()
+    user.save(update_fields=["sessions_revoked_at", "updated_at"])
+    refresh_tokens_revoke(user_ids=[user.pk])
 
 
 @transaction.atomic

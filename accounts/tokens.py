@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
+from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
@@ -15,6 +17,7 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts.authentication import ensure_can_sign_in
 from accounts.models import User
@@ -57,6 +60,10 @@ def token_pair_rotate(*, raw_refresh: str) -> tuple[RefreshToken, User]:
         user = User.objects.select_related("tenant").get(pk=refresh[api_settings.USER_ID_CLAIM])
     except (User.DoesNotExist, KeyError, ValueError) as exc:
         raise InvalidRefreshToken("Token is invalid.") from exc
+    # Like access tokens, refresh tokens carry a digest of the password hash: a
+    # password set anywhere (the API, the console, a management command) ends them.
+    if refresh.get(api_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
+        raise InvalidRefreshToken("The password has been changed: log in again.", code="password_changed")
     ensure_can_sign_in(user)
     with transaction.atomic():
         outstanding = (
@@ -102,22 +109,31 @@ def _sessions_end_on_reuse(raw_refresh: str) -> bool:
         return False
     user = User.objects.select_related("tenant").filter(pk=used.token.user_id).first()
     with transaction.atomic():
-        live = OutstandingToken.objects.filter(
-            user_id=used.token.user_id, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
-        )
-        ended = BlacklistedToken.objects.bulk_create(
-            [BlacklistedToken(token_id=pk) for pk in live.values_list("pk", flat=True)], ignore_conflicts=True
-        )
+        ended = refresh_tokens_revoke(user_ids=[used.token.user_id])
         audit_record(
             action="auth.refresh_reused",
             target_type="user",
             target_id=used.token.user_id,
             target_repr=user.email if user else "",
             tenant=user.tenant if user else None,
-            changes={"sessions_ended": [None, len(ended)]},
+            changes={"sessions_ended": [None, ended]},
         )
-    logger.warning("refresh: a used token came back; %s sessions of its account ended", len(ended))
+    logger.warning("refresh: a used token came back; %s sessions of its account ended", ended)
     return True
+
+
+def refresh_tokens_revoke(*, user_ids: Iterable[UUID]) -> int:
+    """Blacklist every live refresh token of these users, in the caller's
+    transaction: each of their sessions ends at its next refresh (their access
+    tokens run out within minutes, or at once for a password change or a
+    deactivation). Returns how many sessions ended."""
+    live = OutstandingToken.objects.filter(
+        user_id__in=list(user_ids), expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
+    )
+    ended = BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token_id=pk) for pk in live.values_list("pk", flat=True)], ignore_conflicts=True
+    )
+    return len(ended)
 
 
 def token_revoke(*, raw_refresh: str) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -17,6 +19,13 @@ from tenants.scoping import Actor, TenantScopedQuerySet
 CHANNEL_SLUG_MAX_LENGTH = 64
 # Every channel is a "messaging" channel in the chat service.
 CHAT_CHANNEL_TYPE = "messaging"
+# A direct conversation holds its starter and 1 to this many others.
+DIRECT_MAX_OTHERS = 8
+
+
+class ChannelKind(models.TextChoices):
+    CHANNEL = "channel", "Channel"
+    DIRECT = "direct", "Direct conversation"
 
 
 class ChannelVisibility(models.TextChoices):
@@ -29,15 +38,36 @@ class ChannelRole(models.TextChoices):
     MODERATOR = "moderator", "Moderator"
 
 
+def direct_key_for(user_ids: Iterable[uuid.UUID]) -> str:
+    """The key of a direct conversation: a digest of its sorted member ids, so the
+    same people in any order (and with repeats) give the same key."""
+    joined = ",".join(sorted({str(user_id) for user_id in user_ids}))
+    return hashlib.sha256(joined.encode()).hexdigest()
+
+
 class ChannelQuerySet(TenantScopedQuerySet):
     def visible_to(self, actor: Actor) -> ChannelQuerySet:
-        """Admins, moderators and staff see all of a tenant's channels; members see
-        public channels and the private ones they belong to."""
+        """The channels an actor may reach by id.
+
+        Staff and admins reach all of a tenant's channels, direct conversations
+        included (an admin may delete one). Moderators reach every ordinary
+        channel and the direct conversations they are in; members reach public
+        channels and the private ones (direct conversations included) they
+        belong to. Lists narrow this further: see ``channels_app.selectors``.
+        """
         queryset = self.for_actor(actor)
-        if actor.is_platform_staff or actor.role in (Role.ADMIN, Role.MODERATOR):  # type: ignore[attr-defined]
+        if actor.is_platform_staff or actor.role == Role.ADMIN:  # type: ignore[attr-defined]
             return queryset
-        membership = Membership.objects.filter(channel=OuterRef("pk"), user_id=actor.pk)  # type: ignore[attr-defined]
-        return queryset.filter(Q(visibility=ChannelVisibility.PUBLIC) | Q(Exists(membership)))
+        membership = Exists(Membership.objects.filter(channel=OuterRef("pk"), user_id=actor.pk))  # type: ignore[attr-defined]
+        if actor.role == Role.MODERATOR:  # type: ignore[attr-defined]
+            return queryset.filter(Q(kind=ChannelKind.CHANNEL) | Q(membership))
+        return queryset.filter(Q(visibility=ChannelVisibility.PUBLIC) | Q(membership))
+
+    def ordinary(self) -> ChannelQuerySet:
+        return self.filter(kind=ChannelKind.CHANNEL)
+
+    def direct(self) -> ChannelQuerySet:
+        return self.filter(kind=ChannelKind.DIRECT)
 
 
 class Channel(ImmutableFieldsMixin, TimestampedModel):
@@ -53,6 +83,18 @@ class Channel(ImmutableFieldsMixin, TimestampedModel):
     visibility = models.CharField(
         max_length=16, choices=ChannelVisibility.choices, default=ChannelVisibility.PUBLIC
     )
+    kind = models.CharField(
+        max_length=16,
+        choices=ChannelKind.choices,
+        default=ChannelKind.CHANNEL,
+        help_text="A direct conversation is private, has fixed members and is found by them.",
+    )
+    direct_key = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="Direct conversations: a digest of the sorted member ids, unique in the tenant.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -61,7 +103,7 @@ class Channel(ImmutableFieldsMixin, TimestampedModel):
         related_name="+",
     )
 
-    immutable_fields = ("slug", "tenant_id")
+    immutable_fields = ("slug", "tenant_id", "kind", "direct_key")
 
     objects = ChannelQuerySet.as_manager()
 
@@ -72,10 +114,29 @@ class Channel(ImmutableFieldsMixin, TimestampedModel):
             models.CheckConstraint(
                 condition=Q(visibility__in=ChannelVisibility.values), name="channel_visibility_valid"
             ),
+            models.CheckConstraint(condition=Q(kind__in=ChannelKind.values), name="channel_kind_valid"),
+            # A direct conversation is private and has its key; an ordinary channel has none.
+            models.CheckConstraint(
+                condition=(
+                    Q(kind=ChannelKind.CHANNEL, direct_key="")
+                    | (Q(kind=ChannelKind.DIRECT, visibility=ChannelVisibility.PRIVATE) & ~Q(direct_key=""))
+                ),
+                name="channel_direct_shape",
+            ),
+            # One direct conversation per set of people: two concurrent starts cannot make two.
+            models.UniqueConstraint(
+                fields=["tenant", "direct_key"],
+                condition=Q(kind=ChannelKind.DIRECT),
+                name="channel_direct_key_unique_per_tenant",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"#{self.slug}"
+
+    @property
+    def is_direct(self) -> bool:
+        return self.kind == ChannelKind.DIRECT
 
     @property
     def chat_id(self) -> str:
@@ -105,3 +166,5 @@ class Membership(TimestampedModel):
     def clean(self) -> None:
         if self.channel_id and self.user_id and self.channel.tenant_id != self.user.tenant_id:
             raise ValidationError({"user": "The user belongs to another tenant than the channel."})
+        if self.channel_id and self.channel.is_direct:
+            raise ValidationError({"channel": "A direct conversation's members are fixed."})

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q
 
 from accounts.models import User
-from channels_app.models import Channel, ChannelQuerySet, Membership
+from channels_app.models import Channel, ChannelKind, ChannelQuerySet, Membership
 from chatplatform.db import count_of
 
 
@@ -24,8 +24,20 @@ def channels_visible_to(*, actor: User) -> ChannelQuerySet:
 
 
 def channel_list(*, actor: User, filters: dict[str, Any] | None = None) -> ChannelQuerySet:
+    """The channels the actor lists, filtered by ``search``, ``visibility``,
+    ``kind``, ``tenant`` and ``joined``.
+
+    Direct conversations are listed only to their members (and platform
+    staff): a tenant's admins and moderators list every ordinary channel but
+    not other people's conversations, though an admin may still reach one by
+    id, to delete it.
+    """
     filters = filters or {}
     queryset = channels_visible_to(actor=actor)
+    if not actor.is_platform_staff:
+        queryset = queryset.filter(Q(kind=ChannelKind.CHANNEL) | Q(is_member=True))
+    if kind := filters.get("kind"):
+        queryset = queryset.filter(kind=kind)
     if search := filters.get("search"):
         queryset = queryset.filter(Q(name__icontains=search) | Q(slug__icontains=search))
     if visibility := filters.get("visibility"):

@@ -1,5 +1,6 @@
 """Writes to channels and memberships. Callers authorize first; these keep the
-invariants: slugs unique per tenant, members only from the channel's tenant."""
+invariants: slugs unique per tenant, members only from the channel's tenant,
+and a direct conversation's members fixed (one per set of people)."""
 
 from __future__ import annotations
 
@@ -15,17 +16,24 @@ from accounts.selectors import users_in_tenant
 from audit.services import audit_changes, audit_record
 from channels_app.models import (
     CHANNEL_SLUG_MAX_LENGTH,
+    DIRECT_MAX_OTHERS,
     Channel,
+    ChannelKind,
     ChannelRole,
     ChannelVisibility,
     Membership,
+    direct_key_for,
 )
 from channels_app.signals import channel_members_changed
-from chatplatform.errors import ApplicationError
+from chatplatform.errors import ApplicationError, ConflictError
 from chatplatform.slugs import slug_from_name
 from tenants.models import Tenant, slug_validator
 
 UPDATABLE_FIELDS = frozenset({"name", "description", "visibility"})
+CHANNEL_NAME_MAX_LENGTH = Channel._meta.get_field("name").max_length
+FIXED_MEMBERS = (
+    "A direct conversation has fixed members: start another conversation with the people you want."
+)
 
 
 def _slug_taken_error(slug: str) -> ApplicationError:
@@ -106,6 +114,90 @@ def channel_create(
     return channel
 
 
+def _refuse_direct(channel: Channel, message: str) -> None:
+    if channel.is_direct:
+        raise ConflictError(message, code="direct_channel")
+
+
+def _direct_name(users: Iterable[User]) -> str:
+    """Who is in the conversation, for lists and the admin; the chat UI shows each
+    viewer the others' names instead."""
+    name = ", ".join(sorted(user.full_name or user.email.split("@")[0] for user in users))
+    return name if len(name) <= CHANNEL_NAME_MAX_LENGTH else f"{name[: CHANNEL_NAME_MAX_LENGTH - 1]}…"
+
+
+@transaction.atomic
+def channel_direct_start(*, creator: User, user_ids: Iterable[UUID]) -> tuple[Channel, bool]:
+    """The direct conversation of ``creator`` with the users behind ``user_ids``:
+    the one that exists for exactly these people (``created`` False), else a new one.
+
+    Preconditions: ``creator`` is an active user of a tenant (not platform staff).
+    ``user_ids`` name the others: the creator's own id and repeats are ignored.
+    There must be 1 to ``DIRECT_MAX_OTHERS`` of them, every one an active user of
+    the creator's tenant, else a 400 names the bad ids and nothing is written.
+
+    A new conversation is private, named after its members, and everyone in it
+    (the creator too) is a plain member; its members never change. Two
+    concurrent starts with the same people end with one conversation: the
+    unique index on (tenant, direct_key) lets one insert win, and the other
+    start returns the winner's row.
+    """
+    tenant = creator.tenant
+    others = [user_id for user_id in dict.fromkeys(user_ids) if user_id != creator.pk]
+    if not 1 <= len(others) <= DIRECT_MAX_OTHERS:
+        raise ApplicationError(
+            f"A direct conversation is with 1 to {DIRECT_MAX_OTHERS} other people.",
+            code="invalid_user_ids",
+            fields={"user_ids": [f"Name 1 to {DIRECT_MAX_OTHERS} colleagues other than yourself."]},
+        )
+    users = _tenant_users(tenant, others, field="user_ids")
+    inactive = sorted(str(user.pk) for user in users if not user.is_active)
+    if inactive:
+        raise ApplicationError(
+            f"Deactivated users: {', '.join(inactive)}.",
+            code="inactive_users",
+            fields={"user_ids": [f"This user is deactivated: {user_id}" for user_id in inactive]},
+        )
+    members = [creator, *users]
+    key = direct_key_for(user.pk for user in members)
+    conversations = Channel.objects.direct().filter(tenant=tenant, direct_key=key)
+    existing = conversations.first()
+    if existing is not None:
+        return existing, False
+
+    def taken(candidate: str) -> bool:
+        return Channel.objects.filter(tenant=tenant, slug=candidate).exists()
+
+    slug = slug_from_name(f"dm-{key[:16]}", max_length=CHANNEL_SLUG_MAX_LENGTH, taken=taken)
+    try:
+        with transaction.atomic():
+            channel = Channel.objects.create(
+                tenant=tenant,
+                kind=ChannelKind.DIRECT,
+                direct_key=key,
+                name=_direct_name(members),
+                slug=slug,
+                visibility=ChannelVisibility.PRIVATE,
+                created_by=creator,
+            )
+    except IntegrityError:
+        existing = conversations.first()  # a concurrent start with the same people won
+        if existing is None:
+            raise
+        return existing, False
+    _memberships_write(channel, dict.fromkeys((user.pk for user in members), ChannelRole.MEMBER))
+    _audit(
+        channel,
+        "channel.created",
+        {
+            **audit_changes({}, _audited_fields(channel)),
+            "kind": [None, ChannelKind.DIRECT.value],
+            "members": [None, len(members)],
+        },
+    )
+    return channel, True
+
+
 def _audited_fields(channel: Channel) -> dict[str, Any]:
     return {
         "name": channel.name,
@@ -128,9 +220,12 @@ def _audit(channel: Channel, action: str, changes: dict[str, Any]) -> None:
 
 @transaction.atomic
 def channel_update(*, channel: Channel, data: dict[str, Any]) -> Channel:
+    """Change an ordinary channel's name, description or visibility. A direct
+    conversation keeps the name its members give it and stays private (409)."""
     unknown = set(data) - UPDATABLE_FIELDS
     if unknown:
         raise ApplicationError(f"Cannot update {', '.join(sorted(unknown))}.")
+    _refuse_direct(channel, "A direct conversation cannot be renamed, described or made public.")
     before = _audited_fields(channel)
     if "name" in data:
         name = data["name"].strip()
@@ -165,7 +260,9 @@ def channel_members_add(
     *, channel: Channel, user_ids: Iterable[UUID], role: str = ChannelRole.MEMBER
 ) -> list[Membership]:
     """Add users (all of the channel's tenant, else nobody is added) with ``role``;
-    existing members take the new role. Returns the memberships of those users."""
+    existing members take the new role. Returns the memberships of those users.
+    A direct conversation's members are fixed (409)."""
+    _refuse_direct(channel, FIXED_MEMBERS)
     users = _tenant_users(channel.tenant, user_ids, field="user_ids")
     changed = _memberships_write(channel, {user.pk: ChannelRole(role) for user in users})
     if changed:
@@ -184,6 +281,7 @@ def channel_members_add(
 @transaction.atomic
 def channel_join(*, channel: Channel, user: User) -> tuple[Membership, bool]:
     """A user joins a public channel of its tenant. Returns (membership, created)."""
+    _refuse_direct(channel, FIXED_MEMBERS)
     if channel.visibility != ChannelVisibility.PUBLIC:
         raise ApplicationError(
             "Private channels can only be joined by invitation.", code="channel_private", status_code=403
@@ -200,7 +298,9 @@ def channel_join(*, channel: Channel, user: User) -> tuple[Membership, bool]:
 
 @transaction.atomic
 def channel_member_remove(*, channel: Channel, user: User) -> None:
-    """Remove ``user`` from the channel; a user who is not a member is not found."""
+    """Remove ``user`` from the channel; a user who is not a member is not found.
+    Nobody leaves a direct conversation or is removed from it (409)."""
+    _refuse_direct(channel, FIXED_MEMBERS)
     deleted, _ = Membership.objects.filter(channel=channel, user=user).delete()
     if not deleted:
         raise ApplicationError("Not found.", code="not_found", status_code=404)

@@ -3,7 +3,8 @@
 One record per line, each with a ``type``: the tenant first (with its first
 admin, as ``import_tenants`` wants it), then its channels, then its users with
 the channels they belong to (``slug`` for a member, ``slug:moderator`` for a
-channel moderator). Never a password hash. Feeding the same file to
+channel moderator). Never a password hash, and no direct conversation: those
+belong to the people in them, who start them again. Feeding the same file to
 ``import_tenants``, ``import_channels --tenant SLUG`` and ``import_users
 --tenant SLUG`` rebuilds the tenant; into the tenant it came from, it changes
 nothing.
@@ -19,7 +20,7 @@ from uuid import UUID
 
 from accounts.models import User
 from audit.services import audit_record
-from channels_app.models import Channel, ChannelRole, Membership
+from channels_app.models import Channel, ChannelKind, ChannelRole, Membership
 from onboarding.imports import CHANNEL_ROLE_SEPARATOR, CHANNELS, TENANTS, USERS
 from onboarding.progress import Progress
 from tenants.models import Tenant
@@ -98,6 +99,7 @@ def tenant_export(*, tenant: Tenant, out: TextIO, progress: Progress | None = No
 
     channels = list(
         Channel.objects.for_tenant(tenant)
+        .ordinary()
         .order_by("slug")
         .values_list("id", "slug", "name", "description", "visibility")
     )
@@ -110,7 +112,7 @@ def tenant_export(*, tenant: Tenant, out: TextIO, progress: Progress | None = No
     member_of: dict[UUID, list[str]] = defaultdict(list)
     memberships = 0
     for user_id, channel_id, role in (
-        Membership.objects.filter(channel__tenant=tenant)
+        Membership.objects.filter(channel__tenant=tenant, channel__kind=ChannelKind.CHANNEL)
         .values_list("user_id", "channel_id", "role")
         .iterator(chunk_size=_CHUNK)
     ):

@@ -45,8 +45,16 @@ from django.utils import timezone
 
 from accounts.models import User, normalize_email
 from accounts.signals import users_bulk_changed
+from accounts.tokens import refresh_tokens_revoke
 from audit.services import audit_record
-from channels_app.models import CHANNEL_SLUG_MAX_LENGTH, Channel, ChannelRole, ChannelVisibility, Membership
+from channels_app.models import (
+    CHANNEL_SLUG_MAX_LENGTH,
+    Channel,
+    ChannelKind,
+    ChannelRole,
+    ChannelVisibility,
+    Membership,
+)
 from channels_app.signals import channel_members_changed, channels_bulk_changed
 from chatplatform.errors import ApplicationError
 from onboarding.bulk import rows_insert, rows_update, values_in
@@ -685,7 +693,10 @@ def _users_plan(
         list(Tenant.objects.select_for_update().filter(pk=tenant.pk).values_list("pk", flat=True))
     progress.start("checking", len(rows))
     existing = _existing_users(row.email for row in rows.values())
-    channel_ids: dict[str, UUID] = dict(Channel.objects.filter(tenant=tenant).values_list("slug", "id"))
+    # Direct conversations have fixed members: their slugs are unknown channels here.
+    channel_ids: dict[str, UUID] = dict(
+        Channel.objects.ordinary().filter(tenant=tenant).values_list("slug", "id")
+    )
     ours = [user.pk for user in existing.values() if user.tenant_id == tenant.pk]
     memberships: dict[tuple[UUID, UUID], tuple[int, str]] = {
         (user_id, channel_id): (pk, role)
@@ -840,6 +851,11 @@ def _users_write(
         rows_update(
             User, "id", ["full_name", "role", "is_active"], writes.updated, constants={"updated_at": now}
         )
+        # A deactivation ends the account's sessions, as one through the API does
+        # (the sync worker revokes its chat tokens).
+        refresh_tokens_revoke(
+            user_ids=[pk for pk, _name, _role, is_active in writes.updated if not is_active]
+        )
         progress.advance(len(writes.updated))
         rows_insert(
             Membership,
@@ -926,12 +942,16 @@ def channels_import(
                 "name",
                 "description",
                 "visibility",
+                "kind",
             )
         }
         created: list[tuple[UUID, str, str, str, str]] = []
         updated: list[tuple[UUID, str, str, str]] = []
         for row in rows.values():
             current = existing.get(row.slug)
+            if current is not None and current[-1] == ChannelKind.DIRECT:
+                _fail(result, row.line, row.slug, "this slug is a direct conversation's, not a channel's")
+                continue
             if current is None:
                 if row.name is None:
                     _fail(result, row.line, row.slug, "a new channel needs a name")
@@ -941,7 +961,7 @@ def channels_import(
                 )
                 result.rows.append(RowResult(row.line, row.slug, RowStatus.CREATED))
                 continue
-            channel_id, name, description, visibility = current
+            channel_id, name, description, visibility, _kind = current
             wanted = (
                 row.name or name,
                 description if row.description is None else row.description,

@@ -166,7 +166,10 @@ def _audit(invitation: Invitation, action: str, changes: dict | None = None) -> 
 
 def _check_channels(tenant: Tenant, slugs: Sequence[str]) -> list[str]:
     slugs = list(dict.fromkeys(slugs))
-    known = set(Channel.objects.filter(tenant=tenant, slug__in=slugs).values_list("slug", flat=True))
+    # Direct conversations have fixed members: nobody is invited into one.
+    known = set(
+        Channel.objects.ordinary().filter(tenant=tenant, slug__in=slugs).values_list("slug", flat=True)
+    )
     unknown = [slug for slug in slugs if slug not in known]
     if unknown:
         raise ApplicationError(
@@ -342,7 +345,7 @@ def invitation_accept(*, token: str, password: str, full_name: str = "") -> User
         role=invitation.role,
         password=password,
     )
-    for channel in Channel.objects.filter(tenant=invitation.tenant, slug__in=invitation.channels):
+    for channel in Channel.objects.ordinary().filter(tenant=invitation.tenant, slug__in=invitation.channels):
         channel_members_add(channel=channel, user_ids=[user.pk])
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at", "updated_at"])

@@ -12,6 +12,10 @@ from django.views.decorators.csrf import csrf_protect
 from chatplatform.errors import ApplicationError
 from onboarding.invitations import invitation_accept, link_for_token
 
+# Where the web client signs people in (frontend/: the /login route); this page
+# is served from the same origin.
+SIGN_IN_PATH = "/login"
+
 
 class AcceptForm(forms.Form):
     full_name = forms.CharField(max_length=150, required=False, label="Your name")
@@ -44,7 +48,9 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
                     form.add_error(field if field in form.fields else None, message)
         else:
             return render(
-                request, "onboarding/accept.html", {"done": True, "user": user, "tenant": link.tenant}
+                request,
+                "onboarding/accept.html",
+                {"done": True, "user": user, "tenant": link.tenant, "sign_in_url": SIGN_IN_PATH},
             )
     return render(
         request,

@@ -6,7 +6,9 @@
 | User (of a tenant) | user `chat_user_id`, `role="user"`, `teams=[slug]`, `teams_role={slug: ...}` |
 | tenant role admin / moderator / member | team role `admin` / `tenant_moderator` / `user` |
 | Channel | channel `messaging:<chat_id>` with `team=slug` |
+| direct conversation | the same, without `name` and with `kind="direct"`, created by the team's system user |
 | Membership role member / moderator | `channel_member` / `channel_moderator` |
+| User `sessions_revoked_at` | `revoke_tokens_issued_before` (a partial update) |
 
 No tenant user ever gets a global ``admin`` role: team roles apply only on the
 team's channels.
@@ -19,7 +21,7 @@ import json
 from typing import Any
 
 from accounts.models import User
-from channels_app.models import CHAT_CHANNEL_TYPE, Channel, ChannelRole
+from channels_app.models import CHAT_CHANNEL_TYPE, Channel, ChannelKind, ChannelRole
 from tenants.models import Tenant
 from tenants.roles import Role
 
@@ -71,15 +73,42 @@ def user_payload(user: User) -> dict[str, Any]:
     }
 
 
+def tokens_revoked_before(user: User) -> str | None:
+    """The user's ``revoke_tokens_issued_before`` in the chat service: its last
+    password change or deactivation (``User.sessions_revoked_at``).
+
+    In whole seconds, as a token's ``iat`` is: a token issued in the second of
+    the change keeps working, so the session that made the change can get one
+    at once.
+    """
+    if user.sessions_revoked_at is None:
+        return None
+    return user.sessions_revoked_at.replace(microsecond=0).isoformat()
+
+
 def channel_data(channel: Channel) -> dict[str, Any]:
-    """Custom data of the chat channel. ``team`` never changes after creation."""
-    return {
+    """Custom data of the chat channel. ``team`` never changes after creation.
+
+    A direct conversation has no ``name``: chat UIs (stream-chat-react's
+    among them) then title it, for each viewer, with the other members' names.
+    ``kind`` tells clients it is a conversation with fixed members.
+    """
+    data = {
         "team": channel.tenant.slug,
-        "name": channel.name,
         "slug": channel.slug,
         "description": channel.description,
         "visibility": channel.visibility,
     }
+    if channel.is_direct:
+        data["kind"] = ChannelKind.DIRECT.value
+    else:
+        data["name"] = channel.name
+    return data
+
+
+def channel_data_absent(channel: Channel) -> list[str]:
+    """Custom data keys the chat channel must not have (an update unsets them)."""
+    return ["name"] if channel.is_direct else []
 
 
 def channel_members(channel: Channel) -> dict[str, str]:

@@ -149,6 +149,11 @@ def reconcile_tenant(client: ChatClient, tenant: Tenant) -> TenantReport:
             for key, value in expected.items()
             if state["channel"].get(key) != value
         ]
+        problems += [
+            f"{key} is {state['channel'][key]!r}, expected none"
+            for key in mapping.channel_data_absent(channel)
+            if state["channel"].get(key)
+        ]
         if problems:
             drifts.append(Drift("different", EntityType.CHANNEL, chat_id, "; ".join(problems)))
         wanted = mapping.channel_members(channel)

@@ -6,10 +6,11 @@ Per batch:
 1. claim due rows (several workers may run; see :func:`streamsync.outbox.claim`);
 2. load the current state of every entity named, plus what it depends on (a
    membership needs its channel and its users to exist in the chat service);
-3. send users (reactivate, upsert in 100s, deactivate + revoke tokens, hard
-   delete), then channels (create or partial update, delete), then members
-   (add / assign roles / remove in 100s), skipping what the last sync already
-   sent (``SyncState.digest``);
+3. send users (reactivate, upsert in 100s, revoke tokens issued before a
+   password change, deactivate + revoke tokens, hard delete), then channels
+   (create or partial update, delete), then members (add / assign roles /
+   remove in 100s), skipping what the last sync already sent
+   (``SyncState.digest``);
 4. a permanent failure (4xx) of a batched call is bisected until the bad
    records are found: only their rows are dead-lettered;
 5. a transient failure (429, 5xx, timeout, dropped connection) stops the batch:
@@ -283,6 +284,7 @@ class SyncWorker:
 
         reactivate: list[str] = []
         upsert: list[dict[str, Any]] = []
+        revoke: list[dict[str, Any]] = []
         deactivate: list[str] = []
         new_states: dict[str, SyncState] = {}
         for uid, user in users.items():
@@ -292,11 +294,12 @@ class SyncWorker:
             state = states.get(uid)
             was_deactivated = bool(state and state.data.get("deactivated"))
             payload = mapping.user_payload(user)
+            revoked_before = mapping.tokens_revoked_before(user)
             new_states[uid] = SyncState(
                 entity_id=uid,
                 tenant_id=user.tenant_id,
                 digest=mapping.digest(payload),
-                data={"deactivated": not want_active},
+                data={"deactivated": not want_active, "tokens_revoked_before": revoked_before},
             )
             if want_active and was_deactivated:
                 reactivate.append(uid)
@@ -304,6 +307,13 @@ class SyncWorker:
                 state is None or state.digest != new_states[uid].digest
             ):
                 upsert.append(payload)
+            # A deactivation revokes every token anyway; a deactivated user has none to revoke.
+            if (
+                want_active
+                and revoked_before
+                and revoked_before != (state.data.get("tokens_revoked_before") if state else None)
+            ):
+                revoke.append({"id": uid, "set": {"revoke_tokens_issued_before": revoked_before}})
             if not want_active and not was_deactivated:
                 deactivate.append(uid)
 
@@ -313,6 +323,9 @@ class SyncWorker:
         def upsert_call(payloads: Sequence[dict[str, Any]]) -> None:
             client.upsert_users(list(payloads))
 
+        def revoke_call(updates: Sequence[dict[str, Any]]) -> None:
+            client.update_users_partial(list(updates))
+
         def deactivate_call(ids: Sequence[str]) -> None:
             client.deactivate_users(list(ids), mark_messages_deleted=False)
             client.revoke_users_token(list(ids), timezone.now())
@@ -320,6 +333,8 @@ class SyncWorker:
         self.batched(client, reactivate, reactivate_call, key=str, failed=failed)
         upsert = [p for p in upsert if p["id"] not in failed]
         self.batched(client, upsert, upsert_call, key=lambda p: p["id"], failed=failed)
+        revoke = [u for u in revoke if u["id"] not in failed]
+        self.batched(client, revoke, revoke_call, key=lambda u: u["id"], failed=failed)
         self.batched(
             client, [u for u in deactivate if u not in failed], deactivate_call, key=str, failed=failed
         )
@@ -360,9 +375,9 @@ class SyncWorker:
                 create = partial(self._create_channel, client, channel, data, failed_users)
                 sent = self._attempt(client, cid, failed, create)
             elif state.digest != digest:
-                changes = {k: v for k, v in data.items() if k != "team"}
                 handle = client.channel(mapping.CHANNEL_TYPE, channel.chat_id)
-                sent = self._attempt(client, cid, failed, partial(handle.update_partial, to_set=changes))
+                update = partial(_update_channel_data, handle, channel, data)
+                sent = self._attempt(client, cid, failed, update)
             else:
                 sent = True
             if not sent:
@@ -391,6 +406,8 @@ class SyncWorker:
             creator is not None
             and creator.tenant_id == channel.tenant_id
             and str(creator.pk) not in failed_users
+            # Nobody owns a direct conversation: its starter is a member like the others.
+            and not channel.is_direct
         ):
             creator_id = creator.chat_user_id
         else:
@@ -398,11 +415,11 @@ class SyncWorker:
         handle = client.channel(mapping.CHANNEL_TYPE, channel.chat_id, dict(data))
         response = handle.create(creator_id)
         existing = response.get("channel", {}) if isinstance(response, dict) else {}
-        if any(existing.get(k) != v for k, v in data.items() if k != "team"):
+        if any(existing.get(k) != v for k, v in data.items() if k != "team") or any(
+            existing.get(k) for k in mapping.channel_data_absent(channel)
+        ):
             # The channel already existed (an earlier attempt, or drift): bring its data up to date.
-            client.channel(mapping.CHANNEL_TYPE, channel.chat_id).update_partial(
-                to_set={k: v for k, v in data.items() if k != "team"}
-            )
+            _update_channel_data(client.channel(mapping.CHANNEL_TYPE, channel.chat_id), channel, data)
 
     def _ensure_system_users(self, client: ChatClient, channels: list[Channel]) -> None:
         tenants = {c.tenant_id: c.tenant for c in channels}
@@ -570,6 +587,16 @@ class ChannelMembersSync:
         self.handle.remove_members(list(user_ids))
         for uid in user_ids:
             self.current.pop(uid, None)
+
+
+def _update_channel_data(handle: Any, channel: Channel, data: dict[str, Any]) -> None:
+    """Set the channel's custom data (``team`` never changes) and unset what it must not have."""
+    to_set = {k: v for k, v in data.items() if k != "team"}
+    absent = mapping.channel_data_absent(channel)
+    if absent:
+        handle.update_partial(to_set=to_set, to_unset=absent)
+    else:
+        handle.update_partial(to_set=to_set)
 
 
 def _unless_gone(call: Callable[[], object]) -> None:

@@ -134,9 +134,11 @@ class TenantAdmin(admin.ModelAdmin):
     def channel_count(self, tenant: Tenant) -> int:
         return tenant.channel_count  # type: ignore[attr-defined]
 
-    def _preview(self, rows: list, changelist: str, tenant: Tenant, label: str, total: int) -> str:
+    def _preview(
+        self, rows: list, changelist: str, tenant: Tenant, label: str, total: int, narrow: str = ""
+    ) -> str:
         items = format_html_join("", '<li><a href="{}">{}</a> <span style="color:#666">{}</span></li>', rows)
-        link = f"{reverse(changelist)}?tenant__id__exact={tenant.pk}"
+        link = f"{reverse(changelist)}?tenant__id__exact={tenant.pk}{narrow}"
         return format_html(
             '<ul style="margin:0">{}</ul><a href="{}">All {} {} →</a>', items, link, total, label
         )
@@ -170,11 +172,18 @@ class TenantAdmin(admin.ModelAdmin):
     def channels_preview(self, tenant: Tenant) -> str:
         if tenant.pk is None:
             return "—"
-        channels = tenant.channels.order_by("name")[:PREVIEW_ROWS]
+        # Ordinary channels: direct conversations are the people's own (the channel list has them).
+        ordinary = tenant.channels.ordinary()
+        channels = ordinary.order_by("name")[:PREVIEW_ROWS]
         rows = [
             (reverse("admin:channels_app_channel_change", args=[c.pk]), f"#{c.slug}", c.visibility)
             for c in channels
         ]
         return self._preview(
-            rows, "admin:channels_app_channel_changelist", tenant, "channels", tenant.channels.count()
+            rows,
+            "admin:channels_app_channel_changelist",
+            tenant,
+            "channels",
+            ordinary.count(),
+            narrow="&kind__exact=channel",
         )

@@ -15,6 +15,7 @@ class UserSerializer(serializers.ModelSerializer):
 
     tenant = serializers.UUIDField(source="tenant_id", read_only=True, allow_null=True)
     tenant_slug = serializers.SerializerMethodField()
+    tenant_name = serializers.SerializerMethodField()
     chat_user_id = serializers.CharField(read_only=True)
 
     class Meta:
@@ -25,6 +26,7 @@ class UserSerializer(serializers.ModelSerializer):
             "full_name",
             "tenant",
             "tenant_slug",
+            "tenant_name",
             "role",
             "is_active",
             "is_staff",
@@ -37,6 +39,11 @@ class UserSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_tenant_slug(self, user: User) -> str | None:
         return user.tenant.slug if user.tenant_id else None
+
+    # Callers load the user with its tenant (authentication does): no query of its own.
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_tenant_name(self, user: User) -> str | None:
+        return user.tenant.name if user.tenant_id else None
 
 
 class LoginSerializer(InputSerializer):

@@ -19,6 +19,7 @@ from accounts.api.serializers import (
 from accounts.models import User, UserQuerySet
 from accounts.selectors import user_list
 from accounts.services import user_create, user_delete, user_update
+from accounts.tokens import set_auth_cookies, token_pair_issue
 from tenants.api.mixins import TenantScopedViewSet
 
 LIST_PARAMETERS = [
@@ -80,7 +81,13 @@ class UserViewSet(
         serializer.is_valid(raise_exception=True)
         check_can_update(self.actor, target, serializer.validated_data)
         user = user_update(user=target, data=serializer.validated_data)
-        return Response(UserSerializer(user).data)
+        response = Response(UserSerializer(user).data)
+        if user.pk == self.actor.pk and serializer.validated_data.get("password"):
+            # The new password ended every session, this one too: it goes on with a
+            # fresh pair in its cookies, as after a login.
+            refresh = token_pair_issue(user=user)
+            set_auth_cookies(response, refresh, str(refresh.access_token))
+        return response
 
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         return self.update(request, pk=pk, partial=True)

@@ -11,6 +11,7 @@ from django.contrib.auth.hashers import MD5PasswordHasher
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import PASSWORD, UserFactory
+from conftest import bearer_client
 from tenants.services import tenant_suspend
 
 pytestmark = pytest.mark.django_db
@@ -189,6 +190,44 @@ class TestBearer:
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
         assert client.get(ME).json()["id"] == str(world.member.pk)
+
+    @pytest.mark.parametrize("role", ["admin", "moderator", "member"])
+    def test_me_says_what_the_client_needs_to_show_role_dependent_controls(self, world, role):
+        user = world.by_role(role)
+        me = bearer_client(user).get(ME).json()
+        assert {k: me[k] for k in ("id", "email", "role", "tenant", "tenant_slug", "tenant_name")} == {
+            "id": str(user.pk),
+            "email": user.email,
+            "role": role,
+            "tenant": str(world.tenant_a.pk),
+            "tenant_slug": "acme",
+            "tenant_name": "Acme",
+        }
+        assert me["is_staff"] is False
+        assert me["chat_user_id"] == str(user.pk)
+
+    def test_me_for_platform_staff_has_no_tenant(self, world):
+        me = bearer_client(world.staff).get(ME).json()
+        assert (me["is_staff"], me["tenant"], me["tenant_slug"], me["tenant_name"]) == (
+            True,
+            None,
+            None,
+            None,
+        )
+
+    def test_me_is_one_query(self, world):
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        client = bearer_client(world.member)
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(ME).status_code == 200
+        assert len(ctx.captured_queries) == 1  # the user with its tenant, by authentication
+
+    def test_login_answers_the_same_user(self, world):
+        body = login(APIClient(), world.member.email).json()
+        assert body["user"]["tenant_name"] == "Acme"
+        assert body["user"] == bearer_client(world.member).get(ME).json()
 
     def test_anonymous_gets_401(self):
         response = APIClient().get(ME)

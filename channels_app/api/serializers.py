@@ -5,7 +5,15 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.models import User
-from channels_app.models import CHANNEL_SLUG_MAX_LENGTH, Channel, ChannelRole, ChannelVisibility, Membership
+from channels_app.models import (
+    CHANNEL_SLUG_MAX_LENGTH,
+    DIRECT_MAX_OTHERS,
+    Channel,
+    ChannelKind,
+    ChannelRole,
+    ChannelVisibility,
+    Membership,
+)
 from chatplatform.api.serializers import InputSerializer
 
 
@@ -15,6 +23,12 @@ class ChannelSerializer(serializers.ModelSerializer):
     member_count = serializers.IntegerField(read_only=True)
     is_member = serializers.BooleanField(read_only=True, help_text="Whether the caller is a member.")
     cid = serializers.CharField(read_only=True, help_text="The channel in the chat service: `<type>:<id>`.")
+    kind = serializers.ChoiceField(
+        choices=ChannelKind.choices,
+        read_only=True,
+        help_text="`direct`: a private conversation with fixed members, started with "
+        "`POST /api/channels/direct`.",
+    )
 
     class Meta:
         model = Channel
@@ -25,6 +39,7 @@ class ChannelSerializer(serializers.ModelSerializer):
             "name",
             "description",
             "visibility",
+            "kind",
             "cid",
             "created_by",
             "member_count",
@@ -38,6 +53,7 @@ class ChannelSerializer(serializers.ModelSerializer):
 class ChannelListFilterSerializer(serializers.Serializer):
     search = serializers.CharField(required=False, max_length=200)
     visibility = serializers.ChoiceField(choices=ChannelVisibility.choices, required=False)
+    kind = serializers.ChoiceField(choices=ChannelKind.choices, required=False)
     joined = serializers.BooleanField(required=False, allow_null=True, default=None)
     tenant = serializers.UUIDField(required=False)
     page = serializers.IntegerField(required=False, min_value=1)
@@ -61,6 +77,17 @@ class ChannelCreateSerializer(InputSerializer):
         help_text="Users of the same tenant to add as members.",
     )
     tenant = serializers.UUIDField(required=False, help_text="Platform staff only: the tenant.")
+
+
+class DirectChannelStartSerializer(InputSerializer):
+    user_ids = serializers.ListField(
+        child=serializers.UUIDField(),
+        min_length=1,
+        # The others, plus room for the caller's own id, which is ignored.
+        max_length=DIRECT_MAX_OTHERS + 1,
+        help_text=f"The other people: 1 to {DIRECT_MAX_OTHERS} active users of your tenant. "
+        "You are always in the conversation; your own id is ignored.",
+    )
 
 
 class ChannelUpdateSerializer(InputSerializer):

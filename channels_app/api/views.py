@@ -17,6 +17,7 @@ from channels_app.api.serializers import (
     ChannelListFilterSerializer,
     ChannelSerializer,
     ChannelUpdateSerializer,
+    DirectChannelStartSerializer,
     MembersAddSerializer,
     MembershipSerializer,
 )
@@ -25,6 +26,7 @@ from channels_app.selectors import channel_list, channel_member_get, channel_mem
 from channels_app.services import (
     channel_create,
     channel_delete,
+    channel_direct_start,
     channel_join,
     channel_member_remove,
     channel_members_add,
@@ -36,6 +38,12 @@ from tenants.api.mixins import UUID_PATTERN, TenantScopedViewSet
 LIST_PARAMETERS = [
     OpenApiParameter("search", str, description="Substring of the name or slug."),
     OpenApiParameter("visibility", str, enum=["public", "private"]),
+    OpenApiParameter(
+        "kind",
+        str,
+        enum=["channel", "direct"],
+        description="`channel`: ordinary channels only; `direct`: only your direct conversations.",
+    ),
     OpenApiParameter("joined", bool, description="Only channels the caller is (or is not) a member of."),
     OpenApiParameter("tenant", UUID, description="Platform staff: only this tenant's channels."),
     OpenApiParameter("page", int),
@@ -55,6 +63,13 @@ LIST_PARAMETERS = [
 class ChannelViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
     permission_classes = [ChannelPermission]
     serializer_class = ChannelSerializer
+
+    @property
+    def extra_error_codes(self) -> dict[str, list[str]]:
+        """For the schema: a direct conversation refuses renames and member changes (409)."""
+        if self.action in ("update", "partial_update", "members", "member_remove", "join"):
+            return {"put": ["409"], "patch": ["409"], "post": ["409"], "delete": ["409"]}
+        return {}
 
     def get_scoped_queryset(self) -> ChannelQuerySet:
         return channels_visible_to(actor=self.actor)
@@ -77,6 +92,22 @@ class ChannelViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.Retrieve
         tenant = self.tenant_for_create(data.pop("tenant", None))
         channel = channel_create(tenant=tenant, created_by=self.actor, **data)
         return self._respond(channel, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=DirectChannelStartSerializer,
+        responses={200: ChannelSerializer, 201: ChannelSerializer},
+        description="Start a direct conversation with colleagues of your tenant (201), or get the "
+        "one you already have with exactly these people (200). It is private and its members "
+        "never change.",
+    )
+    @action(detail=False, methods=["post"])
+    def direct(self, request: Request) -> Response:
+        serializer = DirectChannelStartSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        channel, created = channel_direct_start(
+            creator=self.actor, user_ids=serializer.validated_data["user_ids"]
+        )
+        return self._respond(channel, status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
     def update(self, request: Request, pk: str | None = None, partial: bool = False) -> Response:
         channel = self.get_object()

@@ -37,9 +37,14 @@ class ActionRolePermission(BasePermission):
     rules: ClassVar[dict[str, frozenset[str]]] = {}
     message = "Your role does not allow this action."
 
-    def _allowed(self, request: Request, view: Any) -> bool:
+    def rules_for(self, obj: Any) -> dict[str, frozenset[str]]:
+        """The table that applies to ``obj``; a subclass may keep several (per kind of object)."""
+        return self.rules
+
+    def _allowed(self, request: Request, view: Any, rules: dict[str, frozenset[str]] | None = None) -> bool:
+        rules = self.rules if rules is None else rules
         action = getattr(view, "action", None) or request.method.lower()
-        roles = self.rules.get(f"{action}:{request.method.lower()}", self.rules.get(action, frozenset()))
+        roles = rules.get(f"{action}:{request.method.lower()}", rules.get(action, frozenset()))
         return role_key(request.user) in roles
 
     def has_permission(self, request: Request, view: Any) -> bool:
@@ -52,4 +57,4 @@ class ActionRolePermission(BasePermission):
         return self._allowed(request, view)
 
     def has_object_permission(self, request: Request, view: Any, obj: Any) -> bool:
-        return self._allowed(request, view)
+        return self._allowed(request, view, self.rules_for(obj))

@@ -16,6 +16,8 @@ from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from audit.services import audit_record
+from channels_app.models import Channel
+from channels_app.services import channel_direct_start
 from onboarding.invitations import invitation_create
 from streamsync.models import OutboxEntry, SyncState, WebhookEvent
 
@@ -43,6 +45,7 @@ def console(staff_client: Client, world) -> Client:
     )
     RefreshToken.for_user(world.member).blacklist()
     Group.objects.create(name="Support")
+    channel_direct_start(creator=world.member, user_ids=[world.other_member.pk])
     return staff_client
 
 
@@ -76,3 +79,16 @@ def test_every_add_change_history_and_delete_page_renders(console: Client, model
     for view in ("change", "history", "delete"):
         response = console.get(_url(model, view, obj.pk))
         assert response.status_code in (200, 403), f"{view} of {model._meta.label}: {response.status_code}"
+
+
+def test_a_direct_conversation_shows_its_members_and_changes_nothing_but_its_deletion(console: Client):
+    conversation = Channel.objects.direct().get()
+    page = console.get(_url(Channel, "change", conversation.pk)).content.decode()
+    assert conversation.name in page
+    assert 'name="name"' not in page  # named after its members
+    assert 'name="visibility"' not in page
+    assert 'name="memberships-0-user"' not in page  # members shown, not editable
+    assert 'name="memberships-MAX_NUM_FORMS" value="0"' in page  # and none added
+    assert console.get(_url(Channel, "delete", conversation.pk)).status_code == 200
+    membership = conversation.memberships.first()
+    assert console.get(_url(type(membership), "delete", membership.pk)).status_code == 403

@@ -7,6 +7,7 @@ same status (404) and the same body. New routes are picked up automatically.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
@@ -173,3 +174,56 @@ def test_tenant_users_cannot_create_in_another_tenant(world):
 def test_members_of_a_private_channel_are_hidden_from_non_members(world):
     response = bearer_client(world.member).get(f"/api/channels/{world.private_channel.pk}/members/")
     assert response.status_code == 404
+
+
+CHANNEL_ROUTES = [route for route in DETAIL_ROUTES if route[1] == "channel"]
+
+
+def _foreign_conversation(world: World):
+    from channels_app.services import channel_direct_start
+
+    channel, _ = channel_direct_start(creator=world.outsider, user_ids=[world.outsider_member.pk])
+    return channel
+
+
+@pytest.mark.parametrize("actor_role", ["admin", "moderator", "member"])
+@pytest.mark.parametrize(("name", "basename", "method"), CHANNEL_ROUTES, ids=lambda v: str(v))
+def test_foreign_direct_conversation_answers_like_a_missing_one(world, actor_role, name, basename, method):
+    client = bearer_client(world.by_role(actor_role))
+    conversation = _foreign_conversation(world)
+    kwargs, missing = {"pk": str(conversation.pk)}, {"pk": str(uuid.uuid4())}
+    if "user_id" in re.compile(router_pattern(name)).groupindex:
+        kwargs["user_id"] = missing["user_id"] = str(world.outsider_member.pk)
+
+    def call(url_kwargs):
+        return getattr(client, method)(reverse(name, kwargs=url_kwargs), BODIES[method], format="json")
+
+    foreign, nonexistent = call(kwargs), call(missing)
+    assert foreign.status_code == nonexistent.status_code == 404
+    assert foreign.json() == nonexistent.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+@pytest.mark.parametrize("actor_role", ["admin", "moderator", "member"])
+def test_another_tenants_conversations_are_never_listed(world, actor_role):
+    conversation = _foreign_conversation(world)
+    client = bearer_client(world.by_role(actor_role))
+    for params in ({}, {"kind": "direct"}, {"tenant": str(world.tenant_b.pk)}):
+        ids = {row["id"] for row in client.get("/api/channels/", params).json()["results"]}
+        assert str(conversation.pk) not in ids
+
+
+@pytest.mark.parametrize("actor_role", ["admin", "moderator", "member"])
+def test_a_direct_conversation_with_another_tenants_user_answers_like_an_unknown_id(world, actor_role):
+    client = bearer_client(world.by_role(actor_role))
+    ghost = str(uuid.uuid4())
+    foreign = client.post("/api/channels/direct", {"user_ids": [str(world.outsider.pk)]}, format="json")
+    unknown = client.post("/api/channels/direct", {"user_ids": [ghost]}, format="json")
+    assert foreign.status_code == unknown.status_code == 400
+    assert foreign.json()["code"] == "invalid_user_ids"
+    assert str(world.outsider.pk) in foreign.json()["detail"]
+    # The same body, but for the id it names.
+    assert json.dumps(foreign.json()).replace(str(world.outsider.pk), "ID") == json.dumps(
+        unknown.json()
+    ).replace(ghost, "ID")
+    assert not world.tenant_a.channels.direct().exists()
+    assert not world.tenant_b.channels.direct().exists()

@@ -57,6 +57,19 @@ def _public_channel_with_both_members(world: World) -> str:
     return f"/api/channels/{world.public_channel.pk}/members/{world.other_member.pk}/"
 
 
+def _conversation_of_the_members(world: World) -> str:
+    """A direct conversation of tenant A's two members (not its admin or moderator)."""
+    from channels_app.services import channel_direct_start
+
+    channel, _ = channel_direct_start(creator=world.member, user_ids=[world.other_member.pk])
+    return f"/api/channels/{channel.pk}/"
+
+
+def _direct_start_after_the_members_started_theirs(world: World) -> str:
+    _conversation_of_the_members(world)
+    return "/api/channels/direct/"
+
+
 def _event_of_tenant_a(world: World) -> int:
     from audit.services import audit_record
 
@@ -223,6 +236,65 @@ ROWS = [
         "post",
         lambda w: f"/api/channels/{w.private_channel.pk}/join/",
         (403, 403, 403, 404, 401, 404),
+    ),
+    # direct conversations
+    Row(
+        "direct start",
+        "post",
+        lambda w: "/api/channels/direct",
+        (403, 201, 201, 201, 401, 400),  # B's admin names a user of A: unknown to it
+        lambda w, r: {"user_ids": [str(w.other_member.pk)]},
+    ),
+    Row(
+        "direct found again",
+        "post",
+        _direct_start_after_the_members_started_theirs,
+        (403, 201, 201, 200, 401, 400),
+        lambda w, r: {"user_ids": [str(w.other_member.pk)]},
+    ),
+    Row(
+        "direct retrieve",
+        "get",
+        _conversation_of_the_members,
+        (200, 200, 404, 200, 401, 404),
+    ),
+    Row(
+        "direct rename",
+        "patch",
+        _conversation_of_the_members,
+        (409, 409, 404, 403, 401, 404),
+        lambda w, r: {"name": "Renamed"},
+    ),
+    Row(
+        "direct delete",
+        "delete",
+        _conversation_of_the_members,
+        (204, 204, 404, 403, 401, 404),
+    ),
+    Row(
+        "direct members list",
+        "get",
+        lambda w: f"{_conversation_of_the_members(w)}members/",
+        (200, 200, 404, 200, 401, 404),
+    ),
+    Row(
+        "direct members add",
+        "post",
+        lambda w: f"{_conversation_of_the_members(w)}members/",
+        (409, 409, 404, 403, 401, 404),
+        lambda w, r: {"user_ids": [str(w.admin.pk)]},
+    ),
+    Row(
+        "direct member leave",
+        "delete",
+        lambda w: f"{_conversation_of_the_members(w)}members/{w.member.pk}/",
+        (409, 409, 404, 409, 401, 404),
+    ),
+    Row(
+        "direct join",
+        "post",
+        lambda w: f"{_conversation_of_the_members(w)}join/",
+        (409, 409, 404, 409, 401, 404),
     ),
     # audit log
     Row("audit events list", "get", lambda w: "/api/audit-events/", (200, 200, 403, 403, 401, 200)),

@@ -63,3 +63,43 @@ def test_detail_query_count(world):
     client = bearer_client(world.member)
     assert _queries(client, f"/api/users/{world.admin.pk}/") == 2
     assert _queries(client, f"/api/channels/{world.public_channel.pk}/") == 2
+
+
+def _conversations(world, n: int) -> None:
+    from channels_app.services import channel_direct_start
+
+    for _ in range(n):
+        channel_direct_start(creator=world.member, user_ids=[UserFactory(tenant=world.tenant_a).pk])
+        channel_direct_start(creator=world.moderator, user_ids=[UserFactory(tenant=world.tenant_a).pk])
+
+
+@pytest.mark.parametrize("actor", ["member", "moderator", "admin", "staff"])
+@pytest.mark.parametrize("kind", ["", "channel", "direct"])
+def test_list_query_count_is_constant_with_direct_conversations(world, actor, kind):
+    client = bearer_client(world.by_role(actor))
+    path = f"/api/channels/?kind={kind}" if kind else "/api/channels/"
+    small = _queries(client, path)
+    _conversations(world, 6)
+    assert small == _queries(client, path) == LIST_QUERIES
+
+
+def _started(client, user_ids) -> tuple[int, int]:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.post(
+            "/api/channels/direct", {"user_ids": [str(u) for u in user_ids]}, format="json"
+        )
+    assert response.status_code in (200, 201), response.content
+    return response.status_code, len(ctx.captured_queries)
+
+
+def test_direct_start_query_count_does_not_grow_with_its_members(world):
+    """Found again: authenticate, the users, the lookup, the re-read with its
+    annotations, and the transaction's savepoint and release. New: also the slug
+    check, the insert in its own savepoint with its outbox row, the memberships
+    (existing ones read, new ones written in one insert) with their outbox row,
+    and the audit event."""
+    client = bearer_client(world.member)
+    pair = [UserFactory(tenant=world.tenant_a).pk]
+    group = [UserFactory(tenant=world.tenant_a).pk for _ in range(8)]
+    assert _started(client, pair) == _started(client, group) == (201, 15)
+    assert _started(client, pair) == _started(client, group) == (200, 6)

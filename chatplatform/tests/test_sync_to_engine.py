@@ -17,7 +17,13 @@ from django.core.management import call_command
 from stream_chat import StreamChat
 
 from accounts.services import user_create, user_delete, user_update
-from channels_app.services import channel_create, channel_delete, channel_member_remove, channel_members_add
+from channels_app.services import (
+    channel_create,
+    channel_delete,
+    channel_direct_start,
+    channel_member_remove,
+    channel_members_add,
+)
 from chatengine.tests.live import LiveEngine, fresh_database, migrate, serve
 from chatplatform.tests.servers import ROOT, free_port, python, running
 from conftest import bearer_client
@@ -75,7 +81,7 @@ def _engine_state(engine: LiveEngine, teams: list[str]) -> dict:
         for state in found:
             channel = state["channel"]
             channels[channel["cid"]] = {
-                **{k: channel.get(k) for k in ("team", "name", "slug", "description", "visibility")},
+                **{k: channel.get(k) for k in ("team", "name", "slug", "description", "visibility", "kind")},
                 "members": {m["user_id"]: m["channel_role"] for m in state["members"]},
             }
     return {"users": users, "channels": channels}
@@ -87,9 +93,13 @@ def test_the_worker_drives_the_engine(synced_to, world):
     channel_create(
         tenant=world.tenant_a, name="Launch", created_by=world.moderator, member_ids=[world.member.pk]
     )
+    conversation, _ = channel_direct_start(creator=world.member, user_ids=[world.other_member.pk])
     drain()
     state = _engine_state(synced_to, ["acme", "globex"])
     assert state == expected_state()
+    # Unnamed, so the UI kit titles it with the other member's name for each viewer.
+    assert state["channels"][conversation.cid]["name"] is None
+    assert state["channels"][conversation.cid]["kind"] == "direct"
     assert state["users"][world.admin.chat_user_id]["teams_role"] == {"acme": "admin"}
     assert state["users"][world.moderator.chat_user_id]["teams_role"] == {
         "acme": mapping.TENANT_MODERATOR_ROLE
@@ -158,6 +168,44 @@ def test_chat_tokens_of_two_tenants_are_isolated(synced_to, world):
     assert acme_channel not in {c["channel"]["id"] for c in theirs.json()["channels"]}
     users = client_call(globex, "GET", "/users", None)
     assert users.status_code in (200, 400)
+
+
+def test_a_password_change_ends_the_chat_tokens_issued_before_it(synced_to, world):
+    """The chat tokens a copied session holds stop working in the chat service;
+    the session that changed the password gets a new one that works."""
+    from datetime import timedelta
+
+    from django.conf import settings as django_settings
+    from django.utils import timezone
+
+    from streamsync.tokens import chat_token_issue
+
+    drain()
+
+    def channels_seen_with(token: str) -> int:
+        response = requests.post(
+            f"{synced_to.base_url}/channels",
+            params={"api_key": synced_to.api_key, "user_id": world.member.chat_user_id},
+            headers={"Authorization": token, "stream-auth-type": "jwt"},
+            json={"filter_conditions": {"type": "messaging"}},
+            timeout=10,
+        )
+        return response.status_code
+
+    old = chat_token_issue(user=world.member, now=timezone.now() - timedelta(seconds=5)).token
+    assert channels_seen_with(old) == 201
+    client = bearer_client(world.member)
+    changed = client.patch(
+        f"/api/users/{world.member.pk}/", {"password": "a-brand-new-long-passphrase"}, format="json"
+    )
+    assert changed.status_code == 200
+    drain()
+    assert channels_seen_with(old) == 401
+    access = changed.cookies[django_settings.JWT_COOKIE["ACCESS_NAME"]].value
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
+    fresh = client.get("/api/stream/token")
+    assert fresh.status_code == 200
+    assert channels_seen_with(fresh.json()["token"]) == 201
 
 
 def test_suspending_a_tenant_closes_its_peoples_open_sockets(synced_to, world):

@@ -122,6 +122,7 @@ def test_onboarding_flow_in_a_browser(browser, live_server, staff, settings):
     _fill(browser, "password_again", PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     assert browser.find_element(By.ID, "done").is_displayed()
+    assert browser.find_element(By.ID, "sign-in").get_attribute("href") == f"{live_server.url}/login"
 
     admin = User.objects.get(email="bill@initech.test")
     assert admin.check_password(PASSWORD) and admin.role == "admin"

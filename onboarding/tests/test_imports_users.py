@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.db import DatabaseError
+from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.tests.factories import PASSWORD, UserFactory
@@ -336,6 +337,20 @@ def test_is_active_deactivates_and_the_last_admin_stays(world, write, report):
     world.admin.refresh_from_db()
     assert world.member.is_active is False
     assert (world.admin.role, world.admin.is_active) == (Role.ADMIN, True)
+
+
+def test_a_deactivation_by_import_ends_the_users_sessions(world, write):
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    member_session = RefreshToken.for_user(world.member)
+    other_session = RefreshToken.for_user(world.other_member)
+    content = "email,is_active,full_name\nmember@acme.test,false,\nmember2@acme.test,,Renamed\n"
+    assert import_users(str(write("users.csv", content)), "--no-links").code == 0
+    refresh = "/api/auth/refresh"
+    world.member.is_active = True
+    world.member.save()
+    assert APIClient().post(refresh, {"refresh": str(member_session)}, format="json").status_code == 401
+    assert APIClient().post(refresh, {"refresh": str(other_session)}, format="json").status_code == 200
 
 
 def test_an_admin_can_be_demoted_when_the_file_names_another(world, write, report):

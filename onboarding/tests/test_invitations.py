@@ -177,9 +177,20 @@ class TestPage:
         assert "too short" in weak.content.decode()
         done = client.post(path, {"password": PASSWORD, "password_again": PASSWORD})
         assert 'id="done"' in done.content.decode()
+        assert '<a id="sign-in" class="button" href="/login">Sign in</a>' in done.content.decode()
         user.refresh_from_db()
         assert user.check_password(PASSWORD)
         assert "expired or has already been used" in client.get(path).content.decode()
+
+    def test_accepting_an_invitation_on_the_page_ends_with_the_sign_in_link(self, world, client):
+        url = _invite(bearer_client(world.admin)).json()["url"]
+        path = url.replace("http://127.0.0.1:8000", "")
+        page = client.get(path).content.decode()
+        assert "Join Acme" in page and 'id="sign-in"' not in page
+        done = client.post(path, {"full_name": "New Bie", "password": PASSWORD, "password_again": PASSWORD})
+        html = done.content.decode()
+        assert "newbie@acme.test" in html and "Acme" in html
+        assert '<a id="sign-in" class="button" href="/login">Sign in</a>' in html
 
     def test_bad_link_page(self, client):
         response = client.get("/invite/nothing-here")

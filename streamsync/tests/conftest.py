@@ -53,7 +53,7 @@ def expected_state() -> dict:
     for channel in Channel.objects.select_related("tenant"):
         data = mapping.channel_data(channel)
         channels[channel.cid] = {
-            **{k: data[k] for k in ("team", "name", "slug", "description", "visibility")},
+            **{k: data.get(k) for k in ("team", "name", "slug", "description", "visibility", "kind")},
             "members": mapping.channel_members(channel),
         }
     return {"users": users, "channels": channels}

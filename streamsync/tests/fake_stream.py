@@ -132,6 +132,7 @@ class FakeStream:
                     "slug": c["data"].get("slug"),
                     "description": c["data"].get("description"),
                     "visibility": c["data"].get("visibility"),
+                    "kind": c["data"].get("kind"),
                     "members": dict(c["members"]),
                 }
                 for cid, c in self.channels.items()

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from accounts.services import user_create
-from channels_app.services import channel_create
+from channels_app.services import channel_create, channel_direct_start
 from streamsync.tests.conftest import chat_state, drain, expected_state
 from tenants.services import tenant_create
 
@@ -93,3 +93,21 @@ def test_unreachable_service_is_a_clear_error(synced, fake_stream, settings):
     settings.STREAM_BASE_URL = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     with pytest.raises(CommandError, match="chat service failed"):
         call_command("stream_reconcile")
+
+
+def test_a_name_on_a_direct_conversation_is_drift_and_is_unset(synced, fake_stream, capsys):
+    users = synced["users"]
+    conversation, _ = channel_direct_start(creator=users[0], user_ids=[users[1].pk])
+    drain()
+    assert "in sync" in _run("--tenant", "acme", capsys=capsys)
+    # Someone named it on the chat side: every member would see that name instead of the others'.
+    fake_stream.channels[conversation.cid]["data"]["name"] = "Named by hand"
+
+    out = _run("--tenant", "acme", capsys=capsys)
+    assert f"channel {conversation.chat_id}: different (name is 'Named by hand', expected none)" in out
+    _run("--tenant", "acme", "--fix", capsys=capsys)
+    drain()
+    assert "name" not in fake_stream.channels[conversation.cid]["data"]
+    assert chat_state(fake_stream) == expected_state()
+    assert "in sync" in _run("--tenant", "acme", capsys=capsys)
+    assert fake_stream.violations == []

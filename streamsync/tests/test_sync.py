@@ -10,6 +10,7 @@ from accounts.services import user_create, user_delete, user_update
 from channels_app.services import (
     channel_create,
     channel_delete,
+    channel_direct_start,
     channel_member_remove,
     channel_members_add,
     channel_update,
@@ -107,6 +108,57 @@ def test_deactivation_revokes_chat_tokens(fake_stream):
     user_update(user=members[0], data={"is_active": False})
     drain()
     assert fake_stream.users[members[0].chat_user_id].get("revoke_tokens_issued_before")
+
+
+def test_a_direct_conversation_reaches_the_service_unnamed_and_unowned(fake_stream):
+    """No name, so chat UIs title it with the other members' names for each
+    viewer; ``kind`` says what it is; the team's system user creates it, so
+    none of its members owns it."""
+    _tenant, _admin, _, members = _org("acme", people=3)
+    conversation, _ = channel_direct_start(creator=members[0], user_ids=[members[1].pk, members[2].pk])
+    drain()
+    state = chat_state(fake_stream)
+    assert state == expected_state()
+    channel = fake_stream.channels[conversation.cid]
+    assert "name" not in channel["data"]
+    assert channel["data"]["kind"] == "direct"
+    assert channel["data"]["team"] == "acme"
+    assert channel["data"]["visibility"] == "private"
+    assert channel["created_by"] == "system-acme"
+    assert channel["members"] == {m.chat_user_id: "channel_member" for m in members}
+    assert fake_stream.violations == []
+
+
+def test_a_password_change_revokes_the_chat_tokens_issued_before_it(fake_stream):
+    _tenant, _admin, _, members = _org("acme", people=2)
+    drain()
+    user = user_update(user=members[0], data={"password": "a-brand-new-long-passphrase"})
+    fake_stream.calls.clear()
+    drain()
+    cutoff = user.sessions_revoked_at.replace(microsecond=0)
+    assert fake_stream.users[user.chat_user_id]["revoke_tokens_issued_before"] == cutoff.isoformat()
+    assert "revoke_tokens_issued_before" not in fake_stream.users[members[1].chat_user_id]
+    assert fake_stream.calls["PATCH /users"] == 1
+    assert not fake_stream.users[user.chat_user_id].get("deactivated_at")
+    # Sent once: later saves send nothing more.
+    fake_stream.calls.clear()
+    user.save()
+    drain()
+    assert sum(fake_stream.calls.values()) == 0
+    assert fake_stream.violations == []
+
+
+def test_a_deactivation_undone_before_the_worker_runs_still_revokes_chat_tokens(fake_stream):
+    _tenant, _admin, _, members = _org("acme", people=1)
+    drain()
+    user_update(user=members[0], data={"is_active": False})
+    user = user_update(user=members[0], data={"is_active": True})
+    drain()
+    remote = fake_stream.users[user.chat_user_id]
+    assert (
+        remote["revoke_tokens_issued_before"] == user.sessions_revoked_at.replace(microsecond=0).isoformat()
+    )
+    assert not remote.get("deactivated_at")
 
 
 def test_many_changes_to_one_user_coalesce_into_one_call(fake_stream):

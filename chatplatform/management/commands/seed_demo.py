@@ -1,4 +1,5 @@
-"""Demo data for a first run: two organizations with people and channels.
+"""Demo data for a first run: two organizations with people, channels and a
+direct conversation.
 
 Idempotent: a second run finds everything in place and changes nothing.
 """
@@ -13,7 +14,7 @@ from django.db import transaction
 from accounts.models import User
 from accounts.services import user_create
 from channels_app.models import Channel
-from channels_app.services import channel_create
+from channels_app.services import channel_create, channel_direct_start
 from tenants.models import Tenant
 from tenants.roles import Role
 from tenants.services import tenant_create
@@ -36,6 +37,8 @@ ORGANIZATIONS = [
             ("random", "Random", "public", "Off-topic."),
             ("leadership", "Leadership", "private", "Admins and moderators."),
         ],
+        # Direct conversations: who starts each, with whom.
+        "conversations": [("mary@acme.test", ["max@acme.test"])],
     },
     {
         "name": "Globex Inc.",
@@ -109,4 +112,10 @@ class Command(BaseCommand):
                     member_ids=managers if visibility == "private" else everyone,
                 )
                 created += 1
+            for starter, others in org.get("conversations", []):
+                _channel, new = channel_direct_start(
+                    creator=User.objects.get(email=starter),
+                    user_ids=User.objects.filter(email__in=others).values_list("pk", flat=True),
+                )
+                created += new
         return created
