@@ -59,3 +59,15 @@ def running(args: list[str], env: dict[str, str], ready_url: str) -> Iterator[su
 
 def python() -> str:
     return sys.executable
+
+
+def demo_database(env: dict[str, str]) -> None:
+    """Migrate the database ``env`` names and load the demo data, as `make run` does."""
+    for command in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
+        subprocess.run(  # noqa: S603
+            [python(), "manage.py", *command],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            check=True,
+            capture_output=True,
+        )

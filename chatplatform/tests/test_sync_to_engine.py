@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from collections.abc import Iterator
 
@@ -25,7 +24,7 @@ from channels_app.services import (
     channel_members_add,
 )
 from chatengine.tests.live import LiveEngine, fresh_database, migrate, serve
-from chatplatform.tests.servers import ROOT, free_port, python, running
+from chatplatform.tests.servers import demo_database, free_port, python, running
 from conftest import bearer_client
 from streamsync import mapping
 from streamsync.tests.conftest import drain, expected_state
@@ -251,14 +250,7 @@ def test_make_run_syncs_a_change_within_about_a_second(tmp_path):
         "STREAM_BASE_URL": "",
         "REDIS_URL": "",
     }
-    for command in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
-        subprocess.run(  # noqa: S603
-            [python(), "manage.py", *command],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            check=True,
-            capture_output=True,
-        )
+    demo_database(env)
     with running(
         [python(), "manage.py", "serve", f"127.0.0.1:{port}", "--noreload"], env, f"{base}/api/health"
     ):

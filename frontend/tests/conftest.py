@@ -8,8 +8,8 @@ Screenshots land in ``frontend/test-artifacts/`` (``WEB_ARTIFACTS_DIR``)."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from chatengine.tests.live import fresh_database
-from chatplatform.tests.servers import ROOT, free_port, python, running
+from chatplatform.tests.servers import ROOT, demo_database, free_port, python, running
 
 DEMO_PASSWORD = "demo-chat-2026"
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -64,6 +64,17 @@ class Site:
         client.headers["Authorization"] = f"Bearer {response.json()['access']}"
         return client
 
+    def new_member(self, name: str, password: str) -> str:
+        """A new member of acme (created by its admin); returns its email."""
+        email = f"{name.lower().replace(' ', '-')}-{secrets.token_hex(3)}@acme.test"
+        created = self.session("alice@acme.test").post(
+            self.url("/api/users/"),
+            json={"email": email, "full_name": name, "password": password},
+            timeout=15,
+        )
+        assert created.status_code == 201, created.text
+        return email
+
     def wait_synced(self, timeout: float = 30.0) -> None:
         """Until the sync worker has sent every change to the chat engine."""
         deadline = time.monotonic() + timeout
@@ -100,14 +111,7 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             "WEB_CLIENT_ROOT": str(BUILT.parent),
             **getattr(request.module, "SERVER_ENV", {}),
         }
-        for command in (["migrate", "--noinput", "-v0"], ["seed_demo"]):
-            subprocess.run(  # noqa: S603
-                [python(), "manage.py", *command],
-                cwd=ROOT,
-                env={**os.environ, **env},
-                check=True,
-                capture_output=True,
-            )
+        demo_database(env)
         args = [python(), "manage.py", "serve", f"127.0.0.1:{port}", "--noreload"]
         with running(args, env, f"{base}/api/health"):
             site = Site(base)

@@ -66,14 +66,7 @@ def test_a_suspended_organization_cannot_sign_in(open_page, site):
 
 
 def test_too_many_attempts_says_how_long_to_wait(open_page, site):
-    email = f"guesser-{secrets.token_hex(3)}@acme.test"
-    alice = site.session("alice@acme.test")
-    created = alice.post(
-        site.url("/api/users/"),
-        json={"email": email, "full_name": "G", "password": "right-pass-2026"},
-        timeout=15,
-    )
-    assert created.status_code == 201, created.text
+    email = site.new_member("Guesser", "right-pass-2026")
     page = open_page()
     for _ in range(3):  # LOGIN_FAILURE_RATE of the test server: 3 per 120 s
         submit_login(page, email, "wrong-guess")
@@ -111,14 +104,7 @@ def test_sign_out_ends_the_session_and_the_chat_connection(open_page):
 
 
 def test_profile_changes_the_name_and_the_password_ends_other_sessions(open_page, site):
-    email = f"renamed-{secrets.token_hex(3)}@acme.test"
-    alice = site.session("alice@acme.test")
-    created = alice.post(
-        site.url("/api/users/"),
-        json={"email": email, "full_name": "Old Name", "password": "first-pass-2026"},
-        timeout=15,
-    )
-    assert created.status_code == 201, created.text
+    email = site.new_member("Old Name", "first-pass-2026")
     here = sign_in(open_page(), email, "first-pass-2026", path="/profile")
     elsewhere = sign_in(open_page(), email, "first-pass-2026", path="/profile")
 

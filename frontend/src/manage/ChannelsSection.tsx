@@ -3,6 +3,7 @@
 import { type FormEvent, useState } from 'react';
 
 import { Dialog, ErrorText } from '@/components/Dialog';
+import { Table } from '@/components/Table';
 import { api, type Channel } from '@/lib/api';
 import { useAction, useDebounced, useLoad } from '@/lib/hooks';
 
@@ -149,23 +150,11 @@ export function ChannelsSection() {
         <input type="search" value={search} onChange={(event) => setSearch(event.target.value)} />
       </label>
       <ErrorText error={channels.error} />
-      <table className="table">
-        <thead>
-          <tr>
-            <th scope="col">Channel</th>
-            <th scope="col">Visibility</th>
-            <th scope="col">Members</th>
-            <th scope="col">
-              <span className="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {channels.data?.results.map((channel) => (
-            <ChannelRow key={channel.id} channel={channel} onChanged={channels.reload} />
-          ))}
-        </tbody>
-      </table>
+      <Table columns={['Channel', 'Visibility', 'Members']}>
+        {channels.data?.results.map((channel) => (
+          <ChannelRow key={channel.id} channel={channel} onChanged={channels.reload} />
+        ))}
+      </Table>
     </section>
   );
 }

@@ -1,6 +1,7 @@
 'use client';
 
 import { ErrorText } from '@/components/Dialog';
+import { Table } from '@/components/Table';
 import { api, type Invitation } from '@/lib/api';
 import { useAction, useLoad } from '@/lib/hooks';
 import { ROLE_LABELS } from '@/lib/permissions';
@@ -39,24 +40,11 @@ export function InvitationsSection({ version }: { version: number }) {
       {invitations.data && rows.length === 0 ? (
         <p className="muted">No pending invitations.</p>
       ) : (
-        <table className="table">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Email</th>
-              <th scope="col">Role</th>
-              <th scope="col">Expires</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((invitation) => (
-              <InvitationRow key={invitation.id} invitation={invitation} onChanged={invitations.reload} />
-            ))}
-          </tbody>
-        </table>
+        <Table columns={['Name', 'Email', 'Role', 'Expires']}>
+          {rows.map((invitation) => (
+            <InvitationRow key={invitation.id} invitation={invitation} onChanged={invitations.reload} />
+          ))}
+        </Table>
       )}
     </section>
   );

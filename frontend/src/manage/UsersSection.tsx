@@ -3,6 +3,7 @@
 import { type FormEvent, useState } from 'react';
 
 import { ErrorText } from '@/components/Dialog';
+import { Table } from '@/components/Table';
 import { api, type Role, type User } from '@/lib/api';
 import { useAction, useDebounced, useLoad } from '@/lib/hooks';
 import { type Permissions, permissionsOf, ROLE_LABELS } from '@/lib/permissions';
@@ -158,24 +159,11 @@ export function UsersSection({ onInvited }: { onInvited: () => void }) {
         <input type="search" value={search} onChange={(event) => setSearch(event.target.value)} />
       </label>
       <ErrorText error={users.error} />
-      <table className="table">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Email</th>
-            <th scope="col">Role</th>
-            <th scope="col">Status</th>
-            <th scope="col">
-              <span className="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {users.data?.results.map((person) => (
-            <UserRow key={person.id} person={person} can={can} me={user} onChanged={users.reload} />
-          ))}
-        </tbody>
-      </table>
+      <Table columns={['Name', 'Email', 'Role', 'Status']}>
+        {users.data?.results.map((person) => (
+          <UserRow key={person.id} person={person} can={can} me={user} onChanged={users.reload} />
+        ))}
+      </Table>
       {users.data && users.data.count > users.data.results.length && (
         <p className="muted">
           Showing {users.data.results.length} of {users.data.count}; search to narrow it down.
