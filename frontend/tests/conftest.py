@@ -107,7 +107,8 @@ def site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
             "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
             # Every test signs in from 127.0.0.1: only the per-account limit is under test.
             "LOGIN_IP_RATE": "10000/60",
-            "LOGIN_FAILURE_RATE": "3/120",
+            # Fixed windows: one long enough that no test straddles two.
+            "LOGIN_FAILURE_RATE": "3/86400",
             "WEB_CLIENT_ROOT": str(BUILT.parent),
             **getattr(request.module, "SERVER_ENV", {}),
         }

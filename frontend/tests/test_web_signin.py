@@ -68,7 +68,7 @@ def test_a_suspended_organization_cannot_sign_in(open_page, site):
 def test_too_many_attempts_says_how_long_to_wait(open_page, site):
     email = site.new_member("Guesser", "right-pass-2026")
     page = open_page()
-    for _ in range(3):  # LOGIN_FAILURE_RATE of the test server: 3 per 120 s
+    for _ in range(3):  # LOGIN_FAILURE_RATE of the test server: 3 a day
         submit_login(page, email, "wrong-guess")
         expect(login_error(page)).to_have_text("Wrong email or password.")
     submit_login(page, email, "right-pass-2026")  # even the right password waits now
