@@ -253,7 +253,7 @@ def test_make_run_syncs_a_change_within_about_a_second(tmp_path):
     demo_database(env)
     with running(
         [python(), "manage.py", "serve", f"127.0.0.1:{port}", "--noreload"], env, f"{base}/api/health"
-    ):
+    ) as server_process:
         login = requests.post(
             f"{base}/api/auth/login",
             json={"email": "alice@acme.test", "password": "demo-chat-2026"},
@@ -287,3 +287,7 @@ def test_make_run_syncs_a_change_within_about_a_second(tmp_path):
         assert found and found[0]["name"] == "Fresh Face" and found[0]["teams"] == ["acme"]
         print(json.dumps({"sync_latency_seconds": round(elapsed, 3)}))
         assert elapsed < 5  # "about a second"; generous for a loaded machine
+    # It says where everything is.
+    output = server_process.stdout.read()
+    assert f"Web client           {base}/" in output
+    assert f"Chat service         {base}/chat-api/" in output

@@ -38,7 +38,21 @@ class Command(RunserverCommand):
                 host = "127.0.0.1" if self.addr in ("0.0.0.0", "", "::") else self.addr  # noqa: S104
                 settings.CHATENGINE_URL = f"http://{host}:{self.port}/chat-api"
             threading.Thread(target=self._run_sync, name="chat-sync", daemon=True).start()
+        self._banner()
         super().inner_run(*args, **options)
+
+    def _banner(self) -> None:
+        """Where everything is, before the server's own start-up lines."""
+        host = "127.0.0.1" if self.addr in ("0.0.0.0", "", "::") else self.addr  # noqa: S104
+        base = f"http://{host}:{self.port}"
+        chat = settings.STREAM_BASE_URL or f"{base}/chat-api/"
+        for label, url in (
+            ("Web client", f"{base}/"),
+            ("Onboarding console", f"{base}/admin/"),
+            ("API reference", f"{base}/swagger/"),
+            ("Chat service", chat),
+        ):
+            self.stdout.write(f"  {label:<20} {url}")
 
     def _run_sync(self) -> None:
         if not settings.STREAM_BASE_URL:
