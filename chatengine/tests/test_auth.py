@@ -12,6 +12,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.db import connection
 
 from chatengine.consumers import ChatConsumer
 from chatengine.services.users import users_upsert
@@ -165,3 +166,52 @@ def test_a_refused_handshake_sends_the_error_and_closes_with_1000(overrides, cod
     assert first["error"]["code"] == code
     # Any other close code makes the client retry forever.
     assert closed == {"type": "websocket.close", "code": 1000}
+
+
+# ---------------------------------------------------------------------------
+# WebSocket pings
+# ---------------------------------------------------------------------------
+def _ping_frames(frames: int, checks_per_frame: int) -> list[str]:
+    """Connect, send ``frames`` frames of ``checks_per_frame`` health checks
+    each, disconnect; the updates the consumer made after the handshake."""
+    statements: list[str] = []
+    recording = False
+
+    def record(execute, sql, params, many, context):
+        if recording:
+            statements.append(sql)
+        return execute(sql, params, many, context)
+
+    async def session() -> None:
+        nonlocal recording
+        communicator = WebsocketCommunicator(ChatConsumer.as_asgi(), _connect_path())
+        connected, _ = await communicator.connect()
+        assert connected
+        assert (await communicator.receive_json_from(timeout=5))["type"] == "health.check"
+        recording = True
+        for _ in range(frames):
+            frame = [{"type": "health.check", "client_id": "ann--1"}] * checks_per_frame
+            await communicator.send_json_to(frame)
+            assert (await communicator.receive_json_from(timeout=5))["type"] == "health.check"
+        await communicator.disconnect()
+
+    # The consumer's database calls run in the thread that called async_to_sync.
+    with connection.execute_wrapper(record):
+        async_to_sync(session)()
+    # Closing the connection writes too (the user's last activity): not a ping's doing.
+    return [sql for sql in statements if sql.startswith('UPDATE "chatengine_connection"')]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_frame_of_many_health_checks_costs_at_most_one_write():
+    writes = _ping_frames(1, 200)
+    assert len(writes) <= 1, writes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pings_keep_last_seen_current_at_most_once_per_frame(monkeypatch):
+    from chatengine import consumers
+
+    monkeypatch.setattr(consumers, "LAST_SEEN_EVERY", 0.0)
+    writes = _ping_frames(3, 50)
+    assert len(writes) == 3, writes
