@@ -98,6 +98,55 @@ def test_a_client_cannot_use_server_only_endpoints():
     assert upsert.json()["users"]["ann"]["role"] == "user" and upsert.json()["users"]["ann"]["teams"] == []
 
 
+SERVER_ONLY_SETTINGS = {
+    "webhook_url": "https://hooks.example/stream?secret=hook-secret",
+    "moderation_webhook_url": "https://hooks.example/moderation",
+    "custom_action_handler_url": "https://hooks.example/actions",
+    "sqs_url": "https://sqs.example/queue",
+    "sqs_key": "sqs-key",
+    "sqs_secret": "sqs-secret",
+    "sns_topic_arn": "arn:aws:sns:topic",
+    "sns_key": "sns-key",
+    "sns_secret": "sns-secret",
+    "push_notifications": {"version": "v2", "firebase": {"enabled": True, "credentials_json": "fcm-secret"}},
+    "event_hooks": [{"hook_type": "webhook", "webhook_url": "https://hooks.example/e"}],
+    "webhook_events": ["message.new"],
+    "grants": {"user": ["read-channel"]},
+    "policies": {"p": [{"name": "allow all"}]},
+}
+
+
+@pytest.mark.django_db
+def test_a_client_sees_only_the_app_settings_a_client_uses():
+    users_upsert(users=[{"id": "ann"}])
+    server = StreamClient()
+    upload = {"size_limit": 1000, "blocked_file_extensions": [".exe"]}
+    settings_update = {**SERVER_ONLY_SETTINGS, "file_upload_config": upload, "multi_tenant_enabled": True}
+    assert server.call("PATCH", "app", settings_update).status_code == 200
+    server.call("PATCH", "app", {"revoke_tokens_issued_before": "2020-01-01T00:00:00Z"})
+
+    # Server-side auth sees everything it stored.
+    full = server.call("GET", "app").json()["app"]
+    for key, value in SERVER_ONLY_SETTINGS.items():
+        assert full[key] == value, key
+    assert full["revoke_tokens_issued_before"].startswith("2020-01-01")
+
+    # A client gets what the SDKs read (upload limits, channel configs,
+    # multi-tenancy), and every server-only field at its empty value.
+    response = StreamClient("ann").call("GET", "app")
+    assert response.status_code == 200
+    app = response.json()["app"]
+    assert app["file_upload_config"] == upload
+    assert app["multi_tenant_enabled"] is True and "messaging" in app["channel_configs"]
+    text = response.content.decode()
+    leaks = ("hook-secret", "hooks.example", "sqs.", "sqs-", "sns-", "arn:aws", "fcm-secret", "read-channel")
+    for secret in leaks:
+        assert secret not in text, secret
+    assert app["webhook_url"] == "" and app["sqs_secret"] == "" and app["grants"] == {}
+    assert app["push_notifications"]["firebase"] == {"enabled": False}
+    assert "revoke_tokens_issued_before" not in app
+
+
 @pytest.mark.django_db
 def test_unknown_routes_and_methods_answer_with_streams_envelope(client):
     response = StreamClient().call("DELETE", "app")
