@@ -18,6 +18,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
 from accounts.models import normalize_email
+from chatplatform.client_address import client_address
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -74,6 +75,10 @@ class LoginIPThrottle(BaseThrottle):
         self.counter = login_ip_counter()
         # Servers always set REMOTE_ADDR; bare WSGI callers may not.
         return self.counter.hit(self.get_ident(request) or "unknown") <= self.counter.limit
+
+    def get_ident(self, request: Request) -> str | None:
+        # Not DRF's: it trusts X-Forwarded-For unless NUM_PROXIES is set.
+        return client_address(request)
 
     def wait(self) -> float:
         return self.counter.seconds_left()

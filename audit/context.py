@@ -16,6 +16,8 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
+from chatplatform.client_address import client_address
+
 _request: contextvars.ContextVar[HttpRequest | None] = contextvars.ContextVar("audit_request", default=None)
 
 
@@ -32,18 +34,7 @@ def current_origin() -> Origin:
         return Origin(actor=None, ip=None, request_id="")
     user = getattr(request, "user", None)
     actor = user if user is not None and getattr(user, "is_authenticated", False) else None
-    return Origin(actor=actor, ip=_client_ip(request), request_id=getattr(request, "request_id", ""))
-
-
-def _client_ip(request: HttpRequest) -> str | None:
-    from rest_framework.settings import api_settings
-
-    proxies = api_settings.NUM_PROXIES
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
-    if proxies and forwarded:
-        addresses = [a.strip() for a in forwarded.split(",")]
-        return addresses[-min(proxies, len(addresses))]
-    return request.META.get("REMOTE_ADDR") or None
+    return Origin(actor=actor, ip=client_address(request), request_id=getattr(request, "request_id", ""))
 
 
 @contextmanager

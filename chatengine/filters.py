@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q
+from django.db import connection
+from django.db.models import BooleanField, Count, Exists, Expression, F, OuterRef, Q
 from django.db.models.expressions import OrderBy
+from django.db.models.fields.json import HasKey, KeyTransform
 from django.db.models.functions import Coalesce, Greatest
 from django.utils.dateparse import parse_datetime
 
@@ -106,7 +108,70 @@ def _compile_field(name: str, value: Any, schema: Schema, context: Context) -> Q
 def _custom_spec(name: str, schema: Schema) -> FieldSpec:
     if schema.custom_path is None or name in schema.reserved or not CUSTOM_FIELD.match(name):
         raise input_error(f"field {name} is not allowed in this filter")
-    return FieldSpec(path=f"{schema.custom_path}__{name}", kind="custom", ops=CUSTOM_OPS)
+    return FieldSpec(kind="custom", ops=CUSTOM_OPS, handler=custom_key(schema.custom_path, name))
+
+
+class KeyLookup(Expression):
+    """``<column> -> key <lookup> rhs`` as a filter expression, the key taken literally.
+
+    Built when the query resolves it: the lookup prepares its operand for the
+    database (JSON-encoding it, per backend) from the resolved column, as the
+    ORM does for a lookup string.
+    """
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, column: str, key: str, lookup: str, rhs: Any) -> None:
+        super().__init__()
+        self.column, self.key, self.lookup, self.rhs = column, key, lookup, rhs
+
+    def resolve_expression(self, *args: Any, **kwargs: Any) -> Any:
+        lhs = KeyTransform(self.key, self.column).resolve_expression(*args, **kwargs)
+        return lhs.get_lookup(self.lookup)(lhs, self.rhs).resolve_expression(*args, **kwargs)
+
+
+def custom_key(column: str, key: str) -> Handler:
+    """A filter on one key of a JSON column of custom data.
+
+    The key is a literal JSON key, never part of a lookup string: spelled into
+    ``f"{column}__{key}"`` a ``__`` in a client's field name would become an ORM
+    transform or lookup (``name__regex``, nested keys). The lookups are taken
+    from the key transform itself, as the ORM would for a lookup string.
+    """
+
+    def lookup(name: str, operand: Any) -> Q:
+        return Q(KeyLookup(column, key, name, operand))
+
+    def handler(op: str, operand: Any, context: Context) -> Q:
+        if op == "$exists":
+            if not isinstance(operand, bool):
+                raise input_error(f"$exists for {key} needs true or false")
+            q = Q(HasKey(F(column), key))
+            return q if operand else ~q
+        if op in ("$in", "$nin"):
+            if not isinstance(operand, list):
+                raise input_error(f"{op} for {key} needs a list")
+            q = lookup("in", [coerce("custom", key, item) for item in operand])
+            return q if op == "$in" else ~q
+        if op in ("$autocomplete", "$q"):
+            if not isinstance(operand, str):
+                raise input_error(f"{op} for {key} needs a string")
+            return lookup("icontains", operand)
+        if op == "$contains":
+            if not connection.features.supports_json_field_contains:
+                raise input_error(f"$contains for custom field {key} is not supported by this server")
+            return lookup("contains", operand)
+        value = coerce("custom", key, operand)
+        if op == "$eq":
+            return lookup("exact", value)
+        if op == "$ne":
+            return ~lookup("exact", value)
+        if value is None:
+            raise input_error(f"{op} for {key} needs a string or a number")
+        return lookup(COMPARISONS[op], value)
+
+    return handler
 
 
 def _simple(spec: FieldSpec, name: str, op: str, operand: Any) -> Q:
@@ -114,15 +179,11 @@ def _simple(spec: FieldSpec, name: str, op: str, operand: Any) -> Q:
     if op == "$exists":
         if not isinstance(operand, bool):
             raise input_error(f"$exists for {name} needs true or false")
-        if spec.kind == "custom":
-            custom_path, key = path.rsplit("__", 1)
-            q = Q(**{f"{custom_path}__has_key": key})
-        else:
-            q = (
-                Q(**{f"{path}__isnull": False}) & ~Q(**{path: ""})
-                if spec.kind == "string"
-                else Q(**{f"{path}__isnull": False})
-            )
+        q = (
+            Q(**{f"{path}__isnull": False}) & ~Q(**{path: ""})
+            if spec.kind == "string"
+            else Q(**{f"{path}__isnull": False})
+        )
         return q if operand else ~q
     if op in ("$in", "$nin"):
         if not isinstance(operand, list):
@@ -134,8 +195,6 @@ def _simple(spec: FieldSpec, name: str, op: str, operand: Any) -> Q:
         if not isinstance(operand, str):
             raise input_error(f"{op} for {name} needs a string")
         return Q(**{f"{path}__icontains": operand})
-    if op == "$contains":
-        return Q(**{f"{path}__contains": operand})
     value = coerce(spec.kind, name, operand)
     if op == "$eq":
         return Q(**{path: value})
@@ -254,7 +313,7 @@ CHANNEL_SCHEMA = Schema(
         "message_count": FieldSpec("message_count", "number", ORDERED),
         "frozen": FieldSpec("frozen", "bool", ORDERED),
         "disabled": FieldSpec("disabled", "bool", frozenset({"$eq"})),
-        "name": FieldSpec("custom__name", "custom", TEXT),
+        "name": FieldSpec(kind="custom", ops=TEXT, handler=custom_key("custom", "name")),
         "members": FieldSpec(ops=frozenset({"$in", "$eq"}), handler=_members),
         "member.user.name": FieldSpec(ops=frozenset({"$eq", "$autocomplete"}), handler=_member_name),
         "joined": FieldSpec(ops=frozenset({"$eq"}), handler=_own_membership("joined", Q)),

@@ -242,8 +242,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "chatplatform.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "chatplatform.api.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
-    # Client IP from X-Forwarded-For: set to the number of proxies in front of the app.
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=None),
+    # Reverse proxies trusted to append the client's address to X-Forwarded-For.
+    # 0 (the default) ignores the header: anyone can write it, and the login
+    # throttle and the audit log would believe whatever a client sends.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 
 # Login throttling happens before any password is hashed.

@@ -90,6 +90,10 @@ class WebhookEvent(models.Model):
     changed or disappeared on the chat side) for reconcile or an admin to act on."""
 
     webhook_id = models.CharField(max_length=128, unique=True)
+    # SHA-256 of the signed (uncompressed) body. X-Webhook-Id is not signed, so
+    # a captured webhook resent under a new id is caught by this instead.
+    # Empty for events received before it was kept.
+    body_digest = models.CharField(max_length=64, null=True, blank=True, unique=True)
     event_type = models.CharField(max_length=64, db_index=True)
     team = models.CharField(max_length=100, blank=True, db_index=True)
     payload = models.JSONField()

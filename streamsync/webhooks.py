@@ -72,12 +72,20 @@ def webhook_receive(*, raw: bytes, signature: str, webhook_id: str, content_enco
     event_type = str(event.get("type", ""))
     if event_type not in RECORDED_EVENTS:
         return "ignored"
-    webhook_id = webhook_id or hashlib.sha256(body).hexdigest()
+    # Two keys, each unique: the delivery id Stream repeats on its retries, and
+    # the digest of the signed body, since the id header is not signed and a
+    # replayed body may come under any id.
+    digest = hashlib.sha256(body).hexdigest()
+    webhook_id = webhook_id or digest
     team = event.get("team") or (event.get("channel") or {}).get("team") or ""
     try:
         with transaction.atomic():
             WebhookEvent.objects.create(
-                webhook_id=webhook_id[:128], event_type=event_type, team=str(team)[:100], payload=event
+                webhook_id=webhook_id[:128],
+                body_digest=digest,
+                event_type=event_type,
+                team=str(team)[:100],
+                payload=event,
             )
     except IntegrityError:
         return "duplicate"

@@ -147,6 +147,29 @@ class TestLoginThrottling:
             int(login(APIClient(), world.member.email).get("Retry-After", 0)) >= 1
         )  # even a good login waits
 
+    def test_forwarded_header_is_ignored_without_trusted_proxies(self, world, settings):
+        # By default no proxy is trusted: a client rotating X-Forwarded-For is still one address.
+        settings.LOGIN_IP_RATE = "3/60"
+        statuses = [
+            APIClient(REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}")
+            .post(LOGIN, {"email": f"someone{i}@x.test", "password": "p"}, format="json")
+            .status_code
+            for i in range(4)
+        ]
+        assert statuses == [401] * 3 + [429]
+
+    def test_trusted_proxy_gives_the_address_it_saw(self, world, settings):
+        settings.REST_FRAMEWORK = {**django_settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+        settings.LOGIN_IP_RATE = "2/60"
+
+        def attempt(forwarded: str) -> int:
+            client = APIClient(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
+            return client.post(LOGIN, {"email": "x@x.test", "password": "p"}, format="json").status_code
+
+        # The proxy appends the address it saw; what the client put before it is not trusted.
+        assert [attempt(f"{i}.{i}.{i}.{i}, 198.51.100.7") for i in range(1, 4)] == [401, 401, 429]
+        assert attempt("198.51.100.8") == 401
+
     def test_default_limits_fit_an_office_behind_one_address(self):
         from accounts.throttling import parse_rate
 

@@ -27,6 +27,36 @@ def _only_event(call) -> AuditEvent:
     return events[0]
 
 
+def test_ip_ignores_forwarded_header_without_trusted_proxies(world):
+    event = _only_event(
+        lambda: bearer_client(world.admin).post(
+            "/api/users/",
+            {"email": "new@acme.test", "full_name": "New", "role": "member"},
+            format="json",
+            REMOTE_ADDR="203.0.113.9",
+            HTTP_X_FORWARDED_FOR="192.0.2.66",
+        )
+    )
+    assert event.ip == "203.0.113.9"
+
+
+def test_ip_from_trusted_proxy_must_be_an_address(world, settings):
+    from django.conf import settings as django_settings
+
+    settings.REST_FRAMEWORK = {**django_settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    event = _only_event(
+        lambda: bearer_client(world.admin).post(
+            "/api/users/",
+            {"email": "new@acme.test", "full_name": "New", "role": "member"},
+            format="json",
+            REMOTE_ADDR="10.0.0.1",
+            HTTP_X_FORWARDED_FOR="not-an-address",
+        )
+    )
+    # A malformed header from a misbehaving proxy is not stored as an address.
+    assert event.ip == "10.0.0.1"
+
+
 def test_user_created(world):
     event = _only_event(
         lambda: bearer_client(world.admin).post(

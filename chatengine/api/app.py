@@ -1,6 +1,6 @@
 """Stream's app endpoints: app settings, custom roles, channel types and
 the tasks that report asynchronous operations. All but ``GET /app`` are
-server-side only."""
+server-side only, and a client's ``GET /app`` shows only client settings."""
 
 from __future__ import annotations
 
@@ -75,15 +75,41 @@ APP_DEFAULTS: dict[str, Any] = {
 }
 
 
+# The stored settings a client (user token) is shown: what the SDKs and the UI
+# kit read (upload limits, feature switches), never credentials, hook URLs,
+# grants or policies. An allow-list, so a setting added later stays server-only
+# until someone decides a client needs it; the rest answer at their neutral
+# values, which keeps the answer the shape Stream's spec describes.
+CLIENT_SETTINGS = frozenset(
+    {
+        "name",
+        "suspended",
+        "suspended_explanation",
+        "permission_version",
+        "allow_multi_user_devices",
+        "async_url_enrich_enabled",
+        "auto_translation_enabled",
+        "enforce_unique_usernames",
+        "file_upload_config",
+        "image_upload_config",
+        "reminders_interval",
+        "cdn_expiration_seconds",
+        "user_response_time_enabled",
+        "member_custom_on_messages_enabled",
+    }
+)
+
+
 def app_get(call: Call) -> dict[str, Any]:
     app = call.caller.app
+    shown = APP_DEFAULTS.keys() if call.caller.server else CLIENT_SETTINGS
     body: dict[str, Any] = {
         **APP_DEFAULTS,
-        **{key: value for key, value in app.settings.items() if key in APP_DEFAULTS},
+        **{key: value for key, value in app.settings.items() if key in shown},
         "multi_tenant_enabled": app.multi_tenant_enabled,
         "channel_configs": {name: call.types.config(name) for name in app_services.BUILTIN_CHANNEL_TYPES},
     }
-    if app.revoke_tokens_issued_before is not None:
+    if call.caller.server and app.revoke_tokens_issued_before is not None:
         body["revoke_tokens_issued_before"] = iso(app.revoke_tokens_issued_before)
     return {"app": body}
 

@@ -21,6 +21,7 @@ from chatengine.errors import Code, StreamError, input_error, not_allowed
 from chatengine.models import ChatUser
 from chatengine.selectors import ChannelTypes, user_get
 from chatengine.services.app import app_get
+from chatengine.services.uploads import upload_request_size_check
 from chatengine.services.users import user_ensure
 
 logger = logging.getLogger(__name__)
@@ -123,6 +124,8 @@ def _json_object(raw: str | None, what: str) -> dict[str, Any]:
 def _form_body(request: HttpRequest) -> dict[str, Any]:
     """An upload's form: the file stays in ``request.FILES``; ``user`` (server
     side) is a JSON object in a form field."""
+    # Before request.POST: parsing the form reads (and spools) the whole body.
+    upload_request_size_check(declared=request.META.get("CONTENT_LENGTH"))
     user = _json_object(request.POST.get("user"), 'the form field user (such as {"id": "..."})')
     return {"user": user} if user else {}
 

@@ -47,6 +47,27 @@ def max_bytes() -> int:
     return int(settings.CHATENGINE_UPLOAD_MAX_MB) * 1024 * 1024
 
 
+# Room in an upload request for the multipart framing and the small form
+# fields around the file (``user``), on top of the file itself.
+FORM_OVERHEAD = 64 * 1024
+
+
+def upload_request_size_check(*, declared: str | None) -> None:
+    """Refuse an upload request whose declared ``Content-Length`` cannot fit
+    the limit, before any of its body is read or spooled to disk. The file's
+    exact size is checked again once parsed (``upload_create``)."""
+    try:
+        length = int(declared or 0)
+    except ValueError:
+        raise input_error("Content-Length must be a number of bytes") from None
+    if length > max_bytes() + FORM_OVERHEAD:
+        raise StreamError(
+            Code.INPUT,
+            f"the request is {length} bytes, more than the {settings.CHATENGINE_UPLOAD_MAX_MB} MB allowed",
+            status=413,
+        )
+
+
 def _image_type(head: bytes) -> str | None:
     for signature, offset, content_type in _IMAGE_SIGNATURES:
         if head[offset : offset + len(signature)] == signature and (offset == 0 or head.startswith(b"RIFF")):

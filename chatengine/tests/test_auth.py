@@ -12,6 +12,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.db import connection
 
 from chatengine.consumers import ChatConsumer
 from chatengine.services.users import users_upsert
@@ -97,6 +98,55 @@ def test_a_client_cannot_use_server_only_endpoints():
     assert upsert.json()["users"]["ann"]["role"] == "user" and upsert.json()["users"]["ann"]["teams"] == []
 
 
+SERVER_ONLY_SETTINGS = {
+    "webhook_url": "https://hooks.example/stream?secret=hook-secret",
+    "moderation_webhook_url": "https://hooks.example/moderation",
+    "custom_action_handler_url": "https://hooks.example/actions",
+    "sqs_url": "https://sqs.example/queue",
+    "sqs_key": "sqs-key",
+    "sqs_secret": "sqs-secret",
+    "sns_topic_arn": "arn:aws:sns:topic",
+    "sns_key": "sns-key",
+    "sns_secret": "sns-secret",
+    "push_notifications": {"version": "v2", "firebase": {"enabled": True, "credentials_json": "fcm-secret"}},
+    "event_hooks": [{"hook_type": "webhook", "webhook_url": "https://hooks.example/e"}],
+    "webhook_events": ["message.new"],
+    "grants": {"user": ["read-channel"]},
+    "policies": {"p": [{"name": "allow all"}]},
+}
+
+
+@pytest.mark.django_db
+def test_a_client_sees_only_the_app_settings_a_client_uses():
+    users_upsert(users=[{"id": "ann"}])
+    server = StreamClient()
+    upload = {"size_limit": 1000, "blocked_file_extensions": [".exe"]}
+    settings_update = {**SERVER_ONLY_SETTINGS, "file_upload_config": upload, "multi_tenant_enabled": True}
+    assert server.call("PATCH", "app", settings_update).status_code == 200
+    server.call("PATCH", "app", {"revoke_tokens_issued_before": "2020-01-01T00:00:00Z"})
+
+    # Server-side auth sees everything it stored.
+    full = server.call("GET", "app").json()["app"]
+    for key, value in SERVER_ONLY_SETTINGS.items():
+        assert full[key] == value, key
+    assert full["revoke_tokens_issued_before"].startswith("2020-01-01")
+
+    # A client gets what the SDKs read (upload limits, channel configs,
+    # multi-tenancy), and every server-only field at its empty value.
+    response = StreamClient("ann").call("GET", "app")
+    assert response.status_code == 200
+    app = response.json()["app"]
+    assert app["file_upload_config"] == upload
+    assert app["multi_tenant_enabled"] is True and "messaging" in app["channel_configs"]
+    text = response.content.decode()
+    leaks = ("hook-secret", "hooks.example", "sqs.", "sqs-", "sns-", "arn:aws", "fcm-secret", "read-channel")
+    for secret in leaks:
+        assert secret not in text, secret
+    assert app["webhook_url"] == "" and app["sqs_secret"] == "" and app["grants"] == {}
+    assert app["push_notifications"]["firebase"] == {"enabled": False}
+    assert "revoke_tokens_issued_before" not in app
+
+
 @pytest.mark.django_db
 def test_unknown_routes_and_methods_answer_with_streams_envelope(client):
     response = StreamClient().call("DELETE", "app")
@@ -165,3 +215,52 @@ def test_a_refused_handshake_sends_the_error_and_closes_with_1000(overrides, cod
     assert first["error"]["code"] == code
     # Any other close code makes the client retry forever.
     assert closed == {"type": "websocket.close", "code": 1000}
+
+
+# ---------------------------------------------------------------------------
+# WebSocket pings
+# ---------------------------------------------------------------------------
+def _ping_frames(frames: int, checks_per_frame: int) -> list[str]:
+    """Connect, send ``frames`` frames of ``checks_per_frame`` health checks
+    each, disconnect; the updates the consumer made after the handshake."""
+    statements: list[str] = []
+    recording = False
+
+    def record(execute, sql, params, many, context):
+        if recording:
+            statements.append(sql)
+        return execute(sql, params, many, context)
+
+    async def session() -> None:
+        nonlocal recording
+        communicator = WebsocketCommunicator(ChatConsumer.as_asgi(), _connect_path())
+        connected, _ = await communicator.connect()
+        assert connected
+        assert (await communicator.receive_json_from(timeout=5))["type"] == "health.check"
+        recording = True
+        for _ in range(frames):
+            frame = [{"type": "health.check", "client_id": "ann--1"}] * checks_per_frame
+            await communicator.send_json_to(frame)
+            assert (await communicator.receive_json_from(timeout=5))["type"] == "health.check"
+        await communicator.disconnect()
+
+    # The consumer's database calls run in the thread that called async_to_sync.
+    with connection.execute_wrapper(record):
+        async_to_sync(session)()
+    # Closing the connection writes too (the user's last activity): not a ping's doing.
+    return [sql for sql in statements if sql.startswith('UPDATE "chatengine_connection"')]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_frame_of_many_health_checks_costs_at_most_one_write():
+    writes = _ping_frames(1, 200)
+    assert len(writes) <= 1, writes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pings_keep_last_seen_current_at_most_once_per_frame(monkeypatch):
+    from chatengine import consumers
+
+    monkeypatch.setattr(consumers, "LAST_SEEN_EVERY", 0.0)
+    writes = _ping_frames(3, 50)
+    assert len(writes) == 3, writes

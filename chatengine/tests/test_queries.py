@@ -112,6 +112,40 @@ def test_bad_filters_are_input_errors(world, body, fragment):
     assert fragment in response.json()["message"]
 
 
+def test_custom_field_names_are_literal_keys_never_lookups(world):
+    """A ``__`` in a custom field name is part of the key: it never reaches the
+    ORM as a transform or lookup (``name__regex``, a nested key)."""
+    odd = make_channel("acme-odd", world["ann"], **{"a__b": "x", "a": {"b": "nested"}, "trail_": 1})
+    client = StreamClient()
+    assert client.query_channels({"a__b": "x"}) == [odd.cid]
+    assert client.query_channels({"a__b": "nested"}) == []
+    assert client.query_channels({"a__b": {"$exists": True}}) == [odd.cid]
+    assert client.query_channels({"trail_": {"$in": [1]}}) == [odd.cid]
+    assert client.query_channels({"name__regex": "^Gen"}) == []
+    assert client.query_channels({"name__regex": "("}) == []
+    assert client.query_channels({"name__icontains": {"$ne": "x"}}) == []
+
+
+@pytest.mark.parametrize(
+    "conditions",
+    [{"priority": {"$gt": None}}, {"topic": {"$in": [{"a": 1}]}}, {"topic": {"$q": 3}}],
+)
+def test_bad_custom_field_operands_are_input_errors(world, conditions):
+    response = StreamClient().call("POST", "channels", {"filter_conditions": conditions})
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == 4
+
+
+def test_custom_contains_matches_or_is_refused(world):
+    make_channel("acme-tagged", world["ann"], tags=["x", "y"])
+    response = StreamClient().call("POST", "channels", {"filter_conditions": {"tags": {"$contains": ["x"]}}})
+    if connection.features.supports_json_field_contains:
+        assert [s["channel"]["id"] for s in response.json()["channels"]] == ["acme-tagged"]
+    else:
+        assert response.status_code == 400, response.content
+        assert response.json()["code"] == 4
+
+
 def test_sorts_by_the_users_own_membership(world):
     """``pinned_at``, ``unread_count`` and ``has_unread`` are the querying
     user's own: the UI kit sorts ``{pinned_at: -1}`` first to keep pinned

@@ -148,6 +148,27 @@ def test_bad_uploads_are_input_errors_that_say_what_to_fix(room, settings):
     assert not Upload.objects.exists()
 
 
+@pytest.mark.parametrize("path", [FILE, IMAGE])
+def test_an_upload_declaring_too_many_bytes_is_refused_before_its_body_is_read(room, settings, path):
+    settings.CHATENGINE_UPLOAD_MAX_MB = 1
+    client = StreamClient("ann")
+    # No body follows the declared length: reading any of it would fail the
+    # test client's input, so a 413 here means the body was never read.
+    response = client.client.generic(
+        "POST",
+        f"/chat-api/{path}?api_key={settings.STREAM_API_KEY}",
+        b"",
+        # (With no body the test client sets neither header itself.)
+        CONTENT_TYPE="multipart/form-data; boundary=xyz",
+        CONTENT_LENGTH=str(2 * 1024 * 1024),
+        HTTP_AUTHORIZATION=client.token,
+        HTTP_STREAM_AUTH_TYPE="jwt",
+    )
+    assert response.status_code == 413, response.content
+    assert response.json()["code"] == 4 and "1 MB" in response.json()["message"]
+    assert not Upload.objects.exists()
+
+
 def test_server_side_uploads_name_their_user(room):
     response = StreamClient().upload(FILE, b"report", "r.txt", "text/plain", user=json.dumps({"id": "bob"}))
     assert response.status_code == 201

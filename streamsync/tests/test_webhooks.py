@@ -71,6 +71,24 @@ def test_replay_is_acknowledged_once(settings):
     assert WebhookEvent.objects.count() == 1
 
 
+def test_replay_under_a_new_webhook_id_is_acknowledged_once(settings):
+    # The id header is not signed: whoever captured a webhook can resend it with
+    # any id, so the signed body itself identifies the delivery.
+    body = json.dumps({**EVENT, "created_at": "2026-01-01T00:00:00.123456Z"}).encode()
+    signature = _sign(body, settings.STREAM_API_SECRET)
+    assert _post(body, signature, webhook_id="wh-1").json() == {"status": "recorded"}
+    replay = _post(body, signature, webhook_id="wh-forged")
+    assert replay.status_code == 200
+    assert replay.json() == {"status": "duplicate"}
+    assert _post(body, signature, webhook_id="").json() == {"status": "duplicate"}
+    assert WebhookEvent.objects.count() == 1
+    # Another event (another body) under a fresh id is recorded.
+    other = json.dumps({**EVENT, "created_at": "2026-01-01T00:00:01Z"}).encode()
+    assert _post(other, _sign(other, settings.STREAM_API_SECRET), webhook_id="wh-2").json() == {
+        "status": "recorded"
+    }
+
+
 def test_gzip_body_signed_over_uncompressed_bytes(settings):
     body = json.dumps(EVENT).encode()
     response = _post(
