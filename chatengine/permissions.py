@@ -55,8 +55,12 @@ _MODERATOR_GRANTS = [
     "skip-slow-mode",
 ]
 
+# Plain users hold no ``create-channel`` in any type (Stream grants it on its
+# built-in types): channels come from the control plane, and a client that
+# could create one would hold a channel the control plane does not know
+# (invariant 5). A type's own grants may still give it to a role on purpose.
 DEFAULT_GRANTS: dict[str, list[str]] = {
-    "user": ["create-channel", "read-own-channel"],
+    "user": ["read-own-channel"],
     ChannelRole.MEMBER: _MEMBER_GRANTS,
     ChannelRole.MODERATOR: _MODERATOR_GRANTS,
     "global_moderator": _MODERATOR_GRANTS,

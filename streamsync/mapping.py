@@ -40,10 +40,10 @@ CHANNEL_ROLES = {
 }
 
 # What tenant moderators may do on their team's channels (channel-type grants).
+# No ``create-channel``: channels are created through the control plane only.
 TENANT_MODERATOR_GRANTS = [
     "read-channel",
     "read-channel-members",
-    "create-channel",
     "create-message",
     "update-message",
     "delete-message",

@@ -8,6 +8,10 @@ from streamsync.client import ChatClient
 from streamsync.mapping import CHANNEL_TYPE, TENANT_MODERATOR_GRANTS, TENANT_MODERATOR_ROLE
 
 WEBHOOK_EVENT_TYPES: list[str] = []  # all events; the receiver keeps the ones that matter
+# Stream's built-in channel types. Each grants plain users ``create-channel`` out
+# of the box; we use only ``messaging``, but a client may name any type, so all
+# of them are cleared.
+BUILTIN_CHANNEL_TYPES = ("messaging", "team", "livestream", "gaming", "commerce")
 
 
 def stream_setup(client: ChatClient, *, webhook_url: str | None = None, dry_run: bool = False) -> list[str]:
@@ -15,8 +19,9 @@ def stream_setup(client: ChatClient, *, webhook_url: str | None = None, dry_run:
 
     - multi-tenancy (teams) on; it is never turned off;
     - the custom role for tenant moderators, with moderation grants on ``messaging``;
-    - plain users get no channel-type grants of their own: channels are created and
-      managed through the control plane, and members act through their channel role;
+    - plain users get no channel-type grants of their own, in every built-in type:
+      channels are created and managed through the control plane, and members act
+      through their channel role;
     - optionally, our webhook in the app's event hooks (other hooks are kept).
     """
     changes: list[str] = []
@@ -32,13 +37,18 @@ def stream_setup(client: ChatClient, *, webhook_url: str | None = None, dry_run:
         if not dry_run:
             client.create_role(TENANT_MODERATOR_ROLE)
 
-    grants: dict[str, list[str]] = client.get_channel_type(CHANNEL_TYPE).get("grants", {}) or {}
-    wanted = {TENANT_MODERATOR_ROLE: TENANT_MODERATOR_GRANTS, "user": []}
-    update = {role: perms for role, perms in wanted.items() if sorted(grants.get(role, [])) != sorted(perms)}
-    if update:
-        changes.append(f"set {CHANNEL_TYPE} grants for {', '.join(sorted(update))}")
-        if not dry_run:
-            client.update_channel_type(CHANNEL_TYPE, grants=update)
+    for channel_type in BUILTIN_CHANNEL_TYPES:
+        grants: dict[str, list[str]] = client.get_channel_type(channel_type).get("grants", {}) or {}
+        wanted: dict[str, list[str]] = {"user": []}
+        if channel_type == CHANNEL_TYPE:
+            wanted[TENANT_MODERATOR_ROLE] = TENANT_MODERATOR_GRANTS
+        update = {
+            role: perms for role, perms in wanted.items() if sorted(grants.get(role, [])) != sorted(perms)
+        }
+        if update:
+            changes.append(f"set {channel_type} grants for {', '.join(sorted(update))}")
+            if not dry_run:
+                client.update_channel_type(channel_type, grants=update)
 
     if webhook_url:
         hooks: list[dict[str, Any]] = list(app.get("event_hooks") or [])

@@ -57,6 +57,11 @@ def channel_query(call: Call, channel_type: str, channel_id: str | None = None) 
     caller's socket to it."""
     body = call.body
     data = object_field(body.get("data"), "data")
+    if not channel_id and data.get("members"):
+        # A distinct channel is named by its members: find the one the control
+        # plane created before deciding that this call would create one.
+        entries = channel_services.parse_member_entries(data["members"], field="data.members")
+        channel_id = channel_services.distinct_channel_id([uid for uid, _ in entries])
     cid = f"{channel_type}:{channel_id}" if channel_id else None
     channel = Channel.objects.filter(cid=cid).select_related("created_by").first() if cid else None
     if channel is None:

@@ -52,8 +52,13 @@ def test_a_query_without_watch_counts_only_the_watchers(room):
     assert (state["watcher_count"], watchers(state)) == (1, ["ann"])
 
 
-def test_creating_a_channel_while_watching_counts_the_caller(room):
-    body = {"data": {"members": ["ann", "bob"], "team": "acme"}, "state": True, "watch": True}
+def test_watching_a_distinct_channel_counts_the_caller(room):
+    # The control plane creates the channel; the client finds it by its members.
+    data = {"members": ["ann", "bob"], "team": "acme"}
+    by_server = {"data": {**data, "created_by_id": "ann"}}
+    created = StreamClient().call("POST", "channels/messaging/query", by_server)
+    assert created.status_code == 201, created.content
+    body = {"data": data, "state": True, "watch": True}
     state = query("ann", "channels/messaging/query", body, connection_id=socket_of(room["ann"]))
     assert state["channel"]["id"].startswith("!members-")
     assert (state["watcher_count"], watchers(state)) == (1, ["ann"])

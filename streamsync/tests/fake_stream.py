@@ -59,7 +59,12 @@ class FakeStream:
         self.channels: dict[str, dict[str, Any]] = {}
         self.app: dict[str, Any] = {"multi_tenant_enabled": False, "event_hooks": []}
         self.roles: set[str] = set(BUILTIN_ROLES)
-        self.grants: dict[str, list[str]] = {"user": ["create-channel", "read-channel-owner"]}
+        # Stream's built-in types each start with plain users allowed to create channels.
+        self.type_grants: dict[str, dict[str, list[str]]] = {
+            name: {"user": ["create-channel", "read-channel-owner"]}
+            for name in ("messaging", "team", "livestream", "gaming", "commerce")
+        }
+        self.grants = self.type_grants["messaging"]
         self.faults: deque[Fault] = deque()
         self.poison_users: set[str] = set()
         self.requests: list[tuple[str, str, Any]] = []
@@ -258,7 +263,7 @@ class FakeStream:
         with self.lock:
             if path == "/app":
                 if method == "GET":
-                    return {"app": dict(self.app, grants={"messaging": self.grants})}
+                    return {"app": dict(self.app, grants=dict(self.type_grants))}
                 self.app.update({k: v for k, v in body.items() if k != "grants"})
                 return {}
             if path == "/roles":
@@ -269,12 +274,15 @@ class FakeStream:
                 self.roles.add(body["name"])
                 return {"role": {"name": body["name"], "custom": True, "scopes": []}}
             if segments[0] == "channeltypes":
+                if segments[1] not in self.type_grants:
+                    raise StreamError(404, 16, f"channel type {segments[1]} does not exist")
+                grants = self.type_grants[segments[1]]
                 if method == "PUT":
                     for role, perms in (body.get("grants") or {}).items():
                         if role not in self.roles:
                             raise StreamError(400, 4, f"role {role} does not exist")
-                        self.grants[role] = list(perms)
-                return {"name": segments[1], "grants": dict(self.grants)}
+                        grants[role] = list(perms)
+                return {"name": segments[1], "grants": dict(grants)}
             if path == "/users":
                 return self._users(method, query, body)
             if segments[0] == "users":

@@ -245,6 +245,9 @@ def test_setup_command_is_idempotent_and_valid(fake_stream, capsys):
     assert fake_stream.app["multi_tenant_enabled"] is True
     assert "delete-message" in fake_stream.grants["tenant_moderator"]
     assert fake_stream.grants["user"] == []
+    assert "create-channel" not in fake_stream.grants["tenant_moderator"]
+    for channel_type, grants in fake_stream.type_grants.items():
+        assert "create-channel" not in grants["user"], f"a plain user could create {channel_type} channels"
     call_command("stream_setup", "--webhook-url", "https://chat.example.com/api/stream/webhook")
     assert "nothing changed" in capsys.readouterr().out
     assert len(fake_stream.app["event_hooks"]) == 1
