@@ -9,6 +9,7 @@ Custom data is reachable by any other plain field name.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,17 +64,80 @@ class Schema:
     reserved: frozenset[str] = field(default_factory=frozenset)
 
 
+# Bounds on one filter, checked before it is compiled: a filter costs CPU to
+# compile and database work to run in proportion to its size, and SQLite fails
+# outright (a 500) on expressions deeper than 1000, which a flat $or of 1000
+# terms already is. Stream's SDKs and UI kits send a handful of conditions; the
+# numbers leave ample room for real queries and are stated in each error.
+MAX_FILTER_BYTES = 64 * 1024  # the filter as JSON: room for a full $in of long ids
+MAX_FILTER_DEPTH = 4  # $and / $or / $nor inside one another
+MAX_LOGICAL_TERMS = 100  # filters in one $and / $or / $nor
+MAX_FILTER_CONDITIONS = 100  # field conditions in the whole filter
+MAX_IN_VALUES = 1000  # values in one $in / $nin / members list (Stream caps $in too)
+MAX_SORT_FIELDS = 5  # fields in one sort
+
+LOGICAL = ("$and", "$or", "$nor")
+
+
+def check_in_values(name: str, values: list[Any]) -> None:
+    if len(values) > MAX_IN_VALUES:
+        raise input_error(f"a list for {name} holds at most {MAX_IN_VALUES} values, got {len(values)}")
+
+
+def check_filter_bounds(conditions: Any, *, what: str = "filter_conditions") -> None:
+    """Refuse a filter over the bounds above, with the limit in the error (code 4).
+
+    Walks the document without recursion, stopping at the first bound broken,
+    so a hostile filter costs no more than the bound to reject."""
+    try:
+        size = len(json.dumps(conditions, separators=(",", ":")))
+    except (TypeError, ValueError, RecursionError):
+        raise input_error(f"{what} must be a JSON object") from None
+    if size > MAX_FILTER_BYTES:
+        raise input_error(f"{what} is {size} bytes long; at most {MAX_FILTER_BYTES} are allowed")
+    conditions_seen = 0
+    pending: list[tuple[Any, int]] = [(conditions, 0)]
+    while pending:
+        node, depth = pending.pop()
+        if not isinstance(node, dict):
+            continue  # compile_filter says what is wrong with it
+        for key, value in node.items():
+            if key in LOGICAL:
+                if depth + 1 > MAX_FILTER_DEPTH:
+                    raise input_error(f"{what} nests $and/$or/$nor at most {MAX_FILTER_DEPTH} deep")
+                if isinstance(value, list):
+                    if len(value) > MAX_LOGICAL_TERMS:
+                        raise input_error(
+                            f"{key} holds at most {MAX_LOGICAL_TERMS} filters, got {len(value)}"
+                        )
+                    pending.extend((item, depth + 1) for item in value)
+                continue
+            conditions_seen += len(value) if isinstance(value, dict) and value else 1
+            if conditions_seen > MAX_FILTER_CONDITIONS:
+                raise input_error(f"{what} holds at most {MAX_FILTER_CONDITIONS} field conditions")
+            operands = value.values() if isinstance(value, dict) else [value]
+            for operand in operands:
+                if isinstance(operand, list):
+                    check_in_values(key, operand)
+
+
 def compile_filter(conditions: Any, schema: Schema, context: Context) -> Q:
+    """The filter as a ``Q``, within the bounds above."""
+    check_filter_bounds(conditions)
+    return _compile(conditions, schema, context)
+
+
+def _compile(conditions: Any, schema: Schema, context: Context) -> Q:
     if conditions is None:
         return Q()
     if not isinstance(conditions, dict):
         raise input_error("filter_conditions must be an object")
     q = Q()
     for key, value in conditions.items():
-        if key in ("$and", "$or", "$nor"):
+        if key in LOGICAL:
             if not isinstance(value, list) or not value:
                 raise input_error(f"{key} needs a non-empty list of filters")
-            parts = [compile_filter(item, schema, context) for item in value]
+            parts = [_compile(item, schema, context) for item in value]
             combined = parts[0]
             for part in parts[1:]:
                 combined = (combined & part) if key == "$and" else (combined | part)
@@ -510,6 +574,8 @@ def parse_sort(
         sort = [{"field": key, "direction": value} for key, value in sort.items()]
     if not isinstance(sort, list):
         raise input_error("sort must be a list of {field, direction}")
+    if len(sort) > MAX_SORT_FIELDS:
+        raise input_error(f"sort holds at most {MAX_SORT_FIELDS} fields, got {len(sort)}")
     orderings: list[OrderBy] = []
     for item in sort:
         if not isinstance(item, dict) or not isinstance(item.get("field"), str):

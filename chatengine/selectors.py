@@ -28,6 +28,7 @@ from chatengine.filters import (
     USER_SCHEMA,
     Context,
     channel_last_updated,
+    check_filter_bounds,
     compile_filter,
     parse_date,
     parse_sort,
@@ -345,6 +346,7 @@ def _filtered_by_ids(
     conditions = filter_conditions or {}
     if not isinstance(conditions, dict):
         raise input_error("filter_conditions must be an object")
+    check_filter_bounds(conditions)
     for name, value in conditions.items():
         if name not in fields:
             raise input_error(f"field {name} is not allowed in this filter (use {', '.join(fields)})")
