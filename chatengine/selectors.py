@@ -149,10 +149,39 @@ def check_team(caller: Caller, channel: Channel) -> None:
     user = caller.user
     if caller.server or user is None:
         return
-    if not permissions.team_allows(user, channel, multi_tenant=caller.multi_tenant):
+    if not team_sees(caller, channel):
         raise not_allowed(
             f"user '{user.id}' cannot access channel {channel.cid}: it does not belong to the user's teams"
         )
+
+
+def team_sees(caller: Caller, channel: Channel) -> bool:
+    """Whether the caller is on the right side of the team wall for ``channel``."""
+    user = caller.user
+    return (
+        caller.server
+        or user is None
+        or permissions.team_allows(user, channel, multi_tenant=caller.multi_tenant)
+    )
+
+
+def channel_get_for_user(caller: Caller, cid: str) -> Channel:
+    """The channel ``cid`` as the caller may know it. Another team's channel
+    raises the same not-found as a missing one: a client must not learn from
+    the answer which ids other teams use."""
+    channel = Channel.objects.select_related("created_by").filter(cid=cid).first()
+    if channel is None or not team_sees(caller, channel):
+        raise not_found(f"channel {cid}")
+    return channel
+
+
+def message_get_for_user(caller: Caller, message_id: str) -> Message:
+    """The message as the caller may know it: one in another team's channel
+    raises the same not-found as a missing one."""
+    message = message_get(message_id)
+    if not team_sees(caller, message.channel):
+        raise not_found(f"message {message_id}")
+    return message
 
 
 def channel_get(cid: str) -> Channel:

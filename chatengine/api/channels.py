@@ -64,6 +64,10 @@ def channel_query(call: Call, channel_type: str, channel_id: str | None = None) 
         channel_id = channel_services.distinct_channel_id([uid for uid, _ in entries])
     cid = f"{channel_type}:{channel_id}" if channel_id else None
     channel = Channel.objects.filter(cid=cid).select_related("created_by").first() if cid else None
+    if channel is not None and not selectors.team_sees(call.caller, channel):
+        # Another team's channel answers as a missing one this caller may not
+        # create: the refusal must not tell which ids other teams use.
+        raise _create_refused(call, channel_type)
     if channel is None:
         if call.server:
             creator = call.actor_or_none(data.get("created_by"), data.get("created_by_id"))
@@ -86,11 +90,14 @@ def channel_query(call: Call, channel_type: str, channel_id: str | None = None) 
 
 
 def _require_create_grant(call: Call, channel_type: str, data: dict[str, Any]) -> None:
-    user = call.user
     probe = Channel(cid="", type=channel_type, channel_id="", team=str(data.get("team") or ""))
     access = selectors.access_for(call.caller, probe, None, call.types)
     if not access.can("create-channel"):
-        raise not_allowed(f"user '{user.id}' is not allowed to create channels of type {channel_type}")
+        raise _create_refused(call, channel_type)
+
+
+def _create_refused(call: Call, channel_type: str) -> StreamError:
+    return not_allowed(f"user '{call.user.id}' is not allowed to create channels of type {channel_type}")
 
 
 def _channel_response(channel: Channel, *, call: Call) -> dict[str, Any]:
@@ -231,7 +238,7 @@ def member_update_partial(
 
 
 def stop_watching(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
-    channel = selectors.channel_get(f"{channel_type}:{channel_id}")
+    channel = selectors.channel_get_for_user(call.caller, f"{channel_type}:{channel_id}")
     connection = connections.connection_for(connection_id=call.query.get("connection_id"), user=call.user)
     if connection is not None:
         connections.channel_stop_watching(connection=connection, channel=channel)

@@ -127,7 +127,7 @@ def _flag_target(call: Call) -> tuple[Message | None, ChatUser | None]:
     if message_id:
         if not isinstance(message_id, str):
             raise input_error("target_message_id must be a message id")
-        message = selectors.message_get(message_id)
+        message = selectors.message_get_for_user(call.caller, message_id)
         if not call.server:
             channel_access(call.caller, message.channel_id, call.types).require(
                 "flag-message", "flag messages"
@@ -192,7 +192,7 @@ def _ban_channel(call: Call, source: Any) -> Channel | None:
         return None
     if not isinstance(cid, str):
         raise input_error("channel_cid must be a channel id such as messaging:general")
-    return selectors.channel_get(cid)
+    return selectors.channel_get_for_user(call.caller, cid)
 
 
 def _ban_target(call: Call, source: Any, channel: Channel | None) -> ChatUser:
