@@ -85,9 +85,11 @@ describe('two users of one team', () => {
     assert.equal(watched.watcher_count, 2, 'a watch counts the caller');
     assert.deepEqual(watched.watchers.map((user) => user.id).sort(), [alice, bob].sort());
 
-    const created = await bobClient.channel('messaging', { members: [alice, bob], team: 'acme' }).watch();
-    assert.equal(created.watcher_count, 1, 'creating while watching counts the creator');
-    assert.deepEqual(created.watchers.map((user) => user.id), [bob]);
+    // Channels come from the control plane; a client finds a distinct one by its members.
+    await server.channel('messaging', { members: [alice, bob], team: 'acme', created_by_id: alice }).create();
+    const distinct = await bobClient.channel('messaging', { members: [alice, bob], team: 'acme' }).watch();
+    assert.equal(distinct.watcher_count, 1, 'watching a distinct channel counts the caller');
+    assert.deepEqual(distinct.watchers.map((user) => user.id), [bob]);
   });
 
   test('a message reaches the other user in real time', async () => {
