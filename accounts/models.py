@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 
 from chatplatform.models import ImmutableFieldsMixin, TimestampedModel
+from chatplatform.validators import validate_name
 from tenants.models import Tenant
 from tenants.roles import Role
 from tenants.scoping import Actor, TenantScopedQuerySet
@@ -62,7 +63,7 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[
 class User(ImmutableFieldsMixin, AbstractBaseUser, PermissionsMixin, TimestampedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(max_length=254, unique=True, help_text="Stored lowercased.")
-    full_name = models.CharField(max_length=150, blank=True)
+    full_name = models.CharField(max_length=150, blank=True, validators=[validate_name])
     tenant = models.ForeignKey(
         Tenant,
         on_delete=models.CASCADE,
