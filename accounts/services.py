@@ -24,12 +24,13 @@ from tenants.roles import Role
 UPDATABLE_FIELDS = frozenset({"email", "full_name", "role", "is_active", "password"})
 
 
+EMAIL_UNAVAILABLE = "This email address cannot be used for a new account."
+
+
 def _email_taken_error() -> ApplicationError:
-    return ApplicationError(
-        "A user with this email already exists.",
-        code="email_taken",
-        fields={"email": ["A user with this email already exists."]},
-    )
+    # One answer whether the address is taken in the caller's tenant, in another one or
+    # by staff: a tenant admin learns nothing here about accounts outside its tenant.
+    return ApplicationError(EMAIL_UNAVAILABLE, code="email_taken", fields={"email": [EMAIL_UNAVAILABLE]})
 
 
 def _clean_email(email: str) -> str:

@@ -35,7 +35,7 @@ from django.utils.encoding import force_bytes, force_str
 from django.utils.http import base36_to_int, int_to_base36, urlsafe_base64_decode, urlsafe_base64_encode
 
 from accounts.models import User, normalize_email
-from accounts.services import user_create, user_update
+from accounts.services import EMAIL_UNAVAILABLE, user_create, user_update
 from audit.services import audit_record
 from channels_app.models import Channel
 from channels_app.services import channel_members_add
@@ -235,7 +235,9 @@ def invitation_create(
     days: int | None = None,
     send: bool = True,
 ) -> NewInvitation:
-    """Invite ``email`` (a person without an account) to ``tenant``.
+    """Invite ``email`` to ``tenant``: 400 ``email_taken`` if it is an account of
+    ``tenant``; an address with an account elsewhere gets an ordinary-looking
+    invitation whose mail tells the owner instead, and whose link is refused.
 
     Returns the invitation, its link and the receipt of its mail.
     Earlier pending invitations for the same address in the tenant are revoked,
@@ -243,12 +245,10 @@ def invitation_create(
     Preconditions: the caller may grant ``role``.
     """
     email = normalize_email(email)
-    if User.objects.filter(email=email).exists():
-        raise ApplicationError(
-            "A user with this email already exists.",
-            code="email_taken",
-            fields={"email": ["A user with this email already exists."]},
-        )
+    owner = User.objects.filter(email=email).only("tenant_id").first()
+    if owner is not None and owner.tenant_id == tenant.pk:
+        # The inviter's own directory shows this account: saying so reveals nothing.
+        raise ApplicationError(EMAIL_UNAVAILABLE, code="email_taken", fields={"email": [EMAIL_UNAVAILABLE]})
     slugs = _check_channels(tenant, channels)
     now = timezone.now()
     Invitation.objects.filter(tenant=tenant, email=email, accepted_at=None, revoked_at=None).update(
@@ -268,7 +268,18 @@ def invitation_create(
     _audit(invitation, "invitation.created", {"email": [None, email], "role": [None, invitation.role]})
     url = invitation_url(token)
     receipt = MailReceipt()
-    if send:
+    if send and owner is not None:
+        # Taken in another tenant or by staff: the answer and the row look like any
+        # invitation's, so a tenant admin cannot probe for accounts elsewhere. Its
+        # owner hears of it instead, with no link (accepting one would be refused).
+        body = (
+            f"Hello,\n\nSomeone at {tenant.name} tried to invite this address to their chat. "
+            "You already have an account on this platform, so nothing was changed and no link "
+            "was made for you. If you want to join them, ask them to invite another address.\n"
+        )
+        subject = f"An invitation to {tenant.name}"
+        receipt = _mail_after_commit(subject, body, email, tenant, about=f"invitation {invitation.pk}")
+    elif send:
         body = (
             f"Hello{' ' + full_name if full_name else ''},\n\n"
             f"Open this link to join {tenant.name}'s chat and choose your password:\n\n{url}\n\n"
@@ -357,6 +368,10 @@ def _invitation_link(token: str, *, lock: bool) -> Link:
         raise InvalidInvitation(
             f"This link has {_STATUS_WORDS[invitation.status]}.", code=f"invitation_{invitation.status}"
         )
+    if User.objects.filter(email=invitation.email).exists():
+        # The address has an account (elsewhere, or made since): the page and the accept
+        # endpoint both say the link is not usable, and no more, to whoever holds it.
+        raise InvalidInvitation("This link is not valid.")
     return Link(
         tenant=invitation.tenant,
         email=invitation.email,
