@@ -82,3 +82,21 @@ def test_no_tenant_role_reaches_a_staff_account(client_for, world, staff_in_tena
     assert staff_in_tenant_a.email not in listed
     staff_in_tenant_a.refresh_from_db()
     assert staff_in_tenant_a.check_password("correct-horse-battery-staple")
+
+
+def test_the_migration_stops_and_names_a_staff_account_with_a_tenant(staff_in_tenant_a):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("accounts.migrations.0004_staff_have_no_tenant")
+    with pytest.raises(RuntimeError, match=r"ops@platform\.test.*clear its tenant.*or clear is_staff"):
+        migration.refuse_staff_with_a_tenant(apps, None)
+
+
+def test_the_migration_passes_data_that_keeps_the_rule(world):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("accounts.migrations.0004_staff_have_no_tenant").refuse_staff_with_a_tenant(apps, None)
