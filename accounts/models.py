@@ -8,14 +8,16 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
 from chatplatform.models import ImmutableFieldsMixin, TimestampedModel
+from chatplatform.validators import validate_name
 from tenants.models import Tenant
 from tenants.roles import Role
-from tenants.scoping import TenantScopedQuerySet
+from tenants.scoping import Actor, TenantScopedQuerySet
 
 
 def normalize_email(email: str) -> str:
@@ -23,7 +25,17 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+STAFF_HAVE_NO_TENANT = "Platform staff have no tenant: clear the tenant, or leave “staff status” unchecked."
+
+
 class UserQuerySet(TenantScopedQuerySet):
+    def for_actor(self, actor: Actor) -> UserQuerySet:
+        """A tenant role never reaches a staff account, even one a bad row put in its
+        tenant: it answers like another tenant's user (404), so no tenant admin can
+        set a staff password or rename one."""
+        queryset = super().for_actor(actor)
+        return queryset if actor.is_platform_staff else queryset.filter(is_staff=False)
+
     def active_admins(self) -> UserQuerySet:
         return self.filter(role=Role.ADMIN, is_active=True)
 
@@ -51,7 +63,7 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[
 class User(ImmutableFieldsMixin, AbstractBaseUser, PermissionsMixin, TimestampedModel):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     email = models.EmailField(max_length=254, unique=True, help_text="Stored lowercased.")
-    full_name = models.CharField(max_length=150, blank=True)
+    full_name = models.CharField(max_length=150, blank=True, validators=[validate_name])
     tenant = models.ForeignKey(
         Tenant,
         on_delete=models.CASCADE,
@@ -94,6 +106,13 @@ class User(ImmutableFieldsMixin, AbstractBaseUser, PermissionsMixin, Timestamped
                 condition=Q(tenant__isnull=False) | Q(is_staff=True),
                 name="user_tenant_required_unless_staff",
             ),
+            # Staff act across tenants from outside them: a staff account inside a
+            # tenant would be one its tenant admins could manage (and take over).
+            models.CheckConstraint(
+                condition=Q(is_staff=False) | Q(tenant__isnull=True),
+                name="user_staff_has_no_tenant",
+                violation_error_message=STAFF_HAVE_NO_TENANT,
+            ),
             models.CheckConstraint(condition=Q(role__in=Role.values), name="user_role_valid"),
         ]
         indexes = [
@@ -106,6 +125,9 @@ class User(ImmutableFieldsMixin, AbstractBaseUser, PermissionsMixin, Timestamped
     def clean(self) -> None:
         super().clean()
         self.email = normalize_email(self.email)
+        if self.is_staff and self.tenant_id is not None:
+            # On is_staff: the one field both console forms show (tenant is read-only on change).
+            raise ValidationError({"is_staff": STAFF_HAVE_NO_TENANT}, code="staff_with_tenant")
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.email = normalize_email(self.email)

@@ -17,18 +17,20 @@ from accounts.models import User, normalize_email
 from accounts.tokens import refresh_tokens_revoke
 from audit.services import audit_changes, audit_record
 from chatplatform.errors import ApplicationError, ConflictError
+from chatplatform.validators import name_checked
 from tenants.models import Tenant
 from tenants.roles import Role
 
 UPDATABLE_FIELDS = frozenset({"email", "full_name", "role", "is_active", "password"})
 
 
+EMAIL_UNAVAILABLE = "This email address cannot be used for a new account."
+
+
 def _email_taken_error() -> ApplicationError:
-    return ApplicationError(
-        "A user with this email already exists.",
-        code="email_taken",
-        fields={"email": ["A user with this email already exists."]},
-    )
+    # One answer whether the address is taken in the caller's tenant, in another one or
+    # by staff: a tenant admin learns nothing here about accounts outside its tenant.
+    return ApplicationError(EMAIL_UNAVAILABLE, code="email_taken", fields={"email": [EMAIL_UNAVAILABLE]})
 
 
 def _clean_email(email: str) -> str:
@@ -73,7 +75,13 @@ def user_create(
     email = _clean_email(email)
     if User.objects.filter(email=email).exists():
         raise _email_taken_error()
-    user = User(tenant=tenant, email=email, full_name=full_name.strip(), role=Role(role), is_staff=is_staff)
+    user = User(
+        tenant=tenant,
+        email=email,
+        full_name=name_checked(full_name, field="full_name"),
+        role=Role(role),
+        is_staff=is_staff,
+    )
     if password:
         _set_password(user, password)
     else:
@@ -129,7 +137,7 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
             raise _email_taken_error()
         user.email = email
     if "full_name" in data:
-        user.full_name = data["full_name"].strip()
+        user.full_name = name_checked(data["full_name"], field="full_name")
     user.role = new_role
     user.is_active = new_active
     if data.get("password"):

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
 from chatplatform.models import ImmutableFieldsMixin, TimestampedModel
+from chatplatform.validators import validate_name
 from tenants.models import Tenant, slug_validator
 from tenants.roles import Role
 from tenants.scoping import Actor, TenantScopedQuerySet
@@ -78,7 +79,7 @@ class Channel(ImmutableFieldsMixin, TimestampedModel):
         validators=[slug_validator],
         help_text="Unique within the tenant; immutable after creation.",
     )
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, validators=[validate_name])
     description = models.TextField(blank=True, max_length=2000)
     visibility = models.CharField(
         max_length=16, choices=ChannelVisibility.choices, default=ChannelVisibility.PUBLIC

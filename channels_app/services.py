@@ -27,6 +27,7 @@ from channels_app.models import (
 from channels_app.signals import channel_members_changed
 from chatplatform.errors import ApplicationError, ConflictError
 from chatplatform.slugs import slug_from_name
+from chatplatform.validators import name_checked
 from tenants.models import Tenant, slug_validator
 
 UPDATABLE_FIELDS = frozenset({"name", "description", "visibility"})
@@ -72,7 +73,7 @@ def channel_create(
     """Create a channel with its first members. The creator, when a user of the
     tenant, joins as a channel moderator. Nothing is created if any member id
     is not a user of ``tenant``."""
-    name = name.strip()
+    name = name_checked(name)
     if not name:
         raise ApplicationError("A channel needs a name.", fields={"name": ["This field may not be blank."]})
     members = _tenant_users(tenant, member_ids, field="member_ids")
@@ -228,7 +229,7 @@ def channel_update(*, channel: Channel, data: dict[str, Any]) -> Channel:
     _refuse_direct(channel, "A direct conversation cannot be renamed, described or made public.")
     before = _audited_fields(channel)
     if "name" in data:
-        name = data["name"].strip()
+        name = name_checked(data["name"])
         if not name:
             raise ApplicationError(
                 "A channel needs a name.", fields={"name": ["This field may not be blank."]}

@@ -68,19 +68,32 @@ class TenantOnboardingAdminMixin:
                     for problem in problems:
                         form.add_error(_FIELD_FOR.get(name or ""), problem)
             else:
+                # organization_onboard has committed, so its mails have been tried.
+                mailed = (
+                    "also mailed"
+                    if result.admin_mail.sent is not False
+                    else "the mail to the admin was not sent: pass it on yourself"
+                )
                 messages.success(
                     request,
                     format_html(
                         "Onboarded {} with {}, {} more user(s) and {} channel(s). Set-password link for "
-                        "the admin (also mailed; every user gets one): <a href='{}' id='admin-link'>{}</a>",
+                        "the admin ({}; every user gets one): <a href='{}' id='admin-link'>{}</a>",
                         result.tenant.name,
                         result.admin.email,
                         len(result.imported_users),
                         len(result.channels),
+                        mailed,
                         result.admin_link,
                         result.admin_link,
                     ),
                 )
+                if result.mails_not_sent:
+                    messages.warning(
+                        request,
+                        f"{result.mails_not_sent} set-password mail(s) were not sent (see the server "
+                        "log); the people concerned can get a new link from their tenant's admin.",
+                    )
                 return HttpResponseRedirect(reverse("admin:tenants_tenant_change", args=[result.tenant.pk]))
         context = {
             **self.admin_site.each_context(request),  # type: ignore[attr-defined]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
+from chatplatform.validators import validate_name
 from tenants.models import SLUG_MAX_LENGTH, slug_validator
 
 MAX_CHANNELS = 20
@@ -11,7 +12,7 @@ MAX_CSV_BYTES = 5_000_000
 
 
 class OnboardOrganizationForm(forms.Form):
-    name = forms.CharField(label="Organization name", max_length=200)
+    name = forms.CharField(label="Organization name", max_length=200, validators=[validate_name])
     slug = forms.CharField(
         label="Slug",
         max_length=SLUG_MAX_LENGTH,
@@ -20,7 +21,7 @@ class OnboardOrganizationForm(forms.Form):
         help_text="Lowercase letters, digits and hyphens; derived from the name when empty. Never changes.",
     )
     admin_email = forms.EmailField(label="First admin's email")
-    admin_name = forms.CharField(label="First admin's name", max_length=150)
+    admin_name = forms.CharField(label="First admin's name", max_length=150, validators=[validate_name])
     channels = forms.CharField(
         label="Default channels",
         initial="general, random",
@@ -41,6 +42,8 @@ class OnboardOrganizationForm(forms.Form):
         too_long = [n for n in names if len(n) > 100]
         if too_long:
             raise forms.ValidationError(f"Channel names are at most 100 characters: {too_long[0][:30]}…")
+        for name in names:
+            validate_name(name)
         return names
 
     def clean_users_csv(self) -> object:

@@ -57,6 +57,7 @@ from channels_app.models import (
 )
 from channels_app.signals import channel_members_changed, channels_bulk_changed
 from chatplatform.errors import ApplicationError
+from chatplatform.validators import validate_name
 from onboarding.bulk import rows_insert, rows_update, values_in
 from onboarding.invitations import set_password_links_issue
 from onboarding.progress import Progress
@@ -340,6 +341,17 @@ def _text(values: dict[str, Any], name: str, max_length: int) -> str | None:
     return value
 
 
+def _name(values: dict[str, Any], name: str, max_length: int) -> str | None:
+    """A display name: text without control characters (see ``validate_name``)."""
+    value = _text(values, name, max_length)
+    if value is not None:
+        try:
+            validate_name(value)
+        except DjangoValidationError as exc:
+            raise RowError(f"{name}: {exc.messages[0]}") from None
+    return value
+
+
 def _email(values: dict[str, Any], name: str) -> str | None:
     value = _text(values, name, EMAIL_MAX_LENGTH)
     if value is None:
@@ -565,7 +577,7 @@ class UserRow:
 
 _USER_CHECKS = (
     lambda values: _required(_email(values, "email"), "email"),
-    lambda values: _text(values, "full_name", FULL_NAME_MAX_LENGTH),
+    lambda values: _name(values, "full_name", FULL_NAME_MAX_LENGTH),
     lambda values: _choice(values, "role", ROLES),
     _channel_list,
     lambda values: _flag(values, "is_active"),
@@ -899,7 +911,7 @@ class ChannelRow:
 
 _CHANNEL_CHECKS = (
     lambda values: _required(_slug(values, "slug", CHANNEL_SLUG_MAX_LENGTH), "slug"),
-    lambda values: _text(values, "name", CHANNEL_NAME_MAX_LENGTH),
+    lambda values: _name(values, "name", CHANNEL_NAME_MAX_LENGTH),
     lambda values: _text(values, "description", CHANNEL_DESCRIPTION_MAX_LENGTH),
     lambda values: _choice(values, "visibility", VISIBILITIES),
 )
@@ -1025,10 +1037,10 @@ class TenantRow:
 
 _TENANT_CHECKS = (
     lambda values: _required(_slug(values, "slug", SLUG_MAX_LENGTH), "slug"),
-    lambda values: _text(values, "name", TENANT_NAME_MAX_LENGTH),
+    lambda values: _name(values, "name", TENANT_NAME_MAX_LENGTH),
     lambda values: _choice(values, "status", TENANT_STATUSES),
     lambda values: _email(values, "admin_email"),
-    lambda values: _text(values, "admin_full_name", FULL_NAME_MAX_LENGTH),
+    lambda values: _name(values, "admin_full_name", FULL_NAME_MAX_LENGTH),
 )
 
 

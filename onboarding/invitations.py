@@ -35,7 +35,7 @@ from django.utils.encoding import force_bytes, force_str
 from django.utils.http import base36_to_int, int_to_base36, urlsafe_base64_decode, urlsafe_base64_encode
 
 from accounts.models import User, normalize_email
-from accounts.services import user_create, user_update
+from accounts.services import EMAIL_UNAVAILABLE, user_create, user_update
 from audit.services import audit_record
 from channels_app.models import Channel
 from channels_app.services import channel_members_add
@@ -129,8 +129,16 @@ def set_password_links_issue(*, users: Sequence[LinkRecipient]) -> dict[UUID, st
     return links
 
 
-def set_password_link_send(*, user: User) -> str:
-    """Mail ``user`` a set-password link (after commit) and return it."""
+@dataclass(frozen=True)
+class SentLink:
+    """A link, and the receipt of the mail that carries it."""
+
+    url: str
+    mail: MailReceipt
+
+
+def set_password_link_send(*, user: User) -> SentLink:
+    """Mail ``user`` a set-password link (after commit) and return it with the mail's receipt."""
     url = set_password_url(user)
     tenant = user.tenant
     subject = f"Set your password for {tenant.name}"
@@ -139,15 +147,40 @@ def set_password_link_send(*, user: User) -> str:
         f"Open this link to set your password and join {tenant.name}'s chat:\n\n{url}\n\n"
         f"The link works once and expires in {settings.INVITATION_DAYS} days.\n"
     )
-    transaction.on_commit(lambda: _mail(subject, body, user.email, tenant))
-    return url
+    return SentLink(
+        url=url, mail=_mail_after_commit(subject, body, user.email, tenant, about=f"user {user.pk}")
+    )
 
 
-def _mail(subject: str, body: str, to: str, tenant: Tenant) -> None:
+@dataclass
+class MailReceipt:
+    """Whether a mail went out. Mail leaves only once the rows it speaks of are
+    committed, so this is ``None`` until then; after it, True or False."""
+
+    sent: bool | None = None
+
+
+def _mail_after_commit(subject: str, body: str, to: str, tenant: Tenant, *, about: str) -> MailReceipt:
+    receipt = MailReceipt()
+
+    def send() -> None:
+        receipt.sent = _mail(subject, body, to, tenant, about=about)
+
+    transaction.on_commit(send)
+    return receipt
+
+
+def _mail(subject: str, body: str, to: str, tenant: Tenant, *, about: str) -> bool:
+    """Send, and say whether it worked. Runs after commit, where an exception would
+    turn a done change into a 500 and lose the link it made: any failure (the server,
+    the network, a header the mail library refuses) is logged and reported instead."""
     try:
         send_mail(subject, body, None, [to])
-    except OSError:
-        logger.exception("a mail to a person of %s failed", tenant.slug)
+    except Exception:
+        # No address in the log: the tenant and the record are enough to find it.
+        logger.exception("mail for %s in %s not sent", about, tenant.slug)
+        return False
+    return True
 
 
 # -- invitations ---------------------------------------------------------------------
@@ -180,6 +213,16 @@ def _check_channels(tenant: Tenant, slugs: Sequence[str]) -> list[str]:
     return slugs
 
 
+@dataclass(frozen=True)
+class NewInvitation:
+    """A created invitation, its link (the only time the token exists in clear) and
+    the receipt of its mail (``sent`` stays None when no mail was asked for)."""
+
+    invitation: Invitation
+    url: str
+    mail: MailReceipt
+
+
 @transaction.atomic
 def invitation_create(
     *,
@@ -191,21 +234,21 @@ def invitation_create(
     invited_by: User | None = None,
     days: int | None = None,
     send: bool = True,
-) -> tuple[Invitation, str]:
-    """Invite ``email`` (a person without an account) to ``tenant``.
+) -> NewInvitation:
+    """Invite ``email`` to ``tenant``: 400 ``email_taken`` if it is an account of
+    ``tenant``; an address with an account elsewhere gets an ordinary-looking
+    invitation whose mail tells the owner instead, and whose link is refused.
 
-    Returns the invitation and its link: the only time the token exists in clear.
+    Returns the invitation, its link and the receipt of its mail.
     Earlier pending invitations for the same address in the tenant are revoked,
     so only the newest link works. Mails the link when ``send`` (after commit).
     Preconditions: the caller may grant ``role``.
     """
     email = normalize_email(email)
-    if User.objects.filter(email=email).exists():
-        raise ApplicationError(
-            "A user with this email already exists.",
-            code="email_taken",
-            fields={"email": ["A user with this email already exists."]},
-        )
+    owner = User.objects.filter(email=email).only("tenant_id").first()
+    if owner is not None and owner.tenant_id == tenant.pk:
+        # The inviter's own directory shows this account: saying so reveals nothing.
+        raise ApplicationError(EMAIL_UNAVAILABLE, code="email_taken", fields={"email": [EMAIL_UNAVAILABLE]})
     slugs = _check_channels(tenant, channels)
     now = timezone.now()
     Invitation.objects.filter(tenant=tenant, email=email, accepted_at=None, revoked_at=None).update(
@@ -224,14 +267,27 @@ def invitation_create(
     )
     _audit(invitation, "invitation.created", {"email": [None, email], "role": [None, invitation.role]})
     url = invitation_url(token)
-    if send:
+    receipt = MailReceipt()
+    if send and owner is not None:
+        # Taken in another tenant or by staff: the answer and the row look like any
+        # invitation's, so a tenant admin cannot probe for accounts elsewhere. Its
+        # owner hears of it instead, with no link (accepting one would be refused).
+        body = (
+            f"Hello,\n\nSomeone at {tenant.name} tried to invite this address to their chat. "
+            "You already have an account on this platform, so nothing was changed and no link "
+            "was made for you. If you want to join them, ask them to invite another address.\n"
+        )
+        subject = f"An invitation to {tenant.name}"
+        receipt = _mail_after_commit(subject, body, email, tenant, about=f"invitation {invitation.pk}")
+    elif send:
         body = (
             f"Hello{' ' + full_name if full_name else ''},\n\n"
             f"Open this link to join {tenant.name}'s chat and choose your password:\n\n{url}\n\n"
             f"The link works once and expires on {invitation.expires_at:%Y-%m-%d %H:%M} UTC.\n"
         )
-        transaction.on_commit(lambda: _mail(f"You are invited to {tenant.name}", body, email, tenant))
-    return invitation, url
+        subject = f"You are invited to {tenant.name}"
+        receipt = _mail_after_commit(subject, body, email, tenant, about=f"invitation {invitation.pk}")
+    return NewInvitation(invitation=invitation, url=url, mail=receipt)
 
 
 @transaction.atomic
@@ -312,6 +368,10 @@ def _invitation_link(token: str, *, lock: bool) -> Link:
         raise InvalidInvitation(
             f"This link has {_STATUS_WORDS[invitation.status]}.", code=f"invitation_{invitation.status}"
         )
+    if User.objects.filter(email=invitation.email).exists():
+        # The address has an account (elsewhere, or made since): the page and the accept
+        # endpoint both say the link is not usable, and no more, to whoever holds it.
+        raise InvalidInvitation("This link is not valid.")
     return Link(
         tenant=invitation.tenant,
         email=invitation.email,

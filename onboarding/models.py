@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 
 from chatplatform.models import TimestampedModel
+from chatplatform.validators import validate_name
 from tenants.models import Tenant
 from tenants.roles import Role
 from tenants.scoping import TenantScopedQuerySet
@@ -30,7 +31,7 @@ class Invitation(TimestampedModel):
     # The (tenant, email) index serves tenant lookups.
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="invitations", db_index=False)
     email = models.EmailField(max_length=254)
-    full_name = models.CharField(max_length=150, blank=True)
+    full_name = models.CharField(max_length=150, blank=True, validators=[validate_name])
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     channels = models.JSONField(
         default=list, blank=True, help_text="Slugs of channels to join on acceptance."

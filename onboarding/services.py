@@ -13,7 +13,7 @@ from channels_app.models import Channel
 from channels_app.services import channel_create, channel_members_add
 from chatplatform.errors import ApplicationError
 from onboarding.imports import USERS, ImportFileError, RowStatus, detect_format, read_records, users_import
-from onboarding.invitations import set_password_link_send
+from onboarding.invitations import MailReceipt, set_password_link_send
 from tenants.models import Tenant
 from tenants.roles import Role
 from tenants.services import tenant_create
@@ -26,6 +26,16 @@ class OnboardingResult:
     admin_link: str
     channels: list[Channel]
     imported_users: list[User] = field(default_factory=list)
+    mails: list[MailReceipt] = field(default_factory=list)
+
+    @property
+    def admin_mail(self) -> MailReceipt:
+        return self.mails[0]
+
+    @property
+    def mails_not_sent(self) -> int:
+        """Filled once the onboarding has committed: mail leaves only then."""
+        return sum(1 for receipt in self.mails if receipt.sent is False)
 
 
 USERS_CSV_MAX_ROWS = 5000  # larger organizations go through `manage.py import_users`
@@ -62,11 +72,14 @@ def organization_onboard(
         newcomers = [user.pk for user in imported if user.pk not in joined]
         if newcomers:
             channel_members_add(channel=channel, user_ids=newcomers)
-    link = set_password_link_send(user=admin)
-    for user in imported:
-        set_password_link_send(user=user)
+    sent = [set_password_link_send(user=user) for user in [admin, *imported]]
     return OnboardingResult(
-        tenant=tenant, admin=admin, admin_link=link, channels=channels, imported_users=imported
+        tenant=tenant,
+        admin=admin,
+        admin_link=sent[0].url,
+        channels=channels,
+        imported_users=imported,
+        mails=[link.mail for link in sent],
     )
 
 

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from chatplatform.models import ImmutableFieldsMixin, TimestampedModel
+from chatplatform.validators import validate_name
 from tenants.scoping import Actor, TenantScopedQuerySet
 
 SLUG_MAX_LENGTH = 40
@@ -42,7 +43,7 @@ class Tenant(ImmutableFieldsMixin, TimestampedModel):
     and never changes."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[validate_name])
     slug = models.CharField(
         max_length=SLUG_MAX_LENGTH,
         unique=True,

@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 from audit.services import audit_changes, audit_record
 from chatplatform.errors import ApplicationError
 from chatplatform.slugs import slug_from_name
+from chatplatform.validators import name_checked
 from tenants.models import SLUG_MAX_LENGTH, Tenant, TenantStatus, slug_validator
 from tenants.signals import tenant_deleting, tenant_status_changed
 
@@ -22,7 +23,7 @@ def tenant_create(*, name: str, slug: str | None = None) -> Tenant:
 
     Raises ApplicationError (``fields.slug``) when the slug is malformed or taken.
     """
-    name = name.strip()
+    name = name_checked(name)
     if not name:
         raise ApplicationError("A tenant needs a name.", fields={"name": ["This field may not be blank."]})
     if slug:
@@ -77,7 +78,7 @@ def _slug_taken_error(slug: str) -> ApplicationError:
 def tenant_update(*, tenant: Tenant, name: str | None = None, status: str | None = None) -> Tenant:
     """Rename and/or change the status. The slug never changes."""
     if name is not None:
-        name = name.strip()
+        name = name_checked(name)
         if not name:
             raise ApplicationError(
                 "A tenant needs a name.", fields={"name": ["This field may not be blank."]}

@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from chatplatform.api.serializers import InputSerializer
+from chatplatform.validators import validate_name
 from tenants.roles import Role
 
 
@@ -95,7 +96,9 @@ class UserCreateSerializer(InputSerializer):
         style={"input_type": "password"},
         help_text="Optional: without one the user cannot log in until a password is set.",
     )
-    full_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    full_name = serializers.CharField(
+        max_length=150, required=False, allow_blank=True, default="", validators=[validate_name]
+    )
     role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
     tenant = serializers.UUIDField(
         required=False, help_text="Platform staff: required. Tenant users: omit it (own tenant)."
@@ -104,7 +107,9 @@ class UserCreateSerializer(InputSerializer):
 
 class UserUpdateSerializer(InputSerializer):
     email = serializers.EmailField(max_length=254, required=False)
-    full_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    full_name = serializers.CharField(
+        max_length=150, required=False, allow_blank=True, validators=[validate_name]
+    )
     role = serializers.ChoiceField(choices=Role.choices, required=False)
     is_active = serializers.BooleanField(required=False)
     password = serializers.CharField(

@@ -15,7 +15,7 @@ _unset = object()
 def UserFactory(*, tenant=_unset, role=Role.MEMBER, password=PASSWORD, **fields) -> User:
     n = next(_seq)
     if tenant is _unset:
-        tenant = TenantFactory()
+        tenant = None if fields.get("is_staff") else TenantFactory()  # staff have no tenant
     fields.setdefault("email", f"user{n}@example.test")
     fields.setdefault("full_name", f"User {n}")
     user = User(tenant=tenant, role=role, **fields)

@@ -15,6 +15,7 @@ from channels_app.models import (
     Membership,
 )
 from chatplatform.api.serializers import InputSerializer
+from chatplatform.validators import validate_name
 
 
 class ChannelSerializer(serializers.ModelSerializer):
@@ -61,7 +62,7 @@ class ChannelListFilterSerializer(serializers.Serializer):
 
 
 class ChannelCreateSerializer(InputSerializer):
-    name = serializers.CharField(max_length=100)
+    name = serializers.CharField(max_length=100, validators=[validate_name])
     slug = serializers.CharField(
         max_length=CHANNEL_SLUG_MAX_LENGTH,
         required=False,
@@ -91,7 +92,7 @@ class DirectChannelStartSerializer(InputSerializer):
 
 
 class ChannelUpdateSerializer(InputSerializer):
-    name = serializers.CharField(max_length=100, required=False)
+    name = serializers.CharField(max_length=100, required=False, validators=[validate_name])
     description = serializers.CharField(max_length=2000, required=False, allow_blank=True)
     visibility = serializers.ChoiceField(choices=ChannelVisibility.choices, required=False)
 

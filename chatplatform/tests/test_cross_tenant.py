@@ -50,7 +50,9 @@ def _ids(world: World, basename: str) -> tuple[dict[str, str], dict[str, str]]:
     from onboarding.invitations import invitation_create
 
     foreign_event = audit_record(action="user.updated", target_type="user", tenant=world.tenant_b)
-    foreign_invitation, _ = invitation_create(tenant=world.tenant_b, email="guest@globex.test", send=False)
+    foreign_invitation = invitation_create(
+        tenant=world.tenant_b, email="guest@globex.test", send=False
+    ).invitation
     return {
         "tenant": ({"pk": str(world.tenant_b.pk)}, {"pk": str(uuid.uuid4())}),
         "user": ({"pk": str(world.outsider_member.pk)}, {"pk": str(uuid.uuid4())}),

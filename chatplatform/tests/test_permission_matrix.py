@@ -79,7 +79,7 @@ def _event_of_tenant_a(world: World) -> int:
 def _invitation_of_tenant_a(world: World) -> str:
     from onboarding.invitations import invitation_create
 
-    invitation, _ = invitation_create(tenant=world.tenant_a, email="guest@acme.test", send=False)
+    invitation = invitation_create(tenant=world.tenant_a, email="guest@acme.test", send=False).invitation
     return str(invitation.pk)
 
 

@@ -79,7 +79,7 @@ def test_a_refused_action_shows_the_servers_message(open_page):
     form = alice.get_by_role("form", name="Add a person")
     form.get_by_label("Email").fill("mary@acme.test")  # taken
     form.get_by_role("button", name="Create account").click()
-    expect(form.get_by_role("alert")).to_have_text("A user with this email already exists.")
+    expect(form.get_by_role("alert")).to_have_text("This email address cannot be used for a new account.")
     # A moderator may not touch an admin: the server says so when asked anyway.
     mike = sign_in(open_page(), "mike@acme.test", path="/manage")
     refused = mike.evaluate(

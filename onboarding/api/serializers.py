@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from accounts.api.serializers import UserSerializer
 from chatplatform.api.serializers import InputSerializer
+from chatplatform.validators import validate_name
 from onboarding.models import Invitation, InvitationStatus
 from tenants.roles import Role
 
@@ -36,15 +37,23 @@ class InvitationCreatedSerializer(InvitationSerializer):
     url = serializers.CharField(
         read_only=True, help_text="The one-time link; shown only now (it is also mailed to the invitee)."
     )
+    mail_sent = serializers.BooleanField(
+        read_only=True,
+        allow_null=True,
+        help_text="false: the invitation exists but its mail could not be sent; pass the url on "
+        "yourself. null: no mail was asked for.",
+    )
 
     class Meta(InvitationSerializer.Meta):
-        fields = [*InvitationSerializer.Meta.fields, "url"]
+        fields = [*InvitationSerializer.Meta.fields, "url", "mail_sent"]
         read_only_fields = fields
 
 
 class InvitationCreateSerializer(InputSerializer):
     email = serializers.EmailField(max_length=254)
-    full_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    full_name = serializers.CharField(
+        max_length=150, required=False, allow_blank=True, default="", validators=[validate_name]
+    )
     role = serializers.ChoiceField(choices=Role.choices, default=Role.MEMBER)
     channels = serializers.ListField(
         child=serializers.CharField(max_length=64),
@@ -68,7 +77,9 @@ class InvitationListFilterSerializer(serializers.Serializer):
 class InvitationAcceptSerializer(InputSerializer):
     token = serializers.CharField(max_length=200)
     password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
-    full_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    full_name = serializers.CharField(
+        max_length=150, required=False, allow_blank=True, default="", validators=[validate_name]
+    )
 
 
 class InvitationAcceptedSerializer(serializers.Serializer):

@@ -95,7 +95,7 @@ class InvitationViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.Retri
         tenant = self.tenant_for_create(data.pop("tenant", None))
         if role_key(self.actor) == MODERATOR and data["role"] != Role.MEMBER:
             raise PermissionDenied("Moderators can only invite members.", code="role_not_allowed")
-        invitation, url = invitation_create(
+        created = invitation_create(
             tenant=tenant,
             email=data["email"],
             role=data["role"],
@@ -104,7 +104,10 @@ class InvitationViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.Retri
             invited_by=self.actor,
             days=data.get("expires_in_days"),
         )
-        invitation.url = url  # type: ignore[attr-defined]
+        # The service has committed, so its mail has been tried: the answer says how it went.
+        invitation = created.invitation
+        invitation.url = created.url  # type: ignore[attr-defined]
+        invitation.mail_sent = created.mail.sent  # type: ignore[attr-defined]
         return Response(InvitationCreatedSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses=InvitationSerializer)

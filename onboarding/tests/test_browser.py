@@ -101,7 +101,7 @@ def test_onboarding_flow_in_a_browser(browser, live_server, staff, settings):
     _fill(browser, "admin_name", "Bill Lumbergh")
     _fill(browser, "channels", "General, TPS Reports")
     browser.find_element(By.NAME, "_onboard").click()
-    _wait_for_text(browser, "A user with this email already exists.")
+    _wait_for_text(browser, "This email address cannot be used for a new account.")
     assert not Tenant.objects.filter(slug="initech").exists()
 
     _fill(browser, "admin_email", "bill@initech.test")

@@ -79,7 +79,11 @@ class TestOnboard:
             ({"slug": "Bad Slug"}, "slug", "Use lowercase letters"),
             ({"slug": "acme"}, "slug", "A tenant with this slug already exists."),
             ({"admin_email": "not-an-email"}, "admin_email", "Enter a valid email address."),
-            ({"admin_email": "admin@globex.test"}, "admin_email", "A user with this email already exists."),
+            (
+                {"admin_email": "admin@globex.test"},
+                "admin_email",
+                "This email address cannot be used for a new account.",
+            ),
             ({"admin_name": ""}, "admin_name", "This field is required."),
             ({"channels": ",".join(f"c{i}" for i in range(21))}, "channels", "At most 20 default channels."),
         ],

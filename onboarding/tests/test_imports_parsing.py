@@ -162,10 +162,11 @@ def test_every_email_django_accepts_is_accepted(email):
 # -- Round trip: what the export writes, the parser reads back unchanged. ----------
 
 slugs = st.from_regex(r"[a-z0-9]{1,12}(-[a-z0-9]{1,12}){0,2}", fullmatch=True)
-# Any text a database can store, as the import keeps it (trimmed; empty means "not given").
-texts = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=60
-).map(str.strip)
+# Any name the import keeps (trimmed; empty means "not given"): names refuse control
+# characters and line breaks (chatplatform.validators.validate_name).
+texts = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), max_size=60).map(
+    str.strip
+)
 users = st.fixed_dictionaries(
     {
         "email": st.from_regex(_PLAIN_EMAIL, fullmatch=True).filter(lambda e: len(e) <= EMAIL_MAX_LENGTH),

@@ -69,7 +69,7 @@ class TestCreate:
         response = _invite(bearer_client(world.admin), channels=["general", "nope"])
         assert response.status_code == 400
         assert response.json()["fields"]["channels"] == ["No such channel in this tenant: nope"]
-        assert _invite(bearer_client(world.admin), email=world.outsider.email).json()["code"] == "email_taken"
+        assert _invite(bearer_client(world.admin), email=world.member.email).json()["code"] == "email_taken"
         assert not Invitation.objects.exists()
 
     def test_staff_names_the_tenant(self, world):

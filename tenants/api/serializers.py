@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from chatplatform.api.serializers import InputSerializer
+from chatplatform.validators import validate_name
 from tenants.models import SLUG_MAX_LENGTH, Tenant, TenantStatus
 
 
@@ -17,7 +18,7 @@ class TenantSerializer(serializers.ModelSerializer):
 
 
 class TenantCreateSerializer(InputSerializer):
-    name = serializers.CharField(max_length=200)
+    name = serializers.CharField(max_length=200, validators=[validate_name])
     slug = serializers.CharField(
         max_length=SLUG_MAX_LENGTH,
         required=False,
@@ -26,7 +27,7 @@ class TenantCreateSerializer(InputSerializer):
 
 
 class TenantUpdateSerializer(InputSerializer):
-    name = serializers.CharField(max_length=200, required=False)
+    name = serializers.CharField(max_length=200, required=False, validators=[validate_name])
     status = serializers.ChoiceField(
         choices=TenantStatus.choices, required=False, help_text="Platform staff only."
     )
