@@ -31,11 +31,9 @@ NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8">
 
 
 def _page(root: Path, route: str) -> Path | None:
-    name = route.strip("/") or "index"
-    for candidate in (root / f"{name}.html", root / name / "index.html"):
-        if candidate.is_file() and candidate.resolve().is_relative_to(root.resolve()):
-            return candidate
-    return None
+    # ROUTE_PATTERN admits only letters, digits, "-" and "/": no way out of root.
+    candidate = root / f"{route.strip('/') or 'index'}.html"
+    return candidate if candidate.is_file() else None
 
 
 def _html(path: Path, status: int = 200) -> HttpResponse:

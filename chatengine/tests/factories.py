@@ -67,10 +67,14 @@ class TwoTeams:
     globex: Channel
 
 
-def two_teams() -> TwoTeams:
+def two_teams_people() -> tuple[ChatUser, ChatUser, ChatUser, ChatUser]:
+    """Multi-tenancy on; ann, bob and cat of acme, zed of globex."""
     multi_tenant()
-    ann, bob, cat = make_user("ann"), make_user("bob"), make_user("cat")
-    zed = make_user("zed", team="globex")
+    return make_user("ann"), make_user("bob"), make_user("cat"), make_user("zed", team="globex")
+
+
+def two_teams() -> TwoTeams:
+    ann, bob, cat, zed = two_teams_people()
     return TwoTeams(
         ann,
         bob,

@@ -16,8 +16,8 @@ from chatengine.tests.factories import (
     make_channel,
     make_moderator,
     make_user,
-    multi_tenant,
     post,
+    two_teams_people,
 )
 from chatengine.tests.spec_check import violations
 
@@ -26,9 +26,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def world():
-    multi_tenant()
-    ann, bob, cat = make_user("ann"), make_user("bob"), make_user("cat")
-    zed = make_user("zed", team="globex")
+    ann, bob, cat, zed = two_teams_people()
     return {
         "ann": ann,
         "bob": bob,

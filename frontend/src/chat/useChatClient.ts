@@ -33,8 +33,9 @@ export function useChatClient(userId: string): ChatConnection {
     const scheduleRenewal = (token: ChatToken) => {
       clearTimeout(renewal);
       renewal = setTimeout(() => {
-        // loadToken() calls the provider below and swaps the token in place.
-        void client?.tokenManager.loadToken();
+        // loadToken() calls the provider below and swaps the token in place. If it
+        // fails (the session ended), the SDK asks again when the token is refused.
+        client?.tokenManager.loadToken().catch(() => undefined);
       }, msUntilRenewal(token));
     };
 
