@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 from django.core.cache import cache
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -13,6 +15,14 @@ from channels_app.tests.factories import ChannelFactory
 from tenants.models import Tenant
 from tenants.roles import Role
 from tenants.tests.factories import TenantFactory
+
+# The suite shares two cores with the database and the browser: how fast hypothesis
+# generates input says nothing about the code under test, so neither its generation
+# health check nor its per-example deadline may fail a run.
+hypothesis_settings.register_profile(
+    "suite", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+hypothesis_settings.load_profile("suite")
 
 
 @pytest.fixture(autouse=True)
