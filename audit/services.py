@@ -25,6 +25,21 @@ def audit_changes(
     return changes
 
 
+def audit_counts(counts: Mapping[str, int]) -> dict[str, list[Any]]:
+    """The counts of a bulk action (an import, an export) as changes from nothing,
+    so every event's ``changes`` has the one documented shape."""
+    return {name: [None, count] for name, count in counts.items()}
+
+
+def as_change_pairs(changes: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """``changes`` as ``{field: [old, new]}``. Events are append-only, and some
+    recorded before every writer used pairs hold a bare value: it reads as new."""
+    return {
+        field: list(value) if isinstance(value, list) and len(value) == 2 else [None, value]
+        for field, value in changes.items()
+    }
+
+
 def _plain(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str, list, dict)):
         return value
@@ -43,6 +58,9 @@ def audit_record(
 ) -> AuditEvent:
     """Append one event. ``tenant`` is a Tenant (or None for platform-wide events);
     the actor, IP and request id come from the current request unless given."""
+    for field, value in (changes or {}).items():
+        if not (isinstance(value, list) and len(value) == 2):
+            raise ValueError(f"audit change {field!r} must be an [old, new] pair, not {value!r}")
     origin = current_origin()
     actor = actor if actor is not None else origin.actor
     return AuditEvent.objects.create(

@@ -19,7 +19,7 @@ from typing import Any, TextIO
 from uuid import UUID
 
 from accounts.models import User
-from audit.services import audit_record
+from audit.services import audit_counts, audit_record
 from channels_app.models import Channel, ChannelKind, ChannelRole, Membership
 from onboarding.imports import CHANNEL_ROLE_SEPARATOR, CHANNELS, TENANTS, USERS
 from onboarding.progress import Progress
@@ -141,6 +141,8 @@ def tenant_export(*, tenant: Tenant, out: TextIO, progress: Progress | None = No
         target_id=tenant.pk,
         target_repr=tenant.slug,
         tenant=tenant,
-        changes={"users": counts.users, "channels": counts.channels, "memberships": counts.memberships},
+        changes=audit_counts(
+            {"users": counts.users, "channels": counts.channels, "memberships": counts.memberships}
+        ),
     )
     return counts

@@ -46,7 +46,7 @@ from django.utils import timezone
 from accounts.models import User, normalize_email
 from accounts.signals import users_bulk_changed
 from accounts.tokens import refresh_tokens_revoke
-from audit.services import audit_record
+from audit.services import audit_counts, audit_record
 from channels_app.models import (
     CHANNEL_SLUG_MAX_LENGTH,
     Channel,
@@ -540,7 +540,7 @@ def _audit_import(result: ImportResult, tenant: Tenant | None = None) -> None:
         target_id=tenant.pk if tenant else "",
         target_repr=tenant.slug if tenant else "",
         tenant=tenant,
-        changes=result.counts(),
+        changes=audit_counts(result.counts()),
     )
 
 

@@ -1,14 +1,22 @@
 from __future__ import annotations
 
+from typing import Any
+
 from rest_framework import serializers
 
 from audit.models import AuditEvent
+from audit.services import as_change_pairs
+
+
+class ChangesField(serializers.DictField):
+    def to_representation(self, value: dict[str, Any] | None) -> dict[str, Any]:
+        return super().to_representation(as_change_pairs(value or {}))
 
 
 class AuditEventSerializer(serializers.ModelSerializer):
     tenant = serializers.UUIDField(source="tenant_id", read_only=True, allow_null=True)
     actor = serializers.UUIDField(source="actor_id", read_only=True, allow_null=True)
-    changes = serializers.DictField(
+    changes = ChangesField(
         child=serializers.ListField(),
         read_only=True,
         help_text="`{field: [old, new]}`; secrets show as `***`.",

@@ -221,3 +221,57 @@ def test_the_log_cannot_be_rewritten(world):
             cursor.execute("UPDATE audit_auditevent SET action = 'x'")
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("DELETE FROM audit_auditevent")
+
+
+def test_the_api_reads_every_kind_of_event(world, tmp_path):
+    """Whatever wrote an event (a view, an import, an export, a lockout), the
+    audit API reads it back in the documented ``{field: [old, new]}`` shape."""
+    from onboarding.tests.helpers import run_command
+
+    admin = bearer_client(world.admin)
+    admin.post("/api/users/", {"email": "new@acme.test", "full_name": "New", "role": "member"}, format="json")
+    admin.patch(f"/api/users/{world.member.pk}/", {"password": "a-brand-new-passphrase"}, format="json")
+    admin.post("/api/channels/", {"name": "Ops"}, format="json")
+    admin.post("/api/invitations/", {"email": "invitee@acme.test", "role": "member"}, format="json")
+    users = tmp_path / "users.csv"
+    users.write_text("email,full_name,role,channels\nann@acme.test,Ann,member,\n")
+    assert run_command("import_users", "--tenant", "acme", "--no-links", str(users)).code == 0
+    assert run_command("export_tenant", "acme", "--output", str(tmp_path / "acme.jsonl")).code == 0
+    assert run_command("user_export", world.member.email, "--output", str(tmp_path / "me.json")).code == 0
+    bearer_client(world.staff).post(f"/api/tenants/{world.tenant_a.pk}/suspend")
+
+    response = bearer_client(world.staff).get("/api/audit-events/", {"page_size": 100})
+
+    assert response.status_code == 200, response.content
+    events = response.json()["results"]
+    assert {
+        "user.created",
+        "user.password_changed",
+        "channel.created",
+        "invitation.created",
+        "import.users",
+        "export.tenant",
+        "export.user",
+        "tenant.suspended",
+    } <= {event["action"] for event in events}
+    for event in events:
+        assert all(isinstance(pair, list) and len(pair) == 2 for pair in event["changes"].values()), event
+    imported = next(event for event in events if event["action"] == "import.users")
+    assert imported["changes"]["created"] == [None, 1]
+
+
+def test_events_recorded_with_bare_values_read_as_pairs(world):
+    # Events are append-only: ones written before every writer used pairs stay as they are.
+    AuditEvent.objects.create(
+        tenant_id=world.tenant_a.pk, action="import.users", target_type="tenant", changes={"created": 3}
+    )
+    response = bearer_client(world.admin).get("/api/audit-events/", {"action": "import.users"})
+    assert response.status_code == 200, response.content
+    assert response.json()["results"][0]["changes"] == {"created": [None, 3]}
+
+
+def test_a_change_must_be_a_pair():
+    from audit.services import audit_record
+
+    with pytest.raises(ValueError, match="pair"):
+        audit_record(action="export.tenant", target_type="tenant", changes={"users": 4})

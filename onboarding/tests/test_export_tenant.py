@@ -105,7 +105,7 @@ def test_each_export_writes_one_audit_event_with_counts(world):
         str(world.tenant_a.pk),
         "acme",
     )
-    assert event.changes == {"users": 4, "channels": 2, "memberships": 2}
+    assert event.changes == {"users": [None, 4], "channels": [None, 2], "memberships": [None, 2]}
 
 
 def test_an_unknown_tenant_is_an_error(db):

@@ -56,7 +56,12 @@ def test_import_creates_and_updates_channels_and_queues_only_those(world, write,
     )
     event = AuditEvent.objects.get(action="import.channels")
     assert (event.tenant_id, event.target_repr) == (world.tenant_a.pk, "acme")
-    assert event.changes == {"created": 2, "updated": 1, "unchanged": 1, "failed": 0}
+    assert event.changes == {
+        "created": [None, 2],
+        "updated": [None, 1],
+        "unchanged": [None, 1],
+        "failed": [None, 0],
+    }
 
 
 def test_slugs_are_per_tenant(world, write, report):

@@ -51,7 +51,12 @@ def test_import_creates_tenants_with_their_first_admin_and_a_link(db, write, rep
     assert outbox() == sorted(("user", str(u.pk)) for u in User.objects.filter(role=Role.ADMIN))
     event = AuditEvent.objects.get(action="import.tenants")
     assert (event.tenant_id, event.target_type) == (None, "tenant")
-    assert event.changes == {"created": 2, "updated": 0, "unchanged": 0, "failed": 0}
+    assert event.changes == {
+        "created": [None, 2],
+        "updated": [None, 0],
+        "unchanged": [None, 0],
+        "failed": [None, 0],
+    }
 
 
 def test_existing_tenants_are_renamed_suspended_and_given_their_admin(world, write, report):

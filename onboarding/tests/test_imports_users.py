@@ -81,7 +81,12 @@ def test_import_creates_users_joins_channels_and_reports_links(world, write, rep
         str(world.tenant_a.pk),
         "acme",
     )
-    assert event.changes == {"created": 3, "updated": 0, "unchanged": 0, "failed": 0}
+    assert event.changes == {
+        "created": [None, 3],
+        "updated": [None, 0],
+        "unchanged": [None, 0],
+        "failed": [None, 0],
+    }
 
 
 def test_the_report_is_readable_by_its_owner_only(world, write, report):
@@ -209,10 +214,10 @@ def test_every_bad_row_is_reported_and_the_good_rows_are_committed(world, write,
     assert User.objects.get(email="admin@globex.test").tenant == world.tenant_b
     assert [r["status"] for r in read_report(report)] == ["created"] + ["failed"] * 9 + ["created"]
     assert AuditEvent.objects.get(action="import.users").changes == {
-        "created": 2,
-        "updated": 0,
-        "unchanged": 0,
-        "failed": 9,
+        "created": [None, 2],
+        "updated": [None, 0],
+        "unchanged": [None, 0],
+        "failed": [None, 9],
     }
 
 
