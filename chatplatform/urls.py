@@ -11,7 +11,7 @@ from accounts.api.views import UserViewSet
 from audit.api.views import AuditEventViewSet
 from channels_app.api.views import ChannelViewSet
 from chatplatform.api.routers import OptionalSlashRouter
-from chatplatform.api.views import HealthView, ReadyView
+from chatplatform.api.views import HealthView, ReadyView, unknown_api_path
 from chatplatform.webclient import ROUTE_PATTERN
 from chatplatform.webclient import page as web_client_page
 from onboarding.api.views import InvitationAcceptView, InvitationViewSet
@@ -38,6 +38,7 @@ api_patterns = [
     re_path(r"^stream/webhook/?$", WebhookView.as_view(), name="stream-webhook"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     path("", include(router.urls)),
+    re_path(r"^(?P<path>.*)$", unknown_api_path, name="api-unknown"),
 ]
 
 urlpatterns = [

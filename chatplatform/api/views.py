@@ -91,6 +91,12 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     return page_not_found(request, exception)
 
 
+def unknown_api_path(request: HttpRequest, path: str = "") -> HttpResponse:
+    """The last route under /api/: with DEBUG on Django would answer an unmatched
+    path with its HTML debug page rather than ``not_found``."""
+    return JsonResponse(NOT_FOUND_BODY, status=404)
+
+
 def bad_request_json(request: HttpRequest, exception: Exception) -> HttpResponse:
     """Django's own 400s (e.g. a body over DATA_UPLOAD_MAX_MEMORY_SIZE, a bad Host)."""
     if _wants_json(request):

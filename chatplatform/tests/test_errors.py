@@ -18,6 +18,16 @@ def test_unknown_api_path_is_a_json_404_like_a_missing_object(world):
     assert unknown.json() == missing_object.json() == {"detail": "Not found.", "code": "not_found"}
 
 
+@pytest.mark.parametrize("path", ["/api/nothing-here/", "/api/users/x/y/z", "/api/", "/api/auth/"])
+def test_unknown_api_path_is_json_with_debug_on_too(world, settings, path):
+    # With DEBUG on, Django answers an unmatched path with its HTML debug page
+    # instead of calling handler404.
+    settings.DEBUG = True
+    response = bearer_client(world.admin).get(path)
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
 def test_malformed_id_is_a_404(world):
     response = bearer_client(world.admin).get("/api/users/not-a-uuid/")
     assert response.status_code == 404
