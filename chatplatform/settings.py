@@ -291,6 +291,23 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
+    # "Try it out" sends the CSRF token the page was rendered with, and signing in
+    # from the page rotates it: read the cookie on every request instead. (A string
+    # is passed to the page as JavaScript; ``requestInterceptor`` inside is the
+    # page's own interceptor, which this one wraps.)
+    "SWAGGER_UI_SETTINGS": """{
+      deepLinking: true,
+      requestInterceptor: (request, ...rest) => {
+        const sent = requestInterceptor(request, ...rest);
+        const cookie = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="));
+        for (const name of Object.keys(sent.headers)) {
+          if (cookie && name.toLowerCase() === "x-csrftoken") {
+            sent.headers[name] = decodeURIComponent(cookie.slice("csrftoken=".length));
+          }
+        }
+        return sent;
+      },
+    }""",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/",

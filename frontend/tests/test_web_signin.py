@@ -145,3 +145,30 @@ def test_an_expiring_chat_token_is_renewed_without_a_reload(open_page):
     composer.press("Enter")
     message = page.locator(".str-chat__main-panel .str-chat__message", has_text=text)
     expect(message).to_have_class(re.compile(r"str-chat__message--received"))
+
+
+def test_the_api_docs_send_the_current_csrf_token_after_signing_in_there(open_page):
+    """Swagger UI's "Try it out": signing in from the page rotates the CSRF
+    token, and the next unsafe request must carry the new one, without a reload."""
+    page = open_page()
+    page.goto("/swagger/")
+    page.wait_for_function("() => typeof ui !== 'undefined' && !!ui.getConfigs().requestInterceptor")
+    statuses = page.evaluate(
+        """async (password) => {
+            const json = {"Content-Type": "application/json"};
+            const send = (url, body) => {
+                // What Swagger UI does for each request it sends.
+                const request = ui.getConfigs().requestInterceptor({
+                    url, method: "POST", credentials: "same-origin", headers: {...json}, body,
+                });
+                return fetch(request.url, {
+                    method: "POST", credentials: "same-origin", headers: request.headers, body,
+                });
+            };
+            const login = await send("/api/auth/login", JSON.stringify({email: "alice@acme.test", password}));
+            const channel = await send("/api/channels/", JSON.stringify({name: "From the API docs"}));
+            return [login.status, channel.status, await channel.text()];
+        }""",
+        DEMO_PASSWORD,
+    )
+    assert statuses[:2] == [200, 201], statuses
