@@ -167,4 +167,5 @@ class MeView(APIView):
 
     @extend_schema(tags=["auth"], responses={200: UserSerializer})
     def get(self, request: Request) -> Response:
+        """The signed-in user, with its tenant and role."""
         return Response(UserSerializer(request.user).data)

@@ -33,12 +33,40 @@ LIST_PARAMETERS = [
 
 
 @extend_schema_view(
-    list=extend_schema(parameters=LIST_PARAMETERS, responses=UserSerializer(many=True)),
-    retrieve=extend_schema(responses=UserSerializer),
-    create=extend_schema(request=UserCreateSerializer, responses={201: UserSerializer}),
-    update=extend_schema(request=UserUpdateSerializer, responses=UserSerializer),
-    partial_update=extend_schema(request=UserUpdateSerializer, responses=UserSerializer),
-    destroy=extend_schema(responses={204: None}),
+    list=extend_schema(
+        description="The directory of your tenant (platform staff: every tenant's), filtered and paginated.",
+        parameters=LIST_PARAMETERS,
+        responses=UserSerializer(many=True),
+    ),
+    retrieve=extend_schema(description="One user of your tenant.", responses=UserSerializer),
+    create=extend_schema(
+        description=(
+            "Admins create users of any role, moderators create members. Without a password, the answer "
+            "carries a set-password link."
+        ),
+        request=UserCreateSerializer,
+        responses={201: UserSerializer},
+    ),
+    update=extend_schema(
+        description=(
+            "Replace a user's editable fields. Nobody changes their own role; a tenant keeps one active "
+            "admin (409)."
+        ),
+        request=UserUpdateSerializer,
+        responses=UserSerializer,
+    ),
+    partial_update=extend_schema(
+        description=(
+            "Change a user's name, role, password or activity. A new password or a deactivation ends the "
+            "user's other sessions."
+        ),
+        request=UserUpdateSerializer,
+        responses=UserSerializer,
+    ),
+    destroy=extend_schema(
+        description="Admins: delete a user here and in the chat service (409 for the last active admin).",
+        responses={204: None},
+    ),
 )
 @extend_schema(tags=["users"])
 class UserViewSet(

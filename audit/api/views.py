@@ -19,6 +19,7 @@ class AuditEventPermission(ActionRolePermission):
 
 @extend_schema_view(
     list=extend_schema(
+        description="Tenant admins: their tenant's history, newest first. Platform staff: every tenant's.",
         parameters=[
             OpenApiParameter("action", str, description="Exact action, or a prefix such as `user.`."),
             OpenApiParameter("actor", UUID),
@@ -29,8 +30,9 @@ class AuditEventPermission(ActionRolePermission):
             OpenApiParameter("tenant", UUID, description="Platform staff: only this tenant's events."),
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),
-        ]
+        ],
     ),
+    retrieve=extend_schema(description="One audit event."),
 )
 @extend_schema(tags=["audit"])
 class AuditEventViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):

@@ -52,12 +52,34 @@ LIST_PARAMETERS = [
 
 
 @extend_schema_view(
-    list=extend_schema(parameters=LIST_PARAMETERS, responses=ChannelSerializer(many=True)),
-    retrieve=extend_schema(responses=ChannelSerializer),
-    create=extend_schema(request=ChannelCreateSerializer, responses={201: ChannelSerializer}),
-    update=extend_schema(request=ChannelUpdateSerializer, responses=ChannelSerializer),
-    partial_update=extend_schema(request=ChannelUpdateSerializer, responses=ChannelSerializer),
-    destroy=extend_schema(responses={204: None}),
+    list=extend_schema(
+        description=(
+            "The channels you may see: public ones of your tenant and those you belong to (admins and "
+            "moderators: all but others' conversations)."
+        ),
+        parameters=LIST_PARAMETERS,
+        responses=ChannelSerializer(many=True),
+    ),
+    retrieve=extend_schema(description="One channel you may see.", responses=ChannelSerializer),
+    create=extend_schema(
+        description="Admins and moderators: create a channel of your tenant, optionally with members.",
+        request=ChannelCreateSerializer,
+        responses={201: ChannelSerializer},
+    ),
+    update=extend_schema(
+        description="Admins and moderators: replace the channel's name, description and visibility.",
+        request=ChannelUpdateSerializer,
+        responses=ChannelSerializer,
+    ),
+    partial_update=extend_schema(
+        description="Admins and moderators: change some of the channel's fields.",
+        request=ChannelUpdateSerializer,
+        responses=ChannelSerializer,
+    ),
+    destroy=extend_schema(
+        description="Admins and moderators: delete the channel and its history in the chat service.",
+        responses={204: None},
+    ),
 )
 @extend_schema(tags=["channels"])
 class ChannelViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
@@ -124,11 +146,18 @@ class ChannelViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.Retrieve
 
     @extend_schema(
         methods=["GET"],
+        description="The channel's members and their channel roles, paginated.",
         parameters=[OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
         responses=MembershipSerializer(many=True),
     )
     @extend_schema(
-        methods=["POST"], request=MembersAddSerializer, responses={201: MembershipSerializer(many=True)}
+        methods=["POST"],
+        description=(
+            "Admins and moderators: add users of the tenant with a channel role, all or none; members "
+            "already in the channel take the new role."
+        ),
+        request=MembersAddSerializer,
+        responses={201: MembershipSerializer(many=True)},
     )
     @action(detail=True, methods=["get", "post"])
     def members(self, request: Request, pk: str | None = None) -> Response:

@@ -45,15 +45,23 @@ class InvitationPermission(ActionRolePermission):
 
 @extend_schema_view(
     list=extend_schema(
+        description="Invitations of your tenant (moderators: those for members), newest first.",
         parameters=[
             OpenApiParameter("status", str, enum=[s.value for s in InvitationStatus]),
             OpenApiParameter("email", str),
             OpenApiParameter("tenant", UUID, description="Platform staff: only this tenant's."),
             OpenApiParameter("page", int),
             OpenApiParameter("page_size", int),
-        ]
+        ],
     ),
-    create=extend_schema(request=InvitationCreateSerializer, responses={201: InvitationCreatedSerializer}),
+    create=extend_schema(
+        description=(
+            "Invite someone by email: they get a link to set a password. The answer carries the link once."
+        ),
+        request=InvitationCreateSerializer,
+        responses={201: InvitationCreatedSerializer},
+    ),
+    retrieve=extend_schema(description="One invitation of your tenant."),
 )
 @extend_schema(tags=["invitations"])
 class InvitationViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):

@@ -25,12 +25,36 @@ from tenants.services import (
 
 
 @extend_schema_view(
-    list=extend_schema(responses=TenantSerializer(many=True)),
-    retrieve=extend_schema(responses=TenantSerializer),
-    create=extend_schema(request=TenantCreateSerializer, responses={201: TenantSerializer}),
-    update=extend_schema(request=TenantUpdateSerializer, responses=TenantSerializer),
-    partial_update=extend_schema(request=TenantUpdateSerializer, responses=TenantSerializer),
-    destroy=extend_schema(responses={204: None}),
+    list=extend_schema(
+        description="Platform staff: every tenant. Anyone else: their own tenant only.",
+        responses=TenantSerializer(many=True),
+    ),
+    retrieve=extend_schema(
+        description="One tenant, with its user and channel counts.", responses=TenantSerializer
+    ),
+    create=extend_schema(
+        description="Platform staff: onboard an organization. Its slug (the chat team) never changes.",
+        request=TenantCreateSerializer,
+        responses={201: TenantSerializer},
+    ),
+    update=extend_schema(
+        description=(
+            "Replace the editable fields. Tenant admins may rename; only platform staff change the status."
+        ),
+        request=TenantUpdateSerializer,
+        responses=TenantSerializer,
+    ),
+    partial_update=extend_schema(
+        description="Change some fields. Tenant admins may rename; only platform staff change the status.",
+        request=TenantUpdateSerializer,
+        responses=TenantSerializer,
+    ),
+    destroy=extend_schema(
+        description=(
+            "Platform staff: delete the tenant with its users and channels, here and in the chat service."
+        ),
+        responses={204: None},
+    ),
 )
 @extend_schema(tags=["tenants"])
 class TenantViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
@@ -74,4 +98,5 @@ class TenantViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.RetrieveM
     @extend_schema(request=None, responses=TenantSerializer)
     @action(detail=True, methods=["post"])
     def reactivate(self, request: Request, pk: str | None = None) -> Response:
+        """Reactivate a suspended tenant: its users may sign in and chat again."""
         return self._respond(tenant_reactivate(tenant=self.get_object()))
