@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The settings derive their default links and the engine's address from PORT.
+export PORT
 ENGINE_PORT ?= 8800
 # The web client (Next.js, static export) that Django serves at /.
 WEB := frontend

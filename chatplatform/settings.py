@@ -327,7 +327,11 @@ SPECTACULAR_SETTINGS = {
 # ---------------------------------------------------------------------------
 # Onboarding: links in invitations and set-password mails, and mail itself
 # ---------------------------------------------------------------------------
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The port `make run` serves on. Unless SITE_URL and CHATENGINE_URL are set,
+# links in mails and reports, and the sync worker's address of the built-in
+# engine, follow it.
+PORT = env.int("PORT", default=8000)
+SITE_URL = env.str("SITE_URL", default=f"http://127.0.0.1:{PORT}").rstrip("/")
 INVITATION_DAYS = env.int("INVITATION_DAYS", default=7)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="chat-platform@localhost")
 # Unset: mail is printed to the console (development). Set e.g. smtp://user:pass@host:587
@@ -361,7 +365,7 @@ if not (STREAM_API_KEY and STREAM_API_SECRET):
 # With STREAM_BASE_URL unset: where the server side (the sync worker, commands)
 # reaches the built-in engine, and where browsers do (unset: this server's own
 # /chat-api, as the browser addressed it).
-CHATENGINE_URL = env.str("CHATENGINE_URL", default="http://127.0.0.1:8000/chat-api").rstrip("/")
+CHATENGINE_URL = env.str("CHATENGINE_URL", default=f"http://127.0.0.1:{PORT}/chat-api").rstrip("/")
 CHATENGINE_PUBLIC_URL = env.str("CHATENGINE_PUBLIC_URL", default="").rstrip("/")
 # The largest file a user may send in the built-in engine (Stream's own ceiling is 100 MB).
 CHATENGINE_UPLOAD_MAX_MB = env.int("CHATENGINE_UPLOAD_MAX_MB", default=100)

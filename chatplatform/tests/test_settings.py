@@ -24,6 +24,20 @@ def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
+def test_links_and_the_engine_address_follow_port():
+    printed = "from django.conf import settings; print(settings.SITE_URL, settings.CHATENGINE_URL)"
+    clean = {k: v for k, v in os.environ.items() if k not in ("SITE_URL", "CHATENGINE_URL")}
+    result = subprocess.run(  # noqa: S603
+        [python(), "manage.py", "shell", "--no-imports", "-c", printed],
+        env={**clean, "PORT": "8101"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.stdout.split() == ["http://127.0.0.1:8101", "http://127.0.0.1:8101/chat-api"], result.stderr
+
+
+@pytest.mark.slow
 def test_check_deploy_passes_with_production_settings():
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr

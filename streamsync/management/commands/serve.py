@@ -8,6 +8,7 @@ the admin reaches the chat service within about a second.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Any
@@ -33,18 +34,23 @@ class Command(RunserverCommand):
     def inner_run(self, *args: Any, **options: Any) -> None:
         # inner_run runs once per server process (in the reloader's child), so the
         # worker restarts with the code it runs.
+        # Links in mails follow the address served unless SITE_URL says otherwise.
+        if "SITE_URL" not in os.environ:
+            settings.SITE_URL = self._base()
         if not options.get("no_sync"):
             if not settings.STREAM_BASE_URL:
-                host = "127.0.0.1" if self.addr in ("0.0.0.0", "", "::") else self.addr  # noqa: S104
-                settings.CHATENGINE_URL = f"http://{host}:{self.port}/chat-api"
+                settings.CHATENGINE_URL = f"{self._base()}/chat-api"
             threading.Thread(target=self._run_sync, name="chat-sync", daemon=True).start()
         self._banner()
         super().inner_run(*args, **options)
 
+    def _base(self) -> str:
+        host = "127.0.0.1" if self.addr in ("0.0.0.0", "", "::") else self.addr  # noqa: S104
+        return f"http://{host}:{self.port}"
+
     def _banner(self) -> None:
         """Where everything is, before the server's own start-up lines."""
-        host = "127.0.0.1" if self.addr in ("0.0.0.0", "", "::") else self.addr  # noqa: S104
-        base = f"http://{host}:{self.port}"
+        base = self._base()
         chat = settings.STREAM_BASE_URL or f"{base}/chat-api/"
         for label, url in (
             ("Web client", f"{base}/"),
