@@ -19,7 +19,12 @@ from django.middleware.csrf import CsrfViewMiddleware
 from rest_framework import exceptions
 from rest_framework.request import Request
 from rest_framework_simplejwt.authentication import JWTAuthentication
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
+from rest_framework_simplejwt.exceptions import (
+    AuthenticationFailed,
+    ExpiredTokenError,
+    InvalidToken,
+    TokenError,
+)
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import get_md5_hash_password
@@ -76,6 +81,23 @@ class CookieJWTAuthentication(JWTAuthentication):
         if from_cookie and request.method not in SAFE_METHODS:
             enforce_csrf(request)
         return user, validated
+
+    def get_validated_token(self, raw_token: bytes) -> Token:
+        """simplejwt's, with an answer that says what to do rather than "Given
+        token not valid for any token type"."""
+        expired = False
+        for token_class in api_settings.AUTH_TOKEN_CLASSES:
+            try:
+                return token_class(raw_token)
+            except ExpiredTokenError:
+                expired = True
+            except TokenError:
+                pass
+        if expired:
+            raise InvalidToken(
+                "The access token has expired: refresh it with POST /api/auth/refresh.", code="token_expired"
+            )
+        raise InvalidToken("The access token is not valid: sign in again.", code="token_not_valid")
 
     def get_user(self, validated_token: Token) -> User:
         try:

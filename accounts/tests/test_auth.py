@@ -282,6 +282,35 @@ class TestBearer:
         bearer.credentials(HTTP_AUTHORIZATION=f"Bearer {refresh}")
         assert bearer.get(ME).status_code == 401
 
+    @pytest.mark.parametrize("through", ["bearer", "cookie"])
+    def test_an_expired_access_token_says_it_expired(self, world, through):
+        from datetime import timedelta
+
+        from rest_framework_simplejwt.tokens import AccessToken
+
+        token = AccessToken.for_user(world.member)
+        token.set_exp(lifetime=-timedelta(seconds=5))
+        client = APIClient()
+        if through == "bearer":
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        else:
+            client.cookies[cookie_names()[0]] = str(token)
+        response = client.get(ME)
+        assert response.status_code == 401
+        assert response.json()["code"] == "token_expired"
+        assert "expired" in response.json()["detail"]
+        assert "refresh" in response.json()["detail"]
+
+    def test_a_garbled_access_token_says_so(self, world):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
+        response = client.get(ME)
+        assert response.status_code == 401
+        assert response.json() == {
+            "detail": "The access token is not valid: sign in again.",
+            "code": "token_not_valid",
+        }
+
 
 class TestCookieAuthAndCsrf:
     def test_cookie_authenticates_safe_requests(self, world):
