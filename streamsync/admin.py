@@ -19,7 +19,9 @@ from streamsync.resync import tenant_resync
 from tenants.models import Tenant
 
 
-class FailedFilter(admin.SimpleListFilter):
+class StateFilter(admin.SimpleListFilter):
+    """The row's status, with pending rows told apart by whether they failed before."""
+
     title = "state"
     parameter_name = "state"
 
@@ -55,7 +57,7 @@ class OutboxEntryAdmin(admin.ModelAdmin):
         "next_attempt_at",
         "created_at",
     ]
-    list_filter = [FailedFilter, "status", "entity_type"]
+    list_filter = [StateFilter, "entity_type"]
     search_fields = ["entity_id", "last_error", "tenant_id"]
     readonly_fields = [f.name for f in OutboxEntry._meta.fields]
     actions = ["retry"]

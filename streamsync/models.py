@@ -44,7 +44,7 @@ class OutboxEntry(models.Model):
 
     class Meta:
         verbose_name = "outbox entry"
-        verbose_name_plural = "outbox"
+        verbose_name_plural = "outbox entries"
         ordering = ["next_attempt_at", "id"]
         constraints = [
             models.UniqueConstraint(

@@ -33,6 +33,14 @@ def test_outbox_filters_render(staff_client, world, state):
     )
 
 
+def test_outbox_list_has_one_state_filter_and_counts_entries(staff_client, world):
+    OutboxEntry.objects.all().delete()
+    page = staff_client.get(reverse("admin:streamsync_outboxentry_changelist")).content.decode()
+    assert page.count("By state") == 1
+    assert "By status" not in page
+    assert "0 outbox entries" in page
+
+
 def test_tenant_page_shows_sync_state(staff_client, world):
     url = reverse("admin:tenants_tenant_change", args=[world.tenant_a.pk])
     assert "change(s) pending" in staff_client.get(url).content.decode()
