@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -35,6 +36,21 @@ def test_links_and_the_engine_address_follow_port():
         text=True,
     )
     assert result.stdout.split() == ["http://127.0.0.1:8101", "http://127.0.0.1:8101/chat-api"], result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/usr/bin/python3").exists(), reason="needs a Python outside the virtualenv")
+def test_manage_py_runs_outside_the_virtualenv():
+    # As the docs write commands: `python3 manage.py ...`, no virtualenv activated.
+    result = subprocess.run(
+        ["/usr/bin/python3", "manage.py", "check"],
+        env={"PATH": "/usr/bin:/bin", "DEBUG": "1"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
 
 
 @pytest.mark.slow
