@@ -391,6 +391,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's own console handler (DEBUG only) would print each of its lines a
+        # second time, next to the root handler.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        # A 4xx is in the access log already; a 5xx is still logged with its traceback.
+        "django.request": {"level": "ERROR"},
         "django.db.backends": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
         # The development server prints its own access log.

@@ -54,6 +54,20 @@ def test_manage_py_runs_outside_the_virtualenv():
 
 
 @pytest.mark.slow
+def test_the_development_console_prints_each_line_once():
+    logged = (
+        "import logging; "
+        "logging.getLogger('django.utils.autoreload').info('Watching for file changes'); "
+        "logging.getLogger('django.request').warning('Not Found: /nothing'); "
+        "logging.getLogger('django.request').error('Internal Server Error: /broken')"
+    )
+    result = _manage("shell", "--no-imports", "-c", logged, env={"DEBUG": "1"})
+    assert result.stderr.count("Watching for file changes") == 1, result.stderr
+    assert "Not Found" not in result.stderr  # the access log has it
+    assert result.stderr.count("Internal Server Error: /broken") == 1, result.stderr
+
+
+@pytest.mark.slow
 def test_check_deploy_passes_with_production_settings():
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -291,3 +291,5 @@ def test_make_run_syncs_a_change_within_about_a_second(tmp_path):
     output = server_process.stdout.read()
     assert f"Web client           {base}/" in output
     assert f"Chat service         {base}/chat-api/" in output
+    assert "Demo sign-in         alice@acme.test (admin)" in output
+    assert "password demo-chat-2026" in output

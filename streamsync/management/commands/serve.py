@@ -16,7 +16,10 @@ from typing import Any
 from daphne.management.commands.runserver import Command as RunserverCommand
 from django.conf import settings
 from django.core.management.base import CommandParser
+from django.db import DatabaseError
 
+from accounts.models import User
+from chatplatform.management.commands.seed_demo import DEMO_PASSWORD, STAFF_EMAIL
 from streamsync.client import get_client
 from streamsync.setup import stream_setup
 from streamsync.worker import SyncWorker
@@ -59,6 +62,17 @@ class Command(RunserverCommand):
             ("Chat service", chat),
         ):
             self.stdout.write(f"  {label:<20} {url}")
+        if self._has_demo_data():
+            self.stdout.write(
+                f"  {'Demo sign-in':<20} alice@acme.test (admin), mary@acme.test (member), "
+                f"{STAFF_EMAIL} (console); password {DEMO_PASSWORD}"
+            )
+
+    def _has_demo_data(self) -> bool:
+        try:
+            return User.objects.filter(email=STAFF_EMAIL).exists()
+        except DatabaseError:  # not migrated yet: Django's check says so next
+            return False
 
     def _run_sync(self) -> None:
         if not settings.STREAM_BASE_URL:
