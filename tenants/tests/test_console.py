@@ -90,4 +90,3 @@ def test_a_taken_slug_is_a_form_error(staff_client: Client, world):
     assert response.status_code == 200
     assert "slug" in response.context["adminform"].form.errors
     assert Tenant.objects.filter(slug="acme").count() == 1
-
