@@ -26,6 +26,7 @@ def normalize_email(email: str) -> str:
 
 
 STAFF_HAVE_NO_TENANT = "Platform staff have no tenant: clear the tenant, or leave “staff status” unchecked."
+TENANT_REQUIRED = "Everyone but platform staff belongs to a tenant: choose one."
 
 
 class UserQuerySet(TenantScopedQuerySet):
@@ -128,6 +129,8 @@ class User(ImmutableFieldsMixin, AbstractBaseUser, PermissionsMixin, Timestamped
         if self.is_staff and self.tenant_id is not None:
             # On is_staff: the one field both console forms show (tenant is read-only on change).
             raise ValidationError({"is_staff": STAFF_HAVE_NO_TENANT}, code="staff_with_tenant")
+        if not self.is_staff and self.tenant_id is None:
+            raise ValidationError({"tenant": TENANT_REQUIRED}, code="tenant_required")
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.email = normalize_email(self.email)

@@ -13,7 +13,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import User, normalize_email
+from accounts.models import STAFF_HAVE_NO_TENANT, User, normalize_email
 from accounts.tokens import refresh_tokens_revoke
 from audit.services import audit_changes, audit_record
 from chatplatform.errors import ApplicationError, ConflictError
@@ -21,7 +21,7 @@ from chatplatform.validators import name_checked
 from tenants.models import Tenant
 from tenants.roles import Role
 
-UPDATABLE_FIELDS = frozenset({"email", "full_name", "role", "is_active", "password"})
+UPDATABLE_FIELDS = frozenset({"email", "full_name", "role", "is_active", "password", "is_superuser"})
 
 
 EMAIL_UNAVAILABLE = "This email address cannot be used for a new account."
@@ -72,6 +72,10 @@ def user_create(
         raise ApplicationError(
             "A tenant is required.", code="tenant_required", fields={"tenant": ["This field is required."]}
         )
+    if tenant is not None and is_staff:
+        raise ApplicationError(
+            STAFF_HAVE_NO_TENANT, code="staff_with_tenant", fields={"is_staff": [STAFF_HAVE_NO_TENANT]}
+        )
     email = _clean_email(email)
     if User.objects.filter(email=email).exists():
         raise _email_taken_error()
@@ -115,7 +119,8 @@ def _audit(user: User, action: str, changes: dict[str, Any]) -> None:
 
 @transaction.atomic
 def user_update(*, user: User, data: dict[str, Any]) -> User:
-    """Apply ``data`` (a subset of email, full_name, role, is_active, password).
+    """Apply ``data`` (a subset of email, full_name, role, is_active, password,
+    is_superuser; the last for platform staff only: the console's permissions).
 
     A new password or a deactivation ends every session of the user (see
     :func:`user_sessions_end`); a caller that changed its own password issues
@@ -129,7 +134,10 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
     new_active = bool(data.get("is_active", user.is_active))
     _ensure_tenant_keeps_an_admin(user, role=new_role, is_active=new_active)
     ends_sessions = bool(data.get("password")) or (user.is_active and not new_active)
-    before = _audited_fields(user)
+    if data.get("is_superuser") and not user.is_staff:
+        message = "Only platform staff can be superusers."
+        raise ApplicationError(message, code="superuser_not_staff", fields={"is_superuser": [message]})
+    before = {**_audited_fields(user), "is_superuser": user.is_superuser}
 
     if "email" in data:
         email = _clean_email(data["email"])
@@ -140,6 +148,8 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
         user.full_name = name_checked(data["full_name"], field="full_name")
     user.role = new_role
     user.is_active = new_active
+    if "is_superuser" in data:
+        user.is_superuser = bool(data["is_superuser"])
     if data.get("password"):
         _set_password(user, data["password"])
     try:
@@ -149,7 +159,7 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
         raise _email_taken_error() from exc
     if ends_sessions:
         user_sessions_end(user=user)
-    changes = audit_changes(before, _audited_fields(user))
+    changes = audit_changes(before, {**_audited_fields(user), "is_superuser": user.is_superuser})
     if data.get("password"):
         changes["password"] = ["***", "***"]
     if changes:

@@ -136,6 +136,9 @@ class InvitationAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # invitations carry a one-time link: create them through the API or onboarding
 
+    def has_delete_permission(self, request: HttpRequest, obj: Invitation | None = None) -> bool:
+        return False  # revoke one instead: audited, and the record of who was invited stays
+
     @admin.display(description="Status")
     def status_badge(self, invitation: Invitation) -> str:
         colour = {

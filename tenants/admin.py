@@ -10,9 +10,16 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from audit.models import AuditEvent
+from chatplatform.console import ServiceModelAdmin, changed_values
 from tenants.models import Tenant, TenantStatus
 from tenants.selectors import tenants_with_counts
-from tenants.services import tenant_delete, tenant_reactivate, tenant_suspend
+from tenants.services import (
+    tenant_create,
+    tenant_delete,
+    tenant_reactivate,
+    tenant_suspend,
+    tenant_update,
+)
 
 PREVIEW_ROWS = 20
 AUDIT_ROWS = 15
@@ -33,7 +40,7 @@ class ConfirmDeleteForm(forms.Form):
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(ServiceModelAdmin):
     list_display = ["name", "slug", "status_badge", "user_count", "channel_count", "created_at"]
     list_filter = ["status", "created_at"]
     search_fields = ["name", "slug"]
@@ -64,15 +71,22 @@ class TenantAdmin(admin.ModelAdmin):
         changed = [tenant_reactivate(tenant=t) for t in queryset if t.status != TenantStatus.ACTIVE]
         self.message_user(request, f"Reactivated {len(changed)} tenant(s).", messages.SUCCESS)
 
-    def save_model(self, request: HttpRequest, obj: Tenant, form: forms.ModelForm, change: bool) -> None:
-        """Status changes made on the form go through the lifecycle services."""
-        if change and "status" in form.changed_data:
-            wanted = obj.status
-            obj.status = form.initial["status"]
-            super().save_model(request, obj, form, change)
-            (tenant_suspend if wanted == TenantStatus.SUSPENDED else tenant_reactivate)(tenant=obj)
-            return
-        super().save_model(request, obj, form, change)
+    def service_create(self, request: HttpRequest, form: forms.ModelForm) -> Tenant:
+        data = form.cleaned_data
+        tenant = tenant_create(name=data["name"], slug=data["slug"])
+        if data.get("status") == TenantStatus.SUSPENDED:
+            tenant_suspend(tenant=tenant)
+        return tenant
+
+    def service_update(self, request: HttpRequest, obj: Tenant, form: forms.ModelForm) -> None:
+        """A rename and a status change go through ``tenant_update`` (the status
+        through the lifecycle: suspension signs the tenant's users out)."""
+        data = changed_values(form, frozenset({"name", "status"}))
+        if data:
+            tenant_update(tenant=Tenant.objects.get(pk=obj.pk), **data)
+
+    def service_delete(self, request: HttpRequest, obj: Tenant) -> None:
+        tenant_delete(tenant=obj)
 
     def delete_view(
         self, request: HttpRequest, object_id: str, extra_context: dict | None = None

@@ -60,6 +60,8 @@ def check_can_update(actor: User, target: User, changes: dict[str, Any]) -> None
             raise PermissionDenied("You cannot change your own role.", code="own_role")
         if "is_active" in changed:
             raise PermissionDenied("You cannot deactivate yourself.", code="own_status")
+        if "is_superuser" in changed:  # the console's only: the API does not take it
+            raise PermissionDenied("You cannot change your own superuser status.", code="own_role")
     key = role_key(actor)
     if key in (STAFF, ADMIN):
         return

@@ -92,3 +92,20 @@ def test_a_direct_conversation_shows_its_members_and_changes_nothing_but_its_del
     assert console.get(_url(Channel, "delete", conversation.pk)).status_code == 200
     membership = conversation.memberships.first()
     assert console.get(_url(type(membership), "delete", membership.pk)).status_code == 403
+
+
+def test_every_console_write_of_users_tenants_channels_and_memberships_goes_through_services():
+    """Their admins save and delete only through ``ServiceModelAdmin``'s hooks,
+    which the apps implement with their services (see ``chatplatform.console``)."""
+    from accounts.models import User
+    from channels_app.models import Membership
+    from chatplatform.console import ServiceModelAdmin
+    from tenants.models import Tenant
+
+    for model in (User, Tenant, Channel, Membership):
+        model_admin = admin.site._registry[model]
+        assert isinstance(model_admin, ServiceModelAdmin), model
+        for hook in ("service_create", "service_update", "service_delete"):
+            assert getattr(type(model_admin), hook) is not getattr(ServiceModelAdmin, hook), (model, hook)
+        for inline in model_admin.inlines:
+            assert type(model_admin).save_formset is not admin.ModelAdmin.save_formset, (model, inline)

@@ -168,6 +168,27 @@ class TestLifecycleInTheAdmin:
         assert "delete_selected" not in page
 
 
+class TestInvitationsInTheAdmin:
+    """An invitation changes only through its service: revoked (audited, the record
+    kept), never edited or deleted."""
+
+    def test_revoke_is_audited_and_delete_is_not_offered(self, staff_client, world):
+        from onboarding.invitations import invitation_create
+
+        invitation = invitation_create(
+            tenant=world.tenant_a, invited_by=world.admin, email="new@acme.test", send=False
+        ).invitation
+        delete = reverse("admin:onboarding_invitation_delete", args=[invitation.pk])
+        assert staff_client.post(delete, {"post": "yes"}).status_code == 403
+        changelist = reverse("admin:onboarding_invitation_changelist")
+        assert "delete_selected" not in staff_client.get(changelist).content.decode()
+        staff_client.post(changelist, {"action": "revoke", "_selected_action": [str(invitation.pk)]})
+        invitation.refresh_from_db()
+        assert invitation.revoked_at is not None
+        event = AuditEvent.objects.get(action="invitation.revoked")
+        assert event.actor_id == world.staff.pk
+
+
 class TestCommands:
     def test_tenant_delete_needs_yes(self, world, capsys):
         call_command("tenant_delete", "globex")

@@ -1,0 +1,176 @@
+"""The onboarding console (the Django admin) writes through the services.
+
+A console edit must keep the same rules as the API and leave the same trace: an
+audit event with the staff user as actor and the outbox row, written by the
+service in the transaction of the change. :class:`ServiceModelAdmin` routes
+every write of the admin (add, change, delete, "delete selected") to three
+hooks its subclasses implement with their app's services, and turns a
+service's refusal (:class:`ApplicationError`) into what the person sees:
+
+- on an add or change page, the same form again with the refusal as form
+  errors (on the fields the service names, else at the top), nothing written;
+- on a delete, or a bulk action, an error message, nothing deleted.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.db import models, transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+
+from chatplatform.errors import ApplicationError
+
+# Where a refused form submission keeps the refusal while the form is shown again.
+_REFUSAL = "_console_refusal"
+
+
+def refusal_message(error: ApplicationError) -> str:
+    """One line for an admin message: the service's message, with its field problems."""
+    problems = [str(problem) for found in (error.fields or {}).values() for problem in found]
+    extra = [problem for problem in problems if problem != error.message]
+    return " ".join([error.message, *extra])
+
+
+def changed_values(form: forms.ModelForm, fields: frozenset[str]) -> dict[str, Any]:
+    """The cleaned values of the form's changed fields among ``fields``: what a
+    service's ``data`` takes, so an unchanged form changes (and audits) nothing."""
+    return {name: form.cleaned_data[name] for name in form.changed_data if name in fields}
+
+
+class _ShowsRefusal:
+    """A form that fails validation with a service's refusal (see ``get_form``)."""
+
+    refusal: ApplicationError
+    field_names: ClassVar[dict[str, str]] = {}
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()  # type: ignore[misc]
+        form: forms.BaseForm = self  # type: ignore[assignment]
+        problems = self.refusal.fields or {None: [self.refusal.message]}
+        for service_field, found in problems.items():
+            field = self.field_names.get(service_field or "", service_field)
+            for problem in found:
+                form.add_error(field if field in form.fields else None, str(problem))
+        return cleaned
+
+
+class ServiceModelAdmin(admin.ModelAdmin):
+    """A model admin whose every write goes through a service.
+
+    Subclasses implement :meth:`service_create`, :meth:`service_update` and
+    :meth:`service_delete`; fields no service changes belong in the read-only
+    fields. ``service_field_names`` maps a service's error field to the form's
+    field where the names differ.
+    """
+
+    service_field_names: ClassVar[dict[str, str]] = {}
+
+    # The hooks -----------------------------------------------------------
+
+    def service_create(self, request: HttpRequest, form: forms.ModelForm) -> models.Model:
+        """Create the object from the valid add form and return it."""
+        raise NotImplementedError
+
+    def service_update(self, request: HttpRequest, obj: models.Model, form: forms.ModelForm) -> None:
+        """Apply the valid change form. ``obj`` carries the form's values; the
+        service is given a copy fresh from the database, so that it sees (and
+        audits) the state before the change."""
+        raise NotImplementedError
+
+    def service_delete(self, request: HttpRequest, obj: models.Model) -> None:
+        raise NotImplementedError
+
+    # Writes --------------------------------------------------------------
+
+    def save_model(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool) -> None:
+        if change:
+            self.service_update(request, obj, form)
+            obj.refresh_from_db()
+            return
+        created = self.service_create(request, form)
+        # The admin goes on with the form's instance (inlines, history, redirect): make it the row.
+        obj.pk = created.pk
+        obj.refresh_from_db()
+        obj._state.adding = False
+
+    def delete_model(self, request: HttpRequest, obj: models.Model) -> None:
+        self.service_delete(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        with transaction.atomic():
+            for obj in queryset:
+                self.service_delete(request, obj)
+
+    # Refusals ------------------------------------------------------------
+
+    def get_form(
+        self, request: HttpRequest, obj: models.Model | None = None, change: bool = False, **kwargs: Any
+    ) -> type[forms.ModelForm]:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        refusal = getattr(request, _REFUSAL, None)
+        if refusal is None:
+            return form
+        attrs = {"refusal": refusal, "field_names": self.service_field_names}
+        return type(form.__name__, (_ShowsRefusal, form), attrs)
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """A refused save rolls back whatever it wrote, and the page is shown
+        again with the same input and the refusal as form errors."""
+        if request.method != "POST":
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        try:
+            with transaction.atomic():
+                return super().changeform_view(request, object_id, form_url, extra_context)
+        except ApplicationError as refusal:
+            if hasattr(request, _REFUSAL):
+                raise
+            setattr(request, _REFUSAL, refusal)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        try:
+            with transaction.atomic():
+                return super().delete_view(request, object_id, extra_context)
+        except ApplicationError as refusal:
+            self.message_user(request, f"Not deleted: {refusal_message(refusal)}", messages.ERROR)
+            opts = self.opts
+            return HttpResponseRedirect(
+                reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[object_id])
+            )
+
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            _, name, description = actions["delete_selected"]
+            actions["delete_selected"] = (delete_selected, name, description)
+        return actions
+
+
+def delete_selected(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
+) -> HttpResponse | None:
+    """Django's "delete selected" (its confirmation page, then ``delete_queryset``),
+    all or nothing: one refusal deletes none of the selection and says why."""
+    try:
+        with transaction.atomic():
+            return django_delete_selected(modeladmin, request, queryset)
+    except ApplicationError as refusal:
+        modeladmin.message_user(request, f"Nothing was deleted: {refusal_message(refusal)}", messages.ERROR)
+        return None
+
+
+delete_selected.allowed_permissions = ("delete",)  # type: ignore[attr-defined]
