@@ -7,6 +7,8 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Any
 
+from django.conf import settings
+
 
 class Code(IntEnum):
     INTERNAL = -1
@@ -73,3 +75,11 @@ def not_found(what: str) -> StreamError:
 
 def not_allowed(message: str) -> StreamError:
     return StreamError(Code.NOT_ALLOWED, message)
+
+
+def body_too_large(size: str) -> StreamError:
+    """A request body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` on a route that takes JSON."""
+    limit_mb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024)
+    return StreamError(
+        Code.INPUT, f"the request body is {size} bytes, more than the {limit_mb:g} MB allowed", status=413
+    )

@@ -61,6 +61,12 @@ def envelope(event_type: str, source: Channel | None = None, /, **fields: Any) -
 
 # A channel-layer call: ("group_send", group, message) or ("group_discard", group, channel name).
 Operation = tuple[str, str, Any]
+# A batch of operations, and what to set once they are done (when someone waits).
+Batch = tuple[list[Operation], threading.Event | None]
+
+# How long a request waits for unsubscriptions that take a channel away from
+# someone before it answers (the channel layer is local or a Redis round trip).
+UNSUBSCRIBE_WAIT_SECONDS = 5.0
 
 
 async def _deliver(operations: list[Operation]) -> None:
@@ -84,18 +90,24 @@ class _Publisher:
     one (a WSGI worker, a management command) they are queued onto a loop of the
     publisher's own, in a background thread, rather than paying for a new event
     loop per event. Either way one task per loop drains its queue, so events
-    leave in commit order and the request never waits for the fan-out.
+    leave in commit order and the request never waits for the fan-out (only,
+    when asked to, for a batch that takes a channel away from a socket).
     """
 
     def __init__(self) -> None:
-        self._queues: dict[asyncio.AbstractEventLoop, asyncio.Queue[list[Operation]]] = {}
+        self._queues: dict[asyncio.AbstractEventLoop, asyncio.Queue[Batch]] = {}
         self._own_loop: asyncio.AbstractEventLoop | None = None
         self._own_pid = 0
         self._lock = threading.Lock()
 
-    def submit(self, sends: list[Operation]) -> None:
+    def submit(self, sends: list[Operation], *, wait: float | None = None) -> None:
+        """Queue ``sends``; with ``wait``, return only once they (and so everything
+        queued before them) reached the channel layer, or ``wait`` seconds passed."""
         loop = _server_loop() or self._background_loop()
-        loop.call_soon_threadsafe(self._enqueue, loop, sends)
+        done = threading.Event() if wait is not None and not _runs_on(loop) else None
+        loop.call_soon_threadsafe(self._enqueue, loop, (sends, done))
+        if done is not None and not done.wait(wait):
+            logger.error("chat engine channel layer did not confirm %d operations in %ss", len(sends), wait)
 
     def _background_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
@@ -106,16 +118,27 @@ class _Publisher:
                 self._own_loop, self._own_pid = loop, os.getpid()
             return self._own_loop
 
-    def _enqueue(self, loop: asyncio.AbstractEventLoop, sends: list[Operation]) -> None:
+    def _enqueue(self, loop: asyncio.AbstractEventLoop, batch: Batch) -> None:
         queue = self._queues.get(loop)
         if queue is None:
             queue = self._queues[loop] = asyncio.Queue()
             loop.create_task(self._drain(queue))
-        queue.put_nowait(sends)
+        queue.put_nowait(batch)
 
-    async def _drain(self, queue: asyncio.Queue[list[Operation]]) -> None:
+    async def _drain(self, queue: asyncio.Queue[Batch]) -> None:
         while True:
-            await _deliver(await queue.get())
+            sends, done = await queue.get()
+            await _deliver(sends)
+            if done is not None:
+                done.set()
+
+
+def _runs_on(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether this thread is running ``loop`` (waiting on it here would never end)."""
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 def _server_loop() -> asyncio.AbstractEventLoop | None:
@@ -190,10 +213,16 @@ def subscribe(channel_names: list[str], cids: list[str]) -> None:
     transaction.on_commit(async_to_sync(add))
 
 
-def unsubscribe(channel_names: list[str], cids: list[str]) -> None:
+def unsubscribe(channel_names: list[str], cids: list[str], *, revoke: bool = False) -> None:
     """Remove connections from channel groups once the transaction commits,
-    without waiting (a socket closing while its server shuts down must not
-    block a worker thread on an event loop that is going away)."""
+    after the events already queued.
+
+    A socket that closes is not waited for (one closing while its server shuts
+    down must not block a worker thread on an event loop that is going away).
+    One that loses a channel it may no longer read (``revoke``) is: the request
+    answers only once the channel layer dropped it, so no event the caller
+    causes next, in any process, still reaches it."""
     operations = [("group_discard", channel_group(cid), name) for cid in cids for name in channel_names]
     if operations:
-        transaction.on_commit(lambda: _publisher.submit(operations))
+        wait = UNSUBSCRIBE_WAIT_SECONDS if revoke else None
+        transaction.on_commit(lambda: _publisher.submit(operations, wait=wait))

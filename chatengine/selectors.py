@@ -136,6 +136,16 @@ def access_for(
     return Access(channel, member, granted, server=False, banned=banned)
 
 
+def may_read(caller: Caller, channel: Channel, member: Member | None, types: ChannelTypes) -> bool:
+    """Whether the caller may read ``channel``: what watching it takes, checked
+    as ``channel.query`` checks it (the team wall, then ``read-channel``)."""
+    # A ban keeps reading (Stream's banned users still watch and read), so it
+    # need not be looked up to answer this.
+    return team_sees(caller, channel) and access_for(caller, channel, member, types, banned=False).can(
+        "read-channel"
+    )
+
+
 def banned_channels(user: ChatUser, channels: list[Channel]) -> set[str]:
     """The cids among ``channels`` where a ban in force keeps ``user`` from writing."""
     bans = Ban.objects.active().filter(user=user).filter(Q(channel__isnull=True) | Q(channel__in=channels))

@@ -369,6 +369,9 @@ CHATENGINE_URL = env.str("CHATENGINE_URL", default=f"http://127.0.0.1:{PORT}/cha
 CHATENGINE_PUBLIC_URL = env.str("CHATENGINE_PUBLIC_URL", default="").rstrip("/")
 # The largest file a user may send in the built-in engine (Stream's own ceiling is 100 MB).
 CHATENGINE_UPLOAD_MAX_MB = env.int("CHATENGINE_UPLOAD_MAX_MB", default=100)
+if not 1 <= CHATENGINE_UPLOAD_MAX_MB <= 100:
+    # GET /app reports it in bytes, and Stream's schema stops at 100 MB.
+    raise ImproperlyConfigured("CHATENGINE_UPLOAD_MAX_MB must be between 1 and 100.")
 STREAM_TOKEN_TTL = env.int("STREAM_TOKEN_TTL", default=3600)
 STREAM_TIMEOUT = env.float("STREAM_TIMEOUT", default=6.0)
 # The sync worker (manage.py stream_sync, or the thread `manage.py serve` starts).

@@ -15,6 +15,7 @@ from chatengine.serializers import (
     iso,
 )
 from chatengine.services import app as app_services
+from chatengine.services.uploads import max_bytes
 
 # Stream's app fields this engine has no use for, at their neutral values.
 APP_DEFAULTS: dict[str, Any] = {
@@ -52,7 +53,7 @@ APP_DEFAULTS: dict[str, Any] = {
     "sns_topic_arn": "",
     "sns_key": "",
     "sns_secret": "",
-    # Uploads are off (see the channel configs); no size is accepted.
+    # (size_limit: the engine's own limit, set in app_get.)
     "file_upload_config": {"size_limit": 0},
     "image_upload_config": {"size_limit": 0},
     "grants": {},
@@ -109,6 +110,10 @@ def app_get(call: Call) -> dict[str, Any]:
         "multi_tenant_enabled": app.multi_tenant_enabled,
         "channel_configs": {name: call.types.config(name) for name in app_services.BUILTIN_CHANNEL_TYPES},
     }
+    for key in ("file_upload_config", "image_upload_config"):
+        # The limit the engine enforces (CHATENGINE_UPLOAD_MAX_MB), whatever was
+        # stored: the JS client checks files against it before sending them.
+        body[key] = {**body[key], "size_limit": max_bytes()}
     if call.caller.server and app.revoke_tokens_issued_before is not None:
         body["revoke_tokens_issued_before"] = iso(app.revoke_tokens_issued_before)
     return {"app": body}

@@ -13,11 +13,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from chatengine import auth
-from chatengine.errors import Code, StreamError, input_error, not_allowed
+from chatengine.errors import Code, StreamError, body_too_large, input_error, not_allowed
 from chatengine.models import ChatUser
 from chatengine.selectors import ChannelTypes, user_get
 from chatengine.services.app import app_get
@@ -174,6 +175,10 @@ def routes(**handlers: View) -> Callable[..., JsonResponse]:
             status = 201 if request.method in ("POST", "PUT") else 200
             return JsonResponse({**result, "duration": _duration(start)}, status=status)
         except StreamError as error:
+            return JsonResponse(error.body(_duration(start)), status=error.status)
+        except RequestDataTooBig:
+            # (Under WSGI, or a body that did not declare its length.)
+            error = body_too_large(request.META.get("CONTENT_LENGTH") or "more than that")
             return JsonResponse(error.body(_duration(start)), status=error.status)
         except Exception:
             logger.exception("chat engine request failed: %s %s", request.method, request.path)

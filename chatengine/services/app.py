@@ -7,12 +7,13 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from chatengine import events
 from chatengine.errors import Code, StreamError, input_error, not_found
 from chatengine.filters import parse_date
-from chatengine.models import ROLE_MAX_LENGTH, App, ChannelType, ChatUser, Connection, Role
+from chatengine.models import ROLE_MAX_LENGTH, App, ChannelType, ChatUser, Connection, Role, Watch
 from chatengine.permissions import BUILTIN_ROLES, DEFAULT_GRANTS
 from chatengine.serializers import iso
 
@@ -61,6 +62,7 @@ APP_SETTINGS_IGNORED = frozenset({"multi_tenant_enabled", "revoke_tokens_issued_
 @transaction.atomic
 def app_update(*, data: dict[str, Any]) -> App:
     app = App.objects.select_for_update().get(pk=app_get().pk)
+    multi_tenant_before = app.multi_tenant_enabled
     if "multi_tenant_enabled" in data:
         if not isinstance(data["multi_tenant_enabled"], bool):
             raise input_error("multi_tenant_enabled must be true or false")
@@ -77,7 +79,18 @@ def app_update(*, data: dict[str, Any]) -> App:
             )
     app.settings = {**app.settings, **{k: v for k, v in data.items() if k not in APP_SETTINGS_IGNORED}}
     app.save()
+    if app.multi_tenant_enabled != multi_tenant_before:
+        # The team wall went up (or down): every watcher is checked against it.
+        _recheck_watches(Watch.objects.all())
     return app
+
+
+def _recheck_watches(watches: QuerySet[Watch]) -> None:
+    # Imported here: the connection registry decides access through the
+    # selectors, which read channel types from this module.
+    from chatengine.services.connections import watches_recheck
+
+    watches_recheck(watches)
 
 
 def _optional_date(name: str, data: dict[str, Any]) -> datetime | None:
@@ -222,4 +235,7 @@ def channel_type_update(*, name: str, data: dict[str, Any]) -> ChannelType:
     channel_type.updated_at = timezone.now()
     channel_type.save()
     _forget_channel_type(name)
+    if "grants" in data:
+        # Grants taken from a role take the channels of this type from its watchers.
+        _recheck_watches(Watch.objects.filter(channel__type=name))
     return channel_type

@@ -28,11 +28,12 @@ from chatengine.models import (
     Task,
     TaskStatus,
     UserBlock,
+    Watch,
 )
 from chatengine.permissions import BUILTIN_ROLES, CROSS_TEAM_ROLES
 from chatengine.serializers import channel_payload, iso, member_payload, user_payload
 from chatengine.services.app import channel_type_get, role_exists
-from chatengine.services.connections import watches_end
+from chatengine.services.connections import watches_end, watches_recheck
 
 CHANNEL_ID = re.compile(r"^[\w\-!]+$")
 MEMBER_BATCH_LIMIT = 100
@@ -333,6 +334,7 @@ def _set_roles(channel: Channel, entries: list[tuple[str, str | None]], *, actor
     if missing:
         raise input_error(f"users are not members of {channel.cid}: {', '.join(missing)}")
     now = timezone.now()
+    changed: list[str] = []
     for user_id, role in entries:
         member = members[user_id]
         if role is None or member.channel_role == role:
@@ -342,6 +344,10 @@ def _set_roles(channel: Channel, entries: list[tuple[str, str | None]], *, actor
         member.channel_role, member.updated_at = role, now
         member.save(update_fields=["channel_role", "updated_at"])
         _member_event("member.updated", channel, member, actor)
+        changed.append(user_id)
+    if changed:
+        # A channel role without ``read-channel`` (a custom one) takes the channel away.
+        watches_recheck(Watch.objects.filter(channel=channel, connection__user_id__in=changed))
 
 
 def _ids(value: Any, field: str) -> list[str]:
@@ -371,6 +377,7 @@ def channel_update(
     ``data`` is given (fields left out are removed, ``team`` included, as Stream
     does), and any member operations. Authorization is the caller's job."""
     channel = Channel.objects.select_for_update(of=("self",)).select_related("created_by").get(pk=channel.pk)
+    team_before = channel.team
     now = timezone.now()
     if data is not None:
         if not isinstance(data, dict):
@@ -408,9 +415,16 @@ def channel_update(
             channel, parse_member_entries(operations["assign_roles"], field="assign_roles"), actor=actor
         )
     channel.refresh_from_db()
+    if channel.team != team_before:
+        _team_changed(channel)
     if data is not None:
         channel_updated_event(channel, actor)
     return channel
+
+
+def _team_changed(channel: Channel) -> None:
+    """A channel moved to another team: watchers outside it stop watching."""
+    watches_recheck(Watch.objects.filter(channel=channel))
 
 
 def channel_updated_event(channel: Channel, actor: ChatUser | None) -> None:
@@ -428,6 +442,7 @@ def channel_update_partial(
         raise input_error("set must be an object and unset a list of field names")
     to_set, to_unset = to_set or {}, to_unset or []
     channel = Channel.objects.select_for_update(of=("self",)).select_related("created_by").get(pk=channel.pk)
+    team_before = channel.team
     if not caller.server and ("team" in to_set or "team" in to_unset):
         raise not_allowed("the team of a channel can only change server-side")
     custom = dict(channel.custom)
@@ -454,6 +469,8 @@ def channel_update_partial(
     channel.custom = custom
     channel.updated_at = timezone.now()
     channel.save()
+    if channel.team != team_before:
+        _team_changed(channel)
     channel_updated_event(channel, actor)
     return channel
 

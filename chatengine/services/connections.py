@@ -16,8 +16,11 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from chatengine import events
-from chatengine.models import Channel, ChatUser, Connection, Watch
+from chatengine.auth import Caller
+from chatengine.models import Channel, ChatUser, Connection, Member, Watch
+from chatengine.selectors import ChannelTypes, may_read
 from chatengine.serializers import user_payload
+from chatengine.services.app import app_get
 
 
 def connection_open(*, user: ChatUser, channel_name: str) -> Connection:
@@ -112,10 +115,41 @@ def watches_end(channel: Channel, user_ids: list[str] | None = None) -> None:
         watches = watches.filter(connection__user_id__in=user_ids)
     found = list(watches.values_list("connection__channel_name", "connection__user_id"))
     watches.delete()
-    events.unsubscribe([name for name, _ in found], [channel.cid])
+    events.unsubscribe([name for name, _ in found], [channel.cid], revoke=True)
     if user_ids is not None:
         for user in ChatUser.objects.filter(id__in={user_id for _, user_id in found}):
             _watching_event("user.watching.stop", channel, user)
+
+
+def watches_recheck(watches: QuerySet[Watch]) -> None:
+    """End those of ``watches`` whose user may no longer read the channel, as
+    ``watches_end`` does: its role, teams or channel role changed, or the
+    channel's team, its type's grants or the app's multi-tenancy did.
+
+    Precondition: called inside the transaction of that change, after it was
+    written, so access is decided on the new state. A socket is subscribed to
+    a channel only by a watch, and the watch registry and the channel layer are
+    shared by every server process, so this reaches sockets on any of them.
+    Nobody is told (Stream simply stops delivering); the remaining watchers
+    hear ``user.watching.stop``."""
+    found = list(watches.select_related("connection__user", "channel").order_by("pk"))
+    if not found:
+        return
+    app, types = app_get(), ChannelTypes()
+    pairs = {(watch.channel_id, watch.connection.user_id): watch for watch in found}
+    members = {
+        (member.channel_id, member.user_id): member
+        for member in Member.objects.filter(
+            channel_id__in={cid for cid, _ in pairs}, user_id__in={user_id for _, user_id in pairs}
+        )
+    }
+    lost: dict[str, tuple[Channel, list[str]]] = {}
+    for key, watch in pairs.items():
+        caller = Caller(app=app, server=False, user=watch.connection.user)
+        if not may_read(caller, watch.channel, members.get(key), types):
+            lost.setdefault(watch.channel_id, (watch.channel, []))[1].append(watch.connection.user_id)
+    for channel, user_ids in lost.values():
+        watches_end(channel, user_ids)
 
 
 def live_watches() -> QuerySet[Watch]:

@@ -52,6 +52,19 @@ def max_bytes() -> int:
 FORM_OVERHEAD = 64 * 1024
 
 
+def upload_request_max_bytes() -> int:
+    """The largest upload request body: the largest file and its form around it."""
+    return max_bytes() + FORM_OVERHEAD
+
+
+def upload_request_too_large(size: str) -> StreamError:
+    return StreamError(
+        Code.INPUT,
+        f"the request is {size} bytes, more than the {settings.CHATENGINE_UPLOAD_MAX_MB} MB allowed",
+        status=413,
+    )
+
+
 def upload_request_size_check(*, declared: str | None) -> None:
     """Refuse an upload request whose declared ``Content-Length`` cannot fit
     the limit, before any of its body is read or spooled to disk. The file's
@@ -60,12 +73,8 @@ def upload_request_size_check(*, declared: str | None) -> None:
         length = int(declared or 0)
     except ValueError:
         raise input_error("Content-Length must be a number of bytes") from None
-    if length > max_bytes() + FORM_OVERHEAD:
-        raise StreamError(
-            Code.INPUT,
-            f"the request is {length} bytes, more than the {settings.CHATENGINE_UPLOAD_MAX_MB} MB allowed",
-            status=413,
-        )
+    if length > upload_request_max_bytes():
+        raise upload_request_too_large(str(length))
 
 
 def _image_type(head: bytes) -> str | None:

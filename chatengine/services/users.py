@@ -26,10 +26,11 @@ from chatengine.models import (
     Task,
     TaskStatus,
     UserTeam,
+    Watch,
 )
 from chatengine.serializers import user_payload
 from chatengine.services.app import role_exists
-from chatengine.services.connections import users_updated
+from chatengine.services.connections import users_updated, watches_recheck
 
 USER_ID = re.compile(r"^[\w@.\-]+$")
 MAX_TEAMS = 250
@@ -171,6 +172,18 @@ def _disconnect_revoked(users: Iterable[ChatUser], before: dict[str, datetime | 
     events.disconnect_users(moved, StreamError(Code.TOKEN_EXPIRED, "JWTAuth error: token has been revoked"))
 
 
+def _standing(user: ChatUser) -> tuple[Any, ...]:
+    """What decides which channels a user may read."""
+    return user.role, sorted(user.teams or []), dict(user.teams_role or {})
+
+
+def _recheck_watches(users: Iterable[ChatUser], before: dict[str, tuple[Any, ...]]) -> None:
+    """Users whose role or teams changed stop watching what they may no longer read."""
+    changed = [user.id for user in users if user.id in before and _standing(user) != before[user.id]]
+    if changed:
+        watches_recheck(Watch.objects.filter(connection__user_id__in=changed))
+
+
 def _shown(user: ChatUser) -> dict[str, Any]:
     """What clients see of a user, but the time of the save itself."""
     shown = user_payload(user)
@@ -197,6 +210,7 @@ def users_upsert(*, users: list[dict[str, Any]], client_side: bool = False) -> l
     by_id = {validate_user_id(data.get("id")): data for data in users}
     existing = {user.id: user for user in ChatUser.objects.select_for_update().filter(id__in=by_id)}
     before = {user.id: _shown(user) for user in existing.values()}
+    standing = {user.id: _standing(user) for user in existing.values()}
     revoked = {user.id: user.revoke_tokens_issued_before for user in existing.values()}
     now = timezone.now()
     saved: list[ChatUser] = []
@@ -217,6 +231,7 @@ def users_upsert(*, users: list[dict[str, Any]], client_side: bool = False) -> l
         saved.append(user)
     _sync_team_index(saved)
     users_updated([user for user in saved if user.id in before and _shown(user) != before[user.id]])
+    _recheck_watches(saved, standing)
     _disconnect_revoked(saved, revoked)
     return saved
 
@@ -230,6 +245,7 @@ def users_update_partial(*, updates: list[dict[str, Any]]) -> list[ChatUser]:
     if missing:
         raise input_error(f"users do not exist: {', '.join(missing)}")
     before = {user.id: _shown(user) for user in users.values()}
+    standing = {user.id: _standing(user) for user in users.values()}
     revoked = {user.id: user.revoke_tokens_issued_before for user in users.values()}
     now = timezone.now()
     for update in updates:
@@ -245,6 +261,7 @@ def users_update_partial(*, updates: list[dict[str, Any]]) -> list[ChatUser]:
         user.save()
     _sync_team_index(users.values())
     users_updated([user for user in users.values() if _shown(user) != before[user.id]])
+    _recheck_watches(users.values(), standing)
     _disconnect_revoked(users.values(), revoked)
     return [users[user_id] for user_id in dict.fromkeys(ids)]
 

@@ -150,3 +150,11 @@ def test_no_route_answers_500_to_bad_input():
             elif response.status_code >= 400 and set(response.json()) != ENVELOPE:
                 failures.append((user_id, method, path, body, "not Stream's envelope"))
     assert failures == []
+
+
+def test_a_json_body_over_the_size_limit_is_a_413_not_a_500(settings):
+    make_user("ann")
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
+    response = StreamClient("ann").call("POST", "users", {"users": [{"id": "ann", "bio": "x" * 2048}]})
+    assert response.status_code == 413, response.content
+    assert response.json()["code"] == 4 and "MB allowed" in response.json()["message"]

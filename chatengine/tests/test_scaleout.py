@@ -5,6 +5,7 @@ served by another process causes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -20,8 +21,9 @@ from chatengine.tests.wsclient import next_event, open_socket, user_token
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
-# Its own Redis database, so no other test run shares the channel layer.
-REDIS_URL = "redis://127.0.0.1:6379/14"
+# The run's own Redis database (the redis marker's TEST_REDIS_URL): groups are
+# named after ids unique to each test, and the cache has a prefix per process.
+REDIS_URL = os.environ["TEST_REDIS_URL"]
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +76,59 @@ def test_an_event_crosses_server_processes(two_processes: tuple[LiveEngine, Live
     event = asyncio.run(scenario())
     assert event["message"]["text"] == "across processes"
     assert event["total_unread_count"] == 1, "the reader's own unread count travels with the event"
+
+
+def test_a_demotion_served_by_one_process_ends_a_watch_held_on_another(
+    two_processes: tuple[LiveEngine, LiveEngine],
+) -> None:
+    first, second = two_processes
+    server = StreamChat(first.api_key, first.api_secret, base_url=first.base_url)
+    server.update_app_settings(multi_tenant_enabled=True)
+    # Any team role that reads channels it is not a member of will do: admin.
+    mod, cat = f"mod-{uuid.uuid4().hex[:6]}", f"cat-{uuid.uuid4().hex[:6]}"
+    server.upsert_users(
+        [
+            {"id": mod, "teams": ["acme"], "teams_role": {"acme": "admin"}},
+            {"id": cat, "teams": ["acme"], "teams_role": {"acme": "user"}},
+        ]
+    )
+    channel = server.channel("messaging", f"acme-{uuid.uuid4().hex[:8]}", {"team": "acme"})
+    channel.create(cat)
+    channel.add_members([cat])
+
+    async def watch(engine: LiveEngine, user_id: str):
+        ws, handshake = await open_socket(engine, user_id)
+        response = await asyncio.to_thread(
+            requests.post,
+            f"{engine.base_url}/channels/messaging/{channel.id}/query",
+            params={"api_key": engine.api_key, "connection_id": handshake["connection_id"]},
+            json={"state": True, "watch": True},
+            headers={"Authorization": user_token(engine, user_id), "stream-auth-type": "jwt"},
+            timeout=10,
+        )
+        assert response.status_code == 201, response.text
+        return ws
+
+    async def scenario() -> list[str]:
+        mod_ws, cat_ws = await watch(second, mod), await watch(first, cat)
+        other = StreamChat(second.api_key, second.api_secret, base_url=second.base_url)
+        send = other.channel("messaging", channel.id).send_message
+        try:
+            await asyncio.to_thread(send, {"text": "before"}, cat)
+            assert (await next_event(mod_ws, "message.new"))["message"]["text"] == "before"
+            await next_event(cat_ws, "message.new")
+            # The first process demotes; the second holds the socket and sends.
+            await asyncio.to_thread(
+                server.upsert_user, {"id": mod, "teams": ["acme"], "teams_role": {"acme": "user"}}
+            )
+            await asyncio.to_thread(send, {"text": "after"}, cat)
+            assert (await next_event(cat_ws, "message.new"))["message"]["text"] == "after"
+            heard = []
+            with contextlib.suppress(TimeoutError):
+                heard.append((await next_event(mod_ws, "message.new", timeout=1.5))["message"]["text"])
+            return heard
+        finally:
+            await mod_ws.close()
+            await cat_ws.close()
+
+    assert asyncio.run(scenario()) == []

@@ -95,3 +95,54 @@ def test_watching_a_page_of_channels_costs_the_same_for_many_channels(room):
         return len(queries)
 
     assert count_queries(2) == count_queries(12)
+
+
+def watching(room) -> list[str]:
+    """Who watches the room now, as the server sees it."""
+    return watchers(query_as_server("channels/messaging/acme-room/query", {"state": True}))
+
+
+def query_as_server(path: str, body: dict) -> dict:
+    response = StreamClient().call("POST", path, body)
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+@pytest.fixture
+def watched(room):
+    for name in ("ann", "bob"):
+        query(
+            name, "channels/messaging/acme-room/query", {"watch": True}, connection_id=socket_of(room[name])
+        )
+    assert watching(room) == ["ann", "bob"]
+    return room
+
+
+def test_a_channel_moved_to_another_team_loses_the_watchers_outside_it(watched):
+    make_user("zed", team="globex")
+    moved = StreamClient().call("PATCH", "channels/messaging/acme-room", {"set": {"team": "globex"}})
+    assert moved.status_code == 200, moved.content
+    assert watching(watched) == []
+
+
+def test_a_channel_role_without_read_channel_ends_the_members_watch(watched):
+    assert StreamClient().call("POST", "roles", {"name": "channel_mute_reader"}).status_code == 201
+    body = {"assign_roles": [{"user_id": "bob", "channel_role": "channel_mute_reader"}]}
+    assert StreamClient().call("POST", "channels/messaging/acme-room", body).status_code == 201
+    assert watching(watched) == ["ann"]
+
+
+def test_turning_multi_tenancy_on_ends_watches_across_the_team_wall(settings):
+    ann, zed = make_user("ann"), make_user("zed", team="globex")
+    make_channel("acme-room", ann, zed)  # two teams in one channel: allowed without multi-tenancy
+    for user in (ann, zed):
+        query(user.id, "channels/messaging/acme-room/query", {"watch": True}, connection_id=socket_of(user))
+    assert StreamClient().call("PATCH", "app", {"multi_tenant_enabled": True}).status_code == 200
+    assert watchers(query_as_server("channels/messaging/acme-room/query", {"state": True})) == ["ann"]
+
+
+def test_a_banned_member_keeps_watching_and_reading(watched):
+    """Stream's banned users still connect to their channels and read them."""
+    body = {"target_user_id": "bob", "user_id": "ann", "type": "messaging", "id": "acme-room"}
+    assert StreamClient().call("POST", "moderation/ban", body).status_code == 201
+    assert watching(watched) == ["ann", "bob"]

@@ -1,0 +1,117 @@
+"""ASGI middleware in front of the engine's HTTP routes: a request body the
+engine would refuse for its size is refused before it is read.
+
+Django's ASGI handler reads a whole body (into memory, then a temporary file)
+before any view runs, so a view can only refuse an oversize upload once it
+has arrived. Here an upload route's body is bounded by the upload limit
+(``CHATENGINE_UPLOAD_MAX_MB`` and the form around the file) and any other
+engine route's by ``DATA_UPLOAD_MAX_MEMORY_SIZE``, the most Django would take
+as a JSON body: a declared ``Content-Length`` over it is answered 413 from the
+headers alone, and a body without one (chunked) is cut off with 413 as soon as
+it grows past it. Either way the answer is Stream's error envelope.
+
+This bounds what the application reads. A server that receives a whole body
+before it calls the application (daphne does) has already taken it in; in
+front of such a server the proxy must bound bodies as well.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from django.conf import settings
+from django.urls import Resolver404, resolve
+
+from chatengine.errors import StreamError, body_too_large
+from chatengine.services.uploads import (
+    upload_request_max_bytes,
+    upload_request_size_check,
+    upload_request_too_large,
+)
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+UPLOAD_ROUTES = frozenset({"chatengine-channel-file", "chatengine-channel-image"})
+
+
+def _route(scope: Scope) -> str | None:
+    """The engine route the request is for, or None (not the engine's)."""
+    path = scope.get("path", "")
+    root = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    try:
+        name = resolve(path).url_name or ""
+    except Resolver404:
+        return None
+    return name if name.startswith("chatengine-") else None
+
+
+def _declared_length(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name.lower() == b"content-length":
+            return value.decode("latin-1")
+    return None
+
+
+class BodySizeLimit:
+    """Wraps the project's HTTP application (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = _route(scope) if scope["type"] == "http" else None
+        if route is None:
+            await self.app(scope, receive, send)
+            return
+        upload = route in UPLOAD_ROUTES
+        limit = upload_request_max_bytes() if upload else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        too_large = upload_request_too_large if upload else body_too_large
+        declared = _declared_length(scope)
+        try:
+            if upload:
+                upload_request_size_check(declared=declared)
+            elif declared is not None and declared.isdigit() and int(declared) > limit:
+                raise too_large(declared)
+        except StreamError as error:
+            await _answer(send, error)
+            return
+
+        received = 0
+
+        async def bounded_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    await _answer(send, too_large(f"over {limit}"))
+                    # What Django does when a client goes away mid-body: stop
+                    # reading and answer nothing more (the answer is sent).
+                    return {"type": "http.disconnect"}
+            return message
+
+        await self.app(scope, bounded_receive, send)
+
+
+async def _answer(send: Send, error: StreamError) -> None:
+    body = json.dumps(error.body()).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
