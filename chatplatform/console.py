@@ -19,10 +19,12 @@ from typing import Any, ClassVar
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import URLPattern, path, reverse
 
 from chatplatform.errors import ApplicationError
 
@@ -158,6 +160,61 @@ class ServiceModelAdmin(admin.ModelAdmin):
             _, name, description = actions["delete_selected"]
             actions["delete_selected"] = (delete_selected, name, description)
         return actions
+
+
+class ObjectActionsMixin:
+    """List actions that an object's change page also offers as buttons.
+
+    ``object_actions`` names entries of ``get_actions`` (the same functions, so a
+    button cannot drift from its list action, and apps that extend the admin add
+    theirs there); :meth:`object_action_applies` hides the ones that make no
+    sense for the object. A button posts to ``<id>/actions/<name>/``, which runs
+    the action on that one object.
+    """
+
+    object_actions: ClassVar[tuple[str, ...]] = ()
+    change_form_template = "admin/console/change_form.html"
+
+    def object_action_applies(self, name: str, obj: models.Model) -> bool:
+        return True
+
+    def _change_url(self, obj: models.Model) -> str:
+        opts = self.model._meta  # type: ignore[attr-defined]
+        return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+
+    def get_urls(self) -> list[URLPattern]:
+        opts = self.model._meta  # type: ignore[attr-defined]
+        view = self.admin_site.admin_view(self.object_action_view)  # type: ignore[attr-defined]
+        name = f"{opts.app_label}_{opts.model_name}_object_action"
+        return [path("<path:object_id>/actions/<str:action>/", view, name=name), *super().get_urls()]  # type: ignore[misc]
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        obj = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
+        buttons: list[tuple[str, str]] = []
+        if obj is not None:
+            actions = self.get_actions(request)  # type: ignore[attr-defined]
+            buttons = [
+                (name, actions[name][2])
+                for name in self.object_actions
+                if name in actions and self.object_action_applies(name, obj)
+            ]
+        context = {**(extra_context or {}), "object_actions": buttons}
+        return super().change_view(request, object_id, form_url, context)  # type: ignore[misc]
+
+    def object_action_view(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
+        actions = self.get_actions(request)  # type: ignore[attr-defined]
+        if obj is None or action not in self.object_actions or action not in actions:
+            raise Http404
+        if not self.has_change_permission(request, obj):  # type: ignore[attr-defined]
+            raise PermissionDenied
+        func = actions[action][0]
+        response = func(self, request, self.get_queryset(request).filter(pk=obj.pk))  # type: ignore[attr-defined]
+        return response or HttpResponseRedirect(self._change_url(obj))
 
 
 def delete_selected(

@@ -143,6 +143,8 @@ class TenantSyncAdminMixin:
 
     def get_fieldsets(self, request: HttpRequest, obj: Tenant | None = None) -> list:
         fieldsets = list(super().get_fieldsets(request, obj))  # type: ignore[misc]
+        if obj is None:  # nothing is synced before the tenant exists
+            return fieldsets
         return [*fieldsets[:1], ("Chat service", {"fields": ["chat_sync"]}), *fieldsets[1:]]
 
     def get_actions(self, request: HttpRequest) -> dict:

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from audit.models import AuditEvent
-from chatplatform.console import ServiceModelAdmin, changed_values
+from chatplatform.console import ObjectActionsMixin, ServiceModelAdmin, changed_values
 from tenants.models import Tenant, TenantStatus
 from tenants.selectors import tenants_with_counts
 from tenants.services import (
@@ -40,7 +40,7 @@ class ConfirmDeleteForm(forms.Form):
 
 
 @admin.register(Tenant)
-class TenantAdmin(ServiceModelAdmin):
+class TenantAdmin(ObjectActionsMixin, ServiceModelAdmin):
     list_display = ["name", "slug", "status_badge", "user_count", "channel_count", "created_at"]
     list_filter = ["status", "created_at"]
     search_fields = ["name", "slug"]
@@ -53,7 +53,28 @@ class TenantAdmin(ServiceModelAdmin):
         ("Record", {"fields": ["id", "created_at", "updated_at"], "classes": ["collapse"]}),
     ]
     actions = ["suspend", "reactivate"]
+    # Also buttons on a tenant's page ("resync" and "export" come from the apps
+    # that extend this admin).
+    object_actions = ("suspend", "reactivate", "resync", "export")
     delete_confirmation_template = "admin/tenants/tenant/delete_confirmation.html"
+
+    def object_action_applies(self, name: str, obj: Tenant) -> bool:  # type: ignore[override]
+        if name == "suspend":
+            return obj.status == TenantStatus.ACTIVE
+        if name == "reactivate":
+            return obj.status == TenantStatus.SUSPENDED
+        return True
+
+    def get_fieldsets(self, request: HttpRequest, obj: Tenant | None = None) -> list:
+        if obj is not None:
+            return list(super().get_fieldsets(request, obj))
+        onboard = reverse("admin:tenants_tenant_onboard")
+        description = format_html(
+            "Creates the organization alone. To create it with its first admin, its channels and "
+            'its users in one step, <a href="{}">onboard the organization</a> instead.',
+            onboard,
+        )
+        return [(None, {"fields": ["name", "slug", "status"], "description": description})]
 
     def get_actions(self, request: HttpRequest) -> dict:
         actions = super().get_actions(request)

@@ -90,3 +90,62 @@ def test_a_taken_slug_is_a_form_error(staff_client: Client, world):
     assert response.status_code == 200
     assert "slug" in response.context["adminform"].form.errors
     assert Tenant.objects.filter(slug="acme").count() == 1
+
+
+def action_url(tenant: Tenant, action: str) -> str:
+    return reverse("admin:tenants_tenant_object_action", args=[tenant.pk, action])
+
+
+def test_a_tenants_page_offers_its_lifecycle_as_buttons(staff_client: Client, world):
+    page = staff_client.get(change_url(world.tenant_a)).content.decode()
+    for action in ("suspend", "resync", "export"):
+        assert f'id="object-action-{action}"' in page
+        assert f'action="{action_url(world.tenant_a, action)}"' in page
+    assert 'id="object-action-reactivate"' not in page  # it is active
+
+    response = staff_client.post(action_url(world.tenant_a, "suspend"), follow=True)
+    assert response.redirect_chain[-1][0] == change_url(world.tenant_a)
+    world.tenant_a.refresh_from_db()
+    assert world.tenant_a.status == TenantStatus.SUSPENDED
+    assert [e.actor_id for e in events(action="tenant.suspended")] == [world.staff.pk]
+    page = response.content.decode()
+    assert 'id="object-action-reactivate"' in page and 'id="object-action-suspend"' not in page
+    assert world.tenant_b.status == TenantStatus.ACTIVE  # one tenant only
+
+    staff_client.post(action_url(world.tenant_a, "reactivate"))
+    world.tenant_a.refresh_from_db()
+    assert world.tenant_a.status == TenantStatus.ACTIVE
+
+
+def test_the_export_button_downloads_the_tenant(staff_client: Client, world):
+    response = staff_client.post(action_url(world.tenant_a, "export"))
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == 'attachment; filename="acme.jsonl"'
+    assert (
+        world.member.email
+        in b"".join(response.streaming_content if response.streaming else [response.content]).decode()
+    )
+
+
+def test_the_resync_button_queues_the_tenant_again(staff_client: Client, world):
+    OutboxEntry.objects.all().delete()
+    response = staff_client.post(action_url(world.tenant_a, "resync"), follow=True)
+    assert "to be sent to the chat service again" in response.content.decode()
+    queued = OutboxEntry.objects.filter(tenant_id=world.tenant_a.pk)
+    assert queued.filter(entity_type=EntityType.USER).exists()
+    assert not OutboxEntry.objects.filter(tenant_id=world.tenant_b.pk).exists()
+
+
+def test_object_actions_are_posted_and_named(staff_client: Client, world):
+    assert staff_client.get(action_url(world.tenant_a, "suspend")).status_code == 405
+    assert staff_client.post(action_url(world.tenant_a, "delete_selected")).status_code == 404
+    # Not signed in to the console: the login page, and nothing changes.
+    assert Client().post(action_url(world.tenant_a, "suspend")).status_code == 302
+    world.tenant_a.refresh_from_db()
+    assert world.tenant_a.status == TenantStatus.ACTIVE
+
+
+def test_the_add_form_asks_only_what_a_new_tenant_has(staff_client: Client, world):
+    page = staff_client.get(ADD).content.decode()
+    assert "Chat sync" not in page and "People and channels" not in page
+    assert reverse("admin:tenants_tenant_onboard") in page
