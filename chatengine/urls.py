@@ -13,6 +13,7 @@ from chatengine.api import moderation as moderation_views
 from chatengine.api import uploads as upload_views
 from chatengine.api import users as user_views
 from chatengine.api.http import View, routes, unknown_endpoint
+from chatengine.api.index import index
 
 SEGMENT = r"[^/]+"
 CHANNEL = rf"channels/(?P<channel_type>{SEGMENT})/(?P<channel_id>{SEGMENT})"
@@ -24,6 +25,7 @@ def _path(pattern: str, name: str, **handlers: View) -> URLPattern:
 
 
 urlpatterns: list[URLPattern] = [
+    re_path(r"^$", index, name="chatengine-index"),
     _path("app", "app", GET=app_views.app_get, PATCH=app_views.app_update),
     _path("roles", "roles", GET=app_views.roles_list, POST=app_views.role_create),
     _path(rf"roles/(?P<name>{SEGMENT})", "role", DELETE=app_views.role_delete),

@@ -185,6 +185,7 @@ def routes(**handlers: View) -> Callable[..., JsonResponse]:
             error = StreamError(Code.INTERNAL, "internal error", status=500)
             return JsonResponse(error.body(_duration(start)), status=500)
 
+    view.methods = sorted(handlers)  # type: ignore[attr-defined]  # for the index
     return view
 
 

@@ -156,6 +156,24 @@ def test_unknown_routes_and_methods_answer_with_streams_envelope(client):
     assert missing.status_code == 404 and missing.json()["code"] == 16
 
 
+@pytest.mark.django_db
+def test_the_engines_address_says_what_it_is_and_lists_its_endpoints(client):
+    index = client.get("/chat-api/")
+    assert index.status_code == 200
+    body = index.json()
+    assert body["base_url"] == "http://testserver/chat-api"
+    assert body["websocket"] == "ws://testserver/chat-api/connect"
+    endpoints = {e["path"]: e["methods"] for e in body["endpoints"]}
+    assert endpoints["/app"] == ["GET", "PATCH"]
+    assert "POST" in endpoints["/channels/{channel_type}/{channel_id}/message"]
+    # Each listed endpoint is a route of the engine, not the catch-all.
+    for path, methods in endpoints.items():
+        concrete = path.replace("{", "").replace("}", "")
+        assert client.generic(methods[0], f"/chat-api{concrete}").json().get("code") != 16, path
+    # Only reading: anything else is the usual unknown-endpoint answer.
+    assert client.post("/chat-api/", "{}", "application/json").json()["code"] == 16
+
+
 # ---------------------------------------------------------------------------
 # WebSocket handshake
 # ---------------------------------------------------------------------------
