@@ -15,8 +15,15 @@ class Role(models.TextChoices):
     MEMBER = "member", "Member"
 
 
-_RANK = {Role.MEMBER: 0, Role.MODERATOR: 1, Role.ADMIN: 2}
+# Which roles a tenant role may give (to a new user, an invitation, a role
+# change); platform staff, outside the ladder, give any.
+_GRANTS = {
+    Role.ADMIN: frozenset(Role),
+    Role.MODERATOR: frozenset({Role.MEMBER}),
+    Role.MEMBER: frozenset(),
+}
 
 
-def role_rank(role: str) -> int:
-    return _RANK[Role(role)]
+def grantable_roles(granter: str | None) -> frozenset[Role]:
+    """The roles a user of tenant role ``granter`` (None: platform staff) may grant."""
+    return frozenset(Role) if granter is None else _GRANTS[Role(granter)]

@@ -23,12 +23,11 @@ from chatplatform.api.permissions import (
     ADMIN,
     EVERYONE,
     MANAGERS,
-    MODERATOR,
     STAFF,
     ActionRolePermission,
+    may_grant,
     role_key,
 )
-from tenants.roles import Role
 
 SELF_EDITABLE = frozenset({"full_name", "password"})
 MODERATOR_EDITABLE = frozenset({"full_name", "is_active", "role"})
@@ -46,7 +45,7 @@ class UserPermission(ActionRolePermission):
 
 
 def check_can_create(actor: User, *, role: str) -> None:
-    if role_key(actor) == MODERATOR and role != Role.MEMBER:
+    if not may_grant(actor, role):
         raise PermissionDenied("Moderators can only create members.", code="role_not_allowed")
 
 
@@ -67,9 +66,9 @@ def check_can_update(actor: User, target: User, changes: dict[str, Any]) -> None
         return
     if actor.pk == target.pk:
         allowed = SELF_EDITABLE
-    elif key == MODERATOR and target.role == Role.MEMBER:
+    elif may_grant(actor, target.role):  # a moderator, editing a member
         allowed = MODERATOR_EDITABLE
-        if changes.get("role", Role.MEMBER) != Role.MEMBER:
+        if "role" in changes and not may_grant(actor, changes["role"]):
             raise PermissionDenied("Moderators cannot grant roles.", code="role_not_allowed")
     else:
         raise PermissionDenied("Your role does not allow changing this user.", code="permission_denied")

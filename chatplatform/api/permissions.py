@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from tenants.roles import grantable_roles
+
 STAFF = "staff"
 ADMIN = "admin"
 MODERATOR = "moderator"
@@ -25,6 +27,12 @@ MANAGERS = frozenset({STAFF, ADMIN, MODERATOR})
 def role_key(user: Any) -> str:
     """The caller's place in the permission table: ``staff`` or its tenant role."""
     return STAFF if user.is_platform_staff else user.role
+
+
+def may_grant(actor: Any, role: str) -> bool:
+    """Whether ``actor`` may give ``role`` to someone (create, invite, change a role).
+    The one home of the rule; the role table is in :mod:`tenants.roles`."""
+    return role in grantable_roles(None if actor.is_platform_staff else actor.role)
 
 
 class ActionRolePermission(BasePermission):

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from accounts.api.auth_views import TokenEndpoint
 from accounts.api.serializers import UserSerializer
 from accounts.throttling import LoginIPThrottle
-from chatplatform.api.permissions import MANAGERS, MODERATOR, ActionRolePermission, role_key
+from chatplatform.api.permissions import MANAGERS, MODERATOR, ActionRolePermission, may_grant, role_key
 from onboarding.api.serializers import (
     InvitationAcceptedSerializer,
     InvitationAcceptSerializer,
@@ -28,7 +28,7 @@ from onboarding.api.serializers import (
 from onboarding.invitations import invitation_accept, invitation_create, invitation_revoke
 from onboarding.models import Invitation, InvitationStatus
 from tenants.api.mixins import TenantScopedViewSet
-from tenants.roles import Role
+from tenants.roles import grantable_roles
 from tenants.scoping import TenantScopedQuerySet
 
 
@@ -38,7 +38,7 @@ class InvitationPermission(ActionRolePermission):
     rules = {"list": MANAGERS, "retrieve": MANAGERS, "create": MANAGERS, "revoke": MANAGERS}
 
     def has_object_permission(self, request: Request, view: object, obj: Invitation) -> bool:
-        if role_key(request.user) == MODERATOR and obj.role != Role.MEMBER:
+        if not may_grant(request.user, obj.role):  # the invitations it could not have sent
             return False
         return super().has_object_permission(request, view, obj)
 
@@ -70,8 +70,8 @@ class InvitationViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.Retri
 
     def get_scoped_queryset(self) -> TenantScopedQuerySet:
         queryset = Invitation.objects.select_related("tenant")
-        if role_key(self.actor) == MODERATOR:
-            queryset = queryset.filter(role=Role.MEMBER)
+        if role_key(self.actor) == MODERATOR:  # (members are refused by the rules)
+            queryset = queryset.filter(role__in=grantable_roles(self.actor.role))
         return queryset
 
     def filter_queryset(self, queryset: TenantScopedQuerySet) -> TenantScopedQuerySet:
@@ -101,7 +101,7 @@ class InvitationViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.Retri
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         tenant = self.tenant_for_create(data.pop("tenant", None))
-        if role_key(self.actor) == MODERATOR and data["role"] != Role.MEMBER:
+        if not may_grant(self.actor, data["role"]):
             raise PermissionDenied("Moderators can only invite members.", code="role_not_allowed")
         created = invitation_create(
             tenant=tenant,
