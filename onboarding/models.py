@@ -10,6 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from chatplatform.models import TimestampedModel
@@ -24,6 +25,27 @@ class InvitationStatus(models.TextChoices):
     ACCEPTED = "accepted", "Accepted"
     REVOKED = "revoked", "Revoked"
     EXPIRED = "expired", "Expired"
+
+
+# An invitation's status is the first of these that holds; pending when none
+# does. The one table behind ``Invitation.status`` and ``with_status``.
+_ENDED_BY = (
+    (InvitationStatus.ACCEPTED, "accepted_at"),
+    (InvitationStatus.REVOKED, "revoked_at"),
+)
+
+
+class InvitationQuerySet(TenantScopedQuerySet):
+    def with_status(self, status: str) -> InvitationQuerySet:
+        """The invitations whose :attr:`Invitation.status` is ``status``, in SQL."""
+        now = timezone.now()
+        earlier = Q()
+        for ended, field in _ENDED_BY:
+            if status == ended:
+                return self.filter(earlier & Q(**{f"{field}__isnull": False}))
+            earlier &= Q(**{field: None})
+        expired = Q(expires_at__lte=now)
+        return self.filter(earlier & (expired if status == InvitationStatus.EXPIRED else ~expired))
 
 
 class Invitation(TimestampedModel):
@@ -47,7 +69,7 @@ class Invitation(TimestampedModel):
     # Not indexed: bulk imports write one row per user and pay for every index.
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = TenantScopedQuerySet.as_manager()
+    objects = InvitationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -60,10 +82,9 @@ class Invitation(TimestampedModel):
 
     @property
     def status(self) -> InvitationStatus:
-        if self.accepted_at:
-            return InvitationStatus.ACCEPTED
-        if self.revoked_at:
-            return InvitationStatus.REVOKED
+        for ended, field in _ENDED_BY:
+            if getattr(self, field) is not None:
+                return ended
         if self.expires_at <= timezone.now():
             return InvitationStatus.EXPIRED
         return InvitationStatus.PENDING

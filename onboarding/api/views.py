@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.db.models import Q
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -80,16 +78,8 @@ class InvitationViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.Retri
         params = InvitationListFilterSerializer(data=self.request.query_params)
         params.is_valid(raise_exception=True)
         filters = params.validated_data
-        now = timezone.now()
-        pending = Q(accepted_at=None, revoked_at=None, expires_at__gt=now)
-        by_status = {
-            InvitationStatus.PENDING: pending,
-            InvitationStatus.ACCEPTED: Q(accepted_at__isnull=False),
-            InvitationStatus.REVOKED: Q(accepted_at=None, revoked_at__isnull=False),
-            InvitationStatus.EXPIRED: Q(accepted_at=None, revoked_at=None, expires_at__lte=now),
-        }
         if wanted := filters.get("status"):
-            queryset = queryset.filter(by_status[wanted])
+            queryset = queryset.with_status(wanted)
         if email := filters.get("email"):
             queryset = queryset.filter(email__icontains=email)
         if tenant := filters.get("tenant"):

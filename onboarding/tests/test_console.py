@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.conf import settings as django_settings
 from django.core import mail
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -60,7 +61,7 @@ class TestOnboard:
     def test_the_link_lets_the_admin_set_a_password(self, staff_client, world, client):
         response = staff_client.post(ONBOARD, _form(), follow=True)
         link = response.content.decode().split("id='admin-link'>")[1].split("<")[0]
-        path = link.replace("http://127.0.0.1:8000", "")
+        path = link.replace(django_settings.SITE_URL, "")
         staff_client.logout()
         done = client.post(
             path,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.core import mail
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -45,7 +46,7 @@ class TestCreate:
         assert response.status_code == 201
         body = response.json()
         assert (body["role"], body["status"], body["channels"]) == ("moderator", "pending", ["general"])
-        assert body["url"].startswith("http://127.0.0.1:8000/invite/")
+        assert body["url"].startswith(f"{django_settings.SITE_URL}/invite/")
         assert len(mail.outbox) == 1 and body["url"] in mail.outbox[0].body
         assert mail.outbox[0].to == ["newbie@acme.test"]
         # Only a digest is stored.
@@ -163,12 +164,33 @@ class TestAccept:
         only_pending = client.get("/api/invitations/", {"status": "pending"}).json()["results"]
         assert [i["id"] for i in only_pending] == [pending["id"]]
 
+    def test_each_status_filter_finds_what_the_status_says(self, world):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from onboarding.models import Invitation, InvitationStatus
+
+        client = bearer_client(world.admin)
+        for email in ("pending@acme.test", "accepted@acme.test", "revoked@acme.test", "expired@acme.test"):
+            _invite(client, email=email)
+        now = timezone.now()
+        invitations = Invitation.objects.filter(tenant=world.tenant_a)
+        invitations.filter(email="accepted@acme.test").update(accepted_at=now, revoked_at=now)
+        invitations.filter(email="revoked@acme.test").update(
+            revoked_at=now, expires_at=now - timedelta(days=1)
+        )
+        invitations.filter(email="expired@acme.test").update(expires_at=now - timedelta(days=1))
+        for status in InvitationStatus:
+            found = client.get("/api/invitations/", {"status": status}).json()["results"]
+            assert [(i["email"], i["status"]) for i in found] == [(f"{status}@acme.test", status)]
+
 
 class TestPage:
     def test_the_page_sets_the_password(self, world, client):
         user = user_create(tenant=world.tenant_a, email="first-admin@acme.test", role="admin")
         url = set_password_url(user)
-        path = url.replace("http://127.0.0.1:8000", "")
+        path = url.replace(django_settings.SITE_URL, "")
         page = client.get(path)
         assert page.status_code == 200 and "Set your password" in page.content.decode()
         mismatch = client.post(path, {"password": PASSWORD, "password_again": "other"})
@@ -184,7 +206,7 @@ class TestPage:
 
     def test_accepting_an_invitation_on_the_page_ends_with_the_sign_in_link(self, world, client):
         url = _invite(bearer_client(world.admin)).json()["url"]
-        path = url.replace("http://127.0.0.1:8000", "")
+        path = url.replace(django_settings.SITE_URL, "")
         page = client.get(path).content.decode()
         assert "Join Acme" in page and 'id="sign-in"' not in page
         done = client.post(path, {"full_name": "New Bie", "password": PASSWORD, "password_again": PASSWORD})
