@@ -10,14 +10,20 @@ from tenants.models import Tenant
 
 
 class TenantCommand(BaseCommand):
-    """A command that works inside one tenant, named with ``--tenant SLUG``."""
+    """A command that works inside one tenant, named with ``--tenant SLUG`` (or,
+    with ``tenant_positional``, as its first argument ``SLUG``)."""
 
     tenant_required = True
+    tenant_positional = False
+    tenant_help = "The tenant's slug."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--tenant", metavar="SLUG", required=self.tenant_required, help="The tenant's slug."
-        )
+        if self.tenant_positional:
+            parser.add_argument("tenant", metavar="SLUG", help=self.tenant_help)
+        else:
+            parser.add_argument(
+                "--tenant", metavar="SLUG", required=self.tenant_required, help=self.tenant_help
+            )
 
     def get_tenant(self, options: dict[str, Any]) -> Tenant | None:
         slug = options.get("tenant")

@@ -5,27 +5,27 @@ from __future__ import annotations
 import os
 from typing import Any, TextIO
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from chatplatform.management.base import TenantCommand
 from onboarding.exports import tenant_export
 from onboarding.progress import progress_for
-from tenants.models import Tenant
 
 
-class Command(BaseCommand):
+class Command(TenantCommand):
+    tenant_positional = True
+
     help = (
         "Write a tenant, its channels, and its users with their channel memberships (no password "
         "hashes) as JSON Lines that import_tenants, import_channels and import_users read back."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("slug", metavar="SLUG", help="The tenant's slug.")
+        super().add_arguments(parser)
         parser.add_argument("--output", metavar="FILE", help="Write to FILE instead of standard output.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = Tenant.objects.filter(slug=options["slug"]).first()
-        if tenant is None:
-            raise CommandError(f"No tenant with the slug {options['slug']!r}.")
+        tenant = self.get_tenant(options)
         path = options["output"]
         if path:
             with self._open(path) as out:

@@ -4,24 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 from django.db.models import Count
 
-from tenants.models import Tenant
+from chatplatform.management.base import TenantCommand
 from tenants.services import tenant_delete
 
 
-class Command(BaseCommand):
+class Command(TenantCommand):
+    tenant_positional = True
+
     help = "Delete a tenant, its users, channels and chat data. Without --yes, only says what would go."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("slug", help="The tenant's slug.")
+        super().add_arguments(parser)
         parser.add_argument("--yes", action="store_true", help="Really delete.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = Tenant.objects.filter(slug=options["slug"]).first()
-        if tenant is None:
-            raise CommandError(f"No tenant with the slug {options['slug']!r}.")
+        tenant = self.get_tenant(options)
         users = tenant.users.count()
         channels = tenant.channels.count()
         memberships = tenant.channels.aggregate(n=Count("memberships"))["n"]

@@ -4,26 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from chatplatform.management.base import TenantCommand
 from streamsync.client import classify, get_client
 from streamsync.reconcile import reconcile_fix, reconcile_tenant
 from tenants.models import Tenant
 
 
-class Command(BaseCommand):
+class Command(TenantCommand):
+    tenant_required = False
+    tenant_help = "Only this tenant."
+
     help = "Report drift between the database and the chat service (users, channels, members)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--tenant", metavar="SLUG", help="Only this tenant.")
+        super().add_arguments(parser)
         parser.add_argument("--fix", action="store_true", help="Queue the repairs through the outbox.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenants = Tenant.objects.order_by("slug")
-        if options["tenant"]:
-            tenants = tenants.filter(slug=options["tenant"])
-            if not tenants.exists():
-                raise CommandError(f"No tenant with the slug {options['tenant']!r}.")
+        tenant = self.get_tenant(options)
+        tenants = [tenant] if tenant else Tenant.objects.order_by("slug")
         client = get_client()
         total_drift = total_queued = 0
         for tenant in tenants:
