@@ -123,6 +123,17 @@ class User(ImmutableFieldsMixin, AbstractBaseUser, PermissionsMixin, Timestamped
     def __str__(self) -> str:
         return self.email
 
+    # What the audit log records of it (audit.services.audit_object).
+    audit_target_type = "user"
+
+    @property
+    def audit_label(self) -> str:
+        return self.email
+
+    @property
+    def audit_tenant(self) -> Any:
+        return self.tenant if self.tenant_id else None
+
     def clean(self) -> None:
         super().clean()
         self.email = normalize_email(self.email)

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import STAFF_HAVE_NO_TENANT, User, normalize_email
 from accounts.tokens import refresh_tokens_revoke
-from audit.services import audit_changes, audit_record
+from audit.services import audit_changes, audit_object
 from chatplatform.errors import ApplicationError, ConflictError
 from chatplatform.validators import name_checked
 from tenants.models import Tenant
@@ -95,7 +95,7 @@ def user_create(
             user.save()
     except IntegrityError as exc:  # a concurrent create took the email
         raise _email_taken_error() from exc
-    _audit(user, "user.created", audit_changes({}, _audited_fields(user)))
+    audit_object(user, "user.created", audit_changes({}, _audited_fields(user)))
     return user
 
 
@@ -104,17 +104,6 @@ AUDITED_FIELDS = ("email", "full_name", "role", "is_active", "is_staff")
 
 def _audited_fields(user: User) -> dict[str, Any]:
     return {field: getattr(user, field) for field in AUDITED_FIELDS}
-
-
-def _audit(user: User, action: str, changes: dict[str, Any]) -> None:
-    audit_record(
-        action=action,
-        target_type="user",
-        target_id=user.pk,
-        target_repr=user.email,
-        tenant=user.tenant if user.tenant_id else None,
-        changes=changes,
-    )
 
 
 @transaction.atomic
@@ -163,7 +152,7 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
     if data.get("password"):
         changes["password"] = ["***", "***"]
     if changes:
-        _audit(user, _update_action(changes), changes)
+        audit_object(user, _update_action(changes), changes)
     return user
 
 
@@ -198,7 +187,7 @@ def user_deactivate(*, user: User) -> User:
 def user_delete(*, user: User) -> None:
     """Delete the user and its channel memberships. Refused for the last active admin."""
     _ensure_tenant_keeps_an_admin(user, role=None, is_active=False)
-    _audit(user, "user.deleted", audit_changes(_audited_fields(user), dict.fromkeys(AUDITED_FIELDS)))
+    audit_object(user, "user.deleted", audit_changes(_audited_fields(user), dict.fromkeys(AUDITED_FIELDS)))
     user.delete()
 
 

@@ -4,7 +4,7 @@ transaction, so an event exists exactly when its change does."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 from audit.context import current_origin
 from audit.models import AuditEvent
@@ -44,6 +44,31 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str, list, dict)):
         return value
     return str(value)
+
+
+class AuditTarget(Protocol):
+    """What a model tells the audit log about itself (tenants, users, channels, invitations)."""
+
+    pk: Any
+    audit_target_type: ClassVar[str]
+
+    @property
+    def audit_label(self) -> str: ...
+
+    @property
+    def audit_tenant(self) -> Any | None: ...
+
+
+def audit_object(target: AuditTarget, action: str, changes: dict[str, Any] | None = None) -> AuditEvent:
+    """Append one event about ``target`` (see :func:`audit_record`)."""
+    return audit_record(
+        action=action,
+        target_type=target.audit_target_type,
+        target_id=target.pk,
+        target_repr=target.audit_label,
+        tenant=target.audit_tenant,
+        changes=changes,
+    )
 
 
 def audit_record(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -134,6 +135,17 @@ class Channel(ImmutableFieldsMixin, TimestampedModel):
 
     def __str__(self) -> str:
         return f"#{self.slug}"
+
+    # What the audit log records of it (audit.services.audit_object).
+    audit_target_type = "channel"
+
+    @property
+    def audit_label(self) -> str:
+        return f"#{self.slug}"
+
+    @property
+    def audit_tenant(self) -> Any:
+        return self.tenant
 
     @property
     def is_direct(self) -> bool:

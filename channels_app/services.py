@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import users_in_tenant
-from audit.services import audit_changes, audit_record
+from audit.services import audit_changes, audit_object
 from channels_app.models import (
     CHANNEL_SLUG_MAX_LENGTH,
     DIRECT_MAX_OTHERS,
@@ -107,7 +107,7 @@ def channel_create(
     if created_by is not None and created_by.tenant_id == tenant.pk:
         roles[created_by.pk] = ChannelRole.MODERATOR
     _memberships_write(channel, roles)
-    _audit(
+    audit_object(
         channel,
         "channel.created",
         {**audit_changes({}, _audited_fields(channel)), "members": [None, len(roles)]},
@@ -187,7 +187,7 @@ def channel_direct_start(*, creator: User, user_ids: Iterable[UUID]) -> tuple[Ch
             raise
         return existing, False
     _memberships_write(channel, dict.fromkeys((user.pk for user in members), ChannelRole.MEMBER))
-    _audit(
+    audit_object(
         channel,
         "channel.created",
         {
@@ -206,17 +206,6 @@ def _audited_fields(channel: Channel) -> dict[str, Any]:
         "description": channel.description,
         "visibility": channel.visibility,
     }
-
-
-def _audit(channel: Channel, action: str, changes: dict[str, Any]) -> None:
-    audit_record(
-        action=action,
-        target_type="channel",
-        target_id=channel.pk,
-        target_repr=f"#{channel.slug}",
-        tenant=channel.tenant,
-        changes=changes,
-    )
 
 
 @transaction.atomic
@@ -242,13 +231,13 @@ def channel_update(*, channel: Channel, data: dict[str, Any]) -> Channel:
     channel.save()
     changes = audit_changes(before, _audited_fields(channel))
     if changes:
-        _audit(channel, "channel.updated", changes)
+        audit_object(channel, "channel.updated", changes)
     return channel
 
 
 @transaction.atomic
 def channel_delete(*, channel: Channel) -> None:
-    _audit(
+    audit_object(
         channel,
         "channel.deleted",
         audit_changes(_audited_fields(channel), dict.fromkeys(_audited_fields(channel))),
@@ -267,7 +256,7 @@ def channel_members_add(
     users = _tenant_users(channel.tenant, user_ids, field="user_ids")
     changed = _memberships_write(channel, {user.pk: ChannelRole(role) for user in users})
     if changed:
-        _audit(
+        audit_object(
             channel,
             "channel.members_added",
             {"members": [None, sorted(map(str, changed))], "role": [None, role]},
@@ -293,7 +282,7 @@ def channel_join(*, channel: Channel, user: User) -> tuple[Membership, bool]:
     if existing is not None:
         return existing, False
     membership = Membership.objects.create(channel=channel, user=user, role=ChannelRole.MEMBER)
-    _audit(channel, "channel.member_joined", {"member": [None, str(user.pk)]})
+    audit_object(channel, "channel.member_joined", {"member": [None, str(user.pk)]})
     return membership, True
 
 
@@ -305,7 +294,7 @@ def channel_member_remove(*, channel: Channel, user: User) -> None:
     deleted, _ = Membership.objects.filter(channel=channel, user=user).delete()
     if not deleted:
         raise ApplicationError("Not found.", code="not_found", status_code=404)
-    _audit(channel, "channel.member_removed", {"member": [str(user.pk), None]})
+    audit_object(channel, "channel.member_removed", {"member": [str(user.pk), None]})
 
 
 def _memberships_write(channel: Channel, roles: dict[UUID, ChannelRole]) -> list[UUID]:

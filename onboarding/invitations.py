@@ -36,7 +36,7 @@ from django.utils.http import base36_to_int, int_to_base36, urlsafe_base64_decod
 
 from accounts.models import User, normalize_email
 from accounts.services import EMAIL_UNAVAILABLE, user_create, user_update
-from audit.services import audit_record
+from audit.services import audit_object
 from channels_app.models import Channel
 from channels_app.services import channel_members_add
 from chatplatform.errors import ApplicationError
@@ -186,17 +186,6 @@ def _mail(subject: str, body: str, to: str, tenant: Tenant, *, about: str) -> bo
 # -- invitations ---------------------------------------------------------------------
 
 
-def _audit(invitation: Invitation, action: str, changes: dict | None = None) -> None:
-    audit_record(
-        action=action,
-        target_type="invitation",
-        target_id=invitation.pk,
-        target_repr=invitation.email,
-        tenant=invitation.tenant,
-        changes=changes,
-    )
-
-
 def _check_channels(tenant: Tenant, slugs: Sequence[str]) -> list[str]:
     slugs = list(dict.fromkeys(slugs))
     # Direct conversations have fixed members: nobody is invited into one.
@@ -265,7 +254,7 @@ def invitation_create(
         expires_at=_expiry(days),
         invited_by=invited_by,
     )
-    _audit(invitation, "invitation.created", {"email": [None, email], "role": [None, invitation.role]})
+    audit_object(invitation, "invitation.created", {"email": [None, email], "role": [None, invitation.role]})
     url = invitation_url(token)
     receipt = MailReceipt()
     if send and owner is not None:
@@ -300,7 +289,7 @@ def invitation_revoke(*, invitation: Invitation) -> Invitation:
         )
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at", "updated_at"])
-    _audit(invitation, "invitation.revoked")
+    audit_object(invitation, "invitation.revoked")
     return invitation
 
 
@@ -409,5 +398,5 @@ def invitation_accept(*, token: str, password: str, full_name: str = "") -> User
         channel_members_add(channel=channel, user_ids=[user.pk])
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at", "updated_at"])
-    _audit(invitation, "invitation.accepted", {"user": [None, str(user.pk)]})
+    audit_object(invitation, "invitation.accepted", {"user": [None, str(user.pk)]})
     return user

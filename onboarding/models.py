@@ -7,6 +7,7 @@ password get signed set-password links instead, which need no row (see
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -79,6 +80,17 @@ class Invitation(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.email} → {self.tenant.slug} ({self.status})"
+
+    # What the audit log records of it (audit.services.audit_object).
+    audit_target_type = "invitation"
+
+    @property
+    def audit_label(self) -> str:
+        return self.email
+
+    @property
+    def audit_tenant(self) -> Any:
+        return self.tenant
 
     @property
     def status(self) -> InvitationStatus:

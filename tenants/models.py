@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.core.validators import RegexValidator
 from django.db import models
@@ -69,6 +70,17 @@ class Tenant(ImmutableFieldsMixin, TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.slug})"
+
+    # What the audit log records of it (audit.services.audit_object).
+    audit_target_type = "tenant"
+
+    @property
+    def audit_label(self) -> str:
+        return self.slug
+
+    @property
+    def audit_tenant(self) -> Any:
+        return self
 
     @property
     def is_active(self) -> bool:

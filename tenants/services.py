@@ -6,7 +6,7 @@ from contextlib import ExitStack
 
 from django.db import IntegrityError, transaction
 
-from audit.services import audit_changes, audit_record
+from audit.services import audit_changes, audit_object
 from chatplatform.errors import ApplicationError
 from chatplatform.slugs import slug_from_name
 from chatplatform.validators import name_checked
@@ -36,21 +36,10 @@ def tenant_create(*, name: str, slug: str | None = None) -> Tenant:
     try:
         with transaction.atomic():
             tenant = Tenant.objects.create(name=name, slug=slug)
-            _audit(tenant, "tenant.created", audit_changes({}, {"name": name, "slug": slug}))
+            audit_object(tenant, "tenant.created", audit_changes({}, {"name": name, "slug": slug}))
             return tenant
     except IntegrityError as exc:  # a concurrent create took the slug
         raise _slug_taken_error(slug) from exc
-
-
-def _audit(tenant: Tenant, action: str, changes: dict | None = None) -> None:
-    audit_record(
-        action=action,
-        target_type="tenant",
-        target_id=tenant.pk,
-        target_repr=tenant.slug,
-        tenant=tenant,
-        changes=changes,
-    )
 
 
 def _validate_slug(slug: str) -> None:
@@ -84,7 +73,7 @@ def tenant_update(*, tenant: Tenant, name: str | None = None, status: str | None
                 "A tenant needs a name.", fields={"name": ["This field may not be blank."]}
             )
         if name != tenant.name:
-            _audit(tenant, "tenant.updated", audit_changes({"name": tenant.name}, {"name": name}))
+            audit_object(tenant, "tenant.updated", audit_changes({"name": tenant.name}, {"name": name}))
         tenant.name = name
     if status is not None and status != tenant.status:
         return _tenant_set_status(tenant=tenant, status=TenantStatus(status))
@@ -109,7 +98,7 @@ def _tenant_set_status(*, tenant: Tenant, status: TenantStatus) -> Tenant:
     tenant.save()
     if previous != status:
         action = "tenant.suspended" if status == TenantStatus.SUSPENDED else "tenant.reactivated"
-        _audit(tenant, action, audit_changes({"status": previous}, {"status": status.value}))
+        audit_object(tenant, action, audit_changes({"status": previous}, {"status": status.value}))
         tenant_status_changed.send(sender=Tenant, tenant=tenant, previous=previous)
     return tenant
 
@@ -118,7 +107,7 @@ def _tenant_set_status(*, tenant: Tenant, status: TenantStatus) -> Tenant:
 def tenant_delete(*, tenant: Tenant) -> None:
     """Delete the tenant with its users, channels and memberships (their chat
     data follows through the outbox). The audit log keeps the record."""
-    _audit(tenant, "tenant.deleted", {"name": [tenant.name, None], "slug": [tenant.slug, None]})
+    audit_object(tenant, "tenant.deleted", {"name": [tenant.name, None], "slug": [tenant.slug, None]})
     with ExitStack() as stack:
         for _receiver, wrapper in tenant_deleting.send(sender=Tenant, tenant=tenant):
             if wrapper is not None:
