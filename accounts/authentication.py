@@ -93,9 +93,10 @@ class CookieJWTAuthentication(JWTAuthentication):
                 expired = True
             except TokenError:
                 pass
-        if expired:
+        if expired:  # the same code as simplejwt's, which clients watch for to refresh
             raise InvalidToken(
-                "The access token has expired: refresh it with POST /api/auth/refresh.", code="token_expired"
+                "The access token has expired: refresh it with POST /api/auth/refresh.",
+                code="token_not_valid",
             )
         raise InvalidToken("The access token is not valid: sign in again.", code="token_not_valid")
 

@@ -297,7 +297,7 @@ class TestBearer:
             client.cookies[cookie_names()[0]] = str(token)
         response = client.get(ME)
         assert response.status_code == 401
-        assert response.json()["code"] == "token_expired"
+        assert response.json()["code"] == "token_not_valid"  # what clients watch for to refresh
         assert "expired" in response.json()["detail"]
         assert "refresh" in response.json()["detail"]
 

@@ -87,6 +87,7 @@ def test_expired_token(world, settings):
     response = client.get("/api/auth/me")
     assert response.status_code == 401
     assert response.json()["code"] == "token_not_valid"
+    assert "expired" in response.json()["detail"]
 
 
 def test_health_and_ready():
