@@ -381,6 +381,9 @@ STREAM_SYNC_LEASE_SECONDS = env.int("STREAM_SYNC_LEASE_SECONDS", default=300)
 STREAM_SYNC_POLL_INTERVAL = env.float("STREAM_SYNC_POLL_INTERVAL", default=0.5)
 STREAM_SYNC_BACKOFF_BASE = env.float("STREAM_SYNC_BACKOFF_BASE", default=1.0)
 STREAM_SYNC_BACKOFF_CAP = env.float("STREAM_SYNC_BACKOFF_CAP", default=300.0)
+# /api/ready fails once the oldest change waiting for the chat service is older
+# than this many seconds (the worker is down or the service refuses); 0: never.
+STREAM_SYNC_READY_MAX_AGE = env.int("STREAM_SYNC_READY_MAX_AGE", default=600)
 
 # ---------------------------------------------------------------------------
 # Logging: one line per record, request id attached where known

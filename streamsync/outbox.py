@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
@@ -239,9 +240,16 @@ def backlog() -> dict[str, object]:
     now = timezone.now()
     waiting = OutboxEntry.objects.filter(status__in=[OutboxStatus.PENDING, OutboxStatus.CLAIMED])
     oldest = waiting.aggregate(oldest=Min("created_at"))["oldest"]
-    return {
-        "status": "ok",
+    age = round((now - oldest).total_seconds(), 1) if oldest else 0
+    limit = settings.STREAM_SYNC_READY_MAX_AGE
+    report: dict[str, object] = {
+        "status": "unavailable" if limit and age > limit else "ok",
         "pending": waiting.count(),
-        "oldest_pending_age_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0,
+        "oldest_pending_age_seconds": age,
         "dead": OutboxEntry.objects.filter(status=OutboxStatus.DEAD).count(),
     }
+    if report["status"] != "ok":
+        report["reason"] = (
+            f"the oldest change has waited {age:.0f} s, more than {limit} s: is the sync worker running?"
+        )
+    return report

@@ -189,7 +189,8 @@ def test_a_retry_hands_over_to_a_newer_pending_row():
     assert (survivor.status, survivor.attempts, survivor.last_error) == (OutboxStatus.PENDING, 1, "HTTP 503")
 
 
-def test_ready_reports_the_backlog(world):
+def test_ready_reports_the_backlog(world, settings):
+    settings.STREAM_SYNC_READY_MAX_AGE = 600
     OutboxEntry.objects.update(created_at=timezone.now() - timedelta(seconds=90))
     body = APIClient().get("/api/ready").json()
     backlog = body["checks"]["chat_sync_outbox"]
@@ -197,3 +198,15 @@ def test_ready_reports_the_backlog(world):
     assert backlog["oldest_pending_age_seconds"] >= 90
     assert backlog["dead"] == 0
     assert body["status"] == "ok"
+
+
+def test_ready_fails_when_changes_wait_too_long(world, settings):
+    settings.STREAM_SYNC_READY_MAX_AGE = 60
+    OutboxEntry.objects.update(created_at=timezone.now() - timedelta(seconds=90))
+    response = APIClient().get("/api/ready")
+    assert response.status_code == 503
+    backlog = response.json()["checks"]["chat_sync_outbox"]
+    assert backlog["status"] == "unavailable"
+    assert "sync worker" in backlog["reason"]
+    settings.STREAM_SYNC_READY_MAX_AGE = 0  # never
+    assert APIClient().get("/api/ready").status_code == 200
