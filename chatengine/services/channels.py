@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -129,17 +130,35 @@ def _users(user_ids: list[str], *, channel: Channel, caller: Caller) -> dict[str
         raise input_error(
             f"the following users are specified in members but don't exist: {', '.join(missing)}"
         )
-    if caller.multi_tenant and channel.team:
-        outside = [
-            uid
-            for uid, user in users.items()
-            if channel.team not in user.teams and user.role not in CROSS_TEAM_ROLES
-        ]
-        if outside:
-            raise input_error(
-                f"users {', '.join(outside)} are not in team {channel.team} of channel {channel.cid}"
-            )
+    if caller.multi_tenant:
+        check_members_in_team(channel, users.values())
     return users
+
+
+def check_members_in_team(channel: Channel, users: Iterable[ChatUser], *, team: str | None = None) -> None:
+    """With multi-tenancy on, every member of a channel is in the channel's
+    team (``team``: the one it is about to get). So a channel without a team
+    takes no members, and no user without a team is a member anywhere: no
+    channel holds people of two teams (invariant 5). Server-side calls too:
+    this is the engine's own wall, not a permission."""
+    team = channel.team if team is None else team
+    outside = sorted(user.id for user in users if not team or team not in (user.teams or []))
+    if not outside:
+        return
+    if not team:
+        raise input_error(
+            f"channel {channel.cid} has no team: with multi-tenancy on, members are added "
+            f"only to a channel of their team (refused: {', '.join(outside)})"
+        )
+    raise input_error(f"users {', '.join(outside)} are not in team {team} of channel {channel.cid}")
+
+
+def _check_team_change(channel: Channel, team: str, *, caller: Caller) -> None:
+    if not caller.server and team != channel.team:
+        raise not_allowed("the team of a channel can only change server-side")
+    if caller.multi_tenant and team != channel.team:
+        members = ChatUser.objects.filter(memberships__channel=channel)
+        check_members_in_team(channel, members, team=team)
 
 
 # ---------------------------------------------------------------------------
@@ -376,8 +395,7 @@ def channel_update(
         if not isinstance(data, dict):
             raise input_error("data must be an object")
         team = _team(data.get("team"))
-        if not caller.server and team != channel.team:
-            raise not_allowed("the team of a channel can only change server-side")
+        _check_team_change(channel, team, caller=caller)
         channel.custom = _custom(data)
         channel.team = team
         if "frozen" in data:
@@ -428,8 +446,8 @@ def channel_update_partial(
         raise input_error("set must be an object and unset a list of field names")
     to_set, to_unset = to_set or {}, to_unset or []
     channel = Channel.objects.select_for_update(of=("self",)).select_related("created_by").get(pk=channel.pk)
-    if not caller.server and ("team" in to_set or "team" in to_unset):
-        raise not_allowed("the team of a channel can only change server-side")
+    if "team" in to_unset or "team" in to_set:
+        _check_team_change(channel, "" if "team" in to_unset else _team(to_set["team"]), caller=caller)
     custom = dict(channel.custom)
     for key, value in to_set.items():
         if key == "team":
