@@ -67,6 +67,8 @@ class FakeStream:
         self.grants = self.type_grants["messaging"]
         self.faults: deque[Fault] = deque()
         self.poison_users: set[str] = set()
+        # How each deleted user was deleted: {"user", "messages", "conversations"}.
+        self.deleted_users: dict[str, dict[str, Any]] = {}
         self.requests: list[tuple[str, str, Any]] = []
         self.violations: list[str] = []
         self.calls: Counter[str] = Counter()
@@ -352,6 +354,7 @@ class FakeStream:
         for uid in ids:
             if action == "delete":
                 self.users.pop(uid, None)
+                self.deleted_users[uid] = {k: body.get(k) for k in ("user", "messages", "conversations")}
                 for channel in self.channels.values():
                     channel["members"].pop(uid, None)
                 continue
