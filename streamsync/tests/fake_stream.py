@@ -59,9 +59,15 @@ class FakeStream:
         self.channels: dict[str, dict[str, Any]] = {}
         self.app: dict[str, Any] = {"multi_tenant_enabled": False, "event_hooks": []}
         self.roles: set[str] = set(BUILTIN_ROLES)
-        # Stream's built-in types each start with plain users allowed to create channels.
+        # Stream's built-in types each start with plain users allowed to create
+        # channels, and admins and channel roles allowed to change them.
         self.type_grants: dict[str, dict[str, list[str]]] = {
-            name: {"user": ["create-channel", "read-channel-owner"]}
+            name: {
+                "user": ["create-channel", "read-channel-owner"],
+                "admin": ["create-channel", "delete-channel", "delete-message", "update-channel-members"],
+                "channel_member": ["read-channel", "create-message", "remove-own-channel-membership"],
+                "channel_moderator": ["read-channel", "update-channel", "truncate-channel-owner"],
+            }
             for name in ("messaging", "team", "livestream", "gaming", "commerce")
         }
         self.grants = self.type_grants["messaging"]

@@ -265,6 +265,17 @@ def test_setup_command_is_idempotent_and_valid(fake_stream, capsys):
     assert "create-channel" not in fake_stream.grants["tenant_moderator"]
     for channel_type, grants in fake_stream.type_grants.items():
         assert "create-channel" not in grants["user"], f"a plain user could create {channel_type} channels"
+        held = {perm for perms in grants.values() for perm in perms}
+        assert not held & {
+            "create-channel",
+            "delete-channel",
+            "update-channel",
+            "update-channel-members",
+            "remove-own-channel-membership",
+            "truncate-channel-owner",
+        }, f"a client role could change {channel_type} channels"
+        assert grants["admin"] == ["delete-message"], "what is not server-side stays"
+        assert grants["channel_member"] == ["read-channel", "create-message"]
     call_command("stream_setup", "--webhook-url", "https://chat.example.com/api/stream/webhook")
     assert "nothing changed" in capsys.readouterr().out
     assert len(fake_stream.app["event_hooks"]) == 1
