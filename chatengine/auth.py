@@ -103,7 +103,13 @@ def check_not_revoked(claims: Claims, *, app: App, user: ChatUser | None) -> Non
 
 
 def check_user_may_connect(user: ChatUser) -> None:
-    """Deactivated users are shut out; banned ones connect and read, as in
-    Stream (their bans keep them from writing: ``selectors.access_for``)."""
+    """Deleted (soft or pruned) and deactivated users are shut out; banned ones
+    connect and read, as in Stream (their bans keep them from writing:
+    ``selectors.access_for``). Hard-deleted ones have no row left to come back
+    to (``services.users.user_for_client``)."""
+    if user.deleted_at is not None:
+        raise StreamError(
+            Code.AUTH, f"user '{user.id}' was deleted: its tokens are no longer valid", status=401
+        )
     if user.deactivated_at is not None:
         raise StreamError(Code.AUTH, f"user '{user.id}' is deactivated", status=401)

@@ -27,7 +27,7 @@ from chatengine.serializers import iso
 from chatengine.services.app import app_get
 from chatengine.services.connections import connection_close, connection_open, connection_seen
 from chatengine.services.mutes import own_user
-from chatengine.services.users import user_ensure
+from chatengine.services.users import user_for_client
 
 logger = logging.getLogger(__name__)
 
@@ -64,12 +64,15 @@ def _open(query: dict[str, str], channel_name: str) -> tuple[str, ChatUser, dict
     requested = payload.get("user_id") or details.get("id")
     if requested and requested != user_id:
         raise StreamError(Code.AUTH, f"the token is for user '{user_id}', not '{requested}'")
-    user = user_ensure(
+    app = app_get()
+    # user_details name and image only ever shape a user created here; its
+    # role and teams come from the server alone.
+    user = user_for_client(
         user_id=user_id,
+        multi_tenant=app.multi_tenant_enabled,
         name=details.get("name") if isinstance(details.get("name"), str) else "",
         image=details.get("image") if isinstance(details.get("image"), str) else "",
     )
-    app = app_get()
     auth.check_not_revoked(claims, app=app, user=user)
     auth.check_user_may_connect(user)
     connection = connection_open(user=user, channel_name=channel_name)

@@ -87,6 +87,19 @@ class ChatUser(TimestampedModel):
         return self.role
 
 
+class DeletedUser(models.Model):
+    """The id of a hard-deleted user, and when it went: its tokens stay refused
+    (a client connecting with one would otherwise bring the user back, without
+    its teams). A server that creates the id again carries the time over as the
+    new user's ``revoke_tokens_issued_before``."""
+
+    id = models.CharField(primary_key=True, max_length=ID_MAX_LENGTH)
+    deleted_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.id
+
+
 class UserTeam(models.Model):
     """Index of ``ChatUser.teams`` so team filters are plain joins on every database."""
 

@@ -5,7 +5,15 @@ A user's roles on a channel are its role there (its team role when
 multi-tenancy is on and the channel's team has one, else its global role) and,
 if it is a member, its channel role. A permission is granted when any of those
 roles holds it in the channel type's grants. ``admin`` and ``global_admin``
-hold everything. Server-side calls are not checked at all, as in Stream.
+hold everything but the server-side permissions. Server-side calls are not
+checked at all, as in Stream.
+
+Server-side permissions (``SERVER_SIDE_PERMISSIONS``) are held by no role on a
+client-side request, whatever the grants say: creating a channel, changing its
+data, its members or their roles, deleting or truncating it. The control plane
+owns all of these and makes them with a server token; a client that could make
+them would leave the chat service holding what the control plane does not know
+(invariant 5). Grants that would give them are refused.
 """
 
 from __future__ import annotations
@@ -16,12 +24,32 @@ from typing import Any
 from chatengine.models import Channel, ChannelRole, ChatUser, Member
 
 ALL_PERMISSIONS = "*"
+SERVER_SIDE_PERMISSIONS = frozenset(
+    {
+        "create-channel",
+        "create-distinct-channel-for-others",
+        "update-channel",
+        "update-channel-members",
+        "add-own-channel-membership",
+        "remove-own-channel-membership",
+        "delete-channel",
+        "truncate-channel",
+    }
+)
+
+
+def is_server_side(permission: str) -> bool:
+    """A server-side permission or one of Stream's variants of it
+    (``-owner``, ``-any-team``, ``update-channel-frozen`` ...)."""
+    return any(permission == base or permission.startswith(f"{base}-") for base in SERVER_SIDE_PERMISSIONS)
+
+
 ADMIN_ROLES = frozenset({"admin", "global_admin"})
 # Roles that reach channels of every team.
 CROSS_TEAM_ROLES = frozenset({"global_admin", "global_moderator"})
-BUILTIN_ROLES = frozenset(
-    {"user", "guest", "anonymous", "admin", "global_admin", "global_moderator", *ChannelRole.values}
-)
+# Roles of a user; a member's channel role is never one of them.
+USER_LEVEL_ROLES = frozenset({"user", "guest", "anonymous", "admin", "global_admin", "global_moderator"})
+BUILTIN_ROLES = frozenset({*USER_LEVEL_ROLES, *ChannelRole.values})
 
 _MEMBER_GRANTS = [
     "read-channel",
@@ -40,7 +68,6 @@ _MEMBER_GRANTS = [
     "flag-message",
     "mute-channel",
     "send-custom-event",
-    "remove-own-channel-membership",
 ]
 _MODERATOR_GRANTS = [
     *_MEMBER_GRANTS,
@@ -50,15 +77,12 @@ _MODERATOR_GRANTS = [
     "pin-message",
     "delete-attachment",
     "ban-channel-member",
-    "update-channel",
-    "update-channel-members",
     "skip-slow-mode",
 ]
 
-# Plain users hold no ``create-channel`` in any type (Stream grants it on its
-# built-in types): channels come from the control plane, and a client that
-# could create one would hold a channel the control plane does not know
-# (invariant 5). A type's own grants may still give it to a role on purpose.
+# No role holds ``create-channel`` (Stream grants it on its built-in types),
+# ``update-channel``, ``update-channel-members`` and the other server-side
+# permissions: see ``SERVER_SIDE_PERMISSIONS``.
 DEFAULT_GRANTS: dict[str, list[str]] = {
     "user": ["read-own-channel"],
     ChannelRole.MEMBER: _MEMBER_GRANTS,
@@ -104,20 +128,37 @@ def roles_on_channel(
     user: ChatUser, channel: Channel, member: Member | None, *, multi_tenant: bool
 ) -> list[str]:
     roles = [user.role_in_team(channel.team, multi_tenant=multi_tenant)]
-    if member is not None:  # (a ban is applied on top: selectors.access_for)
-        roles.append(member.channel_role)
+    # (A ban is applied on top: selectors.access_for.) A user-level role stored
+    # as a channel role, as this engine once accepted, counts as a plain member.
+    if member is not None:
+        stored = member.channel_role
+        roles.append(ChannelRole.MEMBER if stored in USER_LEVEL_ROLES else stored)
     return roles
 
 
 def permissions_of(roles: Iterable[str], grants: dict[str, list[str]]) -> frozenset[str]:
+    """What ``roles`` hold on a client-side request: never a server-side permission."""
     held: set[str] = set()
     for role in roles:
         held.update(grants.get(role, ()))
-    return frozenset(held)
+    return frozenset(held - SERVER_SIDE_PERMISSIONS)
+
+
+# What a server-side caller holds: everything.
+SERVER_GRANTED = frozenset({ALL_PERMISSIONS, *SERVER_SIDE_PERMISSIONS})
 
 
 def has(permissions: frozenset[str], permission: str) -> bool:
-    return ALL_PERMISSIONS in permissions or permission in permissions
+    """``*`` covers every permission but the server-side ones."""
+    return permission in permissions or (
+        ALL_PERMISSIONS in permissions and permission not in SERVER_SIDE_PERMISSIONS
+    )
+
+
+def server_side_grants(grants: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The server-side permissions ``grants`` would give, role by role."""
+    found = {role: sorted(p for p in set(perms) if is_server_side(p)) for role, perms in grants.items()}
+    return {role: perms for role, perms in found.items() if perms}
 
 
 # Capabilities that exist only while the channel type's config enables their feature.

@@ -87,6 +87,11 @@ class Access:
 
     def require(self, permission: str, what: str) -> None:
         if not self.can(permission):
+            if permission in permissions.SERVER_SIDE_PERMISSIONS:
+                raise not_allowed(
+                    f"you are not allowed to {what} in channel {self.channel.cid}: a channel, "
+                    "its data and its members change server-side only (through the control plane)"
+                )
             if self.banned:
                 raise not_allowed(f"you are banned from channel {self.channel.cid}: you may read, not {what}")
             raise not_allowed(f"you are not allowed to {what} in channel {self.channel.cid}")
@@ -123,7 +128,7 @@ def access_for(
     user from writing there) is looked up unless the caller already knows it."""
     user = user or caller.user
     if caller.server or user is None:
-        return Access(channel, member, frozenset({permissions.ALL_PERMISSIONS}), server=caller.server)
+        return Access(channel, member, permissions.SERVER_GRANTED, server=caller.server)
     roles = permissions.roles_on_channel(user, channel, member, multi_tenant=caller.multi_tenant)
     granted = permissions.permissions_of(roles, types.grants(channel.type))
     if member is None and not permissions.has(granted, "read-channel"):

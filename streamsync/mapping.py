@@ -39,8 +39,35 @@ CHANNEL_ROLES = {
     ChannelRole.MODERATOR: "channel_moderator",
 }
 
+# Permissions no client role holds, in any channel type: the control plane owns
+# channels, their data, their members and their history, and makes every such
+# change server-side (where Stream checks no permission). Each covers Stream's
+# variants of it too (``-owner``, ``-any-team``; ``update-channel`` also covers
+# ``update-channel-members``, ``-frozen``, ``-cooldown``). The built-in engine
+# withholds the same ones from every client (``chatengine.permissions``).
+SERVER_SIDE_PERMISSIONS = (
+    "create-channel",
+    "create-distinct-channel-for-others",
+    "update-channel",
+    "update-channel-members",
+    "add-own-channel-membership",
+    "remove-own-channel-membership",
+    "delete-channel",
+    "truncate-channel",
+)
+
+
+def is_server_side(permission: str) -> bool:
+    return any(permission == base or permission.startswith(f"{base}-") for base in SERVER_SIDE_PERMISSIONS)
+
+
+def client_grants(permissions: list[str]) -> list[str]:
+    """``permissions`` without the server-side ones."""
+    return [permission for permission in permissions if not is_server_side(permission)]
+
+
 # What tenant moderators may do on their team's channels (channel-type grants).
-# No ``create-channel``: channels are created through the control plane only.
+# Nothing server-side: channels and their members change through the control plane.
 TENANT_MODERATOR_GRANTS = [
     "read-channel",
     "read-channel-members",
@@ -55,7 +82,6 @@ TENANT_MODERATOR_GRANTS = [
     "send-custom-event",
     "upload-attachment",
     "ban-channel-member",
-    "update-channel-members",
 ]
 
 

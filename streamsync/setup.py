@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from streamsync.client import ChatClient
-from streamsync.mapping import CHANNEL_TYPE, TENANT_MODERATOR_GRANTS, TENANT_MODERATOR_ROLE
+from streamsync.mapping import CHANNEL_TYPE, TENANT_MODERATOR_GRANTS, TENANT_MODERATOR_ROLE, client_grants
 
 WEBHOOK_EVENT_TYPES: list[str] = []  # all events; the receiver keeps the ones that matter
 # Stream's built-in channel types. Each grants plain users ``create-channel`` out
@@ -22,6 +22,11 @@ def stream_setup(client: ChatClient, *, webhook_url: str | None = None, dry_run:
     - plain users get no channel-type grants of their own, in every built-in type:
       channels are created and managed through the control plane, and members act
       through their channel role;
+    - no role keeps a server-side permission (``mapping.SERVER_SIDE_PERMISSIONS``:
+      creating, updating, deleting or truncating a channel, changing its members
+      or their roles, joining or leaving) in any built-in type, ``admin`` and
+      the channel roles included, so nothing a client does changes what the
+      control plane owns;
     - optionally, our webhook in the app's event hooks (other hooks are kept).
     """
     changes: list[str] = []
@@ -39,7 +44,8 @@ def stream_setup(client: ChatClient, *, webhook_url: str | None = None, dry_run:
 
     for channel_type in BUILTIN_CHANNEL_TYPES:
         grants: dict[str, list[str]] = client.get_channel_type(channel_type).get("grants", {}) or {}
-        wanted: dict[str, list[str]] = {"user": []}
+        wanted: dict[str, list[str]] = {role: client_grants(perms) for role, perms in grants.items()}
+        wanted["user"] = []
         if channel_type == CHANNEL_TYPE:
             wanted[TENANT_MODERATOR_ROLE] = TENANT_MODERATOR_GRANTS
         update = {

@@ -7,7 +7,7 @@ Per batch:
 2. load the current state of every entity named, plus what it depends on (a
    membership needs its channel and its users to exist in the chat service);
 3. send users (reactivate, upsert in 100s, revoke tokens issued before a
-   password change, deactivate + revoke tokens, hard delete), then channels
+   password change, deactivate + revoke tokens, delete), then channels
    (create or partial update, delete), then members (add / assign roles /
    remove in 100s), skipping what the last sync already sent
    (``SyncState.digest``);
@@ -343,8 +343,12 @@ class SyncWorker:
         gone = sorted(uid for uid in user_ids if uid not in users)
 
         def delete_call(ids: Sequence[str]) -> None:
+            # "pruning", not "hard": the chat service keeps the id, marked
+            # deleted, so a token still unexpired cannot bring the user back
+            # (a client connecting as a user the service does not know creates
+            # it, without teams). Messages and conversations go for good.
             _unless_gone(
-                lambda: client.delete_users(list(ids), "hard", messages="hard", conversations="hard")
+                lambda: client.delete_users(list(ids), "pruning", messages="hard", conversations="hard")
             )
 
         self.batched(client, gone, delete_call, key=str, failed=failed)

@@ -17,6 +17,7 @@ from chatengine.serializers import (
     online_ids,
     render_message,
 )
+from chatengine.services import app as channel_types
 from chatengine.services import channels as channel_services
 from chatengine.services import connections
 from chatengine.services import messages as message_services
@@ -69,11 +70,11 @@ def channel_query(call: Call, channel_type: str, channel_id: str | None = None) 
         # create: the refusal must not tell which ids other teams use.
         raise _create_refused(call, channel_type)
     if channel is None:
-        if call.server:
-            creator = call.actor_or_none(data.get("created_by"), data.get("created_by_id"))
-        else:
-            _require_create_grant(call, channel_type, data)
-            creator = call.user
+        if not call.server:
+            # No client role holds create-channel: the control plane creates
+            # every channel, conversations included, server-side.
+            raise _create_refused(call, channel_type)
+        creator = call.actor_or_none(data.get("created_by"), data.get("created_by_id"))
         channel, _ = channel_services.channel_get_or_create(
             caller=call.caller, channel_type=channel_type, channel_id=channel_id, data=data, creator=creator
         )
@@ -89,15 +90,12 @@ def channel_query(call: Call, channel_type: str, channel_id: str | None = None) 
     )[0]
 
 
-def _require_create_grant(call: Call, channel_type: str, data: dict[str, Any]) -> None:
-    probe = Channel(cid="", type=channel_type, channel_id="", team=str(data.get("team") or ""))
-    access = selectors.access_for(call.caller, probe, None, call.types)
-    if not access.can("create-channel"):
-        raise _create_refused(call, channel_type)
-
-
 def _create_refused(call: Call, channel_type: str) -> StreamError:
-    return not_allowed(f"user '{call.user.id}' is not allowed to create channels of type {channel_type}")
+    channel_types.channel_type_get(channel_type)  # an unknown type answers as such
+    return not_allowed(
+        f"user '{call.user.id}' is not allowed to create channels of type {channel_type}: "
+        "channels are created server-side only (through the control plane)"
+    )
 
 
 def _channel_response(channel: Channel, *, call: Call) -> dict[str, Any]:

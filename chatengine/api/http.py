@@ -23,7 +23,7 @@ from chatengine.models import ChatUser
 from chatengine.selectors import ChannelTypes, user_get
 from chatengine.services.app import app_get
 from chatengine.services.uploads import upload_request_size_check
-from chatengine.services.users import user_ensure
+from chatengine.services.users import user_for_client
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def _authenticate(request: HttpRequest) -> auth.Caller:
     app = app_get()
     if claims.server:
         return auth.Caller(app=app, server=True, user=None)
-    user = user_ensure(user_id=claims.user_id or "")
+    user = user_for_client(user_id=claims.user_id or "", multi_tenant=app.multi_tenant_enabled)
     auth.check_not_revoked(claims, app=app, user=user)
     auth.check_user_may_connect(user)
     return auth.Caller(app=app, server=False, user=user)

@@ -13,8 +13,17 @@ from django.utils import timezone
 from chatengine import events
 from chatengine.errors import Code, StreamError, input_error, not_found
 from chatengine.filters import parse_date
-from chatengine.models import ROLE_MAX_LENGTH, App, ChannelType, ChatUser, Connection, Role, Watch
-from chatengine.permissions import BUILTIN_ROLES, DEFAULT_GRANTS
+from chatengine.models import (
+    ROLE_MAX_LENGTH,
+    App,
+    ChannelRole,
+    ChannelType,
+    ChatUser,
+    Connection,
+    Role,
+    Watch,
+)
+from chatengine.permissions import BUILTIN_ROLES, DEFAULT_GRANTS, USER_LEVEL_ROLES, server_side_grants
 from chatengine.serializers import iso
 
 BUILTIN_CHANNEL_TYPES = ("messaging", "team", "livestream", "commerce", "gaming")
@@ -103,6 +112,14 @@ def _optional_date(name: str, data: dict[str, Any]) -> datetime | None:
 # ---------------------------------------------------------------------------
 def role_exists(name: str) -> bool:
     return name in BUILTIN_ROLES or Role.objects.filter(name=name).exists()
+
+
+def channel_role_exists(name: str) -> bool:
+    """Whether ``name`` may be a member's channel role: a built-in channel role
+    or a custom role, never a user-level one (``admin``, ``global_admin`` ...)."""
+    if name in ChannelRole.values:
+        return True
+    return name not in USER_LEVEL_ROLES and Role.objects.filter(name=name).exists()
 
 
 def role_create(*, name: Any) -> Role:
@@ -195,6 +212,13 @@ def _validated_grants(grants: Any) -> dict[str, list[str]]:
             raise input_error(f"role {role} does not exist")
         if not isinstance(permissions, list) or not all(isinstance(p, str) for p in permissions):
             raise input_error(f"grants for role {role} must be a list of permission ids")
+    server_side = server_side_grants(grants)
+    if server_side:
+        detail = "; ".join(f"{role}: {', '.join(perms)}" for role, perms in sorted(server_side.items()))
+        raise input_error(
+            "grants cannot give a role a server-side permission: channels, their data and "
+            f"members change through the control plane only ({detail})"
+        )
     return grants
 
 

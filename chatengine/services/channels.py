@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -27,12 +28,10 @@ from chatengine.models import (
     Member,
     Task,
     TaskStatus,
-    UserBlock,
     Watch,
 )
-from chatengine.permissions import BUILTIN_ROLES, CROSS_TEAM_ROLES
 from chatengine.serializers import channel_payload, iso, member_payload, user_payload
-from chatengine.services.app import channel_type_get, role_exists
+from chatengine.services.app import channel_role_exists, channel_type_get
 from chatengine.services.connections import watches_end, watches_recheck
 
 CHANNEL_ID = re.compile(r"^[\w\-!]+$")
@@ -103,12 +102,20 @@ def parse_member_entries(entries: Any, *, field: str) -> list[tuple[str, str | N
             parsed.append((entry, None))
         elif isinstance(entry, dict) and isinstance(entry.get("user_id"), str) and entry["user_id"]:
             role = entry.get("channel_role")
-            if role is not None and (not isinstance(role, str) or not role_exists(role)):
-                raise input_error(f"channel role {role!r} does not exist")
+            if role is not None:
+                _check_channel_role(role)
             parsed.append((entry["user_id"], role))
         else:
             raise input_error(f"{field} entries must be user ids or {{user_id, channel_role}} objects")
     return list({user_id: (user_id, role) for user_id, role in parsed}.values())
+
+
+def _check_channel_role(role: Any) -> None:
+    if not isinstance(role, str) or not channel_role_exists(role):
+        raise input_error(
+            f"channel role {role!r} does not exist: a member's role is channel_member, "
+            "channel_moderator or a custom role, never a user-level role such as admin"
+        )
 
 
 def _custom(data: dict[str, Any]) -> dict[str, Any]:
@@ -130,17 +137,35 @@ def _users(user_ids: list[str], *, channel: Channel, caller: Caller) -> dict[str
         raise input_error(
             f"the following users are specified in members but don't exist: {', '.join(missing)}"
         )
-    if caller.multi_tenant and channel.team:
-        outside = [
-            uid
-            for uid, user in users.items()
-            if channel.team not in user.teams and user.role not in CROSS_TEAM_ROLES
-        ]
-        if outside:
-            raise input_error(
-                f"users {', '.join(outside)} are not in team {channel.team} of channel {channel.cid}"
-            )
+    if caller.multi_tenant:
+        check_members_in_team(channel, users.values())
     return users
+
+
+def check_members_in_team(channel: Channel, users: Iterable[ChatUser], *, team: str | None = None) -> None:
+    """With multi-tenancy on, every member of a channel is in the channel's
+    team (``team``: the one it is about to get). So a channel without a team
+    takes no members, and no user without a team is a member anywhere: no
+    channel holds people of two teams (invariant 5). Server-side calls too:
+    this is the engine's own wall, not a permission."""
+    team = channel.team if team is None else team
+    outside = sorted(user.id for user in users if not team or team not in (user.teams or []))
+    if not outside:
+        return
+    if not team:
+        raise input_error(
+            f"channel {channel.cid} has no team: with multi-tenancy on, members are added "
+            f"only to a channel of their team (refused: {', '.join(outside)})"
+        )
+    raise input_error(f"users {', '.join(outside)} are not in team {team} of channel {channel.cid}")
+
+
+def _check_team_change(channel: Channel, team: str, *, caller: Caller) -> None:
+    if not caller.server and team != channel.team:
+        raise not_allowed("the team of a channel can only change server-side")
+    if caller.multi_tenant and team != channel.team:
+        members = ChatUser.objects.filter(memberships__channel=channel)
+        check_members_in_team(channel, members, team=team)
 
 
 # ---------------------------------------------------------------------------
@@ -157,8 +182,8 @@ def channel_get_or_create(
 ) -> tuple[Channel, bool]:
     """The channel ``type:id``, created from ``data`` if it does not exist (Stream's
     get-or-create). Without an id the channel is the distinct channel of
-    ``data.members``. A client may create only in its own team and only with the
-    ``create-channel`` grant (checked by the caller via ``creator``'s roles)."""
+    ``data.members``. Precondition: a server-side caller, as no client holds
+    ``create-channel`` (``permissions.SERVER_SIDE_PERMISSIONS``)."""
     channel_type_get(channel_type)
     member_entries = parse_member_entries(data.get("members"), field="data.members")
     if channel_id is None:
@@ -172,15 +197,6 @@ def channel_get_or_create(
         return existing, False
 
     team = _team(data.get("team"))
-    if not caller.server and caller.user is not None and caller.multi_tenant:
-        user = caller.user
-        if user.role not in CROSS_TEAM_ROLES:
-            if user.teams and team not in user.teams:
-                raise not_allowed(
-                    f"user '{user.id}' cannot create a channel outside its teams ({team or 'no team'})"
-                )
-            if not user.teams and team:
-                raise not_allowed(f"user '{user.id}' has no team and cannot create a channel in team {team}")
     now = timezone.now()
     channel = Channel(
         cid=cid,
@@ -227,16 +243,9 @@ def _add_members(
     actor: ChatUser | None,
     notify: bool = True,
 ) -> list[Member]:
-    if not caller.server and actor is not None:
-        # A blocked user adding its blocker to a channel is ignored for the
-        # blocker (Stream's rule); the others are added. The server (the
-        # control plane) says who is a member and is never second-guessed.
-        blocking = set(
-            UserBlock.objects.filter(target=actor, user_id__in=[uid for uid, _ in entries]).values_list(
-                "user_id", flat=True
-            )
-        )
-        entries = [(uid, role) for uid, role in entries if uid not in blocking]
+    # Only the server (the control plane) adds members: no client holds
+    # update-channel-members. So Stream's rule that a blocked user adding its
+    # blocker is ignored never applies: the server says who is a member.
     users = _users([uid for uid, _ in entries], channel=channel, caller=caller)
     existing = {
         m.user_id: m for m in Member.objects.select_related("user").filter(channel=channel, user_id__in=users)
@@ -339,8 +348,7 @@ def _set_roles(channel: Channel, entries: list[tuple[str, str | None]], *, actor
         member = members[user_id]
         if role is None or member.channel_role == role:
             continue
-        if role not in BUILTIN_ROLES and not role_exists(role):
-            raise input_error(f"channel role {role} does not exist")
+        _check_channel_role(role)
         member.channel_role, member.updated_at = role, now
         member.save(update_fields=["channel_role", "updated_at"])
         _member_event("member.updated", channel, member, actor)
@@ -383,8 +391,7 @@ def channel_update(
         if not isinstance(data, dict):
             raise input_error("data must be an object")
         team = _team(data.get("team"))
-        if not caller.server and team != channel.team:
-            raise not_allowed("the team of a channel can only change server-side")
+        _check_team_change(channel, team, caller=caller)
         channel.custom = _custom(data)
         channel.team = team
         if "frozen" in data:
@@ -443,8 +450,8 @@ def channel_update_partial(
     to_set, to_unset = to_set or {}, to_unset or []
     channel = Channel.objects.select_for_update(of=("self",)).select_related("created_by").get(pk=channel.pk)
     team_before = channel.team
-    if not caller.server and ("team" in to_set or "team" in to_unset):
-        raise not_allowed("the team of a channel can only change server-side")
+    if "team" in to_unset or "team" in to_set:
+        _check_team_change(channel, "" if "team" in to_unset else _team(to_set["team"]), caller=caller)
     custom = dict(channel.custom)
     for key, value in to_set.items():
         if key == "team":

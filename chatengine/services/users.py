@@ -20,6 +20,7 @@ from chatengine.models import (
     TEAM_MAX_LENGTH,
     Channel,
     ChatUser,
+    DeletedUser,
     Member,
     Message,
     MessageType,
@@ -29,7 +30,7 @@ from chatengine.models import (
     Watch,
 )
 from chatengine.serializers import user_payload
-from chatengine.services.app import role_exists
+from chatengine.services.app import app_get, role_exists
 from chatengine.services.connections import users_updated, watches_recheck
 
 USER_ID = re.compile(r"^[\w@.\-]+$")
@@ -157,6 +158,33 @@ def _sync_team_index(users: Iterable[ChatUser]) -> None:
     UserTeam.objects.bulk_create([UserTeam(user=user, team=team) for user in users for team in user.teams])
 
 
+def _deleted_ids(user_ids: list[str]) -> dict[str, datetime]:
+    if not user_ids:
+        return {}
+    return dict(DeletedUser.objects.filter(id__in=user_ids).values_list("id", "deleted_at"))
+
+
+def _check_teams_keep_channels(users: Iterable[ChatUser]) -> None:
+    """With multi-tenancy on, a member keeps the team of each of its channels:
+    a user moved out of a team would stay a member of that team's channels,
+    next to the team's people (invariant 5). Remove it from them first."""
+    if not app_get().multi_tenant_enabled:
+        return
+    teams = {user.id: set(user.teams) for user in users}
+    stranded: dict[str, list[str]] = {}
+    for user_id, cid, team in Member.objects.filter(user_id__in=teams).values_list(
+        "user_id", "channel_id", "channel__team"
+    ):
+        if team not in teams[user_id]:
+            stranded.setdefault(user_id, []).append(cid)
+    if stranded:
+        detail = "; ".join(f"{uid} in {', '.join(sorted(cids))}" for uid, cids in sorted(stranded.items()))
+        raise input_error(
+            "with multi-tenancy on, a member must stay in the team of its channels "
+            f"(remove it from them first): {detail}"
+        )
+
+
 _DEACTIVATED = StreamError(Code.AUTH, "the user was deactivated", status=401)
 
 
@@ -212,6 +240,7 @@ def users_upsert(*, users: list[dict[str, Any]], client_side: bool = False) -> l
     before = {user.id: _shown(user) for user in existing.values()}
     standing = {user.id: _standing(user) for user in existing.values()}
     revoked = {user.id: user.revoke_tokens_issued_before for user in existing.values()}
+    deleted = _deleted_ids([user_id for user_id in by_id if user_id not in existing])
     now = timezone.now()
     saved: list[ChatUser] = []
     for user_id, data in by_id.items():
@@ -226,9 +255,16 @@ def users_upsert(*, users: list[dict[str, Any]], client_side: bool = False) -> l
             fields = data
         for key, value in fields.items():
             _apply(user, key, value)
+        if user_id in deleted:
+            # The id of a hard-deleted user, created again: the tokens signed
+            # for the old user stay refused.
+            cutoff = user.revoke_tokens_issued_before
+            user.revoke_tokens_issued_before = max(cutoff, deleted[user_id]) if cutoff else deleted[user_id]
         user.updated_at = now
         user.save()
         saved.append(user)
+    DeletedUser.objects.filter(id__in=deleted).delete()
+    _check_teams_keep_channels(saved)
     _sync_team_index(saved)
     users_updated([user for user in saved if user.id in before and _shown(user) != before[user.id]])
     _recheck_watches(saved, standing)
@@ -259,6 +295,7 @@ def users_update_partial(*, updates: list[dict[str, Any]]) -> list[ChatUser]:
             _unset(user, key)
         user.updated_at = now
         user.save()
+    _check_teams_keep_channels(users.values())
     _sync_team_index(users.values())
     users_updated([user for user in users.values() if _shown(user) != before[user.id]])
     _recheck_watches(users.values(), standing)
@@ -266,10 +303,14 @@ def users_update_partial(*, updates: list[dict[str, Any]]) -> list[ChatUser]:
     return [users[user_id] for user_id in dict.fromkeys(ids)]
 
 
-def user_ensure(*, user_id: str, name: str = "", image: str = "") -> ChatUser:
-    """The user, created with only a profile if it does not exist yet (a client
-    connecting before the server created it). An existing user is never changed:
-    the server owns its profile.
+def user_for_client(*, user_id: str, multi_tenant: bool, name: str = "", image: str = "") -> ChatUser:
+    """The user a client token names. An existing user is never changed: the
+    server owns its profile, role and teams.
+
+    A missing user is created with only a profile (a client connecting before
+    the server created it, as Stream does) unless multi-tenancy is on: then
+    users come from the server only, since a user a client made would have no
+    team. A deleted user is never brought back: its tokens stay refused.
 
     Every client call comes through here: the common case is a plain read, so
     that it takes no write lock (SQLite's transactions here are IMMEDIATE).
@@ -278,6 +319,14 @@ def user_ensure(*, user_id: str, name: str = "", image: str = "") -> ChatUser:
     user = ChatUser.objects.filter(id=user_id).first()
     if user is not None:
         return user
+    if DeletedUser.objects.filter(id=user_id).exists():
+        raise user_deleted_error(user_id)
+    if multi_tenant:
+        raise StreamError(
+            Code.AUTH,
+            f"user '{user_id}' does not exist: with multi-tenancy on, users are created server-side",
+            status=401,
+        )
     now = timezone.now()
     with transaction.atomic():
         user, _ = ChatUser.objects.get_or_create(
@@ -285,6 +334,10 @@ def user_ensure(*, user_id: str, name: str = "", image: str = "") -> ChatUser:
             defaults={"name": name or "", "image": image or "", "created_at": now, "updated_at": now},
         )
     return user
+
+
+def user_deleted_error(user_id: str) -> StreamError:
+    return StreamError(Code.AUTH, f"user '{user_id}' was deleted: its tokens are no longer valid", status=401)
 
 
 def _get(user_id: str) -> ChatUser:
@@ -316,6 +369,8 @@ def user_deactivate(*, user_id: str, mark_messages_deleted: bool = False) -> Cha
 @transaction.atomic
 def user_reactivate(*, user_id: str, restore_messages: bool = False, name: str | None = None) -> ChatUser:
     user = _get(user_id)
+    if user.deleted_at is not None:
+        raise input_error(f"user {user_id} was deleted and cannot be reactivated")
     now = timezone.now()
     user.deactivated_at = None
     if name:
@@ -369,8 +424,10 @@ DELETE_MODES = ("soft", "pruning", "hard")
 def users_delete(
     *, user_ids: Any, user: str = "soft", messages: str | None = None, conversations: str | None = None
 ) -> Task:
-    """Delete users. ``hard`` removes the user and everything it owns;
-    ``soft``/``pruning`` keep the row, deactivated and marked deleted.
+    """Delete users. ``hard`` removes the user and everything it owns, and
+    keeps its id (``DeletedUser``); ``soft``/``pruning`` keep the row,
+    deactivated and marked deleted (``pruning`` also forgets the profile).
+    Either way the user's tokens are refused from then on.
     ``messages`` soft-deletes or removes its messages; ``conversations`` removes
     the distinct (one-to-one style) channels it was in.
 
@@ -391,9 +448,16 @@ def users_delete(
         _mark_messages_deleted(ids, now)
     touched = list(Member.objects.filter(user_id__in=ids).values_list("channel_id", flat=True).distinct())
     if user == "hard":
-        ChatUser.objects.filter(id__in=ids).delete()
+        existing = list(ChatUser.objects.filter(id__in=ids).values_list("id", flat=True))
+        ChatUser.objects.filter(id__in=existing).delete()
+        # The row is gone, not the tokens signed for it: remember the id.
+        DeletedUser.objects.filter(id__in=existing).delete()
+        DeletedUser.objects.bulk_create([DeletedUser(id=user_id, deleted_at=now) for user_id in existing])
     else:
-        ChatUser.objects.filter(id__in=ids).update(deactivated_at=now, deleted_at=now, updated_at=now)
+        live = ChatUser.objects.filter(id__in=ids, deleted_at__isnull=True)
+        if user == "pruning":
+            live.update(name="", image="", language="", custom={})
+        live.update(deactivated_at=now, deleted_at=now, updated_at=now)
         Member.objects.filter(user_id__in=ids).delete()
     channels_recount(touched)
     events.disconnect_users(ids, StreamError(Code.AUTH, "the user was deleted", status=401))

@@ -1,5 +1,6 @@
 """Channels come from the control plane: a client creates none, in any type
-(invariant 5), while server-side get-or-create keeps working."""
+(invariant 5), while server-side get-or-create keeps working. (No client role
+creates one either: test_server_side_changes.)"""
 
 from __future__ import annotations
 

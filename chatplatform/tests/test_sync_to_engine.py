@@ -207,6 +207,47 @@ def test_a_password_change_ends_the_chat_tokens_issued_before_it(synced_to, worl
     assert channels_seen_with(fresh.json()["token"]) == 201
 
 
+def test_a_deleted_users_chat_token_stays_refused(synced_to, world):
+    """DELETE /api/users/{id}: the chat token the user still holds neither
+    works nor brings the chat user back (without its team)."""
+    drain()
+    token = bearer_client(world.member).get("/api/stream/token").json()
+
+    def channels() -> requests.Response:
+        return requests.post(
+            f"{synced_to.base_url}/channels",
+            params={"api_key": token["api_key"], "user_id": token["user_id"]},
+            headers={"Authorization": token["token"], "stream-auth-type": "jwt"},
+            json={"filter_conditions": {"type": "messaging"}},
+            timeout=10,
+        )
+
+    assert channels().status_code == 201
+    deleted = bearer_client(world.admin).delete(f"/api/users/{world.member.pk}/")
+    assert deleted.status_code == 204, deleted.content
+    drain()
+    for _ in range(2):  # the refusal creates nothing that a second call would find
+        refused = channels()
+        assert refused.status_code == 401 and refused.json()["code"] == 5, refused.content
+    found = _server(synced_to).query_users({"id": token["user_id"]}, include_deactivated_users=True)
+    assert found["users"] == []
+
+
+def test_setup_leaves_every_client_role_without_server_side_permissions(synced_to):
+    from chatengine import permissions as engine_permissions
+
+    assert set(engine_permissions.SERVER_SIDE_PERMISSIONS) == set(mapping.SERVER_SIDE_PERMISSIONS), (
+        "the engine and stream_setup withhold the same permissions"
+    )
+    call_command("stream_setup")
+    server = _server(synced_to)
+    for channel_type in ("messaging", "team", "livestream", "gaming", "commerce"):
+        grants = server.get_channel_type(channel_type)["grants"]
+        held = {perm for perms in grants.values() for perm in perms}
+        assert not {perm for perm in held if mapping.is_server_side(perm)}, channel_type
+    assert "delete-message" in server.get_channel_type("messaging")["grants"][mapping.TENANT_MODERATOR_ROLE]
+
+
 def test_suspending_a_tenant_closes_its_peoples_open_sockets(synced_to, world):
     """Suspension takes effect at once in the chat too: a socket opened with a
     chat token from /api/stream/token gets connection.error and closes."""

@@ -59,14 +59,22 @@ class FakeStream:
         self.channels: dict[str, dict[str, Any]] = {}
         self.app: dict[str, Any] = {"multi_tenant_enabled": False, "event_hooks": []}
         self.roles: set[str] = set(BUILTIN_ROLES)
-        # Stream's built-in types each start with plain users allowed to create channels.
+        # Stream's built-in types each start with plain users allowed to create
+        # channels, and admins and channel roles allowed to change them.
         self.type_grants: dict[str, dict[str, list[str]]] = {
-            name: {"user": ["create-channel", "read-channel-owner"]}
+            name: {
+                "user": ["create-channel", "read-channel-owner"],
+                "admin": ["create-channel", "delete-channel", "delete-message", "update-channel-members"],
+                "channel_member": ["read-channel", "create-message", "remove-own-channel-membership"],
+                "channel_moderator": ["read-channel", "update-channel", "truncate-channel-owner"],
+            }
             for name in ("messaging", "team", "livestream", "gaming", "commerce")
         }
         self.grants = self.type_grants["messaging"]
         self.faults: deque[Fault] = deque()
         self.poison_users: set[str] = set()
+        # How each deleted user was deleted: {"user", "messages", "conversations"}.
+        self.deleted_users: dict[str, dict[str, Any]] = {}
         self.requests: list[tuple[str, str, Any]] = []
         self.violations: list[str] = []
         self.calls: Counter[str] = Counter()
@@ -352,6 +360,7 @@ class FakeStream:
         for uid in ids:
             if action == "delete":
                 self.users.pop(uid, None)
+                self.deleted_users[uid] = {k: body.get(k) for k in ("user", "messages", "conversations")}
                 for channel in self.channels.values():
                     channel["members"].pop(uid, None)
                 continue

@@ -102,6 +102,23 @@ def test_every_change_reaches_the_service(fake_stream):
     assert fake_stream.violations == []
 
 
+def test_a_deleted_user_stays_known_to_the_chat_service_as_deleted(fake_stream):
+    """A hard delete would let the user's unexpired token bring it back:
+    Stream's connectUser creates a user it does not know. A pruned user stays
+    there, marked deleted and stripped of its profile, so its tokens stay
+    refused; its messages and conversations still go for good."""
+    _tenant, _admin, _, members = _org("acme", people=1)
+    drain()
+    gone = members[0].chat_user_id
+    user_delete(user=members[0])
+    drain()
+    assert fake_stream.deleted_users[gone] == {
+        "user": "pruning",
+        "messages": "hard",
+        "conversations": "hard",
+    }
+
+
 def test_deactivation_revokes_chat_tokens(fake_stream):
     _tenant, _admin, _, members = _org("acme", people=1)
     drain()
@@ -248,6 +265,17 @@ def test_setup_command_is_idempotent_and_valid(fake_stream, capsys):
     assert "create-channel" not in fake_stream.grants["tenant_moderator"]
     for channel_type, grants in fake_stream.type_grants.items():
         assert "create-channel" not in grants["user"], f"a plain user could create {channel_type} channels"
+        held = {perm for perms in grants.values() for perm in perms}
+        assert not held & {
+            "create-channel",
+            "delete-channel",
+            "update-channel",
+            "update-channel-members",
+            "remove-own-channel-membership",
+            "truncate-channel-owner",
+        }, f"a client role could change {channel_type} channels"
+        assert grants["admin"] == ["delete-message"], "what is not server-side stays"
+        assert grants["channel_member"] == ["read-channel", "create-message"]
     call_command("stream_setup", "--webhook-url", "https://chat.example.com/api/stream/webhook")
     assert "nothing changed" in capsys.readouterr().out
     assert len(fake_stream.app["event_hooks"]) == 1
