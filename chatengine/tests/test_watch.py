@@ -118,11 +118,13 @@ def watched(room):
     return room
 
 
-def test_a_channel_moved_to_another_team_loses_the_watchers_outside_it(watched):
+def test_a_channel_does_not_move_to_another_team_away_from_its_members(watched):
+    # The team wall keeps a channel's members in its team, so its watchers keep it.
     make_user("zed", team="globex")
     moved = StreamClient().call("PATCH", "channels/messaging/acme-room", {"set": {"team": "globex"}})
-    assert moved.status_code == 200, moved.content
-    assert watching(watched) == []
+    assert moved.status_code == 400, moved.content
+    assert "not in team globex" in moved.json()["message"]
+    assert watching(watched) == ["ann", "bob"]
 
 
 def test_a_channel_role_without_read_channel_ends_the_members_watch(watched):
