@@ -285,3 +285,16 @@ def test_bodies_over_the_size_limit_are_refused(settings):
     big = json.dumps({"message": {"text": "x" * 2000}})
     assert_refused(send("POST", f"{ROOM}/message", big, user_id="ann"), 413, "1024")
     assert not Message.objects.exclude(id="m1").exists()
+
+
+# ---------------------------------------------------------------------------
+# Names that end up in cache keys
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["\u00d3\x12P`", "with space", "x" * 300])
+def test_channel_type_names_any_cache_refuses_are_not_found(name):
+    from urllib.parse import quote
+
+    response = send("GET", f"channeltypes/{quote(name)}", "")
+    assert response.status_code == 404, response.content
+    response = send("POST", f"channels/{quote(name)}/room/query", "{}")
+    assert response.status_code == 404, response.content
