@@ -204,6 +204,7 @@ def routes(**handlers: View) -> Callable[..., JsonResponse]:
             error = StreamError(Code.INTERNAL, "internal error", status=500)
             return JsonResponse(error.body(_duration(start)), status=500)
 
+    view.methods = frozenset(handlers)  # type: ignore[attr-defined]  # what the route serves, for tests
     return view
 
 
