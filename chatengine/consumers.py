@@ -28,6 +28,7 @@ from chatengine.services.app import app_get
 from chatengine.services.connections import connection_close, connection_open, connection_seen
 from chatengine.services.mutes import own_user
 from chatengine.services.users import user_for_client
+from chatplatform import json_input
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +51,9 @@ def _open(query: dict[str, str], channel_name: str) -> tuple[str, ChatUser, dict
     if query.get("stream-auth-type", "jwt") != "jwt":
         raise StreamError(Code.AUTH, "anonymous access is not enabled for this app")
     try:
-        payload = json.loads(query.get("json") or "{}")
-    except ValueError as exc:
-        raise StreamError(Code.INPUT, "the json parameter must be JSON") from exc
+        payload = json_input.loads(query.get("json") or "{}")
+    except json_input.JSONInputError as exc:
+        raise StreamError(Code.INPUT, f"the json parameter is not valid JSON: {exc}") from exc
     if not isinstance(payload, dict):
         raise StreamError(Code.INPUT, "the json parameter must be a JSON object")
     token = query.get("authorization") or payload.get("user_token") or ""
@@ -131,8 +132,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not self.connection_id:
             return
         try:
-            frames = json.loads(text_data or "null")
-        except ValueError:
+            frames = json_input.loads(text_data or "null")
+        except json_input.JSONInputError:
             return
         frames = frames if isinstance(frames, list) else [frames]
         # A frame is one ping however many health checks it holds: one answer,

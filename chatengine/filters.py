@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
@@ -267,7 +267,15 @@ def _simple(spec: FieldSpec, name: str, op: str, operand: Any) -> Q:
     return Q(**{f"{path}__{COMPARISONS[op]}": value})
 
 
+# What every database compares as an integer (SQLite's and PostgreSQL's bigint).
+INTEGER_RANGE = (-(2**63), 2**63 - 1)
+
+
 def coerce(kind: str, name: str, value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        low, high = INTEGER_RANGE
+        if not low <= value <= high:
+            raise input_error(f"field {name} needs a number between {low} and {high}")
     if kind == "date":
         return parse_date(name, value)
     if kind == "number":
@@ -284,7 +292,18 @@ def coerce(kind: str, name: str, value: Any) -> Any:
 
 
 def parse_date(name: str, value: Any) -> datetime:
-    parsed = parse_datetime(value) if isinstance(value, str) else None
+    """An RFC 3339 date from a client, in UTC (a date without offset is read as UTC).
+
+    A well-formed but impossible date (month 13, 30 February, an offset of 99 hours)
+    and one that leaves the representable range once moved to UTC (9999-12-31
+    at -23:59) are refused like any other bad value: both the parser and the
+    database would raise on them."""
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+        if parsed is not None:
+            parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        parsed = None
     if parsed is None:
         raise input_error(f"field {name} needs an RFC 3339 date, got {value!r}")
     return parsed

@@ -9,13 +9,16 @@ is named by its ``cid`` (``type:id``). Nothing here refers to the control plane.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
 from django.db import models
+from django.db.backends.base.operations import BaseDatabaseOperations
 from django.db.models import Q
 from django.utils import timezone
 
+from chatengine.errors import input_error
 from chatplatform.models import TimestampedModel
 
 ID_MAX_LENGTH = 255
@@ -24,7 +27,45 @@ TEAM_MAX_LENGTH = 100
 ROLE_MAX_LENGTH = 64
 
 
-class App(models.Model):
+class StorableValues(models.Model):
+    """Refuses, with Stream's input error, a value its column cannot hold: text
+    longer than its ``max_length`` or with a NUL character, an integer outside
+    its column's range. PostgreSQL raises on each (a 500 once it reaches the
+    database), SQLite keeps the first two and overflows on big integers; the
+    check runs before every save, whichever service writes, with the same limits
+    on every database (PostgreSQL's, Django's portable ranges)."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.check_storable(kwargs.get("update_fields"))
+        super().save(*args, **kwargs)
+
+    def check_storable(self, fields: Iterable[str] | None = None) -> None:
+        names = None if fields is None else set(fields)
+        for field in self._meta.concrete_fields:
+            if names is not None and not {field.name, field.attname} & names:
+                continue
+            problem = _unstorable(field, getattr(self, field.attname))
+            if problem:
+                raise input_error(f"{field.name} {problem}")
+
+
+def _unstorable(field: models.Field, value: Any) -> str | None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            return "cannot contain NUL characters"
+        if isinstance(field, models.CharField) and field.max_length and len(value) > field.max_length:
+            return f"is too long: at most {field.max_length} characters"
+    elif isinstance(value, int) and not isinstance(value, bool):
+        bounds = BaseDatabaseOperations.integer_field_ranges.get(field.get_internal_type())
+        if bounds and not bounds[0] <= value <= bounds[1]:
+            return f"must be between {bounds[0]} and {bounds[1]}"
+    return None
+
+
+class App(StorableValues):
     """The one app this engine serves (Stream's ``GET/PATCH /app``)."""
 
     multi_tenant_enabled = models.BooleanField(default=False)
@@ -38,21 +79,27 @@ class App(models.Model):
         return "app"
 
 
-class Role(TimestampedModel):
+class Role(TimestampedModel, StorableValues):
     """A custom role (``POST /roles``); the built-in ones are not stored."""
 
     name = models.CharField(primary_key=True, max_length=ROLE_MAX_LENGTH)
 
+    def __str__(self) -> str:
+        return self.name
 
-class ChannelType(TimestampedModel):
+
+class ChannelType(TimestampedModel, StorableValues):
     """A channel type: its feature flags (``config``) and permission grants."""
 
     name = models.CharField(primary_key=True, max_length=CHANNEL_ID_MAX_LENGTH)
     config = models.JSONField(default=dict, blank=True)
     grants = models.JSONField(default=dict, blank=True)
 
+    def __str__(self) -> str:
+        return self.name
 
-class ChatUser(TimestampedModel):
+
+class ChatUser(TimestampedModel, StorableValues):
     id = models.CharField(primary_key=True, max_length=ID_MAX_LENGTH)
     role = models.CharField(max_length=ROLE_MAX_LENGTH, default="user")
     # Ordered as given; ``UserTeam`` rows index them for filtering.
@@ -87,7 +134,7 @@ class ChatUser(TimestampedModel):
         return self.role
 
 
-class DeletedUser(models.Model):
+class DeletedUser(StorableValues):
     """The id of a hard-deleted user, and when it went: its tokens stay refused
     (a client connecting with one would otherwise bring the user back, without
     its teams). A server that creates the id again carries the time over as the
@@ -100,7 +147,7 @@ class DeletedUser(models.Model):
         return self.id
 
 
-class UserTeam(models.Model):
+class UserTeam(StorableValues):
     """Index of ``ChatUser.teams`` so team filters are plain joins on every database."""
 
     user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="team_links")
@@ -114,7 +161,7 @@ class UserTeam(models.Model):
         return f"{self.user_id} in {self.team}"
 
 
-class Channel(models.Model):
+class Channel(StorableValues):
     cid = models.CharField(primary_key=True, max_length=2 * CHANNEL_ID_MAX_LENGTH + 1)
     type = models.CharField(max_length=CHANNEL_ID_MAX_LENGTH)
     channel_id = models.CharField(max_length=CHANNEL_ID_MAX_LENGTH)
@@ -154,7 +201,7 @@ class ChannelRole(models.TextChoices):
     MODERATOR = "channel_moderator"
 
 
-class Member(models.Model):
+class Member(StorableValues):
     """A channel member, with its read state (Stream keeps both per member)."""
 
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="members")
@@ -193,7 +240,7 @@ class MessageType(models.TextChoices):
     SYSTEM = "system"
 
 
-class Message(models.Model):
+class Message(StorableValues):
     id = models.CharField(primary_key=True, max_length=ID_MAX_LENGTH)
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="messages")
     user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="messages")
@@ -250,7 +297,7 @@ class Message(models.Model):
         return self.parent_id is None or self.show_in_channel
 
 
-class Reaction(models.Model):
+class Reaction(StorableValues):
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reactions")
     user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="reactions")
     type = models.CharField(max_length=ROLE_MAX_LENGTH)
@@ -277,7 +324,7 @@ class TaskStatus(models.TextChoices):
     FAILED = "failed"
 
 
-class Task(TimestampedModel):
+class Task(TimestampedModel, StorableValues):
     """An asynchronous operation as Stream reports it (``GET /tasks/{id}``)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -285,6 +332,9 @@ class Task(TimestampedModel):
     status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.PENDING)
     result = models.JSONField(default=dict, blank=True)
     error = models.JSONField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id}"
 
 
 # A connection not heard from for this long is dead (the client pings every
@@ -300,7 +350,7 @@ class ConnectionQuerySet(models.QuerySet):
         return self.filter(last_seen__lt=timezone.now() - CONNECTION_STALE_AFTER)
 
 
-class Connection(models.Model):
+class Connection(StorableValues):
     """A live WebSocket connection. Kept in the database so a REST request served
     by any process can subscribe the caller's socket to a channel."""
 
@@ -319,7 +369,7 @@ class Connection(models.Model):
         return self.id
 
 
-class Watch(models.Model):
+class Watch(StorableValues):
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="watches")
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="watches")
 
@@ -338,7 +388,7 @@ class ExpiringQuerySet(models.QuerySet):
         return self.filter(Q(expires__isnull=True) | Q(expires__gt=timezone.now()))
 
 
-class UserMute(models.Model):
+class UserMute(StorableValues):
     """``user`` muted ``target``: its messages do not count as unread for ``user``."""
 
     user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="mutes")
@@ -356,7 +406,7 @@ class UserMute(models.Model):
         return f"{self.user_id} muted {self.target_id}"
 
 
-class ChannelMute(models.Model):
+class ChannelMute(StorableValues):
     """``user`` muted ``channel``: new messages there do not count as unread for it."""
 
     user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="channel_mutes")
@@ -380,7 +430,7 @@ class ChannelMute(models.Model):
 CONVERSATION_MEMBERS = 2
 
 
-class UserBlock(models.Model):
+class UserBlock(StorableValues):
     """``user`` blocked ``target``: in the conversations of just the two of
     them, ``user`` stops hearing from ``target`` (see ``services.blocks``)."""
 
@@ -400,7 +450,7 @@ class UserBlock(models.Model):
         return f"{self.user_id} blocked {self.target_id}"
 
 
-class Ban(models.Model):
+class Ban(StorableValues):
     """``user`` may read but not write in ``channel`` (everywhere, without one),
     until ``expires`` or until unbanned."""
 
@@ -427,7 +477,7 @@ class Ban(models.Model):
         return f"{self.user_id} banned from {self.channel_id or 'everywhere'}"
 
 
-class Flag(models.Model):
+class Flag(StorableValues):
     """``user`` reported a message or a user to the moderators (``reason`` optional)."""
 
     user = models.ForeignKey(ChatUser, on_delete=models.CASCADE, related_name="flags")
@@ -467,7 +517,7 @@ def _upload_path(upload: Upload, filename: str) -> str:
     return f"chat-uploads/{upload.id}/{filename}"
 
 
-class Upload(models.Model):
+class Upload(StorableValues):
     """A file or image a user sent to a channel (``POST .../file|image``).
 
     Served at a URL holding its ``id``, 256 random bits: like Stream's CDN

@@ -7,7 +7,6 @@ error shapes and no CSRF (tokens travel in headers, never in cookies).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from chatengine.selectors import ChannelTypes, user_get
 from chatengine.services.app import app_get
 from chatengine.services.uploads import upload_request_size_check
 from chatengine.services.users import user_for_client
+from chatplatform import json_input
 
 logger = logging.getLogger(__name__)
 
@@ -93,15 +93,25 @@ def object_field(value: Any, name: str) -> dict[str, Any]:
     return value
 
 
+def _parsed(raw: str | bytes, what: str) -> Any:
+    try:
+        return json_input.loads(raw)
+    except json_input.JSONInputError as exc:
+        raise input_error(f"{what} is not valid JSON: {exc}") from exc
+
+
 def _json_body(request: HttpRequest) -> dict[str, Any]:
     if request.content_type == "multipart/form-data":
         return _form_body(request)
-    if request.method in ("GET", "DELETE", "HEAD") or not request.body:
+    if request.method in ("GET", "DELETE", "HEAD"):
         return {}
     try:
-        body = json.loads(request.body)
-    except ValueError as exc:
-        raise input_error("the request body must be JSON") from exc
+        raw = json_input.read_body(request, request.META.get("CONTENT_LENGTH"))
+    except json_input.BodyTooLarge as exc:
+        raise StreamError(Code.INPUT, str(exc), status=413) from exc
+    if not raw:
+        return {}
+    body = _parsed(raw, "the request body")
     if body is None:
         return {}
     if not isinstance(body, dict):
@@ -113,13 +123,26 @@ def _json_object(raw: str | None, what: str) -> dict[str, Any]:
     """``raw`` read as a JSON object (``{}`` when empty or absent)."""
     if not raw:
         return {}
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = None
+    value = _parsed(raw, what)
     if not isinstance(value, dict):
         raise input_error(f"{what} must be a JSON object")
     return value
+
+
+def _check_text_arguments(request: HttpRequest, kwargs: dict[str, Any]) -> None:
+    """Path segments and query parameters reach the database as text, where
+    PostgreSQL refuses a NUL character (and SQLite would store it): refused here,
+    for every route, before any lookup."""
+    named = [(f"the path segment {name}", value) for name, value in kwargs.items()]
+    named += [
+        (f"the query parameter {key}", value) for key, values in request.GET.lists() for value in values
+    ]
+    named += [("a query parameter name", key) for key in request.GET]
+    for what, value in named:
+        try:
+            json_input.text_checked(value)
+        except json_input.JSONInputError as exc:
+            raise input_error(f"{what} is invalid: {exc}") from exc
 
 
 def _form_body(request: HttpRequest) -> dict[str, Any]:
@@ -170,6 +193,7 @@ def routes(**handlers: View) -> Callable[..., JsonResponse]:
                 raise StreamError(
                     Code.INPUT, f"method {request.method} is not allowed on this path", status=405
                 )
+            _check_text_arguments(request, kwargs)
             result = handler(Call(request), **kwargs)
             # Stream answers writes by POST/PUT with 201, everything else with 200.
             status = 201 if request.method in ("POST", "PUT") else 200
@@ -185,7 +209,7 @@ def routes(**handlers: View) -> Callable[..., JsonResponse]:
             error = StreamError(Code.INTERNAL, "internal error", status=500)
             return JsonResponse(error.body(_duration(start)), status=500)
 
-    view.methods = sorted(handlers)  # type: ignore[attr-defined]  # for the index
+    view.methods = sorted(handlers)  # type: ignore[attr-defined]  # what the route serves (the index, tests)
     return view
 
 

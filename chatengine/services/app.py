@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -162,7 +163,9 @@ CHANNEL_TYPE_CACHE_SECONDS = 60
 
 
 def _cache_key(name: str) -> str:
-    return f"chatengine:channeltype:{name}"
+    # The name comes from the URL: hashed, so that no character or length of it
+    # makes a key the cache refuses (memcached takes 250 printable ASCII bytes).
+    return f"chatengine:channeltype:{hashlib.sha256(name.encode('utf-8', 'surrogatepass')).hexdigest()}"
 
 
 def channel_type_get(name: str) -> ChannelType:

@@ -103,22 +103,30 @@ def _checked(where: str) -> None:
     _log({"checked": where}, suffix=".checked")
 
 
+def response_problems(method: str, route: str, status: int, body: bytes) -> list[str] | None:
+    """What breaks the spec in one answer of the engine (``route`` without the
+    prefix): ``None`` when the spec has no such operation (e.g. the legacy
+    ``DELETE /users/{id}``), else the problems, empty when it conforms. Errors
+    are checked against the operation's 400 schema (Stream's APIError)."""
+    ref = _response_ref(method, route, status if status < 400 else 400)
+    if ref is None:
+        return None
+    if ref == "missing-status":
+        return [f"status {status} is not in the spec"]
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return ["body is not JSON"]
+    return violations(ref, document)
+
+
 def check_response(method: str, path: str, status: int, body: bytes) -> None:
     if not path.startswith(PREFIX + "/"):
         return
     route = path[len(PREFIX) :]
-    ref = _response_ref(method, route, status if status < 400 else 400)
-    if ref is None:
-        return  # the spec has no such operation (e.g. the legacy DELETE /users/{id})
-    if ref == "missing-status":
-        _log({"where": f"{method} {path}", "problems": [f"status {status} is not in the spec"]})
+    problems = response_problems(method, route, status, body)
+    if problems is None:
         return
-    try:
-        document = json.loads(body)
-    except ValueError:
-        _log({"where": f"{method} {path}", "problems": ["body is not JSON"]})
-        return
-    problems = violations(ref, document)
     _checked(f"{method} {route} {status}")
     if problems:
         _log({"where": f"{method} {path} {status}", "problems": problems})

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import bad_request, page_not_found, permission_denied, server_error
@@ -98,8 +100,12 @@ def unknown_api_path(request: HttpRequest, path: str = "") -> HttpResponse:
 
 
 def bad_request_json(request: HttpRequest, exception: Exception) -> HttpResponse:
-    """Django's own 400s (e.g. a body over DATA_UPLOAD_MAX_MEMORY_SIZE, a bad Host)."""
+    """Django's own 400s (e.g. a bad Host), and 413 for a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE read outside the API's parser (the webhook's)."""
     if _wants_json(request):
+        if isinstance(exception, RequestDataTooBig):
+            detail = f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+            return JsonResponse(error_body(detail, "request_too_large"), status=413)
         return JsonResponse(error_body("Bad request.", "bad_request"), status=400)
     return bad_request(request, exception)
 
