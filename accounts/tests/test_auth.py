@@ -179,25 +179,40 @@ class TestLoginThrottling:
         assert 5 <= count <= 20 and 60 <= seconds <= 900
 
     @pytest.mark.redis
-    def test_throttle_counts_in_redis_shared_cache(self, world, settings):
+    def test_throttle_counts_in_redis_when_it_is_configured(self, world, settings):
         import os
 
         import redis
+
+        from accounts.models import SignInCounter
 
         url = os.environ["TEST_REDIS_URL"]
         try:
             redis.Redis.from_url(url).ping()
         except redis.exceptions.ConnectionError:
             pytest.skip("Redis is not running")
-        settings.CACHES = {
-            "default": {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
-                "LOCATION": url,
-                "KEY_PREFIX": f"test-{os.getpid()}-{time.time_ns()}",
-            }
-        }
+        settings.REDIS_URL = url
+        settings.CACHE_KEY_PREFIX = f"test-{os.getpid()}-{time.time_ns()}"
         settings.LOGIN_FAILURE_RATE = "2/300"
         assert [login(APIClient(), world.member.email, "x").status_code for _ in range(3)] == [401, 401, 429]
+        assert not SignInCounter.objects.exists()
+        assert redis.Redis.from_url(url).keys(f"{settings.CACHE_KEY_PREFIX}:throttle:login-fail:*")
+
+    def test_without_redis_the_counts_are_database_rows(self, world, settings):
+        from accounts.models import SignInCounter
+
+        settings.REDIS_URL = ""
+        settings.LOGIN_FAILURE_RATE = "2/300"
+        assert [login(APIClient(), world.member.email, "x").status_code for _ in range(3)] == [401, 401, 429]
+        assert sorted(SignInCounter.objects.values_list("count", flat=True)) == [3, 3]  # address, account
+
+    def test_ended_windows_are_removed(self, world, settings):
+        from accounts.models import SignInCounter
+
+        settings.REDIS_URL = ""
+        SignInCounter.objects.create(key="throttle:login-ip:old:0", count=7, expires_at=int(time.time()) - 1)
+        login(APIClient(), world.member.email, "x")
+        assert not SignInCounter.objects.filter(key="throttle:login-ip:old:0").exists()
 
 
 class TestBearer:
