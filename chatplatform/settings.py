@@ -36,7 +36,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 INSTALLED_APPS = [
     # daphne first: its runserver serves ASGI (HTTP and the chat engine's WebSocket).
     "daphne",
-    "django.contrib.admin",
+    "chatplatform.apps.ConsoleAdminConfig",  # django.contrib.admin, with the console site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
