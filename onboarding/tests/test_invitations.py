@@ -192,6 +192,18 @@ class TestPage:
         assert "newbie@acme.test" in html and "Acme" in html
         assert '<a id="sign-in" class="button" href="/login">Sign in</a>' in html
 
+    def test_the_page_counts_attempts_per_client_address_like_the_api(self, world, client, settings):
+        settings.LOGIN_IP_RATE = "3/60"
+        url = _invite(bearer_client(world.admin)).json()["url"]
+        path = url.replace("http://127.0.0.1:8000", "")
+        for _ in range(2):
+            client.post("/invite/guessed-token", {"password": PASSWORD, "password_again": PASSWORD})
+        _accept("another-guess")  # the API's attempts are the same count
+        refused = client.post(path, {"full_name": "New Bie", "password": PASSWORD, "password_again": PASSWORD})
+        assert refused.status_code == 429
+        assert "Too many sign-in attempts. Wait a minute and try again." in refused.content.decode()
+        assert not User.objects.filter(email="newbie@acme.test").exists()
+
     def test_bad_link_page(self, client):
         response = client.get("/invite/nothing-here")
         assert response.status_code == 400
