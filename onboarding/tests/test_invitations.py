@@ -199,7 +199,8 @@ class TestPage:
         for _ in range(2):
             client.post("/invite/guessed-token", {"password": PASSWORD, "password_again": PASSWORD})
         _accept("another-guess")  # the API's attempts are the same count
-        refused = client.post(path, {"full_name": "New Bie", "password": PASSWORD, "password_again": PASSWORD})
+        form = {"full_name": "New Bie", "password": PASSWORD, "password_again": PASSWORD}
+        refused = client.post(path, form)
         assert refused.status_code == 429
         assert "Too many sign-in attempts. Wait a minute and try again." in refused.content.decode()
         assert not User.objects.filter(email="newbie@acme.test").exists()
