@@ -140,7 +140,7 @@ class TestLoginThrottling:
             assert login(APIClient(), world.member.email, "guess").status_code == 401
 
     def test_all_attempts_per_address_are_limited(self, world, settings):
-        settings.LOGIN_IP_RATE = "5/60"
+        settings.LOGIN_IP_RATE = "5/3600"
         statuses = [login(APIClient(), f"someone{i}@x.test", "p").status_code for i in range(6)]
         assert statuses == [401] * 5 + [429]
         assert (
@@ -149,7 +149,7 @@ class TestLoginThrottling:
 
     def test_forwarded_header_is_ignored_without_trusted_proxies(self, world, settings):
         # By default no proxy is trusted: a client rotating X-Forwarded-For is still one address.
-        settings.LOGIN_IP_RATE = "3/60"
+        settings.LOGIN_IP_RATE = "3/3600"
         statuses = [
             APIClient(REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}")
             .post(LOGIN, {"email": f"someone{i}@x.test", "password": "p"}, format="json")
@@ -160,7 +160,7 @@ class TestLoginThrottling:
 
     def test_trusted_proxy_gives_the_address_it_saw(self, world, settings):
         settings.REST_FRAMEWORK = {**django_settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
-        settings.LOGIN_IP_RATE = "2/60"
+        settings.LOGIN_IP_RATE = "2/3600"
 
         def attempt(forwarded: str) -> int:
             client = APIClient(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)

@@ -79,7 +79,7 @@ def test_concurrent_wrong_passwords_reach_the_check_at_most_the_limit(tmp_path, 
         "SECURE_SSL_REDIRECT": "0",
         "DATABASE_URL": _database_url(tmp_path),
         "REDIS_URL": "",
-        "LOGIN_FAILURE_RATE": f"{LIMIT}/300",
+        "LOGIN_FAILURE_RATE": f"{LIMIT}/3600",
         "LOGIN_IP_RATE": "1000/60",
     }
     if store == "redis":
