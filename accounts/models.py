@@ -161,3 +161,17 @@ class User(ImmutableFieldsMixin, AbstractBaseUser, PermissionsMixin, Timestamped
 
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class SignInCounter(models.Model):
+    """How many sign-in attempts one client address or one account made in one
+    fixed window, when there is no Redis to count them (``accounts/throttling.py``).
+    A row per key and window; it is incremented in place by one upsert, so every
+    process sees the same count, and removed once its window has passed."""
+
+    key = models.CharField(max_length=100, primary_key=True)
+    count = models.PositiveIntegerField()
+    expires_at = models.BigIntegerField(db_index=True, help_text="Unix time the window ends.")
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

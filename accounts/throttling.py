@@ -1,24 +1,49 @@
-"""Login throttles. They run in DRF's ``initial()``, before the view hashes any
-password, so a flood of guesses costs a cache increment each, not an Argon2 run.
+"""Sign-in throttles: the one rule every way of checking a password follows.
 
-Counters are fixed windows kept with ``cache.add`` + ``cache.incr``, which are
-atomic on Redis (and per process on the in-memory cache), unlike DRF's
-read-modify-write ``SimpleRateThrottle``.
+Two limits, counted in fixed windows:
+
+- every attempt from one client address (``LOGIN_IP_RATE``);
+- attempts on one account (``LOGIN_FAILURE_RATE``) since its last good
+  password: past the limit the account refuses every attempt, the right
+  password too, until the window ends.
+
+Each attempt is counted *before* its password is hashed, and judged by the
+count the increment returned, never by a count read beforehand: N concurrent
+attempts get N distinct numbers, so at most the limit of them reach the
+password check, however many processes serve them. A good password resets the
+account's count.
+
+The counts live where every process sees them: in Redis (``INCR``) when
+``REDIS_URL`` is set, otherwise in the database (one ``INSERT ... ON CONFLICT
+DO UPDATE ... RETURNING`` per attempt, on SQLite and PostgreSQL alike).
+
+The rule runs inside ``authenticate()`` (``accounts.backends``), so the API
+login, the console's login page and its password change all go through it;
+``SignInRefused`` tells each of them to answer "wait".
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import logging
+import math
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
+import redis
 from django.conf import settings
-from django.core.cache import cache
+from django.db import connections, router
+from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from accounts.models import normalize_email
+from accounts.models import SignInCounter, User
+from audit.services import audit_record
 from chatplatform.client_address import client_address
+
+logger = logging.getLogger(__name__)
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -27,37 +52,99 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), int(seconds)
 
 
+class CounterStore(Protocol):
+    def incr(self, key: str, expires_at: int) -> int:
+        """Add one to ``key`` (created at 0 if missing, kept until ``expires_at``) and
+        return the new value, atomically."""
+
+    def delete(self, key: str) -> None: ...
+
+
+class DatabaseStore:
+    """Counters in ``SignInCounter`` rows. The upsert takes the row lock, so
+    concurrent increments queue and each returns its own value. It runs in the
+    caller's transaction: sign-in views do not open one, so the count commits
+    (and the row lock is released) at once."""
+
+    def _connection(self) -> Any:
+        return connections[router.db_for_write(SignInCounter)]
+
+    def incr(self, key: str, expires_at: int) -> int:
+        connection = self._connection()
+        table = connection.ops.quote_name(SignInCounter._meta.db_table)
+        key_column, count_column, expires_column = (
+            connection.ops.quote_name(SignInCounter._meta.get_field(name).column)
+            for name in ("key", "count", "expires_at")
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({key_column}, {count_column}, {expires_column}) "  # noqa: S608  (names from the model)
+                f"VALUES (%s, 1, %s) "
+                f"ON CONFLICT ({key_column}) DO UPDATE SET {count_column} = {table}.{count_column} + 1 "
+                f"RETURNING {count_column}",
+                [key, expires_at],
+            )
+            (count,) = cursor.fetchone()
+        if count == 1:
+            # A new window began for this key: a good moment to drop the windows that ended.
+            SignInCounter.objects.filter(expires_at__lt=int(time.time())).delete()
+        return int(count)
+
+    def delete(self, key: str) -> None:
+        SignInCounter.objects.filter(key=key).delete()
+
+
+@functools.cache
+def _redis_client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url)
+
+
+class RedisStore:
+    """Counters as Redis keys: ``INCR`` and ``EXPIREAT`` in one ``MULTI``, so no
+    key outlives its window."""
+
+    def __init__(self, url: str) -> None:
+        self.client = _redis_client(url)
+        self.prefix = settings.CACHE_KEY_PREFIX
+
+    def incr(self, key: str, expires_at: int) -> int:
+        pipeline = self.client.pipeline(transaction=True)
+        pipeline.incr(f"{self.prefix}:{key}")
+        pipeline.expireat(f"{self.prefix}:{key}", expires_at)
+        count, _ = pipeline.execute()
+        return int(count)
+
+    def delete(self, key: str) -> None:
+        self.client.delete(f"{self.prefix}:{key}")
+
+
+def counter_store() -> CounterStore:
+    return RedisStore(settings.REDIS_URL) if settings.REDIS_URL else DatabaseStore()
+
+
 class FixedWindowCounter:
     def __init__(self, prefix: str, rate: str) -> None:
         self.prefix = prefix
         self.limit, self.window = parse_rate(rate)
+        self.store = counter_store()
 
-    def _key(self, ident: str) -> tuple[str, int]:
-        window_start = int(time.time()) // self.window * self.window
+    def _window_start(self) -> int:
+        return int(time.time()) // self.window * self.window
+
+    def _key(self, ident: str, window_start: int) -> str:
         digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
-        return f"throttle:{self.prefix}:{digest}:{window_start}", window_start
-
-    def count(self, ident: str) -> int:
-        key, _ = self._key(ident)
-        return int(cache.get(key, 0))
+        return f"throttle:{self.prefix}:{digest}:{window_start}"
 
     def hit(self, ident: str) -> int:
-        key, _ = self._key(ident)
-        if cache.add(key, 1, timeout=self.window + 1):
-            return 1
-        try:
-            return int(cache.incr(key))
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=self.window + 1)
-            return 1
+        """Count one attempt; the number it got (1 for the window's first)."""
+        start = self._window_start()
+        return self.store.incr(self._key(ident, start), expires_at=start + self.window + 1)
 
     def reset(self, ident: str) -> None:
-        key, _ = self._key(ident)
-        cache.delete(key)
+        self.store.delete(self._key(ident, self._window_start()))
 
     def seconds_left(self) -> int:
-        _, window_start = self._key("")
-        return max(1, window_start + self.window - int(time.time()))
+        return max(1, self._window_start() + self.window - int(time.time()))
 
 
 def login_ip_counter() -> FixedWindowCounter:
@@ -68,32 +155,83 @@ def login_failure_counter() -> FixedWindowCounter:
     return FixedWindowCounter("login-fail", settings.LOGIN_FAILURE_RATE)
 
 
+class SignInRefused(Exception):
+    """Too many attempts: refused before any password was checked."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"Too many sign-in attempts; retry after {retry_after} seconds.")
+        self.retry_after = retry_after
+
+    @property
+    def message(self) -> str:
+        """What a person reads on a page."""
+        minutes = math.ceil(self.retry_after / 60)
+        wait = "a minute" if minutes <= 1 else f"{minutes} minutes"
+        return f"Too many sign-in attempts. Wait {wait} and try again."
+
+
+def sign_in_address_admit(request: HttpRequest) -> None:
+    """Count one attempt for the request's client address; ``SignInRefused`` past the limit."""
+    addresses = login_ip_counter()
+    # Servers always set REMOTE_ADDR; bare WSGI callers may not.
+    if addresses.hit(client_address(request) or "unknown") > addresses.limit:
+        raise SignInRefused(addresses.seconds_left())
+
+
+@dataclass(frozen=True)
+class SignInAttempt:
+    """An admitted attempt on ``email``: the ``number`` it got on the account's counter."""
+
+    email: str
+    number: int
+    failures: FixedWindowCounter
+
+    def settle(self, *, succeeded: bool) -> None:
+        """A good password clears the account's count; the failure that reaches the
+        limit locks the account, which is worth a line in the audit log."""
+        if succeeded:
+            self.failures.reset(self.email)
+        elif self.number == self.failures.limit:
+            _record_lockout(self.email, self.failures.limit, self.failures.seconds_left())
+
+
+def sign_in_attempt_admit(*, request: HttpRequest | None, email: str) -> SignInAttempt:
+    """Count one password attempt on ``email`` (normalized) and, with a request, for
+    its client address; raise ``SignInRefused`` when either count is past its limit.
+    Call it before checking the password, then ``settle()`` with the outcome."""
+    if request is not None:
+        sign_in_address_admit(request)
+    failures = login_failure_counter()
+    number = failures.hit(email)
+    if number > failures.limit:
+        raise SignInRefused(failures.seconds_left())
+    return SignInAttempt(email=email, number=number, failures=failures)
+
+
+def _record_lockout(email: str, limit: int, seconds: int) -> None:
+    logger.warning("login: an account is locked out after %s failures", limit)
+    target = User.objects.select_related("tenant").filter(email=email).first()
+    audit_record(
+        action="auth.lockout",
+        target_type="user",
+        target_id=target.pk if target else "",
+        target_repr=email,
+        tenant=target.tenant if target and target.tenant_id else None,
+        changes={"failed_attempts": [None, limit], "locked_for_seconds": [None, seconds]},
+    )
+
+
 class LoginIPThrottle(BaseThrottle):
-    """Every login attempt from one client address counts."""
+    """The per-address count as a DRF throttle, for endpoints that take a secret
+    other than a password (an invitation's token)."""
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        self.counter = login_ip_counter()
-        # Servers always set REMOTE_ADDR; bare WSGI callers may not.
-        return self.counter.hit(self.get_ident(request) or "unknown") <= self.counter.limit
-
-    def get_ident(self, request: Request) -> str | None:
-        # Not DRF's: it trusts X-Forwarded-For unless NUM_PROXIES is set.
-        return client_address(request)
-
-    def wait(self) -> float:
-        return self.counter.seconds_left()
-
-
-class LoginFailureThrottle(BaseThrottle):
-    """Failed attempts for one email count (the view records them); once over
-    the limit, the account refuses attempts until the window ends."""
-
-    def allow_request(self, request: Request, view: Any) -> bool:
-        self.counter = login_failure_counter()
-        email = request.data.get("email") if isinstance(request.data, dict) else None
-        if not isinstance(email, str) or not email:
-            return True
-        return self.counter.count(normalize_email(email)) < self.counter.limit
+        try:
+            sign_in_address_admit(request)
+        except SignInRefused as refused:
+            self.retry_after = refused.retry_after
+            return False
+        return True
 
     def wait(self) -> float:
-        return self.counter.seconds_left()
+        return self.retry_after

@@ -36,7 +36,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 INSTALLED_APPS = [
     # daphne first: its runserver serves ASGI (HTTP and the chat engine's WebSocket).
     "daphne",
-    "django.contrib.admin",
+    "chatplatform.apps.ConsoleAdminConfig",  # django.contrib.admin, with the console site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -115,6 +115,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Authentication and passwords
 # ---------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# Django's password check behind the sign-in throttles (accounts/throttling.py).
+AUTHENTICATION_BACKENDS = ["accounts.backends.ThrottledModelBackend"]
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -212,12 +214,14 @@ CORS_ALLOW_HEADERS = [
 # Cache and channel layer (Redis when REDIS_URL is set, in-memory otherwise)
 # ---------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
+# Prefixes this deployment's keys in a Redis shared with others.
+CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="chatplatform")
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="chatplatform"),
+            "KEY_PREFIX": CACHE_KEY_PREFIX,
         }
     }
     CHANNEL_LAYERS = {
@@ -248,8 +252,10 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 
-# Login throttling happens before any password is hashed.
-# Rates are "<count>/<seconds>".
+# Sign-in throttles (accounts/throttling.py), for every way of checking a password,
+# counted before any password is hashed: all attempts per client address, and
+# attempts per account since its last good password. Rates are "<count>/<seconds>".
+# Counted in Redis when REDIS_URL is set, else in the database: shared by all processes.
 LOGIN_IP_RATE = env.str("LOGIN_IP_RATE", default="120/60")
 LOGIN_FAILURE_RATE = env.str("LOGIN_FAILURE_RATE", default="10/300")
 

@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
+from accounts.throttling import SignInRefused, sign_in_address_admit
 from chatplatform.errors import ApplicationError
 from onboarding.invitations import invitation_accept, link_for_token
 
@@ -32,6 +33,12 @@ class AcceptForm(forms.Form):
 @never_cache
 @csrf_protect
 def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
+    if request.method == "POST":
+        # Each use of a link counts per client address, as on the API and the login pages.
+        try:
+            sign_in_address_admit(request)
+        except SignInRefused as refused:
+            return render(request, "onboarding/accept.html", {"wait": refused.message}, status=429)
     try:
         link = link_for_token(token)
     except ApplicationError as exc:

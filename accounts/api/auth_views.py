@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.middleware.csrf import rotate_token
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import Throttled
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,8 +22,8 @@ from accounts.api.serializers import (
     UserSerializer,
 )
 from accounts.authentication import TenantSuspended, enforce_csrf
-from accounts.models import User, normalize_email
-from accounts.throttling import LoginFailureThrottle, LoginIPThrottle, login_failure_counter
+from accounts.models import normalize_email
+from accounts.throttling import SignInRefused
 from accounts.tokens import (
     InvalidRefreshToken,
     clear_auth_cookies,
@@ -33,10 +32,7 @@ from accounts.tokens import (
     token_pair_rotate,
     token_revoke,
 )
-from audit.services import audit_record
 from chatplatform.api.exceptions import error_body
-
-logger = logging.getLogger(__name__)
 
 INVALID_CREDENTIALS = error_body("Invalid email or password.", "invalid_credentials")
 
@@ -46,20 +42,6 @@ def _refresh_from(request: Request, body_value: str | None) -> tuple[str | None,
     if body_value:
         return body_value, False
     return request.COOKIES.get(settings.JWT_COOKIE["REFRESH_NAME"]), True
-
-
-def _record_lockout(email: str, limit: int, seconds: int) -> None:
-    """An account reached the failed-login limit: worth a line in its tenant's audit log."""
-    logger.warning("login: an account is locked out after %s failures", limit)
-    target = User.objects.select_related("tenant").filter(email=email).first()
-    audit_record(
-        action="auth.lockout",
-        target_type="user",
-        target_id=target.pk if target else "",
-        target_repr=email,
-        tenant=target.tenant if target and target.tenant_id else None,
-        changes={"failed_attempts": [None, limit], "locked_for_seconds": [None, seconds]},
-    )
 
 
 class TokenEndpoint(APIView):
@@ -74,8 +56,8 @@ class TokenEndpoint(APIView):
 
 
 class LoginView(TokenEndpoint):
-    throttle_classes = [LoginIPThrottle, LoginFailureThrottle]
-    extra_error_codes = {"post": ["401", "403"]}
+    # Throttled inside authenticate() (accounts.throttling), like every sign-in.
+    extra_error_codes = {"post": ["401", "403", "429"]}
 
     @extend_schema(
         tags=["auth"],
@@ -85,22 +67,22 @@ class LoginView(TokenEndpoint):
             "Checks the credentials and sets HttpOnly `access` and `refresh` cookies plus a "
             "readable `csrftoken` cookie. Wrong email or password and inactive users all get "
             "the same 401; a user of a suspended tenant gets 403 `tenant_suspended`. Attempts "
-            "are throttled per client address and failed attempts per email (429)."
+            "are throttled per client address, and per account since its last good password "
+            "(429 with `Retry-After`; a locked account refuses even the right password)."
         ),
     )
     def post(self, request: Request) -> Response:
         serializer = LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         email = normalize_email(serializer.validated_data["email"])
-        user = authenticate(request._request, email=email, password=serializer.validated_data["password"])
+        try:
+            user = authenticate(request._request, email=email, password=serializer.validated_data["password"])
+        except SignInRefused as refused:
+            raise Throttled(wait=refused.retry_after) from None
         if user is None:
-            failures = login_failure_counter()
-            if failures.hit(email) == failures.limit:
-                _record_lockout(email, failures.limit, failures.seconds_left())
             return Response(INVALID_CREDENTIALS, status=status.HTTP_401_UNAUTHORIZED)
         if user.tenant_id is not None and not user.tenant.is_active:
             raise TenantSuspended()
-        login_failure_counter().reset(email)
         refresh = token_pair_issue(user=user)
         rotate_token(request._request)  # a new CSRF secret per session; sets the cookie
         access = str(refresh.access_token)

@@ -140,7 +140,7 @@ class TestLoginThrottling:
             assert login(APIClient(), world.member.email, "guess").status_code == 401
 
     def test_all_attempts_per_address_are_limited(self, world, settings):
-        settings.LOGIN_IP_RATE = "5/60"
+        settings.LOGIN_IP_RATE = "5/3600"
         statuses = [login(APIClient(), f"someone{i}@x.test", "p").status_code for i in range(6)]
         assert statuses == [401] * 5 + [429]
         assert (
@@ -149,7 +149,7 @@ class TestLoginThrottling:
 
     def test_forwarded_header_is_ignored_without_trusted_proxies(self, world, settings):
         # By default no proxy is trusted: a client rotating X-Forwarded-For is still one address.
-        settings.LOGIN_IP_RATE = "3/60"
+        settings.LOGIN_IP_RATE = "3/3600"
         statuses = [
             APIClient(REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR=f"203.0.113.{i}")
             .post(LOGIN, {"email": f"someone{i}@x.test", "password": "p"}, format="json")
@@ -160,7 +160,7 @@ class TestLoginThrottling:
 
     def test_trusted_proxy_gives_the_address_it_saw(self, world, settings):
         settings.REST_FRAMEWORK = {**django_settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
-        settings.LOGIN_IP_RATE = "2/60"
+        settings.LOGIN_IP_RATE = "2/3600"
 
         def attempt(forwarded: str) -> int:
             client = APIClient(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded)
@@ -179,25 +179,40 @@ class TestLoginThrottling:
         assert 5 <= count <= 20 and 60 <= seconds <= 900
 
     @pytest.mark.redis
-    def test_throttle_counts_in_redis_shared_cache(self, world, settings):
+    def test_throttle_counts_in_redis_when_it_is_configured(self, world, settings):
         import os
 
         import redis
+
+        from accounts.models import SignInCounter
 
         url = os.environ["TEST_REDIS_URL"]
         try:
             redis.Redis.from_url(url).ping()
         except redis.exceptions.ConnectionError:
             pytest.skip("Redis is not running")
-        settings.CACHES = {
-            "default": {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
-                "LOCATION": url,
-                "KEY_PREFIX": f"test-{os.getpid()}-{time.time_ns()}",
-            }
-        }
+        settings.REDIS_URL = url
+        settings.CACHE_KEY_PREFIX = f"test-{os.getpid()}-{time.time_ns()}"
         settings.LOGIN_FAILURE_RATE = "2/300"
         assert [login(APIClient(), world.member.email, "x").status_code for _ in range(3)] == [401, 401, 429]
+        assert not SignInCounter.objects.exists()
+        assert redis.Redis.from_url(url).keys(f"{settings.CACHE_KEY_PREFIX}:throttle:login-fail:*")
+
+    def test_without_redis_the_counts_are_database_rows(self, world, settings):
+        from accounts.models import SignInCounter
+
+        settings.REDIS_URL = ""
+        settings.LOGIN_FAILURE_RATE = "2/300"
+        assert [login(APIClient(), world.member.email, "x").status_code for _ in range(3)] == [401, 401, 429]
+        assert sorted(SignInCounter.objects.values_list("count", flat=True)) == [3, 3]  # address, account
+
+    def test_ended_windows_are_removed(self, world, settings):
+        from accounts.models import SignInCounter
+
+        settings.REDIS_URL = ""
+        SignInCounter.objects.create(key="throttle:login-ip:old:0", count=7, expires_at=int(time.time()) - 1)
+        login(APIClient(), world.member.email, "x")
+        assert not SignInCounter.objects.filter(key="throttle:login-ip:old:0").exists()
 
 
 class TestBearer:

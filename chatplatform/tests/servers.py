@@ -37,7 +37,9 @@ def wait_for(url: str, timeout: float = 30.0, process: subprocess.Popen | None =
 
 
 @contextlib.contextmanager
-def running(args: list[str], env: dict[str, str], ready_url: str) -> Iterator[subprocess.Popen]:
+def running(
+    args: list[str], env: dict[str, str], ready_url: str, timeout: float = 30.0
+) -> Iterator[subprocess.Popen]:
     process = subprocess.Popen(  # noqa: S603
         args,
         cwd=ROOT,
@@ -47,7 +49,7 @@ def running(args: list[str], env: dict[str, str], ready_url: str) -> Iterator[su
         text=True,
     )
     try:
-        wait_for(ready_url, process=process)
+        wait_for(ready_url, timeout=timeout, process=process)
         yield process
     finally:
         process.terminate()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -213,6 +214,22 @@ class TestPage:
         html = done.content.decode()
         assert "newbie@acme.test" in html and "Acme" in html
         assert '<a id="sign-in" class="button" href="/login">Sign in</a>' in html
+
+    def test_the_page_counts_attempts_per_client_address_like_the_api(self, world, client, settings):
+        settings.LOGIN_IP_RATE = "3/3600"  # a window no test run straddles
+        url = _invite(bearer_client(world.admin)).json()["url"]
+        path = url.replace("http://127.0.0.1:8000", "")
+        for _ in range(2):
+            client.post("/invite/guessed-token", {"password": PASSWORD, "password_again": PASSWORD})
+        _accept("another-guess")  # the API's attempts are the same count
+        form = {"full_name": "New Bie", "password": PASSWORD, "password_again": PASSWORD}
+        refused = client.post(path, form)
+        assert refused.status_code == 429
+        assert re.search(
+            r"Too many sign-in attempts\. Wait (a minute|\d+ minutes) and try again\.",
+            refused.content.decode(),
+        )
+        assert not User.objects.filter(email="newbie@acme.test").exists()
 
     def test_bad_link_page(self, client):
         response = client.get("/invite/nothing-here")
