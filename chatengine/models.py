@@ -537,8 +537,3 @@ class Upload(StorableValues):
 
     def __str__(self) -> str:
         return f"{self.name} in {self.channel_id}"
-
-
-def split_custom(data: dict[str, Any], reserved: frozenset[str]) -> dict[str, Any]:
-    """The custom part of a Stream object: every key that is not a reserved field."""
-    return {key: value for key, value in data.items() if key not in reserved}

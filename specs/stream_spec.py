@@ -105,20 +105,3 @@ def request_violations(method: str, path: str, body: Any) -> list[str]:
         for e in _errors(_validator(schema), body)
         if not _allowed(method, template, e)
     ]
-
-
-def response_violations(method: str, path: str, status: int, body: Any) -> list[str]:
-    """Problems with a response body, where the spec describes one for that status."""
-    method = method.upper()
-    found = match(method, path)
-    if found is None:
-        return []
-    template, operation = found
-    response = operation.get("responses", {}).get(str(status))
-    schema = (response or {}).get("content", {}).get("application/json", {}).get("schema")
-    if schema is None:
-        return []
-    return [
-        f"{method} {template} {status} response {_where(e)}: {e.message}"
-        for e in _errors(_validator(schema), body)
-    ]

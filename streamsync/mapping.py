@@ -160,10 +160,6 @@ def system_user_payload(tenant: Tenant) -> dict[str, Any]:
     }
 
 
-def cid(chat_id: str) -> str:
-    return f"{CHAT_CHANNEL_TYPE}:{chat_id}"
-
-
 def digest(payload: Any) -> str:
     """A stable fingerprint of what was sent, to skip calls that would change nothing."""
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
