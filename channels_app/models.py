@@ -153,12 +153,17 @@ class Channel(ImmutableFieldsMixin, TimestampedModel):
 
     @property
     def chat_id(self) -> str:
-        """The channel's id in the chat service: immutable, globally unique, 32 chars."""
-        return self.id.hex
+        return channel_chat_id(self.id)
 
     @property
     def cid(self) -> str:
         return f"{CHAT_CHANNEL_TYPE}:{self.chat_id}"
+
+
+def channel_chat_id(pk: uuid.UUID | str) -> str:
+    """A channel's id in the chat service from its primary key (the row may be
+    gone): immutable, globally unique, 32 characters."""
+    return (pk if isinstance(pk, uuid.UUID) else uuid.UUID(pk)).hex
 
 
 class Membership(TimestampedModel):

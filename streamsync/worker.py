@@ -42,7 +42,7 @@ from django.utils import timezone
 from stream_chat.base.exceptions import StreamAPIException
 
 from accounts.models import User
-from channels_app.models import Channel, Membership
+from channels_app.models import Channel, Membership, channel_chat_id
 from streamsync import mapping
 from streamsync.client import ChatClient, Failure, classify, get_client
 from streamsync.models import EntityType, OutboxEntry, SyncState
@@ -394,7 +394,7 @@ class SyncWorker:
 
         gone = sorted(cid for cid in channel_ids if cid not in channels)
         for cid in gone:
-            handle = client.channel(mapping.CHANNEL_TYPE, _chat_id(cid))
+            handle = client.channel(mapping.CHANNEL_TYPE, channel_chat_id(cid))
             self._attempt(client, cid, failed, partial(_unless_gone, partial(handle.delete, hard=True)))
         _forget_states(EntityType.CHANNEL, [cid for cid in gone if cid not in failed])
         _forget_states(EntityType.CHANNEL_MEMBERS, [cid for cid in gone if cid not in failed])
@@ -552,7 +552,7 @@ class ChannelMembersSync:
 
     def run(self, desired: dict[str, str], failed_users: set[str]) -> dict[str, str]:
         failed = {uid: "the user could not be synced" for uid in desired if uid in failed_users}
-        self.handle = self.client.channel(mapping.CHANNEL_TYPE, _chat_id(self.channel_pk))
+        self.handle = self.client.channel(mapping.CHANNEL_TYPE, channel_chat_id(self.channel_pk))
         try:
             add = [
                 {"user_id": uid, "channel_role": role}
@@ -626,8 +626,3 @@ def _uuids(values: Iterable[str]) -> list[str]:
 
 def _member_key(item: dict[str, str]) -> str:
     return item["user_id"]
-
-
-def _chat_id(channel_pk: str) -> str:
-    """A channel's chat id from its primary key (the row may be gone)."""
-    return uuid.UUID(channel_pk).hex
