@@ -157,4 +157,4 @@ def test_a_json_body_over_the_size_limit_is_a_413_not_a_500(settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
     response = StreamClient("ann").call("POST", "users", {"users": [{"id": "ann", "bio": "x" * 2048}]})
     assert response.status_code == 413, response.content
-    assert response.json()["code"] == 4 and "MB allowed" in response.json()["message"]
+    assert response.json()["code"] == 4 and "larger than 1024 bytes" in response.json()["message"]
