@@ -289,20 +289,25 @@ def _users_plan(
             continue
         report(change.outcome)
         writes.apply(change)
-    keeps_an_admin = bool(admins_after) or not state.active_admins
-    for change in demotions:
-        if keeps_an_admin:
-            report(change.outcome)
-            writes.apply(change)
-        else:  # the admins stay, and the rows that would remove them all fail
-            fail(
-                result,
-                change.outcome.line,
-                change.outcome.key,
-                "it would leave the tenant without an active admin",
-            )
+    _settle_demotions(
+        demotions, keeps_an_admin=bool(admins_after) or not state.active_admins, writes=writes, result=result
+    )
     progress.finish()
     return writes
+
+
+def _settle_demotions(
+    demotions: list[_UserChange], *, keeps_an_admin: bool, writes: UserWrites, result: ImportResult
+) -> None:
+    """Apply the rows that demote or deactivate an active admin if the tenant
+    keeps one; else the admins stay, and those rows all fail."""
+    for change in demotions:
+        if keeps_an_admin:
+            result.rows.append(change.outcome)
+            writes.apply(change)
+        else:
+            reason = "it would leave the tenant without an active admin"
+            fail(result, change.outcome.line, change.outcome.key, reason)
 
 
 @contextmanager
