@@ -468,7 +468,7 @@ def test_a_progress_bar_only_on_a_terminal(world, write, report):
     terminal = TerminalStream()
     import_users(path, "--dry-run", stderr=terminal)
     assert "\rchecking" in terminal.getvalue()
-    assert "100%" in terminal.getvalue()
+    assert "[" + "#" * 30 + "] 100%" in terminal.getvalue()
 
     plain = import_users(path, "--dry-run")
     assert plain.stderr == ""
