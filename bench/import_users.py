@@ -177,7 +177,7 @@ def user_rows(path: Path, tenant) -> list[tuple]:
     """The file's rows as users-table rows, the way the import makes them."""
     from django.utils import timezone
 
-    from onboarding.imports import _new_password
+    from accounts.bulk import unusable_password
 
     now = timezone.now()
     with path.open(newline="", encoding="utf-8") as handle:
@@ -189,7 +189,7 @@ def user_rows(path: Path, tenant) -> list[tuple]:
                 r["full_name"],
                 r["role"],
                 *FLAGS,
-                _new_password(),
+                unusable_password(),
                 now,
                 now,
             )

@@ -2,19 +2,21 @@
 
 Services report phases and counts to a :class:`Progress`; the commands hand
 them a :class:`TerminalProgress` when standard error is a terminal, so logs,
-pipes and tests see only the final summary.
+pipes and tests see only the final summary. The bar is tqdm's.
 """
 
 from __future__ import annotations
 
-import time
 from typing import TextIO
 
 from django.core.management.base import OutputWrapper
+from tqdm import tqdm
 
 BAR_WIDTH = 30
 # Redraws per second at most: drawing must not cost what it measures.
 _REDRAW_INTERVAL = 0.1
+_BAR_FORMAT = f"{{desc:<10}} [{{bar:{BAR_WIDTH}}}] {{percentage:3.0f}}%  {{n:,}}/{{total:,}}"
+_COUNT_FORMAT = "{desc:<10} {n:,}"
 
 
 class Progress:
@@ -30,54 +32,22 @@ class Progress:
         """The current phase is over."""
 
 
-class TerminalProgress(Progress):
-    """``label [#####.....]  45%  4,500/10,000`` redrawn in place on ``stream``."""
+class _Bar(tqdm):
+    # No monitor thread: the phases report often enough by themselves.
+    monitor_interval = 0
 
-    def __init__(self, stream: TextIO) -> None:
+
+class _Unstyled:
+    """A command's stream as a plain file: its ``write`` would add a newline,
+    and colour standard error as an error."""
+
+    def __init__(self, stream: OutputWrapper) -> None:
         self.stream = stream
-        self.label = ""
-        self.total = 0
-        self.done = 0
-        self._drawn_at = 0.0
-        self._active = False
 
-    def start(self, label: str, total: int) -> None:
-        self.finish()
-        self.label, self.total, self.done = label, total, 0
-        self._active = True
-        self._draw(force=True)
+    def write(self, text: str) -> None:
+        self.stream.write(text, style_func=_plain, ending="")
 
-    def advance(self, steps: int = 1) -> None:
-        self.done += steps
-        self._draw()
-
-    def finish(self) -> None:
-        if self._active:
-            self.done = max(self.done, self.total)
-            self._draw(force=True)
-            self._write("\n")
-            self._active = False
-
-    def _draw(self, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._drawn_at < _REDRAW_INTERVAL:
-            return
-        self._drawn_at = now
-        if self.total:
-            share = min(self.done / self.total, 1.0)
-            filled = round(share * BAR_WIDTH)
-            bar = "#" * filled + "." * (BAR_WIDTH - filled)
-            line = f"{self.label:<10} [{bar}] {share:4.0%}  {self.done:,}/{self.total:,}"
-        else:
-            line = f"{self.label:<10} {self.done:,}"
-        self._write(f"\r{line}")
-
-    def _write(self, text: str) -> None:
-        if isinstance(self.stream, OutputWrapper):
-            # A command's stream would add a newline, and colour standard error as an error.
-            self.stream.write(text, style_func=_plain, ending="")
-        else:
-            self.stream.write(text)
+    def flush(self) -> None:
         self.stream.flush()
 
 
@@ -85,7 +55,39 @@ def _plain(text: str) -> str:
     return text
 
 
-def progress_for(stream: TextIO) -> Progress:
+class TerminalProgress(Progress):
+    """``label [#####.....]  45%  4,500/10,000`` redrawn in place on ``stream``."""
+
+    def __init__(self, stream: TextIO | OutputWrapper) -> None:
+        self.stream = _Unstyled(stream) if isinstance(stream, OutputWrapper) else stream
+        self._bar: tqdm | None = None
+
+    def start(self, label: str, total: int) -> None:
+        self.finish()
+        self._bar = _Bar(
+            desc=label,
+            total=total or None,
+            file=self.stream,
+            bar_format=_BAR_FORMAT if total else _COUNT_FORMAT,
+            ascii=".#",
+            mininterval=_REDRAW_INTERVAL,
+            dynamic_ncols=False,
+            leave=True,
+        )
+
+    def advance(self, steps: int = 1) -> None:
+        if self._bar is not None:
+            self._bar.update(steps)
+
+    def finish(self) -> None:
+        if self._bar is not None:
+            bar, self._bar = self._bar, None
+            if bar.total:
+                bar.n = max(bar.n, bar.total)
+            bar.close()
+
+
+def progress_for(stream: TextIO | OutputWrapper) -> Progress:
     """A bar when ``stream`` is a terminal, else silence."""
     isatty = getattr(stream, "isatty", None)
     return TerminalProgress(stream) if isatty is not None and isatty() else Progress()

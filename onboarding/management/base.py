@@ -13,9 +13,9 @@ from typing import Any, TextIO
 
 from django.core.management.base import CommandError, CommandParser
 
+from chatplatform.db import gc_paused
 from chatplatform.errors import ApplicationError
 from chatplatform.management.base import TenantCommand
-from onboarding.bulk import gc_paused
 from onboarding.imports import (
     FORMATS,
     ImportResult,

@@ -1,5 +1,6 @@
-"""The set-based helpers imports write with: COPY or executemany, batched
-updates and lookups of any size, on SQLite and PostgreSQL alike."""
+"""The set-based helpers of ``chatplatform.db`` that the bulk services write
+with: COPY or executemany, batched updates and lookups of any size, on SQLite
+and PostgreSQL alike."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from django.utils import timezone
 
 from accounts.models import User
 from channels_app.models import Membership
-from onboarding import bulk
-from onboarding.bulk import rows_insert, rows_update, values_in
+from chatplatform import db
+from chatplatform.db import rows_insert, rows_update, values_in
 from onboarding.invitations import set_password_links_issue
 from onboarding.models import Invitation
 
@@ -63,9 +64,9 @@ def test_rows_update_sets_values_per_row_and_constants_on_all(world):
 
 
 def test_lookups_and_updates_in_several_batches(world, monkeypatch):
-    monkeypatch.setattr(bulk, "LOOKUP_CHUNK", 2)
-    monkeypatch.setattr(bulk, "UNNEST_BATCH", 2)
-    monkeypatch.setattr(bulk, "EXECUTEMANY_BATCH", 2)
+    monkeypatch.setattr(db, "LOOKUP_CHUNK", 2)
+    monkeypatch.setattr(db, "UNNEST_BATCH", 2)
+    monkeypatch.setattr(db, "EXECUTEMANY_BATCH", 2)
     emails = [u.email for u in User.objects.all()] + ["missing@acme.test"] * 3
     found = sorted(values_in(User.objects.all(), "email", emails, "email"))
     assert found == sorted((email,) for email in User.objects.values_list("email", flat=True))

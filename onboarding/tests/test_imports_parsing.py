@@ -16,26 +16,23 @@ from hypothesis import strategies as st
 from channels_app.models import ChannelRole
 from onboarding.exports import channel_token, record_line, user_record
 from onboarding.imports import (
-    _PLAIN_EMAIL,
     CHANNELS,
-    EMAIL_MAX_LENGTH,
     TENANTS,
     USERS,
     ImportFileError,
     ImportResult,
-    RowError,
-    _email,
-    _parse_rows,
-    _parse_user,
     detect_format,
     read_records,
 )
+from onboarding.imports.results import parse_rows
+from onboarding.imports.users import _parse_user
+from onboarding.imports.values import _PLAIN_EMAIL, EMAIL_MAX_LENGTH, RowError, email_value
 from tenants.roles import Role
 
 
 def parse_users(data: bytes, fmt: str) -> tuple[dict, ImportResult]:
     result = ImportResult(kind="users", dry_run=True)
-    rows = _parse_rows(read_records(data, schema=USERS, fmt=fmt), USERS, _parse_user, result)
+    rows = parse_rows(read_records(data, schema=USERS, fmt=fmt), USERS, _parse_user, result)
     return rows, result
 
 
@@ -132,7 +129,7 @@ def test_an_unknown_format_is_a_file_error():
     ],
 )
 def test_emails_are_normalized_and_checked_like_the_rest_of_the_product(value, expected):
-    assert _email({"email": value}, "email") == expected
+    assert email_value({"email": value}, "email") == expected
 
 
 @pytest.mark.parametrize(
@@ -140,7 +137,7 @@ def test_emails_are_normalized_and_checked_like_the_rest_of_the_product(value, e
 )
 def test_invalid_emails_fail_the_row(value):
     with pytest.raises(RowError):
-        _email({"email": value}, "email")
+        email_value({"email": value}, "email")
 
 
 @given(st.from_regex(_PLAIN_EMAIL, fullmatch=True).filter(lambda e: len(e) <= EMAIL_MAX_LENGTH))
@@ -156,7 +153,7 @@ def test_every_email_django_accepts_is_accepted(email):
     except ValidationError:
         return
     if len(email) <= 254:
-        assert _email({"email": email}, "email") == email.lower()
+        assert email_value({"email": email}, "email") == email.lower()
 
 
 # -- Round trip: what the export writes, the parser reads back unchanged. ----------

@@ -468,7 +468,7 @@ def test_a_progress_bar_only_on_a_terminal(world, write, report):
     terminal = TerminalStream()
     import_users(path, "--dry-run", stderr=terminal)
     assert "\rchecking" in terminal.getvalue()
-    assert "100%" in terminal.getvalue()
+    assert "[" + "#" * 30 + "] 100%" in terminal.getvalue()
 
     plain = import_users(path, "--dry-run")
     assert plain.stderr == ""
@@ -477,12 +477,12 @@ def test_a_progress_bar_only_on_a_terminal(world, write, report):
 def test_a_concurrent_change_rolls_the_whole_import_back(world, monkeypatch):
     """If the database refuses the write (here: an email taken after the checks),
     nothing of the import stays, and the caller is told to rerun it."""
-    from onboarding import imports
+    from onboarding.imports import users as imports
 
     records = read_records(
         b"email,full_name\nfresh@acme.test,Fresh\nmember@acme.test,Taken Meanwhile\n", schema=USERS, fmt="csv"
     )
-    monkeypatch.setattr(imports, "_existing_users", lambda emails: {})  # the checks saw neither
+    monkeypatch.setattr(imports, "existing_users", lambda emails: {})  # the checks saw neither
     before = snapshot()
     with pytest.raises(ImportConflict, match="Nothing was written; run the import again"):
         users_import(tenant=world.tenant_a, records=records)
@@ -490,12 +490,12 @@ def test_a_concurrent_change_rolls_the_whole_import_back(world, monkeypatch):
 
 
 def test_any_other_refusal_of_the_database_is_reported_cleanly(world, monkeypatch, write, report):
-    from onboarding import imports
+    from onboarding.imports import users as imports
 
     def refuse(*args, **kwargs):
         raise DatabaseError("value too long for type character varying(150)\nCONTEXT: COPY accounts_user")
 
-    monkeypatch.setattr(imports, "users_insert", refuse)
+    monkeypatch.setattr(imports, "users_bulk_create", refuse)
     before = snapshot()
     run = import_users(str(write("users.csv", GOOD)), "--report", str(report))
     assert run.code == 1
@@ -511,7 +511,7 @@ def test_any_other_refusal_of_the_database_is_reported_cleanly(world, monkeypatc
 def test_a_failure_to_sign_the_links_writes_nothing(world, write, report, monkeypatch):
     """Links are signed in a thread beside the writes: what goes wrong there
     still undoes the import."""
-    from onboarding import imports
+    from onboarding.imports import users as imports
 
     def broken(**kwargs):
         raise RuntimeError("no signing key")
