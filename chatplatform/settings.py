@@ -98,8 +98,21 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
-# Persistent connections exhaust PostgreSQL under ASGI; WSGI deployments may raise it.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+_postgresql = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if _postgresql and env.bool("DATABASE_POOL", default=True):
+    # A new PostgreSQL connection costs more server CPU than the request that
+    # opens it. Each process keeps a pool: a request borrows a connection and
+    # gives it back when it ends, so connections are reused under WSGI and
+    # ASGI alike and stay bounded (a process never holds more than max_size).
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=8),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+    }
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # the pool hands out only live connections
+else:
+    # Without a pool: persistent connections exhaust PostgreSQL under ASGI.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the sync worker write concurrently: WAL lets readers
     # proceed, IMMEDIATE transactions queue writers instead of failing them.
