@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from django.db.models import Q
@@ -31,3 +31,31 @@ def users_in_tenant(*, tenant_id: UUID, user_ids: list[UUID]) -> tuple[list[User
     found_ids = {u.pk for u in found}
     missing = [uid for uid in dict.fromkeys(user_ids) if uid not in found_ids]
     return found, missing
+
+
+class UserRow(NamedTuple):
+    """What a membership shows of its user: read as a tuple, no model instance."""
+
+    id: UUID
+    email: str
+    full_name: str
+    role: str
+    is_active: bool
+
+    @property
+    def chat_user_id(self) -> str:
+        return str(self.id)
+
+
+def user_rows_in_tenant(*, tenant_id: UUID, user_ids: list[UUID]) -> tuple[list[UserRow], list[UUID]]:
+    """Like :func:`users_in_tenant`, as :class:`UserRow` tuples in the order of
+    ``user_ids`` (repeats dropped): for bulk writes that need ids and a few fields."""
+    found = {
+        row[0]: UserRow(*row)
+        for row in User.objects.for_tenant(tenant_id)
+        .filter(pk__in=user_ids)
+        .order_by()
+        .values_list(*UserRow._fields)
+    }
+    ordered = list(dict.fromkeys(user_ids))
+    return [found[uid] for uid in ordered if uid in found], [uid for uid in ordered if uid not in found]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -103,6 +104,13 @@ class Channel(ImmutableFieldsMixin, TimestampedModel):
         blank=True,
         related_name="+",
     )
+    member_count = models.PositiveIntegerField(
+        default=0,
+        db_default=0,
+        editable=False,
+        help_text="Kept by the database: triggers on the membership table count every insert and "
+        "delete, whoever makes it (services, imports, cascades, the console).",
+    )
 
     immutable_fields = ("slug", "tenant_id", "kind", "direct_key")
 
@@ -131,9 +139,24 @@ class Channel(ImmutableFieldsMixin, TimestampedModel):
                 name="channel_direct_key_unique_per_tenant",
             ),
         ]
+        indexes = [
+            # Lists are ordered by name within a tenant: a page is read off this index.
+            models.Index(fields=["tenant", "name", "id"], name="channel_tenant_name_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.slug}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # ``member_count`` belongs to the database's triggers: an update never
+        # writes back the value this instance happened to load.
+        if not self._state.adding and kwargs.get("update_fields") is None and not kwargs.get("force_insert"):
+            kwargs["update_fields"] = [
+                field.name
+                for field in self._meta.concrete_fields
+                if not field.primary_key and field.name != "member_count"
+            ]
+        super().save(*args, **kwargs)
 
     @property
     def is_direct(self) -> bool:
