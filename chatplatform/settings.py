@@ -261,6 +261,9 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 
+# List counts stop here: a larger count is reported as this, with count_exact false.
+API_COUNT_LIMIT = env.int("API_COUNT_LIMIT", default=1000)
+
 # Login throttling happens before any password is hashed.
 # Rates are "<count>/<seconds>".
 LOGIN_IP_RATE = env.str("LOGIN_IP_RATE", default="120/60")
