@@ -250,7 +250,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.CookieJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["chatplatform.api.renderers.ORJSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "chatplatform.api.pagination.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "chatplatform.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "chatplatform.api.exceptions.exception_handler",

@@ -103,3 +103,12 @@ def test_direct_start_query_count_does_not_grow_with_its_members(world):
     group = [UserFactory(tenant=world.tenant_a).pk for _ in range(8)]
     assert _started(client, pair) == _started(client, group) == (201, 14)
     assert _started(client, pair) == _started(client, group) == (200, 6)
+
+
+@pytest.mark.parametrize("path", ["/api/auth/me", "/api/stream/token"])
+def test_hot_endpoints_run_one_query(world, path):
+    """Every page load and chat connect: the user with its tenant, nothing else."""
+    client = bearer_client(world.member)
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(path).status_code == 200
+    assert len(ctx.captured_queries) == 1
