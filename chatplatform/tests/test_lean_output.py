@@ -41,7 +41,11 @@ def test_memberships_as_drf_shows_them_whether_read_or_just_added(world):
     [row] = added
     assert isinstance(row, MemberRow)
     stored = world.public_channel.memberships.select_related("user").get(user=world.other_member)
-    assert MembershipSerializer(row).data == MembershipSerializer(stored).data == _drf(MembershipSerializer, stored)
+    assert (
+        MembershipSerializer(row).data
+        == MembershipSerializer(stored).data
+        == _drf(MembershipSerializer, stored)
+    )
 
 
 def test_chat_tokens_as_drf_shows_them():
