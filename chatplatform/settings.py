@@ -109,7 +109,10 @@ if _postgresql and env.bool("DATABASE_POOL", default=True):
         "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=8),
         "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
     }
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # the pool hands out only live connections
+    # No health check per checkout: it is a round trip to the server on every
+    # request (a quarter of a chat token's time). A connection that broke (the
+    # server restarted) fails its request once and the pool drops it.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 else:
     # Without a pool: persistent connections exhaust PostgreSQL under ASGI.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)

@@ -380,7 +380,7 @@ def profile(target: Target, server: subprocess.Popen[bytes], env: dict[str, str]
     for line in out.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         frames = [f for f in stack.split(";") if "(" in f]
-        if not frames or not any("handle_request" in f or "dispatch" in f for f in frames):
+        if not any("handle_request" in f for f in frames):
             continue  # idle threads waiting for a request
         n = int(count)
         total += n

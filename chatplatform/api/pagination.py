@@ -39,7 +39,9 @@ class PageNumberPagination(pagination.PageNumberPagination):
             raise NotFound(self.invalid_page_message)
         offset = (self.number - 1) * size
         bound = max(settings.API_COUNT_LIMIT, offset + size)
-        counted = queryset[: bound + 1].count()
+        # Unordered: which rows are counted does not matter, and the order would
+        # make the database walk the list's index instead of the filter's.
+        counted = queryset.order_by()[: bound + 1].count()
         if offset and counted <= offset:
             raise NotFound(self.invalid_page_message)
         self.count = min(counted, bound)
