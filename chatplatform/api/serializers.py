@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.utils import timezone
@@ -51,5 +51,9 @@ def timestamp(value: datetime | None) -> str | None:
     """
     if value is None:
         return None
+    if value.tzinfo is UTC and timezone.get_default_timezone_name() == "UTC":
+        # The usual case, without the current-time-zone lookup (a context
+        # variable read) that dominated serializing a page of rows.
+        return f"{value.isoformat()[:-6]}Z"
     text = timezone.localtime(value).isoformat()
     return f"{text[:-6]}Z" if text.endswith("+00:00") else text
