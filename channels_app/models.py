@@ -173,7 +173,12 @@ class Channel(ImmutableFieldsMixin, TimestampedModel):
 
 
 class Membership(TimestampedModel):
-    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="memberships")
+    channel = models.ForeignKey(
+        Channel,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        db_index=False,  # membership_unique (channel, user) serves channel lookups
+    )
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=ChannelRole.choices, default=ChannelRole.MEMBER)
 
