@@ -173,12 +173,7 @@ class Channel(ImmutableFieldsMixin, TimestampedModel):
 
 
 class Membership(TimestampedModel):
-    channel = models.ForeignKey(
-        Channel,
-        on_delete=models.CASCADE,
-        related_name="memberships",
-        db_index=False,  # membership_unique (channel, user) serves channel lookups
-    )
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=ChannelRole.choices, default=ChannelRole.MEMBER)
 
