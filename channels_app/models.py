@@ -173,6 +173,10 @@ class Channel(ImmutableFieldsMixin, TimestampedModel):
 
 
 class Membership(TimestampedModel):
+    """A user in a channel. Triggers on this table keep ``Channel.member_count``
+    (migration 0004). SQLite drops a table's triggers when a migration rebuilds
+    it: a migration that alters this table must create them again."""
+
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=ChannelRole.choices, default=ChannelRole.MEMBER)
