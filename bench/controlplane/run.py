@@ -101,6 +101,7 @@ TARGETS = [
         "POST",
         '{"name": "Bench {n}", "visibility": "private", "description": "load"}',
     ),
+    # Spread over 32 channels: adds to one channel queue on its row (one at a time, by design).
     Target("members-add", "/api/channels/{channel}/members/", "admin", "POST", '{"user_ids": {ids}}', 100),
     Target(
         "login",
@@ -218,7 +219,9 @@ def wrk(target: Target, concurrency: int, duration: float, env: dict[str, str]) 
     if target.body:
         run_env["BENCH_BODY"] = target.body
     if target.batch:
-        run_env.update(BENCH_IDS=env["ids_file"], BENCH_BATCH=str(target.batch))
+        run_env.update(
+            BENCH_IDS=env["ids_file"], BENCH_BATCH=str(target.batch), BENCH_PATHS=env["paths_file"]
+        )
     out = subprocess.run(argv, env=run_env, capture_output=True, text=True, check=True).stdout
     stats = json.loads(out.strip().splitlines()[-1])
     seconds = stats["duration_us"] / 1e6
@@ -246,15 +249,21 @@ def fixtures() -> dict[str, str]:
     tenant = Tenant.objects.get(slug="bench-large")
     admin = User.objects.get(email=email("bench-large", 0))
     member = User.objects.get(email=email("bench-large", 2))
-    channel = channel_create(tenant=tenant, name=f"Bench members {time.time_ns()}", visibility="private")
+    channels = [
+        channel_create(tenant=tenant, name=f"Bench members {time.time_ns()}", visibility="private")
+        for _ in range(32)
+    ]
+    paths_file = Path(tempfile.mkstemp(prefix="cpbench-paths-", suffix=".txt")[1])
+    paths_file.write_text("".join(f"/api/channels/{c.pk}/members/\n" for c in channels))
     ids = list(User.objects.filter(tenant=tenant).exclude(pk=admin.pk).values_list("pk", flat=True))
     ids_file = Path(tempfile.mkstemp(prefix="cpbench-ids-", suffix=".txt")[1])
     ids_file.write_text("\n".join(map(str, ids)) + "\n")
     return {
         "token_admin": str(AccessToken.for_user(admin)),
         "token_member": str(AccessToken.for_user(member)),
-        "channel": str(channel.pk),
+        "channel": str(channels[0].pk),
         "ids_file": str(ids_file),
+        "paths_file": str(paths_file),
     }
 
 
@@ -511,19 +520,20 @@ def main() -> None:
                     f"p99 {run.p99_ms:.1f} ms ({run.p99_ratio:.1f}x bare)  errors {run.errors + run.non_2xx}",
                     flush=True,
                 )
+        if args.profile:
+            target = next(t for t in TARGETS if t.name == args.profile)
+            report.profile = profile(target, server, env, max(args.duration, 10))
         login = next((t for t in targets if t.name == "login"), None)
         if login:
             report.login = {
                 "load": {str(c): asdict(wrk(login, c, args.duration, env)) for c in args.concurrency},
                 **measure_throttled_login(),
             }
-        if args.profile:
-            target = next(t for t in TARGETS if t.name == args.profile)
-            report.profile = profile(target, server, env, max(args.duration, 10))
     finally:
         server_stop(server)
         cleanup()
         Path(env["ids_file"]).unlink(missing_ok=True)
+        Path(env["paths_file"]).unlink(missing_ok=True)
     report.load_after = list(os.getloadavg())
 
     previous = None

@@ -4,6 +4,7 @@
 --   BENCH_BODY     request body; "{n}" becomes a number unique to the request
 --   BENCH_IDS      file of user ids, one a line: with BENCH_BATCH, "{ids}" in the
 --                  body becomes the next BENCH_BATCH of them (a JSON list)
+--   BENCH_PATHS    file of paths, one a line: requests take them in turn
 -- Prints one JSON line at the end: requests, duration, errors, latency percentiles.
 
 local method = os.getenv("BENCH_METHOD") or "GET"
@@ -11,6 +12,8 @@ local token = os.getenv("BENCH_TOKEN")
 local body = os.getenv("BENCH_BODY")
 local ids_file = os.getenv("BENCH_IDS")
 local batch = tonumber(os.getenv("BENCH_BATCH") or "0")
+local paths_file = os.getenv("BENCH_PATHS")
+local paths = {}
 
 local threads = {}
 local counter = 0
@@ -24,6 +27,11 @@ function setup(thread)
 end
 
 function init(args)
+   if paths_file then
+      for line in io.lines(paths_file) do
+         table.insert(paths, line)
+      end
+   end
    if ids_file then
       for line in io.lines(ids_file) do
          table.insert(ids, line)
@@ -56,7 +64,11 @@ function request()
          payload = payload:gsub("{ids}", take_ids())
       end
    end
-   return wrk.format(method, nil, headers, payload)
+   local path = nil
+   if #paths > 0 then
+      path = paths[(counter + thread_id) % #paths + 1]
+   end
+   return wrk.format(method, path, headers, payload)
 end
 
 function done(summary, latency, requests)
