@@ -332,7 +332,7 @@ def _lock_members(channel: Channel) -> None:
     """Hold the channel's row until the transaction ends, so membership writes to
     one channel run one after the other: each reads the members the previous one
     committed, and two adds of one user cannot both insert it."""
-    list(Channel.objects.select_for_update().filter(pk=channel.pk).values_list("pk", flat=True))
+    list(Channel.objects.select_for_update().filter(pk=channel.pk).order_by().values_list("pk", flat=True))
 
 
 def _memberships_write(
