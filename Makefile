@@ -13,7 +13,7 @@ WEB_BUILT := $(WEB)/out/index.html
 WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) \
 	$(addprefix $(WEB)/,package.json package-lock.json next.config.ts tsconfig.json)
 
-.PHONY: run test lint format check schema clean help run-engine bench-engine web
+.PHONY: run test lint format check schema clean help run-engine bench-engine bench web
 
 help:
 	@echo "make run    set up everything and serve on http://$(HOST):$(PORT) (SQLite, built-in chat engine, demo data)"
@@ -22,6 +22,7 @@ help:
 	@echo "make web    build the web client (frontend/) if it is missing or stale"
 	@echo "make run-engine    serve only the built-in chat engine at the root of port $(ENGINE_PORT)"
 	@echo "make bench-engine  chat engine benchmarks (fan-out, queries)"
+	@echo "make bench  control-plane benchmark: production server on loopback, wrk, ratios to a bare view (PostgreSQL)"
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -78,3 +79,9 @@ run-engine: $(BIN)/.installed .env
 bench-engine: $(BIN)/.installed
 	$(BIN)/python bench/chatengine_fanout.py
 	$(BIN)/python bench/chatengine_queries.py
+
+# The control plane under the production server configuration (bench/controlplane/run.py).
+# Needs PostgreSQL (BENCH_DATABASE_URL, default cpbench_controlplane on 127.0.0.1) and wrk.
+bench: $(BIN)/.installed
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk (Debian), brew install wrk (macOS)."; exit 1; }
+	$(BIN)/python bench/controlplane/run.py $(BENCH_ARGS)

@@ -13,6 +13,7 @@ deactivation and suspension take effect on the next request, not at token expiry
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.middleware.csrf import CsrfViewMiddleware
@@ -30,6 +31,7 @@ from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts.models import User
+from accounts.selectors import user_with_tenant
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
 
@@ -106,9 +108,11 @@ class CookieJWTAuthentication(JWTAuthentication):
         except KeyError as exc:
             raise InvalidToken("Token contained no recognizable user identification.") from exc
         try:
-            user = User.objects.select_related("tenant").get(pk=user_id)
-        except (User.DoesNotExist, ValueError) as exc:
+            user = user_with_tenant(user_id=UUID(str(user_id)))
+        except ValueError as exc:
             raise AuthenticationFailed("User not found.", code="user_not_found") from exc
+        if user is None:
+            raise AuthenticationFailed("User not found.", code="user_not_found")
         if validated_token.get(api_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
             raise AuthenticationFailed("The password has been changed.", code="password_changed")
         ensure_can_sign_in(user)

@@ -118,6 +118,9 @@ class User(ImmutableFieldsMixin, AbstractBaseUser, PermissionsMixin, Timestamped
         ]
         indexes = [
             models.Index(fields=["tenant", "role", "is_active"], name="user_tenant_role_idx"),
+            # The directory is listed by email within a tenant: a page is read off this index.
+            # (On PostgreSQL a migration adds trigram indexes for ``search``.)
+            models.Index(fields=["tenant", "email"], name="user_tenant_email_idx"),
         ]
 
     def __str__(self) -> str:

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 from django.db.models import Exists, OuterRef, Q
 
 from accounts.models import User
+from accounts.selectors import UserRow
 from channels_app.models import Channel, ChannelKind, ChannelQuerySet, Membership
-from chatplatform.db import count_of
+
+
+class MemberRow(NamedTuple):
+    """A membership as the API shows it, built from tuples: what bulk writes
+    return instead of a model instance per row (the serializer reads both)."""
+
+    user: UserRow
+    role: str
+    created_at: datetime
+    updated_at: datetime
 
 
 def channels_visible_to(*, actor: User) -> ChannelQuerySet:
-    """The channels the actor may see, annotated with ``member_count`` and ``is_member``."""
+    """The channels the actor may see, annotated with ``is_member`` (``member_count``
+    is a column the database keeps)."""
     return (
         Channel.objects.visible_to(actor)
-        .annotate(
-            member_count=count_of(Membership, "channel"),
-            is_member=Exists(Membership.objects.filter(channel=OuterRef("pk"), user_id=actor.pk)),
-        )
+        .annotate(is_member=Exists(Membership.objects.filter(channel=OuterRef("pk"), user_id=actor.pk)))
         .order_by("name", "id")
     )
 

@@ -5,14 +5,15 @@ and a direct conversation's members fixed (one per set of people)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.selectors import users_in_tenant
+from accounts.selectors import UserRow, user_rows_in_tenant, users_in_tenant
 from audit.services import audit_changes, audit_object
 from channels_app.models import (
     CHANNEL_SLUG_MAX_LENGTH,
@@ -24,6 +25,7 @@ from channels_app.models import (
     Membership,
     direct_key_for,
 )
+from channels_app.selectors import MemberRow
 from channels_app.signals import channel_members_changed
 from chatplatform.errors import ApplicationError, ConflictError
 from chatplatform.slugs import slug_from_name
@@ -45,10 +47,7 @@ def _slug_taken_error(slug: str) -> ApplicationError:
     )
 
 
-def _tenant_users(tenant: Tenant, user_ids: Iterable[UUID], *, field: str) -> list[User]:
-    """The users behind ``user_ids``, all of ``tenant``; else a 400 naming every bad id."""
-    ids = list(dict.fromkeys(user_ids))
-    users, missing = users_in_tenant(tenant_id=tenant.pk, user_ids=ids)
+def _refuse_missing(missing: list[UUID], *, field: str) -> None:
     if missing:
         bad = [str(uid) for uid in missing]
         raise ApplicationError(
@@ -56,7 +55,20 @@ def _tenant_users(tenant: Tenant, user_ids: Iterable[UUID], *, field: str) -> li
             code="invalid_user_ids",
             fields={field: [f"No such user in this tenant: {uid}" for uid in bad]},
         )
+
+
+def _tenant_users(tenant: Tenant, user_ids: Iterable[UUID], *, field: str) -> list[User]:
+    """The users behind ``user_ids``, all of ``tenant``; else a 400 naming every bad id."""
+    users, missing = users_in_tenant(tenant_id=tenant.pk, user_ids=list(dict.fromkeys(user_ids)))
+    _refuse_missing(missing, field=field)
     return users
+
+
+def _tenant_user_rows(tenant_id: UUID, user_ids: Iterable[UUID], *, field: str) -> list[UserRow]:
+    """:func:`_tenant_users` for bulk writes: rows, not model instances."""
+    rows, missing = user_rows_in_tenant(tenant_id=tenant_id, user_ids=list(user_ids))
+    _refuse_missing(missing, field=field)
+    return rows
 
 
 @transaction.atomic
@@ -76,7 +88,7 @@ def channel_create(
     name = name_checked(name)
     if not name:
         raise ApplicationError("A channel needs a name.", fields={"name": ["This field may not be blank."]})
-    members = _tenant_users(tenant, member_ids, field="member_ids")
+    members = _tenant_user_rows(tenant.pk, member_ids, field="member_ids")
 
     def taken(candidate: str) -> bool:
         return Channel.objects.filter(tenant=tenant, slug=candidate).exists()
@@ -103,10 +115,10 @@ def channel_create(
     except IntegrityError as exc:
         raise _slug_taken_error(slug) from exc
 
-    roles = {user.pk: ChannelRole.MEMBER for user in members}
+    roles = {user.id: ChannelRole.MEMBER for user in members}
     if created_by is not None and created_by.tenant_id == tenant.pk:
         roles[created_by.pk] = ChannelRole.MODERATOR
-    _memberships_write(channel, roles)
+    _memberships_write(channel, roles, new_channel=True)
     audit_object(
         channel,
         "channel.created",
@@ -186,7 +198,9 @@ def channel_direct_start(*, creator: User, user_ids: Iterable[UUID]) -> tuple[Ch
         if existing is None:
             raise
         return existing, False
-    _memberships_write(channel, dict.fromkeys((user.pk for user in members), ChannelRole.MEMBER))
+    _memberships_write(
+        channel, dict.fromkeys((user.pk for user in members), ChannelRole.MEMBER), new_channel=True
+    )
     audit_object(
         channel,
         "channel.created",
@@ -248,24 +262,24 @@ def channel_delete(*, channel: Channel) -> None:
 @transaction.atomic
 def channel_members_add(
     *, channel: Channel, user_ids: Iterable[UUID], role: str = ChannelRole.MEMBER
-) -> list[Membership]:
+) -> list[MemberRow]:
     """Add users (all of the channel's tenant, else nobody is added) with ``role``;
-    existing members take the new role. Returns the memberships of those users.
-    A direct conversation's members are fixed (409)."""
+    existing members take the new role. Returns the memberships of those users,
+    in the order of ``user_ids``. A direct conversation's members are fixed (409).
+
+    A fixed number of statements whatever the number of users, none of them
+    building a model instance per row. Concurrent adds to one channel queue on
+    the channel's row, so each answers as it would alone (no duplicate insert)."""
     _refuse_direct(channel, FIXED_MEMBERS)
-    users = _tenant_users(channel.tenant, user_ids, field="user_ids")
-    changed = _memberships_write(channel, {user.pk: ChannelRole(role) for user in users})
-    if changed:
+    users = _tenant_user_rows(channel.tenant_id, user_ids, field="user_ids")
+    written = _memberships_write(channel, dict.fromkeys((user.id for user in users), ChannelRole(role)))
+    if written.touched:
         audit_object(
             channel,
             "channel.members_added",
-            {"members": [None, sorted(map(str, changed))], "role": [None, role]},
+            {"members": [None, sorted(map(str, written.touched))], "role": [None, role]},
         )
-    return list(
-        Membership.objects.filter(channel=channel, user__in=users)
-        .select_related("user")
-        .order_by("created_at")
-    )
+    return [MemberRow(user, *written.rows[user.id]) for user in users]
 
 
 @transaction.atomic
@@ -278,6 +292,7 @@ def channel_join(*, channel: Channel, user: User) -> tuple[Membership, bool]:
         )
     if user.tenant_id != channel.tenant_id:
         raise ApplicationError("You cannot join this channel.", code="permission_denied", status_code=403)
+    _lock_members(channel)
     existing = Membership.objects.filter(channel=channel, user=user).first()
     if existing is not None:
         return existing, False
@@ -297,26 +312,59 @@ def channel_member_remove(*, channel: Channel, user: User) -> None:
     audit_object(channel, "channel.member_removed", {"member": [str(user.pk), None]})
 
 
-def _memberships_write(channel: Channel, roles: dict[UUID, ChannelRole]) -> list[UUID]:
-    """Create or update memberships in bulk and announce the change; returns the
-    users whose membership changed."""
+class _Written(NamedTuple):
+    touched: list[UUID]  # users whose membership was created or changed role
+    rows: dict[UUID, tuple[str, datetime, datetime]]  # user -> (role, created_at, updated_at)
+
+
+def _lock_members(channel: Channel) -> None:
+    """Hold the channel's row until the transaction ends, so membership writes to
+    one channel run one after the other: each reads the members the previous one
+    committed, and two adds of one user cannot both insert it."""
+    list(Channel.objects.select_for_update().filter(pk=channel.pk).order_by().values_list("pk", flat=True))
+
+
+def _memberships_write(
+    channel: Channel, roles: dict[UUID, ChannelRole], *, new_channel: bool = False
+) -> _Written:
+    """Create or update memberships in bulk and announce the change.
+
+    ``new_channel``: the channel was created in this transaction, so nobody else
+    sees it and it has no members yet: no lock, nothing to read first.
+    """
     if not roles:
-        return []
-    existing = {m.user_id: m for m in Membership.objects.filter(channel=channel, user_id__in=roles)}
-    changed = [m for uid, m in existing.items() if m.role != roles[uid]]
+        return _Written([], {})
+    existing: dict[UUID, tuple[str, datetime, datetime]] = {}
+    if not new_channel:
+        _lock_members(channel)
+        existing = {
+            user_id: (member_role, created_at, updated_at)
+            for user_id, member_role, created_at, updated_at in Membership.objects.filter(
+                channel=channel, user_id__in=list(roles)
+            )
+            .order_by()
+            .values_list("user_id", "role", "created_at", "updated_at")
+        }
     now = timezone.now()
-    for membership in changed:
-        membership.role = roles[membership.user_id]
-        membership.updated_at = now
-    if changed:
-        Membership.objects.bulk_update(changed, ["role", "updated_at"])
-    new = [
-        Membership(channel=channel, user_id=uid, role=role)
-        for uid, role in roles.items()
-        if uid not in existing
-    ]
-    Membership.objects.bulk_create(new)
-    touched = [m.user_id for m in changed] + [m.user_id for m in new]
+    changed: dict[str, list[UUID]] = {}
+    for user_id, (member_role, _, _) in existing.items():
+        if member_role != roles[user_id]:
+            changed.setdefault(roles[user_id], []).append(user_id)
+    for new_role, user_ids in changed.items():
+        Membership.objects.filter(channel=channel, user_id__in=user_ids).update(role=new_role, updated_at=now)
+    new = Membership.objects.bulk_create(
+        [
+            Membership(channel_id=channel.pk, user_id=user_id, role=member_role)
+            for user_id, member_role in roles.items()
+            if user_id not in existing
+        ]
+    )
+    rows = {
+        user_id: (roles[user_id], created_at, now if roles[user_id] != member_role else updated_at)
+        for user_id, (member_role, created_at, updated_at) in existing.items()
+    }
+    rows.update({m.user_id: (m.role, m.created_at, m.updated_at) for m in new})
+    touched = [user_id for user_ids in changed.values() for user_id in user_ids] + [m.user_id for m in new]
     if touched:
         channel_members_changed.send(sender=Channel, channel=channel, user_ids=touched)
-    return touched
+    return _Written(touched, rows)

@@ -98,8 +98,24 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
-# Persistent connections exhaust PostgreSQL under ASGI; WSGI deployments may raise it.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+_postgresql = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if _postgresql and env.bool("DATABASE_POOL", default=True):
+    # A new PostgreSQL connection costs more server CPU than the request that
+    # opens it. Each process keeps a pool: a request borrows a connection and
+    # gives it back when it ends, so connections are reused under WSGI and
+    # ASGI alike and stay bounded (a process never holds more than max_size).
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=1),
+        "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=8),
+        "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+    }
+    # No health check per checkout: it is a round trip to the server on every
+    # request (a quarter of a chat token's time). A connection that broke (the
+    # server restarted) fails its request once and the pool drops it.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+else:
+    # Without a pool: persistent connections exhaust PostgreSQL under ASGI.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the sync worker write concurrently: WAL lets readers
     # proceed, IMMEDIATE transactions queue writers instead of failing them.
@@ -119,11 +135,14 @@ AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["accounts.backends.ThrottledModelBackend"]
 
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "accounts.hashers.Argon2PasswordHasher",  # Argon2id, sized for logins (accounts/hashers.py)
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
+
+# Password hashes a process computes at once; more logins wait for a slot.
+PASSWORD_HASH_CONCURRENCY = env.int("PASSWORD_HASH_CONCURRENCY", default=1)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -241,7 +260,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.CookieJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["chatplatform.api.parsers.JSONParser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["chatplatform.api.renderers.ORJSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "chatplatform.api.pagination.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "chatplatform.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "chatplatform.api.exceptions.exception_handler",
@@ -251,6 +270,9 @@ REST_FRAMEWORK = {
     # throttle and the audit log would believe whatever a client sends.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
+
+# List counts stop here: a larger count is reported as this, with count_exact false.
+API_COUNT_LIMIT = env.int("API_COUNT_LIMIT", default=1000)
 
 # Sign-in throttles (accounts/throttling.py), for every way of checking a password,
 # counted before any password is hashed: all attempts per client address, and

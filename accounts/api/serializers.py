@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
-from chatplatform.api.serializers import InputSerializer
+from chatplatform.api.serializers import InputSerializer, timestamp
 from chatplatform.validators import validate_name
 from tenants.roles import Role
 
@@ -37,11 +37,28 @@ class UserSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, user: User) -> dict[str, Any]:
+        # Callers load the user with its tenant (authentication does): no query of its own.
+        tenant = user.tenant if user.tenant_id else None
+        return {
+            "id": str(user.pk),
+            "email": user.email,
+            "full_name": user.full_name,
+            "tenant": str(user.tenant_id) if tenant else None,
+            "tenant_slug": tenant.slug if tenant else None,
+            "tenant_name": tenant.name if tenant else None,
+            "role": user.role,
+            "is_active": user.is_active,
+            "is_staff": user.is_staff,
+            "chat_user_id": user.chat_user_id,
+            "created_at": timestamp(user.created_at),
+            "updated_at": timestamp(user.updated_at),
+        }
+
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_tenant_slug(self, user: User) -> str | None:
         return user.tenant.slug if user.tenant_id else None
 
-    # Callers load the user with its tenant (authentication does): no query of its own.
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_tenant_name(self, user: User) -> str | None:
         return user.tenant.name if user.tenant_id else None

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 
+import argon2
 import jwt
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.auth.hashers import Argon2PasswordHasher as DjangoArgon2
 from django.contrib.auth.hashers import MD5PasswordHasher
 from rest_framework.test import APIClient
 
@@ -571,7 +573,34 @@ class TestImmediateRevocation:
 def test_argon2_is_the_first_password_hasher():
     from chatplatform import settings as project_settings
 
-    assert project_settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert project_settings.PASSWORD_HASHERS[0] == "accounts.hashers.Argon2PasswordHasher"
+
+
+def test_argon2id_with_the_login_sized_parameters(db, settings):
+    from chatplatform import settings as project_settings
+
+    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
+    parameters = argon2.extract_parameters(
+        UserFactory(password="a-strong-passphrase-1").password[len("argon2") :]
+    )
+    assert (parameters.type, parameters.memory_cost, parameters.time_cost, parameters.parallelism) == (
+        argon2.Type.ID,
+        19 * 1024,
+        2,
+        1,
+    )
+
+
+def test_a_hash_with_django_default_parameters_logs_in_and_is_rewritten(db, settings):
+    from chatplatform import settings as project_settings
+
+    settings.PASSWORD_HASHERS = project_settings.PASSWORD_HASHERS
+    user = UserFactory()
+    user.password = DjangoArgon2().encode("a-strong-passphrase-1", DjangoArgon2().salt())
+    user.save()
+    assert login(APIClient(), user.email, "a-strong-passphrase-1").status_code == 200
+    user.refresh_from_db()
+    assert argon2.extract_parameters(user.password[len("argon2") :]).memory_cost == 19 * 1024
 
 
 def test_argon2_hashes_new_passwords(db, settings):

@@ -3,11 +3,15 @@ of the account; the session that changed its own password goes on."""
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 import pytest
 from django.conf import settings as django_settings
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from accounts.models import User
+from accounts.selectors import user_with_tenant
 from accounts.tests.factories import PASSWORD
 from conftest import bearer_client
 from onboarding.invitations import set_password_url
@@ -225,3 +229,19 @@ class TestConsole:
         world.member.is_active = True
         world.member.save()
         assert refreshes(kept) == 401
+
+
+def test_the_user_behind_a_token_is_loaded_whole_with_its_tenant(world):
+    """The authentication lookup (a prepared statement on PostgreSQL) gives
+    what the ORM gives: every field of the user and of its tenant."""
+    for user in (world.member, world.staff):
+        loaded = user_with_tenant(user_id=user.pk)
+        expected = User.objects.select_related("tenant").get(pk=user.pk)
+        fields = [f.attname for f in User._meta.concrete_fields]
+        assert [getattr(loaded, f) for f in fields] == [getattr(expected, f) for f in fields]
+        if expected.tenant_id:
+            tenant_fields = [f.attname for f in type(expected.tenant)._meta.concrete_fields]
+            assert [getattr(loaded.tenant, f) for f in tenant_fields] == [
+                getattr(expected.tenant, f) for f in tenant_fields
+            ]
+    assert user_with_tenant(user_id=uuid4()) is None

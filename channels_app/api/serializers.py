@@ -14,7 +14,8 @@ from channels_app.models import (
     ChannelVisibility,
     Membership,
 )
-from chatplatform.api.serializers import InputSerializer
+from channels_app.selectors import MemberRow
+from chatplatform.api.serializers import InputSerializer, timestamp
 from chatplatform.validators import validate_name
 
 
@@ -49,6 +50,23 @@ class ChannelSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def to_representation(self, channel: Channel) -> dict[str, Any]:
+        return {
+            "id": str(channel.pk),
+            "tenant": str(channel.tenant_id),
+            "slug": channel.slug,
+            "name": channel.name,
+            "description": channel.description,
+            "visibility": channel.visibility,
+            "kind": channel.kind,
+            "cid": channel.cid,
+            "created_by": str(channel.created_by_id) if channel.created_by_id else None,
+            "member_count": channel.member_count,
+            "is_member": channel.is_member,  # type: ignore[attr-defined]  # annotated by the selector
+            "created_at": timestamp(channel.created_at),
+            "updated_at": timestamp(channel.updated_at),
+        }
 
 
 class ChannelListFilterSerializer(serializers.Serializer):
@@ -112,12 +130,30 @@ class MemberUserSerializer(serializers.ModelSerializer):
 
 
 class MembershipSerializer(serializers.ModelSerializer):
+    """A ``Membership`` with its user, or a ``MemberRow`` (what bulk adds return)."""
+
     user = MemberUserSerializer(read_only=True)
 
     class Meta:
         model = Membership
         fields = ["user", "role", "created_at", "updated_at"]
         read_only_fields = fields
+
+    def to_representation(self, membership: Membership | MemberRow) -> dict[str, Any]:
+        user = membership.user
+        return {
+            "user": {
+                "id": str(user.id),
+                "email": user.email,
+                "full_name": user.full_name,
+                "role": user.role,
+                "is_active": user.is_active,
+                "chat_user_id": user.chat_user_id,
+            },
+            "role": membership.role,
+            "created_at": timestamp(membership.created_at),
+            "updated_at": timestamp(membership.updated_at),
+        }
 
 
 class MembersAddSerializer(InputSerializer):

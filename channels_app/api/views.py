@@ -94,7 +94,9 @@ class ChannelViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.Retrieve
         return {}
 
     def get_scoped_queryset(self) -> ChannelQuerySet:
-        return channels_visible_to(actor=self.actor)
+        queryset = channels_visible_to(actor=self.actor)
+        # One channel, about to be written or audited under its tenant: joined, not fetched later.
+        return queryset if self.action == "list" else queryset.select_related("tenant")
 
     def filter_queryset(self, queryset: ChannelQuerySet) -> ChannelQuerySet:
         if self.action != "list":

@@ -1,6 +1,24 @@
+"""Page-number pagination whose count never reads a whole tenant.
+
+An exact ``COUNT(*)`` reads every matching row: in a tenant of 50,000 users
+it costs more than the page itself, and a search term makes it read the table.
+The count here stops at ``API_COUNT_LIMIT`` (or at the end of the page asked
+for, if that is further), the way Sentry caps its hit counts: ``count`` is
+exact below the limit and says "at least this many" at it. ``next`` is always
+right, so every page stays reachable; the envelope is unchanged.
+"""
+
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
+from django.db.models import QuerySet
 from rest_framework import pagination
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -9,3 +27,57 @@ class PageNumberPagination(pagination.PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: Any = None) -> list[Any]:
+        self.request = request
+        size = self.get_page_size(request)
+        try:
+            self.number = int(request.query_params.get(self.page_query_param) or 1)
+        except ValueError:
+            self.number = 0
+        if self.number < 1:
+            raise NotFound(self.invalid_page_message)
+        offset = (self.number - 1) * size
+        bound = max(settings.API_COUNT_LIMIT, offset + size)
+        # Unordered: which rows are counted does not matter, and the order would
+        # make the database walk the list's index instead of the filter's.
+        counted = queryset.order_by()[: bound + 1].count()
+        if offset and counted <= offset:
+            raise NotFound(self.invalid_page_message)
+        self.count = min(counted, bound)
+        self.has_next = counted > offset + size
+        return list(queryset[offset : offset + size])
+
+    def get_paginated_response(self, data: list[Any]) -> Response:
+        return Response(
+            {
+                "count": self.count,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
+        )
+
+    def get_next_link(self) -> str | None:
+        if not self.has_next:
+            return None
+        return replace_query_param(self.request.build_absolute_uri(), self.page_query_param, self.number + 1)
+
+    def get_previous_link(self) -> str | None:
+        if self.number == 1:
+            return None
+        url = self.request.build_absolute_uri()
+        if self.number == 2:
+            return remove_query_param(url, self.page_query_param)
+        return replace_query_param(url, self.page_query_param, self.number - 1)
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        response = super().get_paginated_response_schema(schema)
+        response["properties"]["count"]["description"] = (
+            f"How many results there are, counted up to {settings.API_COUNT_LIMIT} or to the end of "
+            "this page, whichever is further: a count at that limit means at least that many."
+        )
+        return response
+
+    def get_html_context(self) -> dict[str, Any]:
+        return {}

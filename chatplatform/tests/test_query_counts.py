@@ -96,10 +96,19 @@ def test_direct_start_query_count_does_not_grow_with_its_members(world):
     """Found again: authenticate, the users, the lookup, the re-read with its
     annotations, and the transaction's savepoint and release. New: also the slug
     check, the insert in its own savepoint with its outbox row, the memberships
-    (existing ones read, new ones written in one insert) with their outbox row,
-    and the audit event."""
+    (written in one insert: a new channel has none to read first) with their
+    outbox row, and the audit event."""
     client = bearer_client(world.member)
     pair = [UserFactory(tenant=world.tenant_a).pk]
     group = [UserFactory(tenant=world.tenant_a).pk for _ in range(8)]
-    assert _started(client, pair) == _started(client, group) == (201, 15)
+    assert _started(client, pair) == _started(client, group) == (201, 14)
     assert _started(client, pair) == _started(client, group) == (200, 6)
+
+
+@pytest.mark.parametrize("path", ["/api/auth/me", "/api/stream/token"])
+def test_hot_endpoints_run_one_query(world, path):
+    """Every page load and chat connect: the user with its tenant, nothing else."""
+    client = bearer_client(world.member)
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(path).status_code == 200
+    assert len(ctx.captured_queries) == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -10,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from chatplatform.api.serializers import timestamp
 from streamsync.tokens import chat_token_issue, public_chat_url
 from streamsync.webhooks import webhook_receive
 
@@ -20,6 +23,9 @@ class ChatTokenSerializer(serializers.Serializer):
     user_id = serializers.CharField(help_text="The caller's chat user id.")
     expires_at = serializers.DateTimeField()
     base_url = serializers.CharField(help_text="Where the chat client connects.")
+
+    def to_representation(self, issued: dict[str, Any]) -> dict[str, Any]:
+        return {**issued, "expires_at": timestamp(issued["expires_at"])}
 
 
 class ChatTokenView(APIView):

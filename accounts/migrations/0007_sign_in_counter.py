@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0005_names_without_control_characters'),
+        ('accounts', '0006_directory_indexes'),
     ]
 
     operations = [

@@ -1,0 +1,71 @@
+"""The hot paths' output serializers build their dicts directly: each must
+give exactly what DRF's field-by-field path gives for the fields it declares
+(so the schema stays true), and the JSON renderer must write it as before."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
+
+from accounts.api.serializers import UserSerializer
+from channels_app.api.serializers import ChannelSerializer, MembershipSerializer
+from channels_app.selectors import MemberRow, channels_visible_to
+from channels_app.services import channel_members_add
+from chatplatform.api.renderers import ORJSONRenderer
+from streamsync.api.views import ChatTokenSerializer
+
+pytestmark = pytest.mark.django_db
+
+
+def _drf(serializer_class: type[serializers.Serializer], instance: object) -> dict:
+    """What DRF itself makes of ``instance`` with the serializer's declared fields."""
+    return serializers.Serializer.to_representation(serializer_class(), instance)
+
+
+def test_users_as_drf_shows_them(world):
+    for user in (world.admin, world.staff):
+        assert UserSerializer(user).data == _drf(UserSerializer, user)
+
+
+def test_channels_as_drf_shows_them(world):
+    for channel in channels_visible_to(actor=world.admin):
+        assert ChannelSerializer(channel).data == _drf(ChannelSerializer, channel)
+
+
+def test_memberships_as_drf_shows_them_whether_read_or_just_added(world):
+    added = channel_members_add(channel=world.public_channel, user_ids=[world.other_member.pk])
+    [row] = added
+    assert isinstance(row, MemberRow)
+    stored = world.public_channel.memberships.select_related("user").get(user=world.other_member)
+    assert (
+        MembershipSerializer(row).data
+        == MembershipSerializer(stored).data
+        == _drf(MembershipSerializer, stored)
+    )
+
+
+def test_chat_tokens_as_drf_shows_them():
+    issued = {
+        "token": "t",
+        "api_key": "k",
+        "user_id": "u",
+        "expires_at": datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC),
+        "base_url": "http://x/chat-api",
+    }
+    assert ChatTokenSerializer(issued).data == _drf(ChatTokenSerializer, issued)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"detail": "Ünïcode ✓", "code": "x", "fields": {"a": ["b"]}},
+        [{"n": 1, "f": 1.5, "none": None, "flag": True}],
+        {"when": datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)},
+    ],
+)
+def test_the_renderer_writes_what_the_standard_one_did(data):
+    assert json.loads(ORJSONRenderer().render(data)) == json.loads(JSONRenderer().render(data))
