@@ -271,7 +271,7 @@ REST_FRAMEWORK = {
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 
-# List counts stop here: a larger count is reported as this, with count_exact false.
+# List counts stop here (or at the end of the page asked for): a count at the limit means "at least".
 API_COUNT_LIMIT = env.int("API_COUNT_LIMIT", default=1000)
 
 # Sign-in throttles (accounts/throttling.py), for every way of checking a password,
