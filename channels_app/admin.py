@@ -132,10 +132,8 @@ class MembershipAdmin(ServiceModelAdmin):
 
     def service_create(self, request: HttpRequest, form: forms.ModelForm) -> Membership:
         data = form.cleaned_data
-        [membership] = channel_members_add(
-            channel=data["channel"], user_ids=[data["user"].pk], role=data["role"]
-        )
-        return membership
+        channel_members_add(channel=data["channel"], user_ids=[data["user"].pk], role=data["role"])
+        return Membership.objects.get(channel=data["channel"], user=data["user"])
 
     def service_update(self, request: HttpRequest, obj: Membership, form: forms.ModelForm) -> None:
         data = changed_values(form, frozenset({"role"}))

@@ -185,7 +185,7 @@ class Channel(ImmutableFieldsMixin, TimestampedModel):
 def channel_chat_id(pk: uuid.UUID | str) -> str:
     """A channel's id in the chat service from its primary key (the row may be
     gone): immutable, globally unique, 32 characters."""
-    return (pk if isinstance(pk, uuid.UUID) else uuid.UUID(pk)).hex
+    return (uuid.UUID(pk) if isinstance(pk, str) else pk).hex
 
 
 class Membership(TimestampedModel):
