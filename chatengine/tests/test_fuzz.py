@@ -15,7 +15,6 @@ this file in its own pytest process, and under xdist it is skipped."""
 from __future__ import annotations
 
 import copy
-import os
 import re
 import zlib
 from typing import Any
@@ -28,6 +27,7 @@ from hypothesis import HealthCheck, settings
 
 from chatengine.tests import spec_check
 from chatengine.tests.factories import make_channel, make_user, multi_tenant, post, token
+from chatplatform.tests.fuzzing import FUZZ_MARKS, keep_the_test_connection  # noqa: F401  (autouse)
 from chatplatform.wsgi import application
 from specs.stream_spec import spec
 
@@ -107,27 +107,7 @@ schema.app = application
 # operation, far past the budget of one test step: examples and random input only.
 schema.config.phases.coverage.enabled = False
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.django_db,
-    pytest.mark.skipif(
-        bool(os.environ.get("PYTEST_XDIST_WORKER")), reason="run without xdist (make test runs it on its own)"
-    ),
-]
-
-
-@pytest.fixture(autouse=True)
-def _keep_the_test_connection():
-    """The WSGI handler closes database connections after each request; in a test
-    that would close the test's own transaction (Django's test client does the same)."""
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections
-
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+pytestmark = FUZZ_MARKS
 
 
 @pytest.fixture

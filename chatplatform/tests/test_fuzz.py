@@ -8,39 +8,18 @@ process, and under xdist it is skipped rather than silently run in part."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from rest_framework_simplejwt.tokens import RefreshToken
 from schemathesis.specs.openapi import checks as openapi_checks
 
+from chatplatform.tests.fuzzing import FUZZ_MARKS, keep_the_test_connection  # noqa: F401  (autouse)
 from chatplatform.wsgi import application
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.django_db,
-    pytest.mark.skipif(
-        bool(os.environ.get("PYTEST_XDIST_WORKER")), reason="run without xdist (make test runs it on its own)"
-    ),
-]
-
-
-@pytest.fixture(autouse=True)
-def _keep_the_test_connection():
-    """The WSGI handler closes database connections after each request; in a test
-    that would close the test's own transaction (Django's test client does the same)."""
-    from django.core.signals import request_finished, request_started
-    from django.db import close_old_connections
-
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+pytestmark = FUZZ_MARKS
 
 
 @pytest.fixture
