@@ -21,7 +21,7 @@ from accounts.api.serializers import (
     RefreshSerializer,
     UserSerializer,
 )
-from accounts.authentication import TenantSuspended, enforce_csrf
+from accounts.authentication import enforce_csrf, ensure_can_sign_in
 from accounts.models import normalize_email
 from accounts.throttling import SignInRefused
 from accounts.tokens import (
@@ -81,8 +81,7 @@ class LoginView(TokenEndpoint):
             raise Throttled(wait=refused.retry_after) from None
         if user is None:
             return Response(INVALID_CREDENTIALS, status=status.HTTP_401_UNAUTHORIZED)
-        if user.tenant_id is not None and not user.tenant.is_active:
-            raise TenantSuspended()
+        ensure_can_sign_in(user)
         refresh = token_pair_issue(user=user)
         rotate_token(request._request)  # a new CSRF secret per session; sets the cookie
         access = str(refresh.access_token)
