@@ -29,6 +29,12 @@ STAFF_HAVE_NO_TENANT = "Platform staff have no tenant: clear the tenant, or leav
 TENANT_REQUIRED = "Everyone but platform staff belongs to a tenant: choose one."
 
 
+def is_active_admin(role: str | None, is_active: bool) -> bool:
+    """Whether a user with this role and state counts as one of the active admins
+    every tenant keeps (the API, the console and imports all refuse to lose the last)."""
+    return role == Role.ADMIN and is_active
+
+
 class UserQuerySet(TenantScopedQuerySet):
     def for_actor(self, actor: Actor) -> UserQuerySet:
         """A tenant role never reaches a staff account, even one a bad row put in its
@@ -38,6 +44,7 @@ class UserQuerySet(TenantScopedQuerySet):
         return queryset if actor.is_platform_staff else queryset.filter(is_staff=False)
 
     def active_admins(self) -> UserQuerySet:
+        """The users :func:`is_active_admin` says hold the tenant (one must stay)."""
         return self.filter(role=Role.ADMIN, is_active=True)
 
 

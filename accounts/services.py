@@ -13,7 +13,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.models import STAFF_HAVE_NO_TENANT, User, normalize_email
+from accounts.models import STAFF_HAVE_NO_TENANT, User, is_active_admin, normalize_email
 from accounts.tokens import refresh_tokens_revoke
 from audit.services import audit_changes, audit_object
 from chatplatform.errors import ApplicationError, ConflictError
@@ -198,8 +198,8 @@ def _ensure_tenant_keeps_an_admin(user: User, *, role: Role | None, is_active: b
     """
     if user.tenant_id is None or user.pk is None:
         return
-    was_active_admin = user.role == Role.ADMIN and user.is_active
-    stays_active_admin = role == Role.ADMIN and is_active
+    was_active_admin = is_active_admin(user.role, user.is_active)
+    stays_active_admin = is_active_admin(role, is_active)
     if not was_active_admin or stays_active_admin:
         return
     Tenant.objects.select_for_update().filter(pk=user.tenant_id).first()

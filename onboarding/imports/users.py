@@ -18,7 +18,7 @@ from accounts.bulk import (
     users_bulk_create,
     users_bulk_update,
 )
-from accounts.models import User
+from accounts.models import User, is_active_admin
 from channels_app.bulk import MembershipRoleChange, NewMembership, memberships_bulk_write
 from channels_app.models import Channel, ChannelRole, Membership
 from chatplatform.db import values_in
@@ -275,13 +275,13 @@ def _users_plan(
                 writes.joins.append(
                     NewMembership(state.channel_ids[slug], new.pk, channel_role or ChannelRole.MEMBER)
                 )
-            if role == Role.ADMIN and is_active:
+            if is_active_admin(role, is_active):
                 admins_after.add(new.pk)
             report(RowResult(row.line, row.email, RowStatus.CREATED))
             continue
         change = _user_change(row, user, state)
         after = change.update or user
-        if after.role == Role.ADMIN and after.is_active:
+        if is_active_admin(after.role, after.is_active):
             admins_after.add(user.pk)
         elif user.pk in state.active_admins:
             admins_after.discard(user.pk)
