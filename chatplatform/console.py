@@ -188,20 +188,19 @@ class ObjectActionsMixin:
         name = f"{opts.app_label}_{opts.model_name}_object_action"
         return [path("<path:object_id>/actions/<str:action>/", view, name=name), *super().get_urls()]  # type: ignore[misc]
 
-    def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    def render_change_form(
+        self, request: HttpRequest, context: dict, *args: Any, obj: models.Model | None = None, **kwargs: Any
     ) -> HttpResponse:
-        obj = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
         buttons: list[tuple[str, str]] = []
-        if obj is not None:
+        if obj is not None and obj.pk is not None:  # the object the page already loaded
             actions = self.get_actions(request)  # type: ignore[attr-defined]
             buttons = [
                 (name, actions[name][2])
                 for name in self.object_actions
                 if name in actions and self.object_action_applies(name, obj)
             ]
-        context = {**(extra_context or {}), "object_actions": buttons}
-        return super().change_view(request, object_id, form_url, context)  # type: ignore[misc]
+        context = {**context, "object_actions": buttons}
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)  # type: ignore[misc]
 
     def object_action_view(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
         if request.method != "POST":
