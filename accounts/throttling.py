@@ -96,26 +96,41 @@ class DatabaseStore:
 
 @functools.cache
 def _redis_client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url)
+    # Short timeouts: an unreachable Redis must not hold a sign-in for minutes.
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
 
 
 class RedisStore:
     """Counters as Redis keys: ``INCR`` and ``EXPIREAT`` in one ``MULTI``, so no
-    key outlives its window."""
+    key outlives its window.
+
+    While Redis cannot be reached the database counts instead: every process
+    sees those rows too, so the limits still hold (per store; a window that
+    spans the outage may admit up to twice the limit), and people can still
+    sign in rather than meet a server error."""
 
     def __init__(self, url: str) -> None:
         self.client = _redis_client(url)
         self.prefix = settings.CACHE_KEY_PREFIX
+        self.fallback = DatabaseStore()
 
     def incr(self, key: str, expires_at: int) -> int:
         pipeline = self.client.pipeline(transaction=True)
         pipeline.incr(f"{self.prefix}:{key}")
         pipeline.expireat(f"{self.prefix}:{key}", expires_at)
-        count, _ = pipeline.execute()
+        try:
+            count, _ = pipeline.execute()
+        except redis.RedisError as exc:
+            logger.warning("Redis is unavailable for sign-in counts (%s); counting in the database", exc)
+            return self.fallback.incr(key, expires_at)
         return int(count)
 
     def delete(self, key: str) -> None:
-        self.client.delete(f"{self.prefix}:{key}")
+        try:
+            self.client.delete(f"{self.prefix}:{key}")
+        except redis.RedisError as exc:
+            logger.warning("Redis is unavailable for sign-in counts (%s); counting in the database", exc)
+            self.fallback.delete(key)
 
 
 def counter_store() -> CounterStore:

@@ -208,6 +208,17 @@ class TestLoginThrottling:
         assert [login(APIClient(), world.member.email, "x").status_code for _ in range(3)] == [401, 401, 429]
         assert sorted(SignInCounter.objects.values_list("count", flat=True)) == [3, 3]  # address, account
 
+    def test_with_redis_down_sign_ins_are_counted_in_the_database(self, world, settings, caplog):
+        from accounts.models import SignInCounter
+
+        # Nothing listens on port 1: every Redis call fails to connect.
+        settings.REDIS_URL = "redis://127.0.0.1:1/0"
+        settings.LOGIN_FAILURE_RATE = "2/300"
+        assert [login(APIClient(), world.member.email, "x").status_code for _ in range(3)] == [401, 401, 429]
+        assert sorted(SignInCounter.objects.values_list("count", flat=True)) == [3, 3]
+        assert "Redis" in caplog.text
+        assert login(APIClient(), world.admin.email).status_code == 200
+
     def test_ended_windows_are_removed(self, world, settings):
         from accounts.models import SignInCounter
 
