@@ -15,7 +15,7 @@ from streamsync.models import OutboxEntry, OutboxStatus
 
 pytestmark = pytest.mark.django_db
 
-TOKEN = "metrics-token-0123456789abcdef"  # noqa: S105
+TOKEN = "metrics-token-0123456789abcdef"
 
 FAMILIES = {
     "chatplatform_http_requests": "counter",
@@ -88,7 +88,9 @@ def test_without_a_configured_token_no_bearer_gets_in(settings):
 
 def test_a_request_relayed_by_an_undeclared_proxy_is_not_loopback(settings):
     # nginx on the same host: the peer is 127.0.0.1 whoever the client is.
-    response = bearer_client(None).get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.4")
+    response = bearer_client(None).get(
+        "/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.4"
+    )
     assert response.status_code == 403
 
 
@@ -159,9 +161,11 @@ def test_engine_counters_move_when_a_message_is_sent(django_capture_on_commit_ca
     with django_capture_on_commit_callbacks(execute=True):
         post(channel, alice, "hello")
     after = scrape()
-    assert value(after, "chatengine_messages", "chatengine_messages_total") - value(
-        before, "chatengine_messages", "chatengine_messages_total"
-    ) == 1
+    assert (
+        value(after, "chatengine_messages", "chatengine_messages_total")
+        - value(before, "chatengine_messages", "chatengine_messages_total")
+        == 1
+    )
     # message.new to the channel, notification events to members: at least one.
     assert value(after, "chatengine_events", "chatengine_events_total") > value(
         before, "chatengine_events", "chatengine_events_total"

@@ -79,7 +79,7 @@ def test_platform_staff_has_a_user_and_no_tenant(world, log_lines):
 
 
 def test_login_and_token_requests_log_no_password_or_token(world, api_client, log_lines):
-    password = "Correct-Horse-Battery-Staple-91"  # noqa: S105
+    password = "Correct-Horse-Battery-Staple-91"
     world.member.set_password(password)
     world.member.save()
     login = api_client.post(
@@ -124,7 +124,7 @@ def test_a_message_and_the_engine_token_stay_out_of_the_log(db, log_lines):
 
 
 def test_a_capability_in_the_path_is_masked(db, log_lines):
-    token = "invitation-token-that-grants-access-0123456789"  # noqa: S105
+    token = "invitation-token-that-grants-access-0123456789"
     bearer_client(None).get(f"/invite/{token}")
     (line,) = _access(_read(log_lines))
     assert line["path"] == "/invite/***"
