@@ -170,3 +170,30 @@ def test_engine_counters_move_when_a_message_is_sent(django_capture_on_commit_ca
     assert value(after, "chatengine_events", "chatengine_events_total") > value(
         before, "chatengine_events", "chatengine_events_total"
     )
+
+
+def test_every_family_is_documented_and_the_alerts_name_only_real_metrics():
+    import re
+
+    import yaml
+
+    from chatplatform.tests.servers import ROOT
+
+    exposed = {name for name in scrape() if not name.endswith(":type")}
+    assert set(FAMILIES) <= exposed
+    operations = (ROOT / "docs" / "operations.md").read_text()
+    for name in FAMILIES:
+        documented = name if FAMILIES[name] != "counter" else f"{name}_total"
+        assert f"`{documented}`" in operations, name
+
+    rules = yaml.safe_load((ROOT / "deploy" / "alerts.yml").read_text())
+    alerts = [rule for group in rules["groups"] for rule in group["rules"]]
+    assert {"ChatSyncBacklogOld", "ChatSyncDeadRows", "HighServerErrorRate", "ChatEngineNoSockets"} <= {
+        rule["alert"] for rule in alerts
+    }
+    suffixes = ("_total", "_bucket", "_count", "_sum")
+    for rule in alerts:
+        assert rule["labels"]["severity"] in ("warning", "critical") and rule["annotations"]["summary"]
+        for used in re.findall(r"\b(?:chatplatform|streamsync|chatengine)_[a-z_]+", rule["expr"]):
+            family = next((used.removesuffix(s) for s in suffixes if used.endswith(s)), used)
+            assert family in FAMILIES, f"{rule['alert']}: {used} is not a metric"
