@@ -432,7 +432,8 @@ LOGGING = {
         "text": {"()": "chatplatform.request_log.TextFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+        "discard": {"class": "logging.NullHandler"},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
@@ -443,8 +444,9 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "django.db.backends": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
-        # The development server prints its own access log.
-        "django.channels.server": {"propagate": False},
+        # The development server's own access log repeats the application's line
+        # (its 4xx and 5xx would reach the console through logging's last resort).
+        "django.channels.server": {"handlers": ["discard"], "propagate": False},
         # The servers' own access logs repeat the application's access line, and
         # uvicorn's (access and WebSocket lines alike) print query strings, where
         # the engine's clients send their tokens: both stay quiet.
