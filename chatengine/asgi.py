@@ -156,7 +156,7 @@ class HandshakeLog:
             elif kind == "websocket.send":
                 metrics.FRAMES.inc()
                 if not logged:
-                    handshake_done(*_first_frame(message.get("text")))
+                    handshake_done(*_first_frame(message.get("text") or message.get("bytes")))
             elif kind == "websocket.close" and not logged:
                 handshake_done("refused", 403)
             await send(message)
@@ -176,10 +176,10 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def _first_frame(text: str | None) -> tuple[str, int, str | None]:
+def _first_frame(data: str | bytes | None) -> tuple[str, int, str | None]:
     """(outcome, status, user id) from the first frame a socket is sent."""
     try:
-        frame = json.loads(text or "")
+        frame = json.loads(data or "")
     except ValueError:
         frame = None
     if not isinstance(frame, dict):
