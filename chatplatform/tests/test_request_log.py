@@ -10,6 +10,7 @@ import re
 
 import pytest
 from django.conf import settings
+from django.urls import path
 
 from audit.models import AuditEvent
 from chatengine.tests.factories import StreamClient, make_channel, make_user, multi_tenant
@@ -157,3 +158,23 @@ def test_the_audit_event_carries_the_request_id(world):
     assert response.status_code == 201
     event = AuditEvent.objects.get(action="user.created")
     assert event.request_id == response["X-Request-ID"] != ""
+
+
+def _failing_view(request):
+    raise RuntimeError("the view failed")
+
+
+urlpatterns = [path("boom", _failing_view, name="boom")]
+
+
+@pytest.mark.urls(__name__)
+def test_a_failure_logs_its_traceback_with_the_request_id_and_no_query_string(db, client, log_lines):
+    client.raise_request_exception = False
+    response = client.get("/boom?token=secret-in-the-query", HTTP_X_REQUEST_ID="failing-1")
+    assert response.status_code == 500
+    records = _read(log_lines)
+    (line,) = _access(records)
+    assert (line["status"], line["level"], line["path"]) == (500, "ERROR", "/boom")
+    (failure,) = [r for r in records if r["logger"] == "django.request"]
+    assert failure["request_id"] == "failing-1" and "RuntimeError: the view failed" in failure["exc_info"]
+    assert "secret-in-the-query" not in "\n".join(log_lines)
