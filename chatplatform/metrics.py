@@ -30,7 +30,7 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.http import require_safe
+from django.views.decorators.csrf import csrf_exempt
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     REGISTRY,
@@ -43,6 +43,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from rest_framework.settings import api_settings
 
+from chatplatform.api.exceptions import error_body
 from chatplatform.client_address import client_address
 
 logger = logging.getLogger(__name__)
@@ -174,17 +175,20 @@ def metrics_allowed(request: HttpRequest) -> bool:
     return _token_valid(request) or _address_allowed(request)
 
 
-@require_safe
+@csrf_exempt  # it changes nothing; any other method is answered 405, not a CSRF failure
 def metrics_view(request: HttpRequest) -> HttpResponse:
-    if not metrics_allowed(request):
-        return JsonResponse(
-            {
-                "detail": "Metrics are served only to the addresses in METRICS_ALLOWED_IPS "
-                "or with Authorization: Bearer <METRICS_TOKEN>.",
-                "code": "permission_denied",
-            },
-            status=403,
+    if request.method not in ("GET", "HEAD"):
+        refused = JsonResponse(
+            error_body(f'Method "{request.method}" not allowed.', "method_not_allowed"), status=405
         )
+        refused["Allow"] = "GET, HEAD"
+        return refused
+    if not metrics_allowed(request):
+        detail = (
+            "Metrics are served only to the addresses in METRICS_ALLOWED_IPS "
+            "or with Authorization: Bearer <METRICS_TOKEN>."
+        )
+        return JsonResponse(error_body(detail, "permission_denied"), status=403)
     response = HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)
     response["Cache-Control"] = "no-store"
     return response

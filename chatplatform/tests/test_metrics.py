@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
+from rest_framework.test import APIClient
 
 from chatengine.tests.factories import make_channel, make_user, multi_tenant, post
 from conftest import bearer_client
@@ -105,7 +106,10 @@ def test_allowed_networks_and_declared_proxies(settings):
 
 
 def test_only_reads_are_answered():
-    assert bearer_client(None).post("/metrics").status_code == 405
+    # No CSRF token: the method is what is wrong, and the answer says so.
+    refused = APIClient(enforce_csrf_checks=True).post("/metrics")
+    assert refused.status_code == 405 and refused["Allow"] == "GET, HEAD"
+    assert refused.json()["code"] == "method_not_allowed"
 
 
 def test_request_counters_move_by_route_not_by_path(world):
