@@ -150,7 +150,7 @@ def _exercise(env: dict[str, str], web_port: int, asgi_origin: str, web_log: Pat
     channel = server.channel("messaging", "general", {"team": "acme", "members": ["alice"]})
     channel.create("alice")
     good = jwt.encode({"user_id": "alice", "iat": int(time.time()) - 5}, API_SECRET, algorithm="HS256")
-    forged = jwt.encode({"user_id": "alice"}, "not-the-secret-0123456789abcdef", algorithm="HS256")
+    forged = jwt.encode({"user_id": "alice"}, "not-the-engine-secret-0123456789abcdef", algorithm="HS256")
 
     async def sockets() -> dict:
         url = _connect_url(asgi_origin, "alice", good)
