@@ -10,4 +10,8 @@ class ChatEngineConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        from chatengine.metrics import sockets_collector
         from chatengine.services import uploads  # noqa: F401  (connects its receiver)
+        from chatplatform.metrics import register_scrape_collector
+
+        register_scrape_collector("chat_engine_sockets", sockets_collector)

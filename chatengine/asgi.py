@@ -18,18 +18,21 @@ front of such a server the proxy must bound bodies as well.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.conf import settings
 from django.urls import Resolver404, resolve
 
+from chatengine import metrics
 from chatengine.errors import StreamError, body_too_large
 from chatengine.services.uploads import (
     upload_request_max_bytes,
     upload_request_size_check,
     upload_request_too_large,
 )
+from chatplatform.request_log import log_websocket, request_id_from, serving
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -115,3 +118,76 @@ async def _answer(send: Send, error: StreamError) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class HandshakeLog:
+    """Wraps the WebSocket routes: one access line per handshake, the request id
+    (``X-Request-ID``, or a new one) on every line logged while the socket
+    lives and on the handshake's answer, and the engine's socket counters.
+
+    The consumer accepts every socket and answers its credentials in the
+    first frame (``health.check`` or ``connection.error``, as Stream does), so
+    that frame decides the line: status 101 with the user's id, or the error's
+    status. The query string, where the token travels, is never logged."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await self.app(scope, receive, send)
+            return
+        started = time.monotonic()
+        request_id = request_id_from(_header(scope, b"x-request-id"))
+        logged = False
+
+        def handshake_done(outcome: str, status: int, user_id: str | None = None) -> None:
+            nonlocal logged
+            logged = True
+            metrics.CONNECTIONS.labels(outcome).inc()
+            duration = time.monotonic() - started
+            log_websocket(path=scope.get("path", ""), status=status, duration=duration, user_id=user_id)
+
+        async def observed_send(message: Message) -> None:
+            kind = message["type"]
+            if kind == "websocket.accept":
+                headers = list(message.get("headers") or [])
+                message = {**message, "headers": [*headers, (b"x-request-id", request_id.encode())]}
+            elif kind == "websocket.send":
+                metrics.FRAMES.inc()
+                if not logged:
+                    handshake_done(*_first_frame(message.get("text") or message.get("bytes")))
+            elif kind == "websocket.close" and not logged:
+                handshake_done("refused", 403)
+            await send(message)
+
+        with serving(request_id):
+            try:
+                await self.app(scope, receive, observed_send)
+            finally:
+                if not logged:
+                    handshake_done("dropped", 499)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _first_frame(data: str | bytes | None) -> tuple[str, int, str | None]:
+    """(outcome, status, user id) from the first frame a socket is sent."""
+    try:
+        frame = json.loads(data or "")
+    except ValueError:
+        frame = None
+    if not isinstance(frame, dict):
+        return "refused", 500, None
+    if frame.get("type") == "connection.error":
+        error = frame.get("error") if isinstance(frame.get("error"), dict) else {}
+        status = error.get("StatusCode")
+        return "refused", status if isinstance(status, int) else 401, None
+    me = frame.get("me") if isinstance(frame.get("me"), dict) else {}
+    user_id = me.get("id") if isinstance(me.get("id"), str) else None
+    return "accepted", 101, user_id

@@ -24,6 +24,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 from django.utils import timezone
 
+from chatengine import metrics
 from chatengine.errors import StreamError
 from chatengine.models import Channel
 from chatengine.serializers import iso
@@ -153,6 +154,12 @@ def _server_loop() -> asyncio.AbstractEventLoop | None:
 _publisher = _Publisher()
 
 
+def _publish_event(operations: list[Operation]) -> None:
+    """Hand one event (to one group or to many) to the publisher, and count it."""
+    metrics.EVENTS.inc()
+    _publisher.submit(operations)
+
+
 def _message(
     event: dict[str, Any], per_user: dict[str, dict[str, Any]] | None, exclude: list[str] | None = None
 ) -> dict[str, Any]:
@@ -172,7 +179,7 @@ def to_channel(
     """Deliver ``event`` to every connection watching ``cid``, after commit,
     but those of the users in ``exclude`` (who block the user it comes from)."""
     operations = [("group_send", channel_group(cid), _message(event, per_user, exclude))]
-    transaction.on_commit(lambda: _publisher.submit(operations))
+    transaction.on_commit(lambda: _publish_event(operations))
 
 
 def to_users(
@@ -182,7 +189,7 @@ def to_users(
     message = _message(event, per_user)
     operations = [("group_send", user_group(user_id), message) for user_id in dict.fromkeys(user_ids)]
     if operations:
-        transaction.on_commit(lambda: _publisher.submit(operations))
+        transaction.on_commit(lambda: _publish_event(operations))
 
 
 DISCONNECT_MESSAGE_TYPE = "chat.disconnect"

@@ -1,14 +1,20 @@
-"""Request id: taken from ``X-Request-ID`` when a proxy sets one, else generated."""
+"""The first middleware: a request id for every request (taken from
+``X-Request-ID`` when a proxy sets a valid one, else generated, and returned
+in ``X-Request-ID``), one access line per request, and the request metrics.
+
+It comes before every other middleware so that what they answer themselves
+(HTTPS redirects, static files, CORS preflights) is logged and counted too.
+"""
 
 from __future__ import annotations
 
-import re
-import uuid
+import time
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-_VALID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+from chatplatform.metrics import record_request
+from chatplatform.request_log import log_request, request_id_from, serving
 
 
 class RequestIdMiddleware:
@@ -16,8 +22,13 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        incoming = request.headers.get("X-Request-ID", "")
-        request.request_id = incoming if _VALID.match(incoming) else uuid.uuid4().hex  # type: ignore[attr-defined]
-        response = self.get_response(request)
-        response["X-Request-ID"] = request.request_id  # type: ignore[attr-defined]
+        started = time.perf_counter()
+        request_id = request_id_from(request.headers.get("X-Request-ID"))
+        request.request_id = request_id  # type: ignore[attr-defined]
+        with serving(request_id):
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            duration = time.perf_counter() - started
+            log_request(request, response.status_code, duration)
+        record_request(request, response.status_code, duration)
         return response

@@ -7,6 +7,7 @@ variable.
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -60,10 +61,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id, the access line and the request metrics cover what
+    # the middleware below answers by itself (redirects, static files, preflights).
+    "chatplatform.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "chatplatform.middleware.RequestIdMiddleware",
     "audit.context.AuditContextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -196,7 +199,7 @@ CSRF_FAILURE_VIEW = "chatplatform.api.views.csrf_failure"
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^api/health$", r"^api/ready$"]
+SECURE_REDIRECT_EXEMPT = [r"^api/health$", r"^api/ready$", r"^metrics/?$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 # Preloading is hard to undo: an operator opts in. Until then the reminder is silenced.
@@ -414,25 +417,65 @@ STREAM_SYNC_BACKOFF_CAP = env.float("STREAM_SYNC_BACKOFF_CAP", default=300.0)
 STREAM_SYNC_READY_MAX_AGE = env.int("STREAM_SYNC_READY_MAX_AGE", default=600)
 
 # ---------------------------------------------------------------------------
-# Logging: one line per record, request id attached where known
+# Logging: one line per record, the request id on each; one access line per
+# request (chatplatform/request_log.py). JSON in production, text in development.
 # ---------------------------------------------------------------------------
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'json' or 'text', not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "chatplatform.request_log.RequestIdFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "chatplatform.request_log.JsonFormatter"},
+        "text": {"()": "chatplatform.request_log.TextFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+        "discard": {"class": "logging.NullHandler"},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # Django's own console handler (DEBUG only) would print each of its lines a
         # second time, next to the root handler.
         "django": {"handlers": [], "level": "INFO", "propagate": True},
-        # A 4xx is in the access log already; a 5xx is still logged with its traceback.
+        # A 4xx is in the access line already; a 5xx is still logged with its traceback.
         "django.request": {"level": "ERROR"},
         "django.db.backends": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
-        # The development server prints its own access log.
-        "django.channels.server": {"propagate": False},
+        # The development server's own access log repeats the application's line
+        # (its 4xx and 5xx would reach the console through logging's last resort).
+        "django.channels.server": {"handlers": ["discard"], "propagate": False},
+        # The servers' own access logs repeat the application's access line, and
+        # uvicorn's (access and WebSocket lines alike) print query strings, where
+        # the engine's clients send their tokens: both stay quiet.
+        "gunicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+        "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
+        "uvicorn.error": {"level": "WARNING"},
     },
 }
+
+# ---------------------------------------------------------------------------
+# Metrics: Prometheus text at /metrics (chatplatform/metrics.py)
+# ---------------------------------------------------------------------------
+# Addresses or networks (CIDR) that may read /metrics without a token. Behind a
+# proxy the address is the client's as NUM_PROXIES reads it; a request relayed
+# by an undeclared proxy (X-Forwarded-For with NUM_PROXIES=0) is never let in by address.
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+for _entry in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_entry, strict=False)
+    except ValueError as _error:
+        _message = f"METRICS_ALLOWED_IPS: {_entry!r} is not an address or network."
+        raise ImproperlyConfigured(_message) from _error
+# Any client sending ``Authorization: Bearer <METRICS_TOKEN>`` may read /metrics. Unset: none.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 16:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 16 characters (or unset).")
+# Several processes per host count into this directory (the client library's
+# multiprocess mode reads it from the environment): it must exist, or the first
+# counter a request touches would fail it.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
+    raise ImproperlyConfigured(f"PROMETHEUS_MULTIPROC_DIR={PROMETHEUS_MULTIPROC_DIR} is not a directory.")

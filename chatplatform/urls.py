@@ -12,6 +12,7 @@ from audit.api.views import AuditEventViewSet
 from channels_app.api.views import ChannelViewSet
 from chatplatform.api.routers import OptionalSlashRouter
 from chatplatform.api.views import HealthView, ReadyView, unknown_api_path
+from chatplatform.metrics import metrics_view
 from chatplatform.webclient import ROUTE_PATTERN
 from chatplatform.webclient import page as web_client_page
 from onboarding.api.views import InvitationAcceptView, InvitationViewSet
@@ -48,6 +49,7 @@ urlpatterns = [
     path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
     path("chat-api/", include("chatengine.urls")),
+    re_path(r"^metrics/?$", metrics_view, name="metrics"),
     path("invite/<str:token>", accept_invitation, name="invitation-page"),
     # Last: every other path is a page of the web client (or its 404).
     re_path(ROUTE_PATTERN, web_client_page, name="web-client"),

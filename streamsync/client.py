@@ -79,12 +79,18 @@ def get_client() -> ChatClient:
 
 @dataclass(frozen=True)
 class Failure:
-    """A failed call, classified. ``retry_at`` is set for transient failures."""
+    """A failed call, classified. ``retry_at`` is set for transient failures.
+
+    ``cause`` (for the metrics): ``rate_limited`` (429), ``unavailable`` (5xx,
+    408), ``network`` (timeout, refused or dropped connection), ``rejected``
+    (any other answer: a permanent failure) or ``internal`` (not the service's
+    answer: a bug on our side)."""
 
     message: str
     retryable: bool
     rate_limited: bool = False
     retry_at: float | None = None
+    cause: str = "internal"
 
 
 def classify(exc: Exception, client: ChatClient | None = None) -> Failure:
@@ -104,12 +110,12 @@ def classify(exc: Exception, client: ChatClient | None = None) -> Failure:
                 unrecoverable = False
         if status == 429:
             reset = client.rate_limit_reset() if client is not None else None
-            return Failure(message, retryable=True, rate_limited=True, retry_at=reset)
+            return Failure(message, retryable=True, rate_limited=True, retry_at=reset, cause="rate_limited")
         if (status == 408 or status >= 500) and not unrecoverable:
-            return Failure(message, retryable=True)
-        return Failure(message, retryable=False)
+            return Failure(message, retryable=True, cause="unavailable")
+        return Failure(message, retryable=False, cause="rejected")
     if isinstance(exc, (requests.RequestException, TimeoutError, ConnectionError)):
-        return Failure(f"{type(exc).__name__}: {exc}", retryable=True)
+        return Failure(f"{type(exc).__name__}: {exc}", retryable=True, cause="network")
     # Not the service's answer: a bug on our side. Retrying later is the safe choice;
     # the worker logs it with its traceback.
     return Failure(f"{type(exc).__name__}: {exc}", retryable=True)

@@ -43,7 +43,7 @@ from stream_chat.base.exceptions import StreamAPIException
 
 from accounts.models import User
 from channels_app.models import Channel, Membership, channel_chat_id
-from streamsync import mapping
+from streamsync import mapping, metrics
 from streamsync.client import ChatClient, Failure, classify, get_client
 from streamsync.models import EntityType, OutboxEntry, SyncState
 from streamsync.outbox import Outcome, claim, finish, wake_event
@@ -169,15 +169,21 @@ class SyncWorker:
         rows = claim(limit=self.batch_size, worker_id=self.worker_id, lease=self.lease)
         if not rows:
             return 0
+        started = time.monotonic()
         batch = Batch(rows)
+        result = "ok"
         try:
             self.process(batch)
         except TransientFailure as exc:
+            result = "retry"
             self._reschedule(batch, exc.failure)
         except Exception as exc:
+            result = "error"
+            metrics.FAILURES.labels("internal").inc()
             logger.exception("sync: unexpected error; %d rows go back to pending", len(batch.unsettled()))
             self._reschedule(batch, Failure(f"{type(exc).__name__}: {exc}", retryable=True))
         finish(rows, batch.outcome)
+        _count_batch(result, batch.outcome, time.monotonic() - started)
         return len(rows)
 
     def drain(self, *, max_seconds: float | None = None) -> int:
@@ -494,6 +500,7 @@ class SyncWorker:
     def _permanent(self, exc: Exception, client: ChatClient) -> str:
         """The message of a permanent failure; a transient one stops the batch."""
         failure = classify(exc, client)
+        metrics.FAILURES.labels(failure.cause).inc()
         if failure.retryable:
             raise TransientFailure(failure) from exc
         return failure.message
@@ -591,6 +598,14 @@ class ChannelMembersSync:
         self.handle.remove_members(list(user_ids))
         for uid in user_ids:
             self.current.pop(uid, None)
+
+
+def _count_batch(result: str, outcome: Outcome, duration: float) -> None:
+    metrics.BATCHES.labels(result).inc()
+    metrics.ROWS.labels("done").inc(len(outcome.done))
+    metrics.ROWS.labels("retry").inc(len(outcome.retry))
+    metrics.ROWS.labels("dead").inc(len(outcome.dead))
+    metrics.BATCH_DURATION.observe(duration)
 
 
 def _update_channel_data(handle: Any, channel: Channel, data: dict[str, Any]) -> None:

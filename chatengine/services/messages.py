@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, Sum
 from django.utils import timezone
 
-from chatengine import events
+from chatengine import events, metrics
 from chatengine.errors import Code, StreamError, input_error
 from chatengine.filters import parse_date
 from chatengine.models import (
@@ -172,6 +172,7 @@ def message_send(*, channel: Channel, user: ChatUser, data: dict[str, Any], max_
             message.save(force_insert=True)
     except IntegrityError as exc:
         raise input_error(f"a message with ID {message_id} already exists") from exc
+    transaction.on_commit(metrics.MESSAGES.inc)
 
     blockers = blockers_in(channel, user.id)
     in_channel = message.in_channel_list

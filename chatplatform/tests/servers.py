@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,13 +23,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(url: str, timeout: float = 30.0, process: subprocess.Popen | None = None) -> None:
+def wait_for(
+    url: str,
+    timeout: float = 30.0,
+    process: subprocess.Popen | None = None,
+    output: Callable[[], str] | None = None,
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            raise RuntimeError(
-                f"server exited with {process.returncode}: {process.stdout.read() if process.stdout else ''}"
-            )
+            printed = output() if output else process.stdout.read() if process.stdout else ""
+            raise RuntimeError(f"server exited with {process.returncode}: {printed}")
         try:
             with urllib.request.urlopen(url, timeout=2):  # noqa: S310  (loopback URL we built)
                 return
@@ -40,6 +46,9 @@ def wait_for(url: str, timeout: float = 30.0, process: subprocess.Popen | None =
 def running(
     args: list[str], env: dict[str, str], ready_url: str, timeout: float = 30.0
 ) -> Iterator[subprocess.Popen]:
+    """Run a server until the block ends. Its output is read all along (a server
+    logs a line per request: a pipe nobody reads would fill and stop it) and is
+    ``process.stdout`` to read once the block is over."""
     process = subprocess.Popen(  # noqa: S603
         args,
         cwd=ROOT,
@@ -48,8 +57,12 @@ def running(
         stderr=subprocess.STDOUT,
         text=True,
     )
+    lines: list[str] = []
+    pipe = process.stdout
+    reader = threading.Thread(target=lambda: lines.extend(pipe), daemon=True)  # type: ignore[arg-type]
+    reader.start()
     try:
-        wait_for(ready_url, timeout=timeout, process=process)
+        wait_for(ready_url, timeout=timeout, process=process, output=lambda: "".join(lines))
         yield process
     finally:
         process.terminate()
@@ -57,6 +70,8 @@ def running(
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        reader.join(timeout=10)
+        process.stdout = io.StringIO("".join(lines))
 
 
 def python() -> str:
