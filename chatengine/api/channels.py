@@ -92,8 +92,9 @@ def channel_query(call: Call, channel_type: str, channel_id: str | None = None) 
 
 def _create_refused(call: Call, channel_type: str) -> StreamError:
     channel_types.channel_type_get(channel_type)  # an unknown type answers as such
+    user = call.user
     return not_allowed(
-        f"user '{call.user.id}' is not allowed to create channels of type {channel_type}: "
+        f"user '{user.id if user else ''}' is not allowed to create channels of type {channel_type}: "
         "channels are created server-side only (through the control plane)"
     )
 
@@ -143,7 +144,7 @@ def _authorize_update(call: Call, access: Access, data: Any, operations: dict[st
         access.require("update-channel", "update the channel")
     user = call.user
     for key in operations:
-        if key == "remove_members" and operations[key] == [user.id]:
+        if key == "remove_members" and user is not None and operations[key] == [user.id]:
             access.require("remove-own-channel-membership", "leave")
         else:
             access.require("update-channel-members", "change members")

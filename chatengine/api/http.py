@@ -202,12 +202,12 @@ def routes(**handlers: View) -> Callable[..., JsonResponse]:
             return JsonResponse(error.body(_duration(start)), status=error.status)
         except RequestDataTooBig:
             # (Under WSGI, or a body that did not declare its length.)
-            error = body_too_large(request.META.get("CONTENT_LENGTH") or "more than that")
-            return JsonResponse(error.body(_duration(start)), status=error.status)
+            too_large = body_too_large(request.META.get("CONTENT_LENGTH") or "more than that")
+            return JsonResponse(too_large.body(_duration(start)), status=too_large.status)
         except Exception:
             logger.exception("chat engine request failed: %s %s", request.method, request.path)
-            error = StreamError(Code.INTERNAL, "internal error", status=500)
-            return JsonResponse(error.body(_duration(start)), status=500)
+            internal = StreamError(Code.INTERNAL, "internal error", status=500)
+            return JsonResponse(internal.body(_duration(start)), status=500)
 
     view.methods = sorted(handlers)  # type: ignore[attr-defined]  # what the route serves (the index, tests)
     return view

@@ -172,6 +172,8 @@ def message_flags_query(call: Call) -> dict[str, Any]:
     renderer = MessageRenderer([f.message for f in flags if f.message is not None], viewer_id=None)
     results = []
     for item in flags:
+        if item.message is None:  # (the query reads message flags only)
+            continue
         entry = flag_payload(item)
         entry.pop("target_message_id", None)
         entry["message"] = renderer.render(item.message)

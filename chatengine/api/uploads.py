@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
@@ -61,7 +61,7 @@ def _delete(call: Call, channel_type: str, channel_id: str, kind: UploadKind) ->
     if upload is None:
         raise not_found(f"{kind} {url} in channel {cid}")
     if not call.server:
-        own = upload.user_id is not None and upload.user_id == call.user.id  # type: ignore[union-attr]
+        own = upload.user_id is not None and call.user is not None and upload.user_id == call.user.id
         access = channel_access(call.caller, cid, call.types)
         access.require(
             "delete-attachment-owner" if own else "delete-attachment",
@@ -88,7 +88,7 @@ def image_delete(call: Call, channel_type: str, channel_id: str) -> dict[str, An
 
 
 @require_safe
-def upload_serve(request: HttpRequest, upload_id: str, name: str) -> HttpResponse:
+def upload_serve(request: HttpRequest, upload_id: str, name: str) -> FileResponse:
     """The uploaded bytes. Anyone with the link may fetch them (as with
     Stream's CDN); nothing here can run as a page of this site."""
     upload = Upload.objects.filter(id=upload_id, name=name).first()
