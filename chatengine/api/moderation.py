@@ -87,10 +87,10 @@ def unmute_user(call: Call) -> dict[str, Any]:
 def _channels(call: Call, permission: str, what: str) -> list[Channel]:
     channels = []
     for cid in _names(call.body, "channel_cids", "channel_cid"):
-        if call.server:
-            channels.append(selectors.channel_get(cid))
+        channel, access = call.channel_access(cid)
+        if access is None:
+            channels.append(channel)
             continue
-        access = channel_access(call.caller, cid, call.types)
         if not call.types.config(access.channel.type).get("mutes"):
             raise not_allowed(f"mutes are disabled for channels of type {access.channel.type}")
         access.require(permission, what)

@@ -10,7 +10,6 @@ from django.http import FileResponse, Http404, HttpRequest
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from chatengine import selectors
 from chatengine.api.http import Call
 from chatengine.errors import input_error, not_allowed, not_found
 from chatengine.models import Channel, Upload, UploadKind
@@ -28,9 +27,9 @@ def _link(call: Call, upload: Upload) -> str:
 
 
 def _writable_channel(call: Call, cid: str, permission: str, what: str) -> Channel:
-    if call.server:
-        return selectors.channel_get(cid)
-    access = channel_access(call.caller, cid, call.types)
+    channel, access = call.channel_access(cid)
+    if access is None:
+        return channel
     if not call.types.config(access.channel.type).get("uploads"):
         raise not_allowed(f"uploads are disabled for channels of type {access.channel.type}")
     access.require(permission, what)
@@ -40,7 +39,7 @@ def _writable_channel(call: Call, cid: str, permission: str, what: str) -> Chann
 
 
 def _upload(call: Call, channel_type: str, channel_id: str, kind: UploadKind) -> dict[str, Any]:
-    cid = f"{channel_type}:{channel_id}"
+    cid = call.cid(channel_type, channel_id)
     user = call.actor()
     channel = _writable_channel(call, cid, "upload-attachment", "upload files")
     upload = upload_create(channel=channel, user=user, uploaded=call.request.FILES.get("file"), kind=kind)
@@ -52,7 +51,7 @@ def _upload(call: Call, channel_type: str, channel_id: str, kind: UploadKind) ->
 
 
 def _delete(call: Call, channel_type: str, channel_id: str, kind: UploadKind) -> dict[str, Any]:
-    cid = f"{channel_type}:{channel_id}"
+    cid = call.cid(channel_type, channel_id)
     url = call.query.get("url") or ""
     if not url:
         raise input_error("url is required: the link the upload answered with")
