@@ -18,7 +18,7 @@ WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) \
 help:
 	@echo "make run    set up everything and serve on http://$(HOST):$(PORT) (SQLite, built-in chat engine, demo data)"
 	@echo "make test   run the test suite (DATABASE_URL picks the database; SQLite by default)"
-	@echo "make lint   ruff; ESLint and tsc for the web client"
+	@echo "make lint   ruff and mypy; ESLint and tsc for the web client"
 	@echo "make web    build the web client (frontend/) if it is missing or stale"
 	@echo "make run-engine    serve only the built-in chat engine at the root of port $(ENGINE_PORT)"
 	@echo "make bench-engine  chat engine benchmarks (fan-out, queries)"
@@ -58,6 +58,7 @@ test: $(BIN)/.installed $(WEB_BUILT)
 lint: $(BIN)/.installed $(WEB)/node_modules/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DEBUG=1 $(BIN)/mypy
 	cd $(WEB) && npm run --silent lint && npm run --silent typecheck
 
 format: $(BIN)/.installed
@@ -68,7 +69,7 @@ schema: $(BIN)/.installed .env
 	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file openapi.yaml
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache $(WEB)/out $(WEB)/.next $(WEB)/node_modules
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .mypy_cache $(WEB)/out $(WEB)/.next $(WEB)/node_modules
 
 # The built-in chat engine alone at the root of its own port, for SDKs that drop
 # a path prefix (docs/chat-engine.md). Same database and settings as `make run`.

@@ -4,7 +4,7 @@ with the API's rules for the signed-in staff user (see ``chatplatform.console``)
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
@@ -13,7 +13,7 @@ from django.contrib.auth.forms import AdminPasswordChangeForm as DjangoAdminPass
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.contrib.auth.forms import UserCreationForm as DjangoUserCreationForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import ErrorDetail, PermissionDenied
 
 from accounts.api.permissions import check_can_create, check_can_update
 from accounts.models import User
@@ -31,7 +31,8 @@ def _as_refusal(check: Callable[[], None]) -> None:
     try:
         check()
     except PermissionDenied as exc:
-        raise ApplicationError(str(exc.detail), code=exc.detail.code, status_code=403) from exc
+        code = exc.detail.code if isinstance(exc.detail, ErrorDetail) else "permission_denied"
+        raise ApplicationError(str(exc.detail), code=code, status_code=403) from exc
 
 
 class UserCreationForm(DjangoUserCreationForm):
@@ -64,7 +65,7 @@ class AdminPasswordChangeForm(DjangoAdminPasswordChangeForm):
 
 
 @admin.register(User)
-class UserAdmin(ServiceModelAdmin, DjangoUserAdmin):
+class UserAdmin(ServiceModelAdmin[User], DjangoUserAdmin):
     form = UserChangeForm
     add_form = UserCreationForm
     change_password_form = AdminPasswordChangeForm
@@ -96,7 +97,7 @@ class UserAdmin(ServiceModelAdmin, DjangoUserAdmin):
             },
         ),
     ]
-    filter_horizontal: list[str] = []
+    filter_horizontal = ()
 
     service_field_names = {"password": "password1"}
 
@@ -109,7 +110,8 @@ class UserAdmin(ServiceModelAdmin, DjangoUserAdmin):
 
     def service_create(self, request: HttpRequest, form: forms.ModelForm) -> User:
         data = form.cleaned_data
-        _as_refusal(lambda: check_can_create(request.user, role=data["role"]))  # type: ignore[arg-type]
+        staff = cast(User, request.user)  # the console lets signed-in staff in only
+        _as_refusal(lambda: check_can_create(staff, role=data["role"]))
         return user_create(
             tenant=data.get("tenant"),
             email=data["email"],
@@ -124,7 +126,8 @@ class UserAdmin(ServiceModelAdmin, DjangoUserAdmin):
         data = changed_values(form, CONSOLE_EDITABLE)
         if not data:
             return
-        _as_refusal(lambda: check_can_update(request.user, user, data))  # type: ignore[arg-type]
+        staff = cast(User, request.user)  # the console lets signed-in staff in only
+        _as_refusal(lambda: check_can_update(staff, user, data))
         user_update(user=user, data=data)
 
     def service_delete(self, request: HttpRequest, obj: User) -> None:

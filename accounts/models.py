@@ -48,6 +48,7 @@ class UserQuerySet(TenantScopedQuerySet):
         return self.filter(role=Role.ADMIN, is_active=True)
 
 
+# A base built at run time, which mypy cannot follow (the django plugin still types the manager).
 class UserManager(BaseUserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
     use_in_migrations = True
 

@@ -42,6 +42,7 @@ from rest_framework.throttling import BaseThrottle
 from accounts.models import SignInCounter, User
 from audit.services import audit_record
 from chatplatform.client_address import client_address
+from chatplatform.db import column_field
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ class DatabaseStore:
         connection = self._connection()
         table = connection.ops.quote_name(SignInCounter._meta.db_table)
         key_column, count_column, expires_column = (
-            connection.ops.quote_name(SignInCounter._meta.get_field(name).column)
+            connection.ops.quote_name(column_field(SignInCounter, name).column)
             for name in ("key", "count", "expires_at")
         )
         with connection.cursor() as cursor:

@@ -4,7 +4,7 @@ transaction, so an event exists exactly when its change does."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
 from audit.context import current_origin
 from audit.models import AuditEvent
@@ -50,7 +50,7 @@ class AuditTarget(Protocol):
     """What a model tells the audit log about itself (tenants, users, channels, invitations)."""
 
     pk: Any
-    audit_target_type: ClassVar[str]
+    audit_target_type: str
 
     @property
     def audit_label(self) -> str: ...

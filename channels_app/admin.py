@@ -4,6 +4,7 @@ edited inline on a channel's page included, goes through ``channels_app.services
 
 from __future__ import annotations
 
+from typing import cast
 from uuid import UUID
 
 from django import forms
@@ -12,6 +13,7 @@ from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
+from accounts.models import User
 from channels_app.models import Channel, Membership
 from channels_app.services import (
     UPDATABLE_FIELDS,
@@ -43,7 +45,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Channel)
-class ChannelAdmin(ServiceModelAdmin):
+class ChannelAdmin(ServiceModelAdmin[Channel]):
     list_display = ["name", "slug", "tenant", "kind", "visibility", "created_by", "created_at"]
     list_filter = ["kind", "visibility", "tenant"]
     list_select_related = ["tenant", "created_by"]
@@ -67,7 +69,7 @@ class ChannelAdmin(ServiceModelAdmin):
             slug=data["slug"],
             description=data.get("description", ""),
             visibility=data["visibility"],
-            created_by=request.user,  # type: ignore[arg-type]
+            created_by=cast(User, request.user),  # the console lets signed-in staff in only
         )
 
     def service_update(self, request: HttpRequest, obj: Channel, form: forms.ModelForm) -> None:
@@ -111,7 +113,7 @@ class ChannelAdmin(ServiceModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(ServiceModelAdmin):
+class MembershipAdmin(ServiceModelAdmin[Membership]):
     list_display = ["channel", "user", "role", "created_at"]
     list_filter = ["role", "channel__tenant"]
     search_fields = ["user__email", "channel__slug", "channel__name"]

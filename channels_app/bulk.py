@@ -113,7 +113,8 @@ def memberships_bulk_write(
         constants={"updated_at": now},
     )
     changed: dict[UUID, list[UUID]] = defaultdict(list)
-    for membership in [*created, *role_changes]:
+    touched: list[NewMembership | MembershipRoleChange] = [*created, *role_changes]
+    for membership in touched:
         changed[membership.channel_id].append(membership.user_id)
     if not changed:
         return

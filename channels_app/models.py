@@ -58,10 +58,10 @@ class ChannelQuerySet(TenantScopedQuerySet):
         belong to. Lists narrow this further: see ``channels_app.selectors``.
         """
         queryset = self.for_actor(actor)
-        if actor.is_platform_staff or actor.role == Role.ADMIN:  # type: ignore[attr-defined]
+        if actor.is_platform_staff or actor.role == Role.ADMIN:
             return queryset
-        membership = Exists(Membership.objects.filter(channel=OuterRef("pk"), user_id=actor.pk))  # type: ignore[attr-defined]
-        if actor.role == Role.MODERATOR:  # type: ignore[attr-defined]
+        membership = Exists(Membership.objects.filter(channel=OuterRef("pk"), user_id=actor.pk))
+        if actor.role == Role.MODERATOR:
             return queryset.filter(Q(kind=ChannelKind.CHANNEL) | Q(membership))
         return queryset.filter(Q(visibility=ChannelVisibility.PUBLIC) | Q(membership))
 

@@ -28,12 +28,13 @@ from channels_app.models import (
 from channels_app.selectors import MemberRow
 from channels_app.signals import channel_members_changed
 from chatplatform.errors import ApplicationError, ConflictError
+from chatplatform.models import max_length_of
 from chatplatform.slugs import slug_from_name
 from chatplatform.validators import name_checked
-from tenants.models import Tenant, slug_validator
+from tenants.models import SLUG_PATTERN, Tenant, slug_validator
 
 UPDATABLE_FIELDS = frozenset({"name", "description", "visibility"})
-CHANNEL_NAME_MAX_LENGTH = Channel._meta.get_field("name").max_length
+CHANNEL_NAME_MAX_LENGTH = max_length_of(Channel, "name")
 FIXED_MEMBERS = (
     "A direct conversation has fixed members: start another conversation with the people you want."
 )
@@ -94,7 +95,7 @@ def channel_create(
         return Channel.objects.filter(tenant=tenant, slug=candidate).exists()
 
     if slug:
-        if not slug_validator.regex.match(slug) or len(slug) > CHANNEL_SLUG_MAX_LENGTH:
+        if not SLUG_PATTERN.match(slug) or len(slug) > CHANNEL_SLUG_MAX_LENGTH:
             raise ApplicationError(
                 "Invalid slug.", code="invalid_slug", fields={"slug": [str(slug_validator.message)]}
             )
@@ -156,6 +157,8 @@ def channel_direct_start(*, creator: User, user_ids: Iterable[UUID]) -> tuple[Ch
     start returns the winner's row.
     """
     tenant = creator.tenant
+    if tenant is None:
+        raise ValueError("Platform staff have no direct conversations.")
     others = [user_id for user_id in dict.fromkeys(user_ids) if user_id != creator.pk]
     if not 1 <= len(others) <= DIRECT_MAX_OTHERS:
         raise ApplicationError(
@@ -359,7 +362,7 @@ def _memberships_write(
             if user_id not in existing
         ]
     )
-    rows = {
+    rows: dict[UUID, tuple[str, datetime, datetime]] = {
         user_id: (roles[user_id], created_at, now if roles[user_id] != member_role else updated_at)
         for user_id, (member_role, created_at, updated_at) in existing.items()
     }

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.urls import Resolver404, resolve
@@ -34,10 +34,13 @@ from chatengine.services.uploads import (
 )
 from chatplatform.request_log import log_websocket, request_id_from, serving
 
+if TYPE_CHECKING:
+    from django.core.handlers.asgi import ASGIHandler
+
 Scope = dict[str, Any]
 Message = dict[str, Any]
 Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
+Send = Callable[[Mapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 UPLOAD_ROUTES = frozenset({"chatengine-channel-file", "chatengine-channel-image"})
@@ -66,7 +69,7 @@ def _declared_length(scope: Scope) -> str | None:
 class BodySizeLimit:
     """Wraps the project's HTTP application (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp | ASGIHandler) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

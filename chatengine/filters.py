@@ -192,7 +192,10 @@ class KeyLookup(Expression):
 
     def resolve_expression(self, *args: Any, **kwargs: Any) -> Any:
         lhs = KeyTransform(self.key, self.column).resolve_expression(*args, **kwargs)
-        return lhs.get_lookup(self.lookup)(lhs, self.rhs).resolve_expression(*args, **kwargs)
+        lookup = lhs.get_lookup(self.lookup)
+        if lookup is None:  # the filter parser names only lookups JSON keys have
+            raise ValueError(f"No lookup {self.lookup!r} on a JSON key.")
+        return lookup(lhs, self.rhs).resolve_expression(*args, **kwargs)
 
 
 def custom_key(column: str, key: str) -> Handler:

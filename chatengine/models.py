@@ -289,7 +289,7 @@ class Message(StorableValues):
 
     @property
     def cid(self) -> str:
-        return self.channel_id  # type: ignore[return-value]
+        return self.channel_id
 
     @property
     def in_channel_list(self) -> bool:

@@ -44,14 +44,20 @@ class StateOptions:
     watcher_limit: int = 10
 
 
+def _object(body: dict[str, Any], key: str) -> dict[str, Any]:
+    """``body[key]`` when it is an object, else an empty one."""
+    value = body.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def options_from(body: dict[str, Any], *, default_message_limit: int) -> StateOptions:
     """State options from a query or queryChannels body (``messages``, ``members``,
     ``watchers`` objects, or the flat ``message_limit`` / ``member_limit``)."""
-    messages = body.get("messages") if isinstance(body.get("messages"), dict) else {}
+    messages = _object(body, "messages")
     if "message_limit" in body:
         messages = {**messages, "limit": body["message_limit"]}
-    members = body.get("members") if isinstance(body.get("members"), dict) else {}
-    watchers = body.get("watchers") if isinstance(body.get("watchers"), dict) else {}
+    members = _object(body, "members")
+    watchers = _object(body, "watchers")
     return StateOptions(
         messages=messages,
         default_message_limit=default_message_limit,
@@ -128,11 +134,11 @@ def channel_states(
     banned = banned_channels(viewer, channels) if viewer is not None and not caller.server else set()
     blocked = blocked_conversations(viewer, channels) if viewer is not None else set()
     states = []
-    for channel, messages, pinned, members in pages:
+    for channel, page, pins, channel_members in pages:
         membership = own.get(channel.cid)
         access = access_for(caller, channel, membership, types, user=viewer, banned=channel.cid in banned)
         config = types.config(channel.type)
-        reads = {m.user_id: m for m in members}
+        reads = {m.user_id: m for m in channel_members}
         if membership is not None:
             reads[membership.user_id] = membership
         watcher_ids = watchers_by_channel.get(channel.cid, [])
@@ -144,9 +150,9 @@ def channel_states(
                 membership=membership,
                 blocked=channel.cid in blocked,
             ),
-            "messages": [renderer.render(m) for m in messages],
-            "pinned_messages": [renderer.render(m) for m in pinned],
-            "members": [member_payload(m, online=online) for m in members],
+            "messages": [renderer.render(m) for m in page],
+            "pinned_messages": [renderer.render(m) for m in pins],
+            "members": [member_payload(m, online=online) for m in channel_members],
             "read": [read_payload(m, online=online) for m in reads.values()],
             "watcher_count": len(watcher_ids),
             "watchers": [

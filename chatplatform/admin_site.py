@@ -7,7 +7,8 @@ from typing import Any
 
 from django.contrib import admin
 from django.contrib.auth.views import PasswordChangeView
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 
 from accounts.forms import ConsoleAuthenticationForm, ConsolePasswordChangeForm
@@ -25,9 +26,10 @@ class ConsoleAdminSite(admin.AdminSite):
     index_title = "Organizations, people and the chat service"
     login_form = ConsoleAuthenticationForm
 
-    def password_change(
+    # A redirect once the password changed, as Django's own (whose stub says TemplateResponse).
+    def password_change(  # type: ignore[override]
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
+    ) -> HttpResponseBase:
         # Django's own, with the throttled form (AdminSite names its form class inline).
         defaults: dict[str, Any] = {
             "form_class": ConsolePasswordChangeForm,

@@ -14,7 +14,8 @@ service's refusal (:class:`ApplicationError`) into what the person sees:
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from django import forms
 from django.contrib import admin, messages
@@ -27,6 +28,15 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.urls import URLPattern, path, reverse
 
 from chatplatform.errors import ApplicationError
+
+# What a mixin of forms or model admins extends, as the type checker sees it.
+if TYPE_CHECKING:
+    _FormBase = forms.BaseForm
+    AdminMixinBase = admin.ModelAdmin
+else:
+    _FormBase = AdminMixinBase = object
+
+ModelT = TypeVar("ModelT", bound=models.Model)
 
 # Where a refused form submission keeps the refusal while the form is shown again.
 _REFUSAL = "_console_refusal"
@@ -45,24 +55,23 @@ def changed_values(form: forms.ModelForm, fields: frozenset[str]) -> dict[str, A
     return {name: form.cleaned_data[name] for name in form.changed_data if name in fields}
 
 
-class _ShowsRefusal:
+class _ShowsRefusal(_FormBase):
     """A form that fails validation with a service's refusal (see ``get_form``)."""
 
     refusal: ApplicationError
     field_names: ClassVar[dict[str, str]] = {}
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()  # type: ignore[misc]
-        form: forms.BaseForm = self  # type: ignore[assignment]
-        problems = self.refusal.fields or {None: [self.refusal.message]}
+        cleaned = super().clean() or self.cleaned_data
+        problems = self.refusal.fields or {"": [self.refusal.message]}
         for service_field, found in problems.items():
-            field = self.field_names.get(service_field or "", service_field)
+            field = self.field_names.get(service_field, service_field)
             for problem in found:
-                form.add_error(field if field in form.fields else None, str(problem))
+                self.add_error(field if field in self.fields else None, str(problem))
         return cleaned
 
 
-class ServiceModelAdmin(admin.ModelAdmin):
+class ServiceModelAdmin(admin.ModelAdmin, Generic[ModelT]):
     """A model admin whose every write goes through a service.
 
     Subclasses implement :meth:`service_create`, :meth:`service_update` and
@@ -75,17 +84,17 @@ class ServiceModelAdmin(admin.ModelAdmin):
 
     # The hooks -----------------------------------------------------------
 
-    def service_create(self, request: HttpRequest, form: forms.ModelForm) -> models.Model:
+    def service_create(self, request: HttpRequest, form: forms.ModelForm) -> ModelT:
         """Create the object from the valid add form and return it."""
         raise NotImplementedError
 
-    def service_update(self, request: HttpRequest, obj: models.Model, form: forms.ModelForm) -> None:
+    def service_update(self, request: HttpRequest, obj: ModelT, form: forms.ModelForm) -> None:
         """Apply the valid change form. ``obj`` carries the form's values; the
         service is given a copy fresh from the database, so that it sees (and
         audits) the state before the change."""
         raise NotImplementedError
 
-    def service_delete(self, request: HttpRequest, obj: models.Model) -> None:
+    def service_delete(self, request: HttpRequest, obj: ModelT) -> None:
         raise NotImplementedError
 
     # Writes --------------------------------------------------------------
@@ -101,7 +110,7 @@ class ServiceModelAdmin(admin.ModelAdmin):
         obj.refresh_from_db()
         obj._state.adding = False
 
-    def delete_model(self, request: HttpRequest, obj: models.Model) -> None:
+    def delete_model(self, request: HttpRequest, obj: ModelT) -> None:
         self.service_delete(request, obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -154,15 +163,15 @@ class ServiceModelAdmin(admin.ModelAdmin):
                 reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[object_id])
             )
 
-    def get_actions(self, request: HttpRequest) -> dict:
-        actions = super().get_actions(request)
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions: dict[str, Any] = super().get_actions(request)
         if "delete_selected" in actions:
             _, name, description = actions["delete_selected"]
             actions["delete_selected"] = (delete_selected, name, description)
         return actions
 
 
-class ObjectActionsMixin:
+class ObjectActionsMixin(AdminMixinBase):
     """List actions that an object's change page also offers as buttons.
 
     ``object_actions`` names entries of ``get_actions`` (the same functions, so a
@@ -175,47 +184,59 @@ class ObjectActionsMixin:
     object_actions: ClassVar[tuple[str, ...]] = ()
     change_form_template = "admin/console/change_form.html"
 
-    def object_action_applies(self, name: str, obj: models.Model) -> bool:
+    def object_action_applies(self, name: str, obj: Any) -> bool:
         return True
 
     def _change_url(self, obj: models.Model) -> str:
-        opts = self.model._meta  # type: ignore[attr-defined]
+        opts = self.model._meta
         return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
 
     def get_urls(self) -> list[URLPattern]:
-        opts = self.model._meta  # type: ignore[attr-defined]
-        view = self.admin_site.admin_view(self.object_action_view)  # type: ignore[attr-defined]
+        opts = self.model._meta
+        view = self.admin_site.admin_view(self.object_action_view)
         name = f"{opts.app_label}_{opts.model_name}_object_action"
-        return [path("<path:object_id>/actions/<str:action>/", view, name=name), *super().get_urls()]  # type: ignore[misc]
+        return [path("<path:object_id>/actions/<str:action>/", view, name=name), *super().get_urls()]
 
     def render_change_form(
-        self, request: HttpRequest, context: dict, *args: Any, obj: models.Model | None = None, **kwargs: Any
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: models.Model | None = None,
     ) -> HttpResponse:
         buttons: list[tuple[str, str]] = []
         if obj is not None and obj.pk is not None:  # the object the page already loaded
-            actions = self.get_actions(request)  # type: ignore[attr-defined]
+            actions: dict[str, Any] = self.get_actions(request)
             buttons = [
                 (name, actions[name][2])
                 for name in self.object_actions
                 if name in actions and self.object_action_applies(name, obj)
             ]
         context = {**context, "object_actions": buttons}
-        return super().render_change_form(request, context, *args, obj=obj, **kwargs)  # type: ignore[misc]
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def object_action_view(self, request: HttpRequest, object_id: str, action: str) -> HttpResponse:
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        obj = self.get_object(request, unquote(object_id))  # type: ignore[attr-defined]
-        actions = self.get_actions(request)  # type: ignore[attr-defined]
+        obj = self.get_object(request, unquote(object_id))
+        actions: dict[str, Any] = self.get_actions(request)
         if obj is None or action not in self.object_actions or action not in actions:
             raise Http404
-        if not self.has_change_permission(request, obj):  # type: ignore[attr-defined]
+        if not self.has_change_permission(request, obj):
             raise PermissionDenied
         func = actions[action][0]
-        response = func(self, request, self.get_queryset(request).filter(pk=obj.pk))  # type: ignore[attr-defined]
+        response = func(self, request, self.get_queryset(request).filter(pk=obj.pk))
         return response or HttpResponseRedirect(self._change_url(obj))
 
 
+def action_entry(func: Callable[..., HttpResponse | None], name: str) -> tuple[Callable, str, str]:
+    """The ``(function, name, description)`` that ``get_actions`` holds for an admin action."""
+    return func, name, str(getattr(func, "short_description", name))
+
+
+@admin.action(permissions=["delete"])
 def delete_selected(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet
 ) -> HttpResponse | None:
@@ -227,6 +248,3 @@ def delete_selected(
     except ApplicationError as refusal:
         modeladmin.message_user(request, f"Nothing was deleted: {refusal_message(refusal)}", messages.ERROR)
         return None
-
-
-delete_selected.allowed_permissions = ("delete",)  # type: ignore[attr-defined]

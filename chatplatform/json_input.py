@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import IO, Any
+from typing import Any, Protocol
 
 from django.conf import settings
 
@@ -88,7 +88,13 @@ def loads(raw: str | bytes) -> Any:
     return document
 
 
-def read_body(stream: IO[bytes], declared_length: str | int | None = None) -> bytes:
+class Readable(Protocol):
+    """A request body to read: a file object, or Django's request itself."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+
+
+def read_body(stream: Readable, declared_length: str | int | None = None) -> bytes:
     """The body from ``stream``, or :class:`BodyTooLarge` once it is over the limit:
     refused on its declared length before reading, and never read past the limit
     (a chunked body declares none)."""

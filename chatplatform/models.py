@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Self
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+
+
+def max_length_of(model: type[models.Model], name: str) -> int:
+    """The ``max_length`` of a model's text field, for checks written outside its form."""
+    length = getattr(model._meta.get_field(name), "max_length", None)
+    if length is None:
+        raise ImproperlyConfigured(f"{model.__name__}.{name} has no max_length.")
+    return int(length)
 
 
 class TimestampedModel(models.Model):
@@ -37,7 +47,7 @@ class ImmutableFieldsMixin(models.Model):
         self._loaded_values = {name: getattr(self, name) for name in self.immutable_fields}
 
     @classmethod
-    def from_db(cls, db: str, field_names: list[str], values: list[Any]) -> Self:
+    def from_db(cls, db: str | None, field_names: Collection[str], values: Collection[Any]) -> Self:
         instance = super().from_db(db, field_names, values)
         instance._loaded_values = {
             name: value

@@ -1,5 +1,8 @@
 """Settings for the chat platform: one module, every value from the environment.
 
+(Long on purpose: one place to read every setting and its default, in the
+order ``.env.example`` lists them.)
+
 Development defaults apply only when ``DEBUG`` is on; with ``DEBUG`` off the
 process refuses to start without its secrets. ``.env.example`` lists every
 variable.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts.api.auth_views import LoginView, LogoutView, MeView, RefreshView
@@ -27,7 +27,7 @@ router.register("channels", ChannelViewSet, basename="channel")
 router.register("audit-events", AuditEventViewSet, basename="audit-event")
 router.register("invitations", InvitationViewSet, basename="invitation")
 
-api_patterns = [
+api_patterns: list[URLPattern | URLResolver] = [
     re_path(r"^auth/login/?$", LoginView.as_view(), name="auth-login"),
     re_path(r"^auth/refresh/?$", RefreshView.as_view(), name="auth-refresh"),
     re_path(r"^auth/logout/?$", LogoutView.as_view(), name="auth-logout"),

@@ -3,6 +3,8 @@ and the invitations list."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -12,6 +14,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from chatplatform.admin_extensions import extend_admin
+from chatplatform.console import AdminMixinBase, action_entry
 from chatplatform.errors import ApplicationError
 from onboarding.exports import tenant_export
 from onboarding.forms import OnboardOrganizationForm
@@ -30,26 +33,26 @@ _FIELD_FOR = {
 }
 
 
-class TenantOnboardingAdminMixin:
+class TenantOnboardingAdminMixin(AdminMixinBase):
     """Adds the "Onboard organization" page to the tenant admin."""
 
     change_list_template = "admin/tenants/tenant/change_list.html"
 
-    def get_actions(self, request: HttpRequest) -> dict:
-        actions = super().get_actions(request)  # type: ignore[misc]
-        actions["export"] = (export_tenant, "export", export_tenant.short_description)
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions["export"] = action_entry(export_tenant, "export")
         return actions
 
     def get_urls(self) -> list[URLPattern]:
         onboard = path(
             "onboard/",
-            self.admin_site.admin_view(self.onboard_view),  # type: ignore[attr-defined]
+            self.admin_site.admin_view(self.onboard_view),
             name="tenants_tenant_onboard",
         )
-        return [onboard, *super().get_urls()]  # type: ignore[misc]
+        return [onboard, *super().get_urls()]
 
     def onboard_view(self, request: HttpRequest) -> HttpResponse:
-        if not self.has_add_permission(request):  # type: ignore[attr-defined]
+        if not self.has_add_permission(request):
             raise PermissionDenied
         form = OnboardOrganizationForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
@@ -64,9 +67,9 @@ class TenantOnboardingAdminMixin:
                     users_csv=data["users_csv"].read() if data["users_csv"] else None,
                 )
             except ApplicationError as exc:
-                for name, problems in (exc.fields or {None: [exc.message]}).items():
+                for name, problems in (exc.fields or {"": [exc.message]}).items():
                     for problem in problems:
-                        form.add_error(_FIELD_FOR.get(name or ""), problem)
+                        form.add_error(_FIELD_FOR.get(name), problem)
             else:
                 # organization_onboard has committed, so its mails have been tried.
                 mailed = (
@@ -96,7 +99,7 @@ class TenantOnboardingAdminMixin:
                     )
                 return HttpResponseRedirect(reverse("admin:tenants_tenant_change", args=[result.tenant.pk]))
         context = {
-            **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+            **self.admin_site.each_context(request),
             "opts": Tenant._meta,
             "title": "Onboard an organization",
             "form": form,
@@ -104,6 +107,7 @@ class TenantOnboardingAdminMixin:
         return TemplateResponse(request, "admin/onboarding/onboard.html", context)
 
 
+@admin.action(description="Export (JSON Lines)")
 def export_tenant(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Tenant]
 ) -> HttpResponse | None:
@@ -117,8 +121,6 @@ def export_tenant(
     tenant_export(tenant=tenant, out=response)
     return response
 
-
-export_tenant.short_description = "Export (JSON Lines)"  # type: ignore[attr-defined]
 
 extend_admin(Tenant, TenantOnboardingAdminMixin)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, Protocol
 from uuid import UUID
 
 from accounts.models import User
@@ -89,7 +89,13 @@ def user_record(
     }
 
 
-def tenant_export(*, tenant: Tenant, out: TextIO, progress: Progress | None = None) -> ExportCounts:
+class TextOut(Protocol):
+    """Where an export goes: a file, a command's output, an HTTP response."""
+
+    def write(self, text: str, /) -> Any: ...
+
+
+def tenant_export(*, tenant: Tenant, out: TextOut, progress: Progress | None = None) -> ExportCounts:
     """Write ``tenant`` as JSON Lines to ``out`` and record one audit event.
 
     Reads in chunks, so memory holds the memberships but never all users at once.

@@ -139,8 +139,10 @@ class SentLink:
 
 def set_password_link_send(*, user: User) -> SentLink:
     """Mail ``user`` a set-password link (after commit) and return it with the mail's receipt."""
-    url = set_password_url(user)
     tenant = user.tenant
+    if tenant is None:
+        raise ValueError("Platform staff have no tenant to join: set their password in the console.")
+    url = set_password_url(user)
     subject = f"Set your password for {tenant.name}"
     body = (
         f"Hello{' ' + user.full_name if user.full_name else ''},\n\n"

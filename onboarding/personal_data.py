@@ -33,7 +33,7 @@ def user_data_export(*, user: User) -> dict[str, Any]:
             "updated_at": user.updated_at.isoformat(),
         },
         "tenant": {"id": str(user.tenant.pk), "name": user.tenant.name, "slug": user.tenant.slug}
-        if user.tenant_id
+        if user.tenant
         else None,
         "memberships": [
             {

@@ -24,7 +24,8 @@ class AcceptForm(forms.Form):
     password_again = forms.CharField(widget=forms.PasswordInput, label="Password again", strip=False)
 
     def clean(self) -> dict:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("password") and data.get("password") != data.get("password_again"):
             self.add_error("password_again", "The two passwords differ.")
         return data

@@ -5,6 +5,8 @@ domain apps; they never import it)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -13,6 +15,7 @@ from django.utils.html import format_html
 
 from accounts.models import User
 from chatplatform.admin_extensions import extend_admin
+from chatplatform.console import AdminMixinBase, action_entry
 from streamsync.models import EntityType, OutboxEntry, OutboxStatus, SyncState, WebhookEvent
 from streamsync.outbox import retry_now
 from streamsync.resync import tenant_resync
@@ -135,21 +138,21 @@ def _sync_summary(rows: QuerySet[OutboxEntry], synced_at: object | None = None) 
     return format_html('<span style="color:#1e7e34">in sync</span> (last {})', synced_at)
 
 
-class TenantSyncAdminMixin:
+class TenantSyncAdminMixin(AdminMixinBase):
     """Adds the chat sync state and a resync action to the tenant admin."""
 
     def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> list[str]:
-        return [*super().get_readonly_fields(request, obj), "chat_sync"]  # type: ignore[misc]
+        return [*super().get_readonly_fields(request, obj), "chat_sync"]
 
     def get_fieldsets(self, request: HttpRequest, obj: Tenant | None = None) -> list:
-        fieldsets = list(super().get_fieldsets(request, obj))  # type: ignore[misc]
+        fieldsets = list(super().get_fieldsets(request, obj))
         if obj is None:  # nothing is synced before the tenant exists
             return fieldsets
         return [*fieldsets[:1], ("Chat service", {"fields": ["chat_sync"]}), *fieldsets[1:]]
 
-    def get_actions(self, request: HttpRequest) -> dict:
-        actions = super().get_actions(request)  # type: ignore[misc]
-        actions["resync"] = (resync_tenants, "resync", resync_tenants.short_description)
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions["resync"] = action_entry(resync_tenants, "resync")
         return actions
 
     @admin.display(description="Chat sync")
@@ -164,6 +167,7 @@ class TenantSyncAdminMixin:
         return _sync_summary(OutboxEntry.objects.filter(tenant_id=tenant.pk), last.first())
 
 
+@admin.action(description="Resync to the chat service")
 def resync_tenants(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
     queued = sum(tenant_resync(tenant=tenant) for tenant in queryset)
     modeladmin.message_user(
@@ -171,17 +175,14 @@ def resync_tenants(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset:
     )
 
 
-resync_tenants.short_description = "Resync to the chat service"  # type: ignore[attr-defined]
-
-
-class UserSyncAdminMixin:
+class UserSyncAdminMixin(AdminMixinBase):
     """Adds the chat sync state to the user admin."""
 
     def get_readonly_fields(self, request: HttpRequest, obj: User | None = None) -> list[str]:
-        return [*super().get_readonly_fields(request, obj), "chat_sync"]  # type: ignore[misc]
+        return [*super().get_readonly_fields(request, obj), "chat_sync"]
 
     def get_fieldsets(self, request: HttpRequest, obj: User | None = None) -> list:
-        fieldsets = list(super().get_fieldsets(request, obj))  # type: ignore[misc]
+        fieldsets = list(super().get_fieldsets(request, obj))
         return fieldsets if obj is None else [*fieldsets, ("Chat service", {"fields": ["chat_sync"]})]
 
     @admin.display(description="Chat sync")

@@ -87,7 +87,7 @@ TENANT_MODERATOR_GRANTS = [
 
 def user_payload(user: User) -> dict[str, Any]:
     """The chat user for a tenant user. Platform staff without a tenant have none."""
-    if user.tenant_id is None:
+    if user.tenant is None:
         raise ValueError("Users without a tenant are not chat users.")
     team = user.tenant.slug
     return {

@@ -97,6 +97,7 @@ def _enqueue_postgresql(entity_type: str, ids: list[str], tenant_id: UUID | None
     adapting a Python list to an array costs several times more.
     """
     joined = "\n".join(ids)
+    parameter: str | list[str]
     if joined and joined.count("\n") == len(ids) - 1:
         source, parameter = "string_to_array(%s, E'\\n')", joined
     else:  # an id with a newline of its own, or a lone empty id (which would split into nothing)

@@ -98,10 +98,11 @@ def _remote_members(client: ChatClient, state: dict[str, Any]) -> dict[str, str]
     handle = client.channel(channel["type"], channel["id"])
     members, offset = {}, 0
     while True:
+        # (The SDK answers the members themselves, not the response around them.)
         page = handle.query_members({}, [{"field": "created_at", "direction": 1}], limit=PAGE, offset=offset)
-        for member in page.get("members", []):
+        for member in page:
             members[member["user_id"]] = member.get("channel_role", "channel_member")
-        if len(page.get("members", [])) < PAGE:
+        if len(page) < PAGE:
             return members
         offset += PAGE
 
@@ -113,7 +114,7 @@ def _user_differences(user: User, remote: dict[str, Any]) -> list[str]:
         for key in ("name", "teams", "teams_role")
         if remote.get(key) != expected[key]
     ]
-    should_be_active = user.is_active and user.tenant.is_active
+    should_be_active = user.is_active and user.tenant is not None and user.tenant.is_active
     if bool(remote.get("deactivated_at")) == should_be_active:
         problems.append("deactivated" if should_be_active else "active, expected deactivated")
     return problems

@@ -32,7 +32,7 @@ def chat_token_issue(*, user: User, now: datetime | None = None) -> ChatToken:
     (authentication already refuses the rest). Platform staff without a tenant
     are not chat users and get ``NoChatAccount``.
     """
-    if user.tenant_id is None:
+    if user.tenant is None:
         raise NoChatAccount("Platform staff without a tenant have no chat account.")
     if not user.is_active or not user.tenant.is_active:
         raise NoChatAccount("This account cannot use chat.")

@@ -18,6 +18,11 @@ Per batch:
    or until ``X-RateLimit-Reset`` after a 429;
 6. the outcome is written in one short transaction. No transaction is ever
    open during a network call.
+
+What to send is decided by the pure functions of :mod:`streamsync.plan`; this
+module loads what they read, makes the calls and records the outcome
+(:mod:`streamsync.batch` keeps the book of a batch and the sync states,
+:mod:`streamsync.members` the calls for one channel's members).
 """
 
 from __future__ import annotations
@@ -29,9 +34,7 @@ import socket
 import threading
 import time
 import uuid
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
@@ -43,22 +46,17 @@ from stream_chat.base.exceptions import StreamAPIException
 
 from accounts.models import User
 from channels_app.models import Channel, Membership, channel_chat_id
-from streamsync import mapping, metrics
+from streamsync import mapping, metrics, plan
+from streamsync.batch import Batch, chunks, filter_in, forget_states, load_states, save_states
 from streamsync.client import ChatClient, Failure, classify, get_client
-from streamsync.models import EntityType, OutboxEntry, SyncState
+from streamsync.members import ChannelMembersSync
+from streamsync.models import EntityType, SyncState
 from streamsync.outbox import Outcome, claim, finish, wake_event
+from streamsync.plan import ChannelAction
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-CHUNK = 100  # the chat service's limit per users upsert and per member change
-IN_CHUNK = 5000  # ids per SQL IN (...) list
-
-
-def chunks(items: Sequence[T], size: int | None = None) -> Iterator[Sequence[T]]:
-    size = size or CHUNK
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -74,77 +72,6 @@ class TransientFailure(Exception):
     def __init__(self, failure: Failure) -> None:
         super().__init__(failure.message)
         self.failure = failure
-
-
-@dataclass
-class Batch:
-    """Book-keeping for one claimed batch: which rows belong to which entity."""
-
-    rows: list[OutboxEntry]
-    outcome: Outcome = field(default_factory=Outcome)
-    by_entity: dict[tuple[str, str], list[OutboxEntry]] = field(default_factory=lambda: defaultdict(list))
-
-    def __post_init__(self) -> None:
-        for row in self.rows:
-            self.by_entity[(row.entity_type, row.entity_id)].append(row)
-
-    def ids(self, entity_type: EntityType) -> list[str]:
-        return [entity_id for (kind, entity_id) in self.by_entity if kind == entity_type]
-
-    def done(self, entity_type: EntityType, entity_id: str) -> None:
-        for row in self.by_entity.get((entity_type, entity_id), []):
-            self.outcome.done.add(row.id)
-
-    def dead(self, entity_type: EntityType, entity_id: str, message: str) -> None:
-        for row in self.by_entity.get((entity_type, entity_id), []):
-            self.outcome.dead[row.id] = message
-
-    def settle(self, entity_type: EntityType, entity_ids: Iterable[str], failed: dict[str, str]) -> None:
-        """Each entity is done, or dead with its error when it is in ``failed``."""
-        for entity_id in entity_ids:
-            if entity_id in failed:
-                self.dead(entity_type, entity_id, failed[entity_id])
-            else:
-                self.done(entity_type, entity_id)
-
-    def unsettled(self) -> list[OutboxEntry]:
-        settled = self.outcome.settled()
-        return [row for row in self.rows if row.id not in settled]
-
-
-def _filter_in(queryset: Any, field_name: str, values: Iterable[Any]) -> list[Any]:
-    """``queryset.filter(field__in=values)`` in slices, so huge lists stay within SQL limits."""
-    values = list(values)
-    result: list[Any] = []
-    for part in chunks(values, IN_CHUNK):
-        result.extend(queryset.filter(**{f"{field_name}__in": part}))
-    return result
-
-
-def _states(entity_type: EntityType, ids: Iterable[str]) -> dict[str, SyncState]:
-    rows = _filter_in(SyncState.objects.filter(entity_type=entity_type), "entity_id", ids)
-    return {state.entity_id: state for state in rows}
-
-
-def _save_states(entity_type: EntityType, states: list[SyncState]) -> None:
-    if not states:
-        return
-    now = timezone.now()
-    for state in states:
-        state.entity_type = entity_type
-        state.synced_at = now
-    SyncState.objects.bulk_create(
-        states,
-        update_conflicts=True,
-        unique_fields=["entity_type", "entity_id"],
-        update_fields=["digest", "data", "synced_at", "tenant_id"],
-        batch_size=500,
-    )
-
-
-def _forget_states(entity_type: EntityType, ids: Iterable[str]) -> None:
-    for part in chunks(list(ids), IN_CHUNK):
-        SyncState.objects.filter(entity_type=entity_type, entity_id__in=part).delete()
 
 
 class SyncWorker:
@@ -241,32 +168,29 @@ class SyncWorker:
         member_channel_ids = batch.ids(EntityType.CHANNEL_MEMBERS)
 
         # What the members phase needs to exist first: its channels and users.
-        desired_members: dict[str, dict[str, str]] = {cid: {} for cid in member_channel_ids}
-        member_rows = _filter_in(
-            Membership.objects.values_list("channel_id", "user_id", "role"), "channel_id", member_channel_ids
+        desired_members = plan.desired_members(
+            member_channel_ids,
+            filter_in(
+                Membership.objects.values_list("channel_id", "user_id", "role"),
+                "channel_id",
+                member_channel_ids,
+            ),
         )
-        for channel_id, user_id, role in member_rows:
-            desired_members[str(channel_id)][str(user_id)] = mapping.CHANNEL_ROLES[role]
         existing_member_channels = {
             str(pk): tenant_id
-            for pk, tenant_id in _filter_in(
+            for pk, tenant_id in filter_in(
                 Channel.objects.values_list("pk", "tenant_id"), "pk", member_channel_ids
             )
         }
-        channel_states = _states(EntityType.CHANNEL, channel_ids | set(existing_member_channels))
-        channel_ids |= {cid for cid in existing_member_channels if cid not in channel_states}
+        channel_states = load_states(EntityType.CHANNEL, channel_ids | set(existing_member_channels))
+        channel_ids = plan.channels_needed(channel_ids, existing_member_channels, channel_states)
 
         channels = {
             str(c.pk): c
-            for c in _filter_in(Channel.objects.select_related("tenant", "created_by"), "pk", channel_ids)
+            for c in filter_in(Channel.objects.select_related("tenant", "created_by"), "pk", channel_ids)
         }
-        creators = {
-            str(c.created_by_id)
-            for cid, c in channels.items()
-            if cid not in channel_states and c.created_by_id and c.created_by.tenant_id == c.tenant_id
-        }
-        wanted_users = creators | {uid for members in desired_members.values() for uid in members}
-        synced_users = set(_states(EntityType.USER, wanted_users))
+        wanted_users = plan.users_needed(channels, channel_states, desired_members)
+        synced_users = set(load_states(EntityType.USER, wanted_users))
         user_ids |= wanted_users - synced_users
 
         failed_users = self.sync_users(client, batch, user_ids)
@@ -283,45 +207,10 @@ class SyncWorker:
         """Send users; returns the ids that failed permanently. Ids that are not
         users of ours (a team's system user, a stranger found by reconcile) are deleted."""
         users = {
-            str(u.pk): u for u in _filter_in(User.objects.select_related("tenant"), "pk", _uuids(user_ids))
+            str(u.pk): u for u in filter_in(User.objects.select_related("tenant"), "pk", _uuids(user_ids))
         }
-        states = _states(EntityType.USER, user_ids)
+        todo = plan.plan_users(user_ids, users, load_states(EntityType.USER, user_ids))
         failed: dict[str, str] = {}
-
-        reactivate: list[str] = []
-        upsert: list[dict[str, Any]] = []
-        revoke: list[dict[str, Any]] = []
-        deactivate: list[str] = []
-        new_states: dict[str, SyncState] = {}
-        for uid, user in users.items():
-            if user.tenant_id is None:
-                continue  # not a chat user
-            want_active = user.is_active and user.tenant.is_active
-            state = states.get(uid)
-            was_deactivated = bool(state and state.data.get("deactivated"))
-            payload = mapping.user_payload(user)
-            revoked_before = mapping.tokens_revoked_before(user)
-            new_states[uid] = SyncState(
-                entity_id=uid,
-                tenant_id=user.tenant_id,
-                digest=mapping.digest(payload),
-                data={"deactivated": not want_active, "tokens_revoked_before": revoked_before},
-            )
-            if want_active and was_deactivated:
-                reactivate.append(uid)
-            if (want_active or not was_deactivated) and (
-                state is None or state.digest != new_states[uid].digest
-            ):
-                upsert.append(payload)
-            # A deactivation revokes every token anyway; a deactivated user has none to revoke.
-            if (
-                want_active
-                and revoked_before
-                and revoked_before != (state.data.get("tokens_revoked_before") if state else None)
-            ):
-                revoke.append({"id": uid, "set": {"revoke_tokens_issued_before": revoked_before}})
-            if not want_active and not was_deactivated:
-                deactivate.append(uid)
 
         def reactivate_call(ids: Sequence[str]) -> None:
             client.post("users/reactivate", data={"user_ids": list(ids), "restore_messages": False})
@@ -336,17 +225,17 @@ class SyncWorker:
             client.deactivate_users(list(ids), mark_messages_deleted=False)
             client.revoke_users_token(list(ids), timezone.now())
 
-        self.batched(client, reactivate, reactivate_call, key=str, failed=failed)
-        upsert = [p for p in upsert if p["id"] not in failed]
+        self.batched(client, todo.reactivate, reactivate_call, key=str, failed=failed)
+        upsert = [p for p in todo.upsert if p["id"] not in failed]
         self.batched(client, upsert, upsert_call, key=lambda p: p["id"], failed=failed)
-        revoke = [u for u in revoke if u["id"] not in failed]
+        revoke = [u for u in todo.revoke if u["id"] not in failed]
         self.batched(client, revoke, revoke_call, key=lambda u: u["id"], failed=failed)
         self.batched(
-            client, [u for u in deactivate if u not in failed], deactivate_call, key=str, failed=failed
+            client, [u for u in todo.deactivate if u not in failed], deactivate_call, key=str, failed=failed
         )
-        _save_states(EntityType.USER, [s for uid, s in new_states.items() if uid not in failed])
+        save_states(EntityType.USER, [s for uid, s in todo.states.items() if uid not in failed])
 
-        gone = sorted(uid for uid in user_ids if uid not in users)
+        gone = todo.delete
 
         def delete_call(ids: Sequence[str]) -> None:
             # "pruning", not "hard": the chat service keeps the id, marked
@@ -358,7 +247,7 @@ class SyncWorker:
             )
 
         self.batched(client, gone, delete_call, key=str, failed=failed)
-        _forget_states(EntityType.USER, [uid for uid in gone if uid not in failed])
+        forget_states(EntityType.USER, [uid for uid in gone if uid not in failed])
 
         batch.settle(EntityType.USER, user_ids, failed)
         return set(failed)
@@ -376,34 +265,29 @@ class SyncWorker:
     ) -> set[str]:
         """Create, update or delete channels; returns the ids that failed permanently."""
         failed: dict[str, str] = {}
-        self._ensure_system_users(client, [c for cid, c in channels.items() if cid not in states])
-        for cid, channel in channels.items():
-            data = mapping.channel_data(channel)
-            digest = mapping.digest(data)
-            state = states.get(cid)
-            if state is None:
+        todo = plan.plan_channels(channel_ids, channels, states)
+        creating = [step.channel for step in todo.steps.values() if step.action is ChannelAction.CREATE]
+        self._ensure_system_users(client, creating)
+        for cid, step in todo.steps.items():
+            channel, data = step.channel, step.data
+            if step.action is ChannelAction.CREATE:
                 create = partial(self._create_channel, client, channel, data, failed_users)
                 sent = self._attempt(client, cid, failed, create)
-            elif state.digest != digest:
+            elif step.action is ChannelAction.UPDATE:
                 handle = client.channel(mapping.CHANNEL_TYPE, channel.chat_id)
                 update = partial(_update_channel_data, handle, channel, data)
                 sent = self._attempt(client, cid, failed, update)
             else:
                 sent = True
-            if not sent:
-                continue
-            data_state = dict(state.data) if state else {}
-            _save_states(
-                EntityType.CHANNEL,
-                [SyncState(entity_id=cid, tenant_id=channel.tenant_id, digest=digest, data=data_state)],
-            )
+            if sent:
+                save_states(EntityType.CHANNEL, [step.state])
 
-        gone = sorted(cid for cid in channel_ids if cid not in channels)
+        gone = todo.delete
         for cid in gone:
             handle = client.channel(mapping.CHANNEL_TYPE, channel_chat_id(cid))
             self._attempt(client, cid, failed, partial(_unless_gone, partial(handle.delete, hard=True)))
-        _forget_states(EntityType.CHANNEL, [cid for cid in gone if cid not in failed])
-        _forget_states(EntityType.CHANNEL_MEMBERS, [cid for cid in gone if cid not in failed])
+        forget_states(EntityType.CHANNEL, [cid for cid in gone if cid not in failed])
+        forget_states(EntityType.CHANNEL_MEMBERS, [cid for cid in gone if cid not in failed])
 
         batch.settle(EntityType.CHANNEL, channel_ids, failed)
         return set(failed)
@@ -411,23 +295,10 @@ class SyncWorker:
     def _create_channel(
         self, client: ChatClient, channel: Channel, data: dict[str, Any], failed_users: set[str]
     ) -> None:
-        creator = channel.created_by
-        if (
-            creator is not None
-            and creator.tenant_id == channel.tenant_id
-            and str(creator.pk) not in failed_users
-            # Nobody owns a direct conversation: its starter is a member like the others.
-            and not channel.is_direct
-        ):
-            creator_id = creator.chat_user_id
-        else:
-            creator_id = mapping.system_user_id(channel.tenant)
         handle = client.channel(mapping.CHANNEL_TYPE, channel.chat_id, dict(data))
-        response = handle.create(creator_id)
+        response = handle.create(plan.channel_creator_id(channel, failed_users))
         existing = response.get("channel", {}) if isinstance(response, dict) else {}
-        if any(existing.get(k) != v for k, v in data.items() if k != "team") or any(
-            existing.get(k) for k in mapping.channel_data_absent(channel)
-        ):
+        if plan.channel_differs(channel, data, existing):
             # The channel already existed (an earlier attempt, or drift): bring its data up to date.
             _update_channel_data(client.channel(mapping.CHANNEL_TYPE, channel.chat_id), channel, data)
 
@@ -435,7 +306,7 @@ class SyncWorker:
         tenants = {c.tenant_id: c.tenant for c in channels}
         if not tenants:
             return
-        states = _states(EntityType.USER, [mapping.system_user_id(t) for t in tenants.values()])
+        states = load_states(EntityType.USER, [mapping.system_user_id(t) for t in tenants.values()])
         missing = [t for t in tenants.values() if mapping.system_user_id(t) not in states]
         if not missing:
             return
@@ -444,7 +315,7 @@ class SyncWorker:
         except Exception as exc:
             self._permanent(exc, client)
             return
-        _save_states(
+        save_states(
             EntityType.USER,
             [
                 SyncState(entity_id=mapping.system_user_id(t), tenant_id=t.pk, digest="system")
@@ -462,7 +333,7 @@ class SyncWorker:
         existing_channels: dict[str, Any],
         failed_upstream: set[str],
     ) -> None:
-        states = _states(EntityType.CHANNEL_MEMBERS, desired_members)
+        states = load_states(EntityType.CHANNEL_MEMBERS, desired_members)
         for cid, desired in desired_members.items():
             if cid not in existing_channels or cid in failed_upstream:
                 # Deleted channels take their members with them; a channel that
@@ -542,64 +413,6 @@ class SyncWorker:
             self._bisect(client, items[middle:], call, key=key, failed=failed)
 
 
-@dataclass
-class ChannelMembersSync:
-    """Brings one channel's members in line: add, assign roles, remove, in 100s.
-
-    ``current`` is what the service was last told; it is saved after the run,
-    even when a transient failure stops it halfway, so the retry sends only
-    what is still missing.
-    """
-
-    client: ChatClient
-    worker: SyncWorker
-    channel_pk: str
-    tenant_id: Any
-    current: dict[str, str]
-
-    def run(self, desired: dict[str, str], failed_users: set[str]) -> dict[str, str]:
-        failed = {uid: "the user could not be synced" for uid in desired if uid in failed_users}
-        self.handle = self.client.channel(mapping.CHANNEL_TYPE, channel_chat_id(self.channel_pk))
-        try:
-            add = [
-                {"user_id": uid, "channel_role": role}
-                for uid, role in desired.items()
-                if uid not in self.current and uid not in failed
-            ]
-            self.worker.batched(self.client, add, self._add, key=_member_key, failed=failed)
-            changed = [
-                {"user_id": uid, "channel_role": role}
-                for uid, role in desired.items()
-                if uid in self.current and self.current[uid] != role
-            ]
-            self.worker.batched(self.client, changed, self._assign, key=_member_key, failed=failed)
-            gone = [uid for uid in self.current if uid not in desired]
-            self.worker.batched(self.client, gone, self._remove, key=str, failed=failed)
-        finally:
-            _save_states(
-                EntityType.CHANNEL_MEMBERS,
-                [
-                    SyncState(
-                        entity_id=self.channel_pk, tenant_id=self.tenant_id, data={"members": self.current}
-                    )
-                ],
-            )
-        return failed
-
-    def _add(self, items: Sequence[dict[str, str]]) -> None:
-        self.handle.add_members(list(items))
-        self.current.update({item["user_id"]: item["channel_role"] for item in items})
-
-    def _assign(self, items: Sequence[dict[str, str]]) -> None:
-        self.handle.assign_roles(list(items))
-        self.current.update({item["user_id"]: item["channel_role"] for item in items})
-
-    def _remove(self, user_ids: Sequence[str]) -> None:
-        self.handle.remove_members(list(user_ids))
-        for uid in user_ids:
-            self.current.pop(uid, None)
-
-
 def _count_batch(result: str, outcome: Outcome, duration: float) -> None:
     metrics.BATCHES.labels(result).inc()
     metrics.ROWS.labels("done").inc(len(outcome.done))
@@ -637,7 +450,3 @@ def _uuids(values: Iterable[str]) -> list[str]:
             continue
         valid.append(value)
     return valid
-
-
-def _member_key(item: dict[str, str]) -> str:
-    return item["user_id"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -14,8 +15,9 @@ from chatplatform.validators import validate_name
 from tenants.scoping import Actor, TenantScopedQuerySet
 
 SLUG_MAX_LENGTH = 40
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 slug_validator = RegexValidator(
-    r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+    SLUG_PATTERN,
     "Use lowercase letters, digits and single hyphens (not at the start or end).",
     code="invalid_slug",
 )

@@ -8,7 +8,7 @@ base (:class:`tenants.api.mixins.TenantScopedViewSet`) applies it in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self
 from uuid import UUID
 
 from django.db import models
@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 class Actor(Protocol):
     """Who is asking: an authenticated user of the platform."""
 
+    pk: Any
     tenant_id: UUID | None
+    role: str
 
     @property
     def is_platform_staff(self) -> bool: ...

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+from contextlib import AbstractContextManager, ExitStack
+from typing import cast
 
 from django.db import IntegrityError, transaction
 
@@ -10,7 +11,7 @@ from audit.services import audit_changes, audit_object
 from chatplatform.errors import ApplicationError
 from chatplatform.slugs import slug_from_name
 from chatplatform.validators import name_checked
-from tenants.models import SLUG_MAX_LENGTH, Tenant, TenantStatus, slug_validator
+from tenants.models import SLUG_MAX_LENGTH, SLUG_PATTERN, Tenant, TenantStatus, slug_validator
 from tenants.signals import tenant_deleting, tenant_status_changed
 
 
@@ -49,7 +50,7 @@ def _validate_slug(slug: str) -> None:
             code="invalid_slug",
             fields={"slug": [f"Ensure this field has no more than {SLUG_MAX_LENGTH} characters."]},
         )
-    if not slug_validator.regex.match(slug):
+    if not SLUG_PATTERN.match(slug):
         raise ApplicationError(
             "Invalid slug.", code="invalid_slug", fields={"slug": [str(slug_validator.message)]}
         )
@@ -109,7 +110,9 @@ def tenant_delete(*, tenant: Tenant) -> None:
     data follows through the outbox). The audit log keeps the record."""
     audit_object(tenant, "tenant.deleted", {"name": [tenant.name, None], "slug": [tenant.slug, None]})
     with ExitStack() as stack:
-        for _receiver, wrapper in tenant_deleting.send(sender=Tenant, tenant=tenant):
+        for _receiver, response in tenant_deleting.send(sender=Tenant, tenant=tenant):
+            # A receiver of tenant_deleting returns the context the deletion runs in, or None.
+            wrapper = cast("AbstractContextManager[None] | None", response)
             if wrapper is not None:
                 stack.enter_context(wrapper)
         tenant.delete()

@@ -57,11 +57,11 @@ class UserSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_tenant_slug(self, user: User) -> str | None:
-        return user.tenant.slug if user.tenant_id else None
+        return user.tenant.slug if user.tenant else None
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_tenant_name(self, user: User) -> str | None:
-        return user.tenant.name if user.tenant_id else None
+        return user.tenant.name if user.tenant else None
 
 
 class LoginSerializer(InputSerializer):

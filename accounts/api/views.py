@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.request import Request
@@ -81,7 +83,7 @@ class UserViewSet(
     def get_scoped_queryset(self) -> UserQuerySet:
         return User.objects.select_related("tenant")
 
-    def filter_queryset(self, queryset: UserQuerySet) -> UserQuerySet:
+    def filter_queryset(self, queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any]:
         if self.action != "list":
             return queryset
         params = UserListFilterSerializer(data=self.request.query_params)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins
 
@@ -43,7 +45,7 @@ class AuditEventViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.Retri
     def get_scoped_queryset(self) -> AuditEventQuerySet:
         return AuditEvent.objects.all()
 
-    def filter_queryset(self, queryset: AuditEventQuerySet) -> AuditEventQuerySet:
+    def filter_queryset(self, queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any]:
         if self.action != "list":
             return queryset
         params = AuditEventFilterSerializer(data=self.request.query_params)

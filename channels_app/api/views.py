@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
+from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -98,7 +100,7 @@ class ChannelViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.Retrieve
         # One channel, about to be written or audited under its tenant: joined, not fetched later.
         return queryset if self.action == "list" else queryset.select_related("tenant")
 
-    def filter_queryset(self, queryset: ChannelQuerySet) -> ChannelQuerySet:
+    def filter_queryset(self, queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any]:
         if self.action != "list":
             return queryset
         params = ChannelListFilterSerializer(data=self.request.query_params)
@@ -166,8 +168,8 @@ class ChannelViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.Retrieve
         """GET: the channel's members. POST: add users of the tenant (all or none)."""
         channel = self.get_object()
         if request.method == "GET":
-            page = self.paginator.paginate_queryset(channel_members(channel=channel), request, view=self)
-            return self.paginator.get_paginated_response(MembershipSerializer(page, many=True).data)
+            page = self.paginate_queryset(channel_members(channel=channel))
+            return self.get_paginated_response(MembershipSerializer(page, many=True).data)
         serializer = MembersAddSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         memberships = channel_members_add(channel=channel, **serializer.validated_data)

@@ -10,7 +10,7 @@ from chatengine.api import messages as message_views
 from chatengine.api.http import Call, object_field
 from chatengine.errors import Code, StreamError, input_error, not_allowed
 from chatengine.models import Channel, ChatUser
-from chatengine.selectors import Access, channel_access, check_team, member_get
+from chatengine.selectors import Access, check_team, member_get
 from chatengine.serializers import (
     channel_payload,
     member_payload,
@@ -92,8 +92,9 @@ def channel_query(call: Call, channel_type: str, channel_id: str | None = None) 
 
 def _create_refused(call: Call, channel_type: str) -> StreamError:
     channel_types.channel_type_get(channel_type)  # an unknown type answers as such
+    user = call.user
     return not_allowed(
-        f"user '{call.user.id}' is not allowed to create channels of type {channel_type}: "
+        f"user '{user.id if user else ''}' is not allowed to create channels of type {channel_type}: "
         "channels are created server-side only (through the control plane)"
     )
 
@@ -110,15 +111,11 @@ def _channel_response(channel: Channel, *, call: Call) -> dict[str, Any]:
 
 def channel_update(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
     body = call.body
-    cid = f"{channel_type}:{channel_id}"
     actor = call.actor_or_none(object_field(body.get("message"), "message").get("user"))
     operations = {k: body[k] for k in channel_services.UPDATE_OPERATIONS if k in body}
     data = body.get("data")
-    if call.server:
-        channel = selectors.channel_get(cid)
-    else:
-        access = channel_access(call.caller, cid, call.types)
-        channel = access.channel
+    channel, access = call.channel_access(call.cid(channel_type, channel_id))
+    if access is not None:
         _authorize_update(call, access, data, operations)
         if isinstance(body.get("message"), dict):
             message_views.require_may_post(access, body["message"])
@@ -143,21 +140,14 @@ def _authorize_update(call: Call, access: Access, data: Any, operations: dict[st
         access.require("update-channel", "update the channel")
     user = call.user
     for key in operations:
-        if key == "remove_members" and operations[key] == [user.id]:
+        if key == "remove_members" and user is not None and operations[key] == [user.id]:
             access.require("remove-own-channel-membership", "leave")
         else:
             access.require("update-channel-members", "change members")
 
 
 def channel_update_partial(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
-    cid = f"{channel_type}:{channel_id}"
-    if call.server:
-        channel = selectors.channel_get(cid)
-    else:
-        access = channel_access(
-            call.caller, cid, call.types, permission="update-channel", what="update the channel"
-        )
-        channel = access.channel
+    channel = call.channel(channel_type, channel_id, permission="update-channel", what="update the channel")
     channel = channel_services.channel_update_partial(
         caller=call.caller,
         channel=channel,
@@ -169,12 +159,7 @@ def channel_update_partial(call: Call, channel_type: str, channel_id: str) -> di
 
 
 def channel_delete(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
-    cid = f"{channel_type}:{channel_id}"
-    channel = (
-        selectors.channel_get(cid)
-        if call.server
-        else channel_access(call.caller, cid, call.types, permission="delete-channel", what="delete").channel
-    )
+    channel = call.channel(channel_type, channel_id, permission="delete-channel", what="delete")
     return {"channel": channel_services.channel_delete(channel=channel)}
 
 
@@ -185,25 +170,14 @@ def channels_delete(call: Call) -> dict[str, Any]:
 
 
 def channel_truncate(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
-    cid = f"{channel_type}:{channel_id}"
-    channel = (
-        selectors.channel_get(cid)
-        if call.server
-        else channel_access(
-            call.caller, cid, call.types, permission="truncate-channel", what="truncate"
-        ).channel
-    )
+    channel = call.channel(channel_type, channel_id, permission="truncate-channel", what="truncate")
     channel = channel_services.channel_truncate(channel=channel, actor=call.actor_or_none())
     return {"channel": channel_payload(channel, config=call.types.config(channel.type))}
 
 
 def _member_channel(call: Call, channel_type: str, channel_id: str) -> tuple[Channel, ChatUser]:
-    cid = f"{channel_type}:{channel_id}"
     user = call.actor()
-    channel = (
-        selectors.channel_get(cid) if call.server else channel_access(call.caller, cid, call.types).channel
-    )
-    return channel, user
+    return call.channel(channel_type, channel_id), user
 
 
 def channel_hide(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
@@ -225,7 +199,7 @@ def member_update_partial(
     the call names) and the SDKs' older ``PATCH …/member/{user_id}``, which
     ``channel.pin()`` / ``archive()`` still use: one route, two paths."""
     target = call.actor().id if user_id is None else user_id
-    member = selectors.membership_for_update(call.caller, f"{channel_type}:{channel_id}", target)
+    member = selectors.membership_for_update(call.caller, call.cid(channel_type, channel_id), target)
     member = channel_services.member_update_partial(
         member=member,
         actor=call.actor_or_none(),
@@ -236,7 +210,7 @@ def member_update_partial(
 
 
 def stop_watching(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
-    channel = selectors.channel_get_for_user(call.caller, f"{channel_type}:{channel_id}")
+    channel = selectors.channel_get_for_user(call.caller, call.cid(channel_type, channel_id))
     connection = connections.connection_for(connection_id=call.query.get("connection_id"), user=call.user)
     if connection is not None:
         connections.channel_stop_watching(connection=connection, channel=channel)
@@ -254,23 +228,12 @@ def members_query(call: Call) -> dict[str, Any]:
     channel_type, channel_id = payload.get("type"), payload.get("id")
     if not isinstance(channel_type, str) or not channel_type:
         raise input_error("payload.type is required")
-    if isinstance(channel_id, str) and channel_id:
-        cid = f"{channel_type}:{channel_id}"
-        channel = (
-            selectors.channel_get(cid)
-            if call.server
-            else channel_access(call.caller, cid, call.types).channel
-        )
-    else:
+    if not isinstance(channel_id, str) or not channel_id:
         members = payload.get("members")
         if not isinstance(members, list) or not members:
             raise input_error("payload.id or payload.members is required")
-        cid = f"{channel_type}:{channel_services.distinct_channel_id([str(m) for m in members])}"
-        channel = (
-            selectors.channel_get(cid)
-            if call.server
-            else channel_access(call.caller, cid, call.types).channel
-        )
+        channel_id = channel_services.distinct_channel_id([str(m) for m in members])
+    channel = call.channel(channel_type, channel_id)
     members = selectors.members_query(
         channel=channel,
         filter_conditions=payload.get("filter_conditions"),
@@ -283,11 +246,8 @@ def members_query(call: Call) -> dict[str, Any]:
 
 
 def channel_mark_read(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
-    cid = f"{channel_type}:{channel_id}"
     user = call.actor()
-    channel = (
-        selectors.channel_get(cid) if call.server else channel_access(call.caller, cid, call.types).channel
-    )
+    channel = call.channel(channel_type, channel_id)
     message_id = call.body.get("message_id")
     event = message_services.channel_mark_read(
         channel=channel, user=user, message_id=message_id if isinstance(message_id, str) else None
@@ -296,24 +256,17 @@ def channel_mark_read(call: Call, channel_type: str, channel_id: str) -> dict[st
 
 
 def channel_mark_unread(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
-    cid = f"{channel_type}:{channel_id}"
     user = call.actor()
-    channel = (
-        selectors.channel_get(cid) if call.server else channel_access(call.caller, cid, call.types).channel
-    )
+    channel = call.channel(channel_type, channel_id)
     message_services.channel_mark_unread(channel=channel, user=user, message_id=call.body.get("message_id"))
     return {}
 
 
 def channel_event(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
     data = object_field(call.body.get("event"), "event")
-    cid = f"{channel_type}:{channel_id}"
     user = call.actor(data.get("user"), data.get("user_id"))
-    if call.server:
-        channel = selectors.channel_get(cid)
-    else:
-        access = channel_access(call.caller, cid, call.types)
-        channel = access.channel
+    channel, access = call.channel_access(call.cid(channel_type, channel_id))
+    if access is not None:
         if str(data.get("type", "")).startswith("typing."):
             if not call.types.config(channel.type).get("typing_events"):
                 raise StreamError(

@@ -18,8 +18,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from chatengine import auth
 from chatengine.errors import Code, StreamError, body_too_large, input_error, not_allowed
-from chatengine.models import ChatUser
-from chatengine.selectors import ChannelTypes, user_get
+from chatengine.models import Channel, ChatUser
+from chatengine.selectors import Access, ChannelTypes, channel_access, channel_get, user_get
 from chatengine.services.app import app_get
 from chatengine.services.uploads import upload_request_size_check
 from chatengine.services.users import user_for_client
@@ -45,6 +45,28 @@ class Call:
     @property
     def user(self) -> ChatUser | None:
         return self.caller.user
+
+    @staticmethod
+    def cid(channel_type: str, channel_id: str) -> str:
+        """The channel id a route names: ``type:id``."""
+        return f"{channel_type}:{channel_id}"
+
+    def channel_access(
+        self, cid: str, *, permission: str = "read-channel", what: str = "read"
+    ) -> tuple[Channel, Access | None]:
+        """The channel ``cid`` and, for a client, its access there, checked for
+        ``permission``. The server reaches every channel: no access (None)."""
+        if self.server:
+            return channel_get(cid), None
+        access = channel_access(self.caller, cid, self.types, permission=permission, what=what)
+        return access.channel, access
+
+    def channel(
+        self, channel_type: str, channel_id: str, *, permission: str = "read-channel", what: str = "read"
+    ) -> Channel:
+        """The channel a route names, if the caller may ``permission`` on it (see :meth:`channel_access`)."""
+        channel, _ = self.channel_access(self.cid(channel_type, channel_id), permission=permission, what=what)
+        return channel
 
     def payload(self) -> dict[str, Any]:
         """The JSON ``payload`` query parameter GET endpoints take."""
@@ -202,12 +224,12 @@ def routes(**handlers: View) -> Callable[..., JsonResponse]:
             return JsonResponse(error.body(_duration(start)), status=error.status)
         except RequestDataTooBig:
             # (Under WSGI, or a body that did not declare its length.)
-            error = body_too_large(request.META.get("CONTENT_LENGTH") or "more than that")
-            return JsonResponse(error.body(_duration(start)), status=error.status)
+            too_large = body_too_large(request.META.get("CONTENT_LENGTH") or "more than that")
+            return JsonResponse(too_large.body(_duration(start)), status=too_large.status)
         except Exception:
             logger.exception("chat engine request failed: %s %s", request.method, request.path)
-            error = StreamError(Code.INTERNAL, "internal error", status=500)
-            return JsonResponse(error.body(_duration(start)), status=500)
+            internal = StreamError(Code.INTERNAL, "internal error", status=500)
+            return JsonResponse(internal.body(_duration(start)), status=500)
 
     view.methods = sorted(handlers)  # type: ignore[attr-defined]  # what the route serves (the index, tests)
     return view

@@ -9,7 +9,7 @@ from chatengine import selectors
 from chatengine.api.http import Call, object_field
 from chatengine.errors import not_allowed
 from chatengine.models import Channel, ChatUser, Message, Reaction
-from chatengine.selectors import Access, channel_access, check_team, member_get
+from chatengine.selectors import Access, check_team, member_get
 from chatengine.serializers import (
     MessageRenderer,
     channel_payload,
@@ -38,13 +38,9 @@ def require_may_post(access: Access, data: dict[str, Any]) -> None:
 def message_send(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
     data = object_field(call.body.get("message"), "message")
     user = call.actor(data.get("user"), data.get("user_id"))
-    cid = f"{channel_type}:{channel_id}"
-    if call.server:
-        channel = selectors.channel_get(cid)
-    else:
-        access = channel_access(call.caller, cid, call.types)
+    channel, access = call.channel_access(call.cid(channel_type, channel_id))
+    if access is not None:
         require_may_post(access, data)
-        channel = access.channel
     message = message_services.message_send(
         channel=channel, user=user, data=data, max_length=_max_length(call, channel)
     )

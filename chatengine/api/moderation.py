@@ -87,10 +87,10 @@ def unmute_user(call: Call) -> dict[str, Any]:
 def _channels(call: Call, permission: str, what: str) -> list[Channel]:
     channels = []
     for cid in _names(call.body, "channel_cids", "channel_cid"):
-        if call.server:
-            channels.append(selectors.channel_get(cid))
+        channel, access = call.channel_access(cid)
+        if access is None:
+            channels.append(channel)
             continue
-        access = channel_access(call.caller, cid, call.types)
         if not call.types.config(access.channel.type).get("mutes"):
             raise not_allowed(f"mutes are disabled for channels of type {access.channel.type}")
         access.require(permission, what)
@@ -172,6 +172,8 @@ def message_flags_query(call: Call) -> dict[str, Any]:
     renderer = MessageRenderer([f.message for f in flags if f.message is not None], viewer_id=None)
     results = []
     for item in flags:
+        if item.message is None:  # (the query reads message flags only)
+            continue
         entry = flag_payload(item)
         entry.pop("target_message_id", None)
         entry["message"] = renderer.render(item.message)

@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from chatengine import selectors
 from chatengine.api.http import Call
 from chatengine.errors import input_error, not_allowed, not_found
 from chatengine.models import Channel, Upload, UploadKind
@@ -28,9 +27,9 @@ def _link(call: Call, upload: Upload) -> str:
 
 
 def _writable_channel(call: Call, cid: str, permission: str, what: str) -> Channel:
-    if call.server:
-        return selectors.channel_get(cid)
-    access = channel_access(call.caller, cid, call.types)
+    channel, access = call.channel_access(cid)
+    if access is None:
+        return channel
     if not call.types.config(access.channel.type).get("uploads"):
         raise not_allowed(f"uploads are disabled for channels of type {access.channel.type}")
     access.require(permission, what)
@@ -40,7 +39,7 @@ def _writable_channel(call: Call, cid: str, permission: str, what: str) -> Chann
 
 
 def _upload(call: Call, channel_type: str, channel_id: str, kind: UploadKind) -> dict[str, Any]:
-    cid = f"{channel_type}:{channel_id}"
+    cid = call.cid(channel_type, channel_id)
     user = call.actor()
     channel = _writable_channel(call, cid, "upload-attachment", "upload files")
     upload = upload_create(channel=channel, user=user, uploaded=call.request.FILES.get("file"), kind=kind)
@@ -52,7 +51,7 @@ def _upload(call: Call, channel_type: str, channel_id: str, kind: UploadKind) ->
 
 
 def _delete(call: Call, channel_type: str, channel_id: str, kind: UploadKind) -> dict[str, Any]:
-    cid = f"{channel_type}:{channel_id}"
+    cid = call.cid(channel_type, channel_id)
     url = call.query.get("url") or ""
     if not url:
         raise input_error("url is required: the link the upload answered with")
@@ -61,7 +60,7 @@ def _delete(call: Call, channel_type: str, channel_id: str, kind: UploadKind) ->
     if upload is None:
         raise not_found(f"{kind} {url} in channel {cid}")
     if not call.server:
-        own = upload.user_id is not None and upload.user_id == call.user.id  # type: ignore[union-attr]
+        own = upload.user_id is not None and call.user is not None and upload.user_id == call.user.id
         access = channel_access(call.caller, cid, call.types)
         access.require(
             "delete-attachment-owner" if own else "delete-attachment",
@@ -88,7 +87,7 @@ def image_delete(call: Call, channel_type: str, channel_id: str) -> dict[str, An
 
 
 @require_safe
-def upload_serve(request: HttpRequest, upload_id: str, name: str) -> HttpResponse:
+def upload_serve(request: HttpRequest, upload_id: str, name: str) -> FileResponse:
     """The uploaded bytes. Anyone with the link may fetch them (as with
     Stream's CDN); nothing here can run as a page of this site."""
     upload = Upload.objects.filter(id=upload_id, name=name).first()

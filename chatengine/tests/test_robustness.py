@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 
 import pytest
 from django.conf import settings
+from django.urls import URLPattern, resolve
 
 from chatengine.tests.factories import StreamClient, make_channel, make_user, multi_tenant, post
+from chatengine.urls import urlpatterns
 
 pytestmark = pytest.mark.django_db
 
@@ -71,84 +74,91 @@ BODIES = [
     {"blocked_user_id": "zed", "user_id": ["ann"]},
     {"blocked_user_id": ["zed"], "user": {"id": 5}},
 ]
-PATHS = [
-    "app",
-    "roles",
-    "roles/nope",
-    "channeltypes",
-    "channeltypes/messaging",
-    "tasks/not-a-uuid",
-    "users",
-    "users/deactivate",
-    "users/reactivate",
-    "users/delete",
-    "users/ann/deactivate",
-    "users/ann/reactivate",
-    "users/ann",
-    "users/block",
-    "users/unblock",
-    "channels",
-    "channels/delete",
-    "channels/messaging/query",
-    "channels/messaging/acme-room/query",
-    "channels/messaging/acme-room",
-    "channels/messaging/acme-room/message",
-    "channels/messaging/acme-room/event",
-    "channels/messaging/acme-room/read",
-    "channels/messaging/acme-room/unread",
-    "channels/messaging/acme-room/member",
-    "channels/messaging/acme-room/member/ann",
-    "channels/messaging/globex-room/member/ann",
-    "channels/messaging/acme-room/hide",
-    "channels/messaging/acme-room/truncate",
-    "messages/m1",
-    "messages/m1/reaction",
-    "messages/m1/reaction/like",
-    "messages/m1/reactions",
-    "messages/m1/replies",
-    "members",
-    "search",
-    "moderation/mute",
-    "moderation/unmute",
-    "moderation/mute/channel",
-    "moderation/unmute/channel",
-    "moderation/flag",
-    "moderation/unflag",
-    "moderation/flags/message",
-    "moderation/ban",
-    "query_banned_users",
-    "channels/messaging/acme-room/file",
-    "channels/messaging/acme-room/image",
-]
+# A value for each part of an engine path, against the world ``_world`` makes:
+# real objects (ann's channel and message), another team's channel, and names
+# that do not exist. A new route is swept as soon as it is in chatengine.urls.
+SAMPLES = {
+    "channel_type": ("messaging",),
+    "channel_id": ("acme-room", "globex-room"),
+    "user_id": ("ann",),
+    "message_id": ("m1",),
+    "reaction_type": ("like",),
+    "name": ("nope", "messaging"),
+    "task_id": ("not-a-uuid",),
+}
+# Routes that are no Stream endpoint taking a body: the index, served uploads, the catch-all.
+NOT_SWEPT = {"chatengine-index", "chatengine-upload", "chatengine-unknown"}
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
+
+
+def _paths(pattern: URLPattern) -> list[str]:
+    """Concrete paths for a route: each combination of the samples of its parts."""
+    regex = pattern.pattern.regex.pattern.removeprefix("^").removesuffix("/?$")
+    groups = _GROUP.findall(regex)
+    return [_fill(regex, dict(zip(groups, values, strict=True))) for values in _combinations(groups)]
+
+
+def _combinations(groups: list[str]) -> list[tuple[str, ...]]:
+    return list(itertools.product(*(SAMPLES[group] for group in groups)))
+
+
+def _fill(regex: str, values: dict[str, str]) -> str:
+    return _GROUP.sub(lambda match: values[match.group(1)], regex)
+
+
+def _routes() -> list[tuple[str, str]]:
+    """(route name, path) for every engine route, from chatengine.urls."""
+    return [
+        (pattern.name, path)
+        for pattern in urlpatterns
+        if isinstance(pattern, URLPattern) and pattern.name not in NOT_SWEPT
+        for path in _paths(pattern)
+    ]
+
+
+ROUTES = _routes()
 ENVELOPE = {"code", "message", "StatusCode", "duration", "more_info", "details"}
 
 
-def test_no_route_answers_500_to_bad_input():
+def _world() -> None:
     multi_tenant()
     ann = make_user("ann")
     post(make_channel("acme-room", ann), ann, "hi", id="m1")
     make_channel("globex-room", make_user("zed", team="globex"), team="globex")
+
+
+def test_every_engine_route_is_swept():
+    names = {pattern.name for pattern in urlpatterns if isinstance(pattern, URLPattern)}
+    assert {name for name, _ in ROUTES} == names - NOT_SWEPT
+    for name, path in ROUTES:
+        assert resolve(f"/chat-api/{path}").url_name == name, path
+
+
+@pytest.mark.parametrize(("name", "path"), ROUTES, ids=[path for _, path in ROUTES])
+@pytest.mark.parametrize("user_id", [None, "ann"], ids=["server", "client"])
+def test_no_route_answers_500_to_bad_input(name: str, path: str, user_id: str | None) -> None:
+    _world()
     failures = []
-    for user_id in (None, "ann"):
-        client = StreamClient(user_id)
-        query = f"api_key={settings.STREAM_API_KEY}" + (f"&user_id={user_id}" if user_id else "")
-        for path, body, method in itertools.product(PATHS, BODIES, ("GET", "POST", "PUT", "PATCH", "DELETE")):
-            raw = json.dumps(body)
-            if method == "GET":
-                url = f"/chat-api/{path}?{query}&payload={raw}"
-                response = client.client.get(url, HTTP_AUTHORIZATION=client.token)
-            else:
-                response = client.client.generic(
-                    method,
-                    f"/chat-api/{path}?{query}",
-                    raw,
-                    "application/json",
-                    HTTP_AUTHORIZATION=client.token,
-                )
-            if response.status_code >= 500:
-                failures.append((user_id, method, path, body, response.content[:200]))
-            elif response.status_code >= 400 and set(response.json()) != ENVELOPE:
-                failures.append((user_id, method, path, body, "not Stream's envelope"))
+    client = StreamClient(user_id)
+    query = f"api_key={settings.STREAM_API_KEY}" + (f"&user_id={user_id}" if user_id else "")
+    for body, method in itertools.product(BODIES, METHODS):
+        raw = json.dumps(body)
+        if method == "GET":
+            url = f"/chat-api/{path}?{query}&payload={raw}"
+            response = client.client.get(url, HTTP_AUTHORIZATION=client.token)
+        else:
+            response = client.client.generic(
+                method,
+                f"/chat-api/{path}?{query}",
+                raw,
+                "application/json",
+                HTTP_AUTHORIZATION=client.token,
+            )
+        if response.status_code >= 500:
+            failures.append((method, body, response.content[:200]))
+        elif response.status_code >= 400 and set(response.json()) != ENVELOPE:
+            failures.append((method, body, "not Stream's envelope"))
     assert failures == []
 
 

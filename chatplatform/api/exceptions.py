@@ -85,12 +85,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             detail = str(non_field[0])
         response.data = error_body(detail, _first_code(exc.get_codes()), fields)
     elif isinstance(exc, exceptions.APIException):
-        detail = exc.detail
-        if isinstance(detail, dict):  # simplejwt's {"detail", "code", "messages"}
-            message = str(detail.get("detail", exc.default_detail))
-            code = str(detail.get("code", exc.default_code))
+        raw = exc.detail
+        if isinstance(raw, dict):  # simplejwt's {"detail", "code", "messages"}
+            message = str(raw.get("detail", exc.default_detail))
+            code = str(raw.get("code", exc.default_code))
         else:
-            message = str(detail)
-            code = str(getattr(detail, "code", None) or exc.default_code)
+            message = str(raw)
+            code = str(getattr(raw, "code", None) or exc.default_code)
         response.data = error_body(message, code)
     return response

@@ -20,17 +20,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+DEFAULT_PAGE_SIZE = 50
+
 
 class PageNumberPagination(pagination.PageNumberPagination):
     """``?page=`` and ``?page_size=`` (at most 200); ``{count, next, previous, results}``."""
 
-    page_size = 50
+    page_size = DEFAULT_PAGE_SIZE
+    request: Request  # set by paginate_queryset before any link is asked for
     page_size_query_param = "page_size"
     max_page_size = 200
 
     def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: Any = None) -> list[Any]:
         self.request = request
-        size = self.get_page_size(request)
+        size = self.get_page_size(request) or DEFAULT_PAGE_SIZE
         try:
             self.number = int(request.query_params.get(self.page_query_param) or 1)
         except ValueError:
@@ -79,5 +82,6 @@ class PageNumberPagination(pagination.PageNumberPagination):
         )
         return response
 
-    def get_html_context(self) -> dict[str, Any]:
+    # The browsable API's page links need a Django Page, which this paginator does not make.
+    def get_html_context(self) -> dict[str, Any]:  # type: ignore[override]
         return {}

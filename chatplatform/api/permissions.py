@@ -51,8 +51,9 @@ class ActionRolePermission(BasePermission):
 
     def _allowed(self, request: Request, view: Any, rules: dict[str, frozenset[str]] | None = None) -> bool:
         rules = self.rules if rules is None else rules
-        action = getattr(view, "action", None) or request.method.lower()
-        roles = rules.get(f"{action}:{request.method.lower()}", rules.get(action, frozenset()))
+        method = (request.method or "").lower()
+        action = getattr(view, "action", None) or method
+        roles = rules.get(f"{action}:{method}", rules.get(action, frozenset()))
         return role_key(request.user) in roles
 
     def has_permission(self, request: Request, view: Any) -> bool:

@@ -14,7 +14,9 @@ class ErrorSerializer(serializers.Serializer):
 
     detail = serializers.CharField(help_text="What went wrong, for a human.")
     code = serializers.CharField(help_text="A stable machine-readable code, e.g. `not_found`.")
-    fields = serializers.DictField(
+    # The body's ``fields`` key; this serializer only describes the schema, so
+    # shadowing Serializer.fields is harmless.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         required=False,
         help_text="Validation errors by field name (only on 400 validation errors).",

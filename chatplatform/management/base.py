@@ -33,3 +33,10 @@ class TenantCommand(BaseCommand):
         if tenant is None:
             raise CommandError(f"No tenant with the slug {slug!r}.")
         return tenant
+
+    def require_tenant(self, options: dict[str, Any]) -> Tenant:
+        """The tenant of a command that cannot run without one."""
+        tenant = self.get_tenant(options)
+        if tenant is None:
+            raise CommandError("Name the tenant: --tenant SLUG.")
+        return tenant

@@ -12,6 +12,7 @@ from django.utils import timezone
 from channels_app.bulk import ChannelUpdate, NewChannel, channels_bulk_create, channels_bulk_update
 from channels_app.models import CHANNEL_SLUG_MAX_LENGTH, Channel, ChannelKind, ChannelVisibility
 from chatplatform.db import values_in
+from chatplatform.models import max_length_of
 from onboarding.imports.records import CHANNELS, Record
 from onboarding.imports.results import (
     ImportResult,
@@ -30,8 +31,8 @@ from onboarding.imports.values import checked, choice_value, name_value, require
 from onboarding.progress import Progress
 from tenants.models import Tenant
 
-CHANNEL_NAME_MAX_LENGTH = Channel._meta.get_field("name").max_length
-CHANNEL_DESCRIPTION_MAX_LENGTH = Channel._meta.get_field("description").max_length
+CHANNEL_NAME_MAX_LENGTH = max_length_of(Channel, "name")
+CHANNEL_DESCRIPTION_MAX_LENGTH = max_length_of(Channel, "description")
 VISIBILITIES = tuple(ChannelVisibility.values)
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.bulk import NewUser, UserUpdate, users_bulk_create, users_bulk_update
 from chatplatform.db import values_in
+from chatplatform.models import max_length_of
 from onboarding.imports.records import TENANTS, Record
 from onboarding.imports.results import (
     ImportResult,
@@ -33,7 +34,7 @@ from tenants.models import SLUG_MAX_LENGTH, Tenant, TenantStatus
 from tenants.roles import Role
 from tenants.services import tenant_reactivate, tenant_suspend
 
-TENANT_NAME_MAX_LENGTH = Tenant._meta.get_field("name").max_length
+TENANT_NAME_MAX_LENGTH = max_length_of(Tenant, "name")
 TENANT_STATUSES = tuple(TenantStatus.values)
 
 

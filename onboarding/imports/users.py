@@ -22,6 +22,7 @@ from accounts.models import User, is_active_admin
 from channels_app.bulk import MembershipRoleChange, NewMembership, memberships_bulk_write
 from channels_app.models import Channel, ChannelRole, Membership
 from chatplatform.db import values_in
+from chatplatform.models import max_length_of
 from onboarding.imports.records import USERS, Record
 from onboarding.imports.results import (
     PROGRESS_EVERY,
@@ -51,7 +52,7 @@ from onboarding.progress import Progress
 from tenants.models import Tenant
 from tenants.roles import Role
 
-FULL_NAME_MAX_LENGTH = User._meta.get_field("full_name").max_length
+FULL_NAME_MAX_LENGTH = max_length_of(User, "full_name")
 # Enum ``.values`` builds a new list on every access: too slow per row.
 ROLES = tuple(Role.values)
 

@@ -13,9 +13,10 @@ from django.core.validators import validate_email
 
 from accounts.models import User, normalize_email
 from channels_app.models import ChannelRole
+from chatplatform.models import max_length_of
 from chatplatform.validators import validate_name
 from onboarding.imports.records import CHANNEL_ROLE_SEPARATOR, CHANNEL_SEPARATOR, UNSTORABLE
-from tenants.models import slug_validator
+from tenants.models import SLUG_PATTERN, slug_validator
 
 T = TypeVar("T")
 
@@ -27,7 +28,7 @@ CHANNEL_ROLES = tuple(ChannelRole.values)
 _PLAIN_EMAIL = re.compile(
     r"[a-z0-9_+-]+(?:\.[a-z0-9_+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z"
 )
-EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
+EMAIL_MAX_LENGTH = max_length_of(User, "email")
 
 _TRUE = frozenset({"true", "yes", "1", "y", "t"})
 _FALSE = frozenset({"false", "no", "0", "n", "f"})
@@ -106,7 +107,7 @@ def flag_value(values: dict[str, Any], name: str) -> bool | None:
 
 def slug_value(values: dict[str, Any], name: str, max_length: int) -> str | None:
     value = text_value(values, name, max_length)
-    if value is not None and not slug_validator.regex.match(value):
+    if value is not None and not SLUG_PATTERN.match(value):
         raise RowError(f"{name} {value!r} is not a valid slug: {slug_validator.message}")
     return value
 

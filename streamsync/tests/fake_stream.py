@@ -57,6 +57,7 @@ class FakeStream:
         self.lock = threading.RLock()
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
+        self.member_embed_limit = 100  # members a channel carries in a query_channels answer
         self.app: dict[str, Any] = {"multi_tenant_enabled": False, "event_hooks": []}
         self.roles: set[str] = set(BUILTIN_ROLES)
         # Stream's built-in types each start with plain users allowed to create
@@ -451,7 +452,10 @@ class FakeStream:
             since = (conditions.get("created_at") or {}).get("$gte")
             if since and channel["created_at"] < since:
                 continue
-            found.append(self._channel_response(cid))
+            response = self._channel_response(cid)
+            # Like the service, a channel in a query carries its first members only (member_count says all).
+            response["members"] = response["members"][: self.member_embed_limit]
+            found.append(response)
         offset = body.get("offset", 0)
         return {"channels": found[offset : offset + body.get("limit", 10)]}
 

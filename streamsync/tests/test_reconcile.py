@@ -78,6 +78,12 @@ def test_drift_is_reported_and_repaired(synced, fake_stream, capsys):
     assert fake_stream.violations == []
 
 
+def test_members_past_those_a_channel_carries_are_read_page_by_page(synced, fake_stream, capsys):
+    fake_stream.member_embed_limit = 2  # General has 4 members: the other 2 come from query_members
+    out = _run("--tenant", "acme", capsys=capsys)
+    assert "acme: 4 users, 1 channels: in sync" in out
+
+
 def test_unknown_tenant_is_an_error(synced):
     from django.core.management.base import CommandError
 

@@ -32,7 +32,7 @@ class TenantScopedViewSet(viewsets.GenericViewSet, metaclass=ABCMeta):
             raise TypeError(f"{type(self).__name__} must return a TenantScopedQuerySet.")
         if getattr(self, "swagger_fake_view", False):
             return queryset.none()
-        return queryset.for_actor(self.request.user)
+        return queryset.for_actor(self.actor)
 
     @property
     def actor(self) -> Any:

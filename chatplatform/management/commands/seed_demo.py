@@ -22,7 +22,7 @@ from tenants.services import tenant_create
 DEMO_PASSWORD = "demo-chat-2026"  # noqa: S105  (printed for the demo on purpose)
 STAFF_EMAIL = "staff@demo.test"
 
-ORGANIZATIONS = [
+ORGANIZATIONS: list[dict[str, Any]] = [
     {
         "name": "Acme Corporation",
         "slug": "acme",
@@ -87,7 +87,7 @@ class Command(BaseCommand):
             if tenant is None:
                 tenant = tenant_create(name=org["name"], slug=org["slug"])
                 created += 1
-            users = {}
+            users: dict[str, list[User]] = {}
             for email, full_name, role in org["people"]:
                 user = User.objects.filter(email=email).first()
                 if user is None:

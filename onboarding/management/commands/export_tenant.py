@@ -25,7 +25,7 @@ class Command(TenantCommand):
         parser.add_argument("--output", metavar="FILE", help="Write to FILE instead of standard output.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = self.get_tenant(options)
+        tenant = self.require_tenant(options)
         path = options["output"]
         if path:
             with self._open(path) as out:

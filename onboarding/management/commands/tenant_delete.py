@@ -21,7 +21,7 @@ class Command(TenantCommand):
         parser.add_argument("--yes", action="store_true", help="Really delete.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        tenant = self.get_tenant(options)
+        tenant = self.require_tenant(options)
         users = tenant.users.count()
         channels = tenant.channels.count()
         memberships = tenant.channels.aggregate(n=Count("memberships"))["n"]
