@@ -151,7 +151,7 @@ class HandshakeLog:
             duration = time.monotonic() - started
             log_websocket(path=scope.get("path", ""), status=status, duration=duration, user_id=user_id)
 
-        async def observed_send(message: Message) -> None:
+        async def observed_send(message: Mapping[str, Any]) -> None:
             kind = message["type"]
             if kind == "websocket.accept":
                 headers = list(message.get("headers") or [])
@@ -188,9 +188,9 @@ def _first_frame(data: str | bytes | None) -> tuple[str, int, str | None]:
     if not isinstance(frame, dict):
         return "refused", 500, None
     if frame.get("type") == "connection.error":
-        error = frame.get("error") if isinstance(frame.get("error"), dict) else {}
-        status = error.get("StatusCode")
+        error = frame.get("error")
+        status = error.get("StatusCode") if isinstance(error, dict) else None
         return "refused", status if isinstance(status, int) else 401, None
-    me = frame.get("me") if isinstance(frame.get("me"), dict) else {}
-    user_id = me.get("id") if isinstance(me.get("id"), str) else None
+    me = frame.get("me")
+    user_id = me.get("id") if isinstance(me, dict) and isinstance(me.get("id"), str) else None
     return "accepted", 101, user_id

@@ -109,9 +109,11 @@ def _user(request: HttpRequest) -> Any | None:
     session's lazy user is read only if the request already resolved it)."""
     user = request.__dict__.get("user")
     if isinstance(user, SimpleLazyObject):
-        if user._wrapped is empty:
+        # Django's documented-in-code marker of a lazy object not yet evaluated.
+        wrapped = user.__dict__.get("_wrapped", empty)
+        if wrapped is empty:
             return None
-        user = user._wrapped
+        user = wrapped
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     return user
