@@ -36,8 +36,9 @@ USER app
 EXPOSE 8000
 # Probes: GET /api/health (liveness) and /api/ready (database, sync backlog).
 # The same image runs the other processes of the Procfile with another command:
-#   uvicorn chatplatform.asgi:application --host 0.0.0.0 --port 8001 --lifespan off \
-#     --proxy-headers --forwarded-allow-ips <proxy address>     (the chat engine)
+#   uvicorn chatplatform.asgi:application --host 0.0.0.0 --port 8001 --workers 1 --lifespan off \
+#     --proxy-headers --forwarded-allow-ips <proxy address> --no-access-log --log-level warning
+#                                                                (the chat engine, as in the Procfile)
 #   python manage.py stream_sync                                 (sync workers, several)
 # and nginx in front (deploy/nginx.conf). See docs/operations.md.
 

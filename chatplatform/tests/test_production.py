@@ -146,17 +146,20 @@ class Process:
         self.popen.send_signal(signal.SIGKILL)
         self.popen.wait()
 
-    def stop(self) -> None:
-        if self.popen is not None and self.popen.poll() is None:
+    def stop(self, deadline: float | None = None) -> None:
+        """SIGTERM (already sent, when stopping several at once), then SIGKILL at the deadline."""
+        if self.popen is None:
+            return
+        if self.popen.poll() is None:
             self.popen.terminate()
             try:
-                self.popen.wait(timeout=3)
+                self.popen.wait(timeout=max(0.1, (deadline or time.monotonic() + 3) - time.monotonic()))
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait()
-            # gunicorn's and nginx's own children follow their master; nothing else may linger.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.popen.pid, signal.SIGKILL)
+        # gunicorn's and nginx's own children follow their master; nothing else may linger.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
 
     def alive(self) -> bool:
         return self.popen is not None and self.popen.poll() is None
@@ -377,21 +380,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             # The image's commands say `python`, `gunicorn`, `uvicorn`: this interpreter's.
             "PATH": f"{Path(python()).parent}{os.pathsep}{os.environ.get('PATH', '')}",
         }
-        collected = subprocess.run(  # noqa: S603
-            ["sh", "-c", dockerfile_collectstatic()],  # noqa: S607
-            cwd=ROOT,
-            env={
-                k: v for k, v in env.items() if k not in {"SECRET_KEY", "STREAM_API_KEY", "STREAM_API_SECRET"}
-            },
-            capture_output=True,
-            text=True,
-        )
-        assert collected.returncode == 0, f"the image's collectstatic step fails:\n{collected.stderr}"
-        assert (tmp / "static" / "staticfiles.json").is_file()
-
-        cmd = dockerfile_cmd()
-        cmd[-1] = replaced(cmd[-1], "0.0.0.0:8000", f"127.0.0.1:{web}")
-        web_process = Process("web (the image's CMD)", cmd, env, tmp / "web.log").start()
+        # The engine's processes and the proxy need neither static files nor the
+        # schema to start: they boot while the image's steps run.
         chat = []
         for number, port in enumerate(chat_ports, 1):
             line = replaced(procfile("chat"), "${CHAT_PORT:-8001}", str(port))
@@ -404,14 +394,32 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             tmp / "nginx.log",
         ).start()
         relay = Relay(https)
+        cmd = dockerfile_cmd()
+        cmd[-1] = replaced(cmd[-1], "0.0.0.0:8000", f"127.0.0.1:{web}")
+        web_process = Process("web (the image's CMD)", cmd, env, tmp / "web.log")
         workers: list[Process] = []
         live = Stack(origin, cert, database_url, env, tmp, web_process, chat, workers, nginx, relay)
         try:
+            # The image's build step, then its CMD (which migrates, then serves).
+            collected = subprocess.run(  # noqa: S603
+                ["sh", "-c", dockerfile_collectstatic()],  # noqa: S607
+                cwd=ROOT,
+                env={
+                    k: v
+                    for k, v in env.items()
+                    if k not in {"SECRET_KEY", "STREAM_API_KEY", "STREAM_API_SECRET"}
+                },
+                capture_output=True,
+                text=True,
+            )
+            assert collected.returncode == 0, f"the image's collectstatic step fails:\n{collected.stderr}"
+            assert (tmp / "static" / "staticfiles.json").is_file()
+            web_process.start()
             # The CMD migrates before gunicorn binds: health answers once both are done.
             _wait(
                 "gunicorn serves /api/health after migrating",
                 lambda: _answers(f"http://127.0.0.1:{web}/api/health"),
-                60,
+                90,
                 live,
             )
             for process in chat:
@@ -442,8 +450,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             yield live
         finally:
             relay.close()
-            for process in [*workers, nginx, *chat, web_process]:
-                process.stop()
+            everything = [*workers, nginx, *chat, web_process]
+            for process in everything:
+                if process.alive():
+                    process.popen.terminate()
+            deadline = time.monotonic() + 3
+            for process in everything:
+                process.stop(deadline)
 
 
 def _engine_answers(port: int) -> bool:
@@ -638,10 +651,13 @@ def test_the_proxy_alone_says_who_the_client_is(stack, team):
     assert addresses == [("127.0.0.1",)], addresses
 
 
-def _claimed_by(stack: Stack, worker: Process) -> int:
-    """Outbox rows the worker holds (its id is host:pid:thread)."""
-    query = "SELECT count(*) FROM streamsync_outboxentry WHERE status = 'claimed' AND claimed_by LIKE %s"
-    return stack.sql(query, f"%:{worker.pid}:%")[0][0]
+def _claimed_by(stack: Stack, worker: Process, user_ids: list[str]) -> int:
+    """How many of these users' outbox rows the worker holds (its id is host:pid:thread)."""
+    query = (
+        "SELECT count(*) FROM streamsync_outboxentry WHERE status = 'claimed' AND claimed_by LIKE %s"
+        " AND entity_type = 'user' AND entity_id = ANY(%s)"
+    )
+    return stack.sql(query, f"%:{worker.pid}:%", user_ids)[0][0]
 
 
 def test_a_sync_worker_killed_mid_batch_loses_nothing(stack, team):
@@ -664,7 +680,7 @@ def test_a_sync_worker_killed_mid_batch_loses_nothing(stack, team):
         doomed.popen.send_signal(signal.SIGCONT)
         _wait(
             "the first worker claims the five rows",
-            lambda: _claimed_by(stack, doomed) == len(created),
+            lambda: _claimed_by(stack, doomed, [user["id"] for user in created]) == len(created),
             stack=stack,
         )
     finally:
