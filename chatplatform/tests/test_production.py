@@ -178,7 +178,7 @@ class Relay:
         self.flowing = threading.Event()
         self.flowing.set()
         self.closed = False
-        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener = socket.create_server(("127.0.0.1", free_port()))
         self.port = self.listener.getsockname()[1]
         self.sockets: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
@@ -660,46 +660,52 @@ def _claimed_by(stack: Stack, worker: Process, user_ids: list[str]) -> int:
     return stack.sql(query, f"%:{worker.pid}:%", user_ids)[0][0]
 
 
+def _outbox_rows(stack: Stack) -> int:
+    return stack.sql("SELECT count(*) FROM streamsync_outboxentry")[0][0]
+
+
+def _deactivated_in_engine(stack: Stack, chat_user_ids: list[str]) -> bool:
+    found = stack.chat_server().query_users(
+        {"id": {"$in": chat_user_ids}}, limit=100, include_deactivated_users=True
+    )["users"]
+    return len(found) == len(chat_user_ids) and all(user.get("deactivated_at") for user in found)
+
+
 def test_a_sync_worker_killed_mid_batch_loses_nothing(stack, team):
+    """Suspending a tenant is one batch: a row per user, written in one
+    transaction. The worker that claims it dies before it is sent; once its
+    lease runs out the other worker sends it all."""
     doomed, survivor = stack.workers
-    # Both workers wait while five changes arrive, so the first claims them as one batch...
-    for worker in (doomed, survivor):
-        worker.popen.send_signal(signal.SIGSTOP)
-    stack.relay.hold()  # ...and its calls to the chat service hang, the rows claimed.
+    staff = _sign_in(stack, STAFF_EMAIL, STAFF_PASSWORD)
+    globex = _send(staff, stack, "POST", "/api/tenants/", {"name": "Globex"})
+    people = [
+        _send(staff, stack, "POST", "/api/users/", {"email": f"p{n}@globex.test", "tenant": globex["id"]})
+        for n in range(5)
+    ]
+    chat_ids = [person["chat_user_id"] for person in people]
+    _wait("Globex reaches the engine", lambda: _in_engine(stack, chat_ids), stack=stack)
+    _wait("both workers are idle", lambda: _outbox_rows(stack) == 0, stack=stack)
+
+    stack.relay.hold()  # the first worker's calls to the chat service now hang
+    survivor.popen.send_signal(signal.SIGSTOP)  # and the first worker is the one that claims
     try:
-        created = [
-            _send(
-                team.admin,
-                stack,
-                "POST",
-                "/api/users/",
-                {"email": f"batch-{n}@acme.test", "full_name": f"B{n}"},
-            )
-            for n in range(5)
-        ]
-        doomed.popen.send_signal(signal.SIGCONT)
+        _send(staff, stack, "POST", f"/api/tenants/{globex['id']}/suspend")
         _wait(
-            "the first worker claims the five rows",
-            lambda: _claimed_by(stack, doomed, [user["id"] for user in created]) == len(created),
+            "the first worker claims the suspension's rows",
+            lambda: _claimed_by(stack, doomed, [person["id"] for person in people]) == len(people),
             stack=stack,
         )
     finally:
         survivor.popen.send_signal(signal.SIGCONT)
     doomed.kill()  # in the middle of its batch: the rows stay claimed by a dead worker
-    chat_ids = [user["chat_user_id"] for user in created]
-    assert not _in_engine(stack, chat_ids)
-    # Once the lease runs out the other worker claims them again and sends them.
+    assert not _deactivated_in_engine(stack, chat_ids)
     _wait(
-        "the surviving worker sends the dead worker's rows",
-        lambda: _in_engine(stack, chat_ids),
-        LEASE_SECONDS + 15,
+        "the surviving worker sends the dead worker's batch",
+        lambda: _deactivated_in_engine(stack, chat_ids),
+        LEASE_SECONDS + 20,
         stack,
     )
-    _wait(
-        "the outbox is empty",
-        lambda: stack.sql("SELECT count(*) FROM streamsync_outboxentry")[0][0] == 0,
-        stack=stack,
-    )
+    _wait("the outbox is empty", lambda: _outbox_rows(stack) == 0, stack=stack)
     ready = requests.get(f"{stack.origin}/api/ready", verify=str(stack.ca), timeout=10)
     assert ready.status_code == 200, ready.text
 
