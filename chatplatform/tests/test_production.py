@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -29,7 +30,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -231,7 +232,6 @@ class Stack:
     workers: list[Process]
     nginx: Process
     relay: Relay
-    others: dict[str, Any] = field(default_factory=dict)
 
     def session(self) -> requests.Session:
         """A browser: cookies, and the Origin header it sends with every unsafe request."""
@@ -626,6 +626,27 @@ def test_a_member_signs_in_and_chats_through_the_proxy(stack, team):
     logs = (stack.tmp / "site-access.log").read_text() + stack.logs()
     assert "/chat-api/connect" in logs
     assert token["token"] not in logs and admin_token["token"] not in logs
+
+
+def test_pages_and_static_files_come_through_the_proxy(stack):
+    """The admin's page and its hashed static files (collected in the image's
+    step, served by whitenoise under the CMD), and the web client when built."""
+    browser = stack.session()
+    page = browser.get(f"{stack.origin}/admin/login/", timeout=10)
+    assert page.status_code == 200
+    stylesheet = re.search(r'href="(/static/admin/css/base\.[0-9a-f]{12}\.css)"', page.text)
+    assert stylesheet, "the admin names its hashed stylesheet"
+    css = browser.get(stack.origin + stylesheet.group(1), timeout=10)
+    assert css.status_code == 200 and "immutable" in css.headers["Cache-Control"]
+    if not (ROOT / "frontend" / "out" / "index.html").is_file():
+        assert not os.environ.get("REQUIRE_BROWSER"), "the web client is not built"
+        return
+    login = browser.get(f"{stack.origin}/login", timeout=10)
+    assert login.status_code == 200 and "no-cache" in login.headers["Cache-Control"]
+    script = re.search(r'/_next/static/[^"]+\.js', login.text)
+    assert script, "the page names its scripts"
+    asset = browser.get(stack.origin + script.group(0), timeout=10)
+    assert asset.status_code == 200 and "immutable" in asset.headers["Cache-Control"]
 
 
 def test_a_user_created_through_the_api_reaches_the_engine(stack, team):
