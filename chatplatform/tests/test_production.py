@@ -419,7 +419,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             _wait(
                 "gunicorn serves /api/health after migrating",
                 lambda: _answers(f"http://127.0.0.1:{web}/api/health"),
-                90,
+                120,
                 live,
             )
             for process in chat:
