@@ -273,8 +273,13 @@ class Stack:
         return "\n".join(f"--- {p.name} ---\n{p.output()[-3000:]}" for p in parts)
 
 
+# How long each wait took, printed when the stack stops (pytest shows it with -rP or on failure).
+TIMELINE: list[str] = []
+
+
 def _wait(what: str, check: Any, timeout: float = 20.0, stack: Stack | None = None) -> Any:
-    deadline = time.monotonic() + timeout
+    started = time.monotonic()
+    deadline = started + timeout
     last: object = None
     while time.monotonic() < deadline:
         try:
@@ -282,6 +287,7 @@ def _wait(what: str, check: Any, timeout: float = 20.0, stack: Stack | None = No
         except (OSError, requests.RequestException, AssertionError) as exc:
             result, last = None, exc
         if result:
+            TIMELINE.append(f"{time.monotonic() - started:6.1f} s  {what}")
             return result
         time.sleep(0.2)
     pytest.fail(f"{what} within {timeout} s (last: {last!r})\n{stack.logs() if stack else ''}")
@@ -399,6 +405,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         web_process = Process("web (the image's CMD)", cmd, env, tmp / "web.log")
         workers: list[Process] = []
         live = Stack(origin, cert, database_url, env, tmp, web_process, chat, workers, nginx, relay)
+        started = time.monotonic()
         try:
             # The image's build step, then its CMD (which migrates, then serves).
             collected = subprocess.run(  # noqa: S603
@@ -414,6 +421,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             )
             assert collected.returncode == 0, f"the image's collectstatic step fails:\n{collected.stderr}"
             assert (tmp / "static" / "staticfiles.json").is_file()
+            TIMELINE.append(f"{time.monotonic() - started:6.1f} s  collectstatic (and the engine booting)")
             web_process.start()
             # The CMD migrates before gunicorn binds: health answers once both are done.
             _wait(
@@ -442,13 +450,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 "DJANGO_SUPERUSER_PASSWORD": STAFF_PASSWORD,
                 "DJANGO_SUPERUSER_FULL_NAME": "Ops",
             }
+            started = time.monotonic()
             with ThreadPoolExecutor(2) as pool:
                 created = pool.submit(live.manage, "createsuperuser", "--noinput", **superuser)
                 setup = pool.submit(live.manage, "stream_setup")
                 created.result()
                 assert "multi_tenant_enabled" in setup.result().stdout
+            TIMELINE.append(f"{time.monotonic() - started:6.1f} s  createsuperuser and stream_setup")
             yield live
         finally:
+            print("\n".join(["production stack:", *TIMELINE]))
             relay.close()
             everything = [*workers, nginx, *chat, web_process]
             for process in everything:
