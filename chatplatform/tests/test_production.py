@@ -52,6 +52,7 @@ API_SECRET = "production-test-chat-secret-0123456789abcdef"
 STAFF_EMAIL, STAFF_PASSWORD = "ops@platform.test", "a-long-staff-passphrase-for-the-test"
 PASSWORD = "a-long-member-passphrase-for-the-test"
 LEASE_SECONDS = 3
+CHAT_POOL = 3  # DATABASE_POOL_MAX_SIZE of the ASGI processes
 
 
 def _nginx() -> str | None:
@@ -391,7 +392,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         chat = []
         for number, port in enumerate(chat_ports, 1):
             line = replaced(procfile("chat"), "${CHAT_PORT:-8001}", str(port))
-            chat.append(Process(f"chat {number}", shlex.split(line), env, tmp / f"chat-{number}.log").start())
+            # Named in PostgreSQL, and with a small pool, so their connections can be counted.
+            chat_env = {
+                **env,
+                "DATABASE_URL": f"{database_url}?application_name=chat-{number}",
+                "DATABASE_POOL_MAX_SIZE": str(CHAT_POOL),
+            }
+            chat.append(
+                Process(f"chat {number}", shlex.split(line), chat_env, tmp / f"chat-{number}.log").start()
+            )
         nginx_conf = _nginx_config(tmp, https=https, http=http, web=web, chat=chat_ports, cert=cert, key=key)
         nginx = Process(
             "nginx",
@@ -514,6 +523,11 @@ def _in_engine(stack: Stack, chat_user_ids: list[str]) -> bool:
     return {user["id"] for user in found} == set(chat_user_ids)
 
 
+def _members_in_engine(stack: Stack, cid: str) -> set[str]:
+    found = stack.chat_server().query_channels({"cid": cid}, member_limit=100)["channels"]
+    return {member["user_id"] for state in found for member in state["members"]}
+
+
 @dataclass
 class Team:
     admin: requests.Session
@@ -541,8 +555,11 @@ def team(stack: Stack) -> Team:
         admin_browser, stack, "POST", "/api/channels/", {"name": "Launch", "member_ids": [member["id"]]}
     )
     _wait(
-        "the tenant's people reach the engine",
-        lambda: _in_engine(stack, [admin["chat_user_id"], member["chat_user_id"]]),
+        "the tenant's people and channel reach the engine",
+        lambda: (
+            _in_engine(stack, [admin["chat_user_id"], member["chat_user_id"]])
+            and _members_in_engine(stack, channel["cid"]) == {admin["chat_user_id"], member["chat_user_id"]}
+        ),
         stack=stack,
     )
     return Team(admin_browser, _sign_in(stack, "mary@acme.test", PASSWORD), channel["cid"])
@@ -740,6 +757,26 @@ def test_a_sync_worker_killed_mid_batch_loses_nothing(stack, team):
     _wait("the outbox is empty", lambda: _outbox_rows(stack) == 0, stack=stack)
     ready = requests.get(f"{stack.origin}/api/ready", verify=str(stack.ca), timeout=10)
     assert ready.status_code == 200, ready.text
+
+
+def test_asgi_processes_hold_no_more_database_connections_than_their_pool(stack, team):
+    """Persistent connections are unsafe under ASGI (each request's sync code runs
+    on a thread of its own, and each would keep a connection); the pool is not:
+    however many requests run at once, a process holds at most its pool's size."""
+    token = _chat_token(team.member, stack)
+    query = {"filter_conditions": {"type": "messaging"}, "state": True}
+    with ThreadPoolExecutor(24) as pool:
+        answers = list(pool.map(lambda _: _chat(stack, token, "POST", "/channels", query), range(96)))
+    assert all(answer["channels"] for answer in answers)
+    held = dict(
+        stack.sql(
+            "SELECT application_name, count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND application_name LIKE 'chat-%%'"
+            " GROUP BY application_name"
+        )
+    )
+    assert set(held) == {"chat-1", "chat-2"}, held
+    assert all(count <= CHAT_POOL for count in held.values()), held
 
 
 def test_clients_of_a_dead_asgi_process_reconnect_and_miss_nothing(stack, team):
