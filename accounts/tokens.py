@@ -14,12 +14,11 @@ from django.http import HttpResponse
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts.authentication import ensure_can_sign_in
+from accounts.jwt import RefreshToken, token_backend
 from accounts.models import User
 from audit.services import audit_record
 from chatplatform.errors import ApplicationError
@@ -93,7 +92,7 @@ def _sessions_end_on_reuse(raw_refresh: str) -> bool:
     refused.
     """
     try:
-        payload = token_backend.decode(raw_refresh, verify=True)  # signature and expiry only
+        payload = token_backend().decode(raw_refresh, verify=True)  # signature and expiry only
     except TokenBackendError:
         return False
     if payload.get(api_settings.TOKEN_TYPE_CLAIM) != RefreshToken.token_type:

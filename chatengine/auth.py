@@ -1,6 +1,7 @@
 """Who is calling: Stream's API key and JWT checks, shared by REST and WebSocket.
 
-Tokens are HS256 JWTs signed with the API secret. A server token carries
+Tokens are HS256 JWTs signed with the API secret (or, during a rotation,
+one of the secrets it replaced). A server token carries
 ``{"server": true}`` and may act as anyone; a user token carries ``user_id`` and
 acts only as that user. ``exp``, ``nbf`` and ``iat`` are honoured, and so are
 the app-wide and per-user ``revoke_tokens_issued_before``.
@@ -52,20 +53,33 @@ def check_api_key(api_key: str | None) -> None:
         raise StreamError(Code.ACCESS_KEY, "api_key not valid", status=401)
 
 
+def _verified_payload(token: str) -> dict[str, Any]:
+    """The token's claims, signed with the API secret or, while the secret is
+    being rotated, with one it replaced (``STREAM_API_SECRET_FALLBACKS``):
+    tokens handed out before the rotation keep working until they expire."""
+    secrets = [settings.STREAM_API_SECRET, *settings.STREAM_API_SECRET_FALLBACKS]
+    for number, secret in enumerate(secrets, 1):
+        try:
+            return jwt.decode(
+                token,
+                secret,
+                algorithms=["HS256"],
+                options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
+            )
+        except jwt.InvalidSignatureError as exc:
+            if number == len(secrets):
+                raise StreamError(
+                    Code.TOKEN_SIGNATURE_INVALID, "JWTAuth error: token signature is invalid"
+                ) from exc
+        except jwt.PyJWTError as exc:
+            raise StreamError(Code.AUTH, f"JWTAuth error: token is malformed: {exc}") from exc
+    raise AssertionError("unreachable: the last secret either verifies or raises")
+
+
 def decode_token(token: str | None) -> Claims:
     if not token:
         raise StreamError(Code.AUTH, "JWTAuth error: missing token (Authorization header)")
-    try:
-        payload: dict[str, Any] = jwt.decode(
-            token,
-            settings.STREAM_API_SECRET,
-            algorithms=["HS256"],
-            options={"verify_exp": False, "verify_nbf": False, "verify_iat": False},
-        )
-    except jwt.InvalidSignatureError as exc:
-        raise StreamError(Code.TOKEN_SIGNATURE_INVALID, "JWTAuth error: token signature is invalid") from exc
-    except jwt.PyJWTError as exc:
-        raise StreamError(Code.AUTH, f"JWTAuth error: token is malformed: {exc}") from exc
+    payload = _verified_payload(token)
 
     now = datetime.now(tz=UTC).timestamp()
     exp, nbf, iat = (_numeric_claim(payload, name) for name in ("exp", "nbf", "iat"))

@@ -34,6 +34,12 @@ if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"  # noqa: S105
 
+# Keys SECRET_KEY replaced, still accepted for what they signed (sessions,
+# invitation and set-password links, and sign-in tokens unless JWT_SIGNING_KEY
+# is set): rotating the key then ends nobody's session. Drop them once what
+# they signed has expired (docs/operations.md, "Rotating secrets").
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -295,6 +301,8 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
     "ALGORITHM": "HS256",
     "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
+    # accounts.jwt: verified with the signing key or one it replaced (JWT_SIGNING_KEY_FALLBACKS).
+    "AUTH_TOKEN_CLASSES": ("accounts.jwt.AccessToken",),
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
@@ -302,6 +310,14 @@ SIMPLE_JWT = {
     "CHECK_REVOKE_TOKEN": True,
     "LEEWAY": 5,
 }
+
+# Keys JWT_SIGNING_KEY replaced: sign-in tokens they signed stay valid until they
+# expire (new tokens use the current key). With no JWT_SIGNING_KEY of its own,
+# the JWT key is SECRET_KEY and its fallbacks are SECRET_KEY's.
+JWT_SIGNING_KEY_FALLBACKS = env.list(
+    "JWT_SIGNING_KEY_FALLBACKS",
+    default=[] if env.str("JWT_SIGNING_KEY", default="") else SECRET_KEY_FALLBACKS,
+)
 
 # The access cookie goes everywhere; the refresh cookie only to the auth endpoints.
 JWT_COOKIE = {
@@ -406,6 +422,11 @@ CHATENGINE_UPLOAD_MAX_MB = env.int("CHATENGINE_UPLOAD_MAX_MB", default=100)
 if not 1 <= CHATENGINE_UPLOAD_MAX_MB <= 100:
     # GET /app reports it in bytes, and Stream's schema stops at 100 MB.
     raise ImproperlyConfigured("CHATENGINE_UPLOAD_MAX_MB must be between 1 and 100.")
+# Secrets STREAM_API_SECRET replaced, during a rotation: the built-in engine
+# still accepts chat tokens they signed, and webhooks signed with them are
+# still verified. New tokens are signed with STREAM_API_SECRET. Drop them once
+# STREAM_TOKEN_TTL has passed (docs/operations.md, "Rotating secrets").
+STREAM_API_SECRET_FALLBACKS = env.list("STREAM_API_SECRET_FALLBACKS", default=[])
 STREAM_TOKEN_TTL = env.int("STREAM_TOKEN_TTL", default=3600)
 STREAM_TIMEOUT = env.float("STREAM_TIMEOUT", default=6.0)
 # The sync worker (manage.py stream_sync, or the thread `manage.py serve` starts).

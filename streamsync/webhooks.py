@@ -54,9 +54,14 @@ def webhook_body(raw: bytes, content_encoding: str) -> bytes:
 
 
 def verify_signature(body: bytes, signature: str) -> None:
-    expected = hmac.new(settings.STREAM_API_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    if not signature or not hmac.compare_digest(expected, signature.strip().lower()):
-        raise InvalidWebhook("The webhook signature does not match.")
+    """HMAC-SHA256 of the body with the API secret, or with a secret it replaced
+    while a rotation is under way (``STREAM_API_SECRET_FALLBACKS``)."""
+    given = signature.strip().lower()
+    for secret in [settings.STREAM_API_SECRET, *settings.STREAM_API_SECRET_FALLBACKS]:
+        expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        if given and hmac.compare_digest(expected, given):
+            return
+    raise InvalidWebhook("The webhook signature does not match.")
 
 
 def webhook_receive(*, raw: bytes, signature: str, webhook_id: str, content_encoding: str = "") -> str:

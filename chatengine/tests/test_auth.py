@@ -76,6 +76,27 @@ def test_bad_tokens_are_refused(client, headers, code):
 
 
 @pytest.mark.django_db
+def test_tokens_signed_with_a_replaced_secret_work_during_a_rotation(settings):
+    """Rotating STREAM_API_SECRET with the old one in STREAM_API_SECRET_FALLBACKS:
+    tokens handed out before go on; new ones use the new secret; others stay refused."""
+    users_upsert(users=[{"id": "ann"}])
+    before = StreamClient("ann")  # signed with the secret of the day
+    old = settings.STREAM_API_SECRET
+    settings.STREAM_API_SECRET = "the-new-secret-of-the-chat-service-0123456789"
+    assert before.call("POST", "channels", {}).json()["code"] == 43
+    settings.STREAM_API_SECRET_FALLBACKS = [old]
+    assert before.call("POST", "channels", {}).status_code == 201
+    assert StreamClient("ann").call("POST", "channels", {}).status_code == 201
+    stranger = StreamClient("ann")
+    stranger.token = jwt.encode({"user_id": "ann"}, "a-secret-never-used-here-0123456789", "HS256")
+    assert stranger.call("POST", "channels", {}).json()["code"] == 43
+    # The claims are checked whichever secret verified them.
+    expired = jwt.encode({"user_id": "ann", "exp": NOW - 60}, old, "HS256")
+    stranger.token = expired
+    assert stranger.call("POST", "channels", {}).json()["code"] == 40
+
+
+@pytest.mark.django_db
 def test_the_api_key_is_checked_first(client):
     response = client.post(
         "/chat-api/channels?api_key=wrong", "{}", "application/json", HTTP_AUTHORIZATION=token()

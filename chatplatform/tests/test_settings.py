@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -85,3 +86,19 @@ def test_insecure_jwt_cookies_are_flagged():
     result = _manage("check", "--deploy", "--fail-level", "WARNING", env={**PRODUCTION, "COOKIE_SECURE": "0"})
     assert result.returncode != 0
     assert "chatplatform.W001" in result.stderr + result.stdout
+
+
+@pytest.mark.slow
+def test_rotating_secret_key_keeps_what_the_old_key_signed():
+    """SECRET_KEY_FALLBACKS are Django's, and the sign-in tokens' too while the
+    JWT key is SECRET_KEY; a JWT key of its own has fallbacks of its own."""
+    printed = (
+        "import json; from django.conf import settings as s; print(json.dumps([s.SECRET_KEY_FALLBACKS, "
+        "s.JWT_SIGNING_KEY_FALLBACKS, s.STREAM_API_SECRET_FALLBACKS]))"
+    )
+    rotating = {**PRODUCTION, "SECRET_KEY_FALLBACKS": "old-1,old-2", "STREAM_API_SECRET_FALLBACKS": "chat-0"}
+    shown = _manage("shell", "--no-imports", "-c", printed, env=rotating)
+    assert json.loads(shown.stdout) == [["old-1", "old-2"], ["old-1", "old-2"], ["chat-0"]], shown.stderr
+    own_key = {**rotating, "JWT_SIGNING_KEY": "j" * 50, "JWT_SIGNING_KEY_FALLBACKS": "older-jwt-key"}
+    shown = _manage("shell", "--no-imports", "-c", printed, env=own_key)
+    assert json.loads(shown.stdout)[1] == ["older-jwt-key"], shown.stderr

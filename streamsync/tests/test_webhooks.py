@@ -121,3 +121,15 @@ def test_signed_garbage_is_a_400_not_a_500(settings):
     response = _post(body, _sign(body, settings.STREAM_API_SECRET))
     assert response.status_code == 400
     assert response.json()["code"] == "parse_error"
+
+
+def test_a_webhook_signed_with_the_replaced_secret_is_verified_during_a_rotation(settings):
+    old = settings.STREAM_API_SECRET
+    settings.STREAM_API_SECRET = "the-new-secret-of-the-chat-service-0123456789"
+    body = json.dumps(EVENT).encode()
+    assert _post(body, _sign(body, old)).status_code == 401
+    settings.STREAM_API_SECRET_FALLBACKS = [old]
+    assert _post(body, _sign(body, old)).status_code == 200
+    new_body = json.dumps({**EVENT, "channel": {"cid": "messaging:new", "team": "acme"}}).encode()
+    assert _post(new_body, _sign(new_body, settings.STREAM_API_SECRET), webhook_id="wh-2").status_code == 200
+    assert _post(new_body, _sign(new_body, "a-secret-never-used-here"), webhook_id="wh-3").status_code == 401
