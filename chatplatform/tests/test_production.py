@@ -688,6 +688,27 @@ def test_a_user_created_through_the_api_reaches_the_engine(stack, team):
     assert user["teams"] == ["acme"] and user["name"] == "New"
 
 
+def test_one_request_id_from_the_proxy_to_the_audit_log_and_no_public_metrics(stack, team):
+    browser = team.admin
+    response = browser.post(
+        f"{stack.origin}/api/users/",
+        json={"email": "traced@acme.test"},
+        headers={"X-CSRFToken": browser.cookies["csrftoken"]},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    # nginx's $request_id (32 hex digits) is the application's request id.
+    request_id = response.headers["X-Request-ID"]
+    assert re.fullmatch(r"[0-9a-f]{32}", request_id), request_id
+    assert request_id in (stack.tmp / "site-access.log").read_text()
+    recorded = stack.sql(
+        "SELECT request_id FROM audit_auditevent WHERE action = 'user.created' AND target_id = %s",
+        response.json()["id"],
+    )
+    assert recorded == [(request_id,)]
+    assert requests.get(f"{stack.origin}/metrics", verify=str(stack.ca), timeout=10).status_code == 404
+
+
 def test_the_proxy_alone_says_who_the_client_is(stack, team):
     """A client cannot forge its address: nginx writes X-Forwarded-For itself and
     Django (NUM_PROXIES=1) reads what nginx wrote, not what the client sent."""
