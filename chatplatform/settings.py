@@ -7,6 +7,7 @@ variable.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -269,6 +270,22 @@ REST_FRAMEWORK = {
     # 0 (the default) ignores the header: anyone can write it, and the login
     # throttle and the audit log would believe whatever a client sends.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    # Scoped throttles (accounts/throttling.py: counted like the sign-in throttles,
+    # in Redis or the database, atomically across processes); 429 with Retry-After.
+    # "<count>/<seconds>" or DRF's "<count>/<s|min|hour|day>". The web client asks
+    # for one chat token per page load and one more an hour, and refreshes once per
+    # access token lifetime: the defaults leave room for many tabs and reloads.
+    "DEFAULT_THROTTLE_RATES": {
+        # POST /api/auth/refresh, per account the refresh token names (else per address).
+        "auth_refresh": env.str("THROTTLE_REFRESH_RATE", default="30/60"),
+        # GET /api/stream/token, per user.
+        "chat_token": env.str("THROTTLE_CHAT_TOKEN_RATE", default="30/60"),
+        # Looking at or using an invitation or set-password link, per client address
+        # (an office onboarding together shares one).
+        "invitation": env.str("THROTTLE_INVITATION_RATE", default="100/600"),
+        # Setting a password through one link, per link.
+        "set_password": env.str("THROTTLE_SET_PASSWORD_RATE", default="10/600"),
+    },
 }
 
 # List counts stop here (or at the end of the page asked for): a count at the limit means "at least".
@@ -280,6 +297,15 @@ API_COUNT_LIMIT = env.int("API_COUNT_LIMIT", default=1000)
 # Counted in Redis when REDIS_URL is set, else in the database: shared by all processes.
 LOGIN_IP_RATE = env.str("LOGIN_IP_RATE", default="120/60")
 LOGIN_FAILURE_RATE = env.str("LOGIN_FAILURE_RATE", default="10/300")
+
+# A mistyped rate stops the process at start, not each request with a 500.
+for _name, _rate in [
+    ("LOGIN_IP_RATE", LOGIN_IP_RATE),
+    ("LOGIN_FAILURE_RATE", LOGIN_FAILURE_RATE),
+    *((f"throttle rate {scope!r}", rate) for scope, rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items()),
+]:
+    if not re.fullmatch(r"[1-9]\d*/(?:[1-9]\d*|s|sec|second|m|min|minute|h|hour|d|day)", _rate):
+        raise ImproperlyConfigured(f'{_name} is {_rate!r}: write "<count>/<seconds>", e.g. "30/60".')
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5)),
