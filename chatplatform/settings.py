@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "corsheaders",
+    "csp",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
@@ -62,6 +64,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise: the files it serves (an SVG too) carry the policy as well.
+    "chatplatform.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "chatplatform.middleware.RequestIdMiddleware",
@@ -208,6 +212,75 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Content-Security-Policy (django-csp; chatplatform/csp.py adds what depends on the
+# request). One policy for the console, the API docs and the web client: scripts only
+# from this origin (the web client's inline bootstrap scripts by their hashes, a
+# template's by its nonce), no plugins, no framing, forms and <base> to this origin.
+# Styles may be inline: ReDoc and the chat UI kit inject <style> at run time, and a
+# style cannot run script. The chat service's origin (the `base_url` of
+# /api/stream/token: this server, CHATENGINE_PUBLIC_URL or STREAM_BASE_URL) is added
+# to connect-src (HTTP and WebSocket) and to img-src and media-src per request.
+_csp_sources = {
+    # Where else the chat service's uploaded files are served from (e.g. Stream's CDN).
+    "media": env.list("CSP_MEDIA_SOURCES", default=[]),
+    # Anything else the browser must reach (e.g. an error reporter).
+    "connect": env.list("CSP_CONNECT_SOURCES", default=[]),
+}
+_csp_policy = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:", *_csp_sources["media"]],
+        "media-src": [SELF, "blob:", *_csp_sources["media"]],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF, *_csp_sources["connect"]],
+        # ReDoc runs its search in a worker it starts from a blob.
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        # Only where the site is HTTPS (every deployment with DEBUG off).
+        "upgrade-insecure-requests": SECURE_SSL_REDIRECT,
+        "report-uri": env.str("CSP_REPORT_URI", default="") or None,
+    }
+}
+# CSP_REPORT_ONLY=1 sends the same policy as Content-Security-Policy-Report-Only:
+# browsers report what it would block (to CSP_REPORT_URI) and block nothing.
+if env.bool("CSP_REPORT_ONLY", default=False):
+    CONTENT_SECURITY_POLICY = None
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp_policy
+else:
+    CONTENT_SECURITY_POLICY = _csp_policy
+
+# Permissions-Policy: what browser features this site's pages may use. Camera,
+# microphone and screen sharing on this origin only (calls, voice messages), the
+# rest off. Feature names as Chromium knows them (others are logged as unknown).
+PERMISSIONS_POLICY = {
+    "camera": ["self"],
+    "microphone": ["self"],
+    "display-capture": ["self"],
+    "fullscreen": ["self"],  # the chat's image and video viewer
+    "accelerometer": [],
+    "autoplay": [],
+    "browsing-topics": [],
+    "encrypted-media": [],
+    "geolocation": [],
+    "gyroscope": [],
+    "hid": [],
+    "idle-detection": [],
+    "magnetometer": [],
+    "midi": [],
+    "payment": [],
+    "picture-in-picture": [],
+    "publickey-credentials-get": [],
+    "screen-wake-lock": [],
+    "serial": [],
+    "usb": [],
+    "xr-spatial-tracking": [],
+}
+
 # Bodies above this are refused before parsing (imports go through commands).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
 
@@ -349,8 +422,10 @@ SPECTACULAR_SETTINGS = {
     # from the page rotates it: read the cookie on every request instead. (A string
     # is passed to the page as JavaScript; ``requestInterceptor`` inside is the
     # page's own interceptor, which this one wraps.)
+    # No validator badge: it would load an image from the validator's site.
     "SWAGGER_UI_SETTINGS": """{
       deepLinking: true,
+      validatorUrl: null,
       requestInterceptor: (request, ...rest) => {
         const sent = requestInterceptor(request, ...rest);
         const cookie = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="));
