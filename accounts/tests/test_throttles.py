@@ -248,3 +248,26 @@ def test_counted_in_redis_when_it_is_configured(world, rates, settings):
     assert_throttled(member.get("/api/stream/token"))
     assert not SignInCounter.objects.filter(key__startswith="throttle:chat_token").exists()
     assert redis.Redis.from_url(url).keys(f"{settings.CACHE_KEY_PREFIX}:throttle:chat_token:*")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_counter_relaxes_durability_only_for_its_own_commit():
+    """Outside a transaction the count's commit does not wait for the disk; inside the
+    caller's transaction nothing about that transaction's durability changes."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    from django.db import transaction
+
+    from accounts.throttling import DatabaseStore
+
+    def synchronous_commit() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            return cursor.fetchone()[0]
+
+    store = DatabaseStore()
+    assert [store.incr("throttle:test:a", int(time.time()) + 60) for _ in range(2)] == [1, 2]
+    assert synchronous_commit() == "on"  # the setting ended with the upsert's own transaction
+    with transaction.atomic():
+        assert store.incr("throttle:test:a", int(time.time()) + 60) == 3
+        assert synchronous_commit() == "on"
