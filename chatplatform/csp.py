@@ -11,8 +11,9 @@ it cannot know in advance is added here per request:
 - the hashes of a web client page's inline scripts (``chatplatform.webclient``
   attaches them to its response with ``csp_update``).
 
-API answers (``/api/``) are JSON that no browser should render or frame: they
-get ``default-src 'none'; frame-ancestors 'none'``, which is shorter too.
+API answers (``/api/``, and the built-in chat engine's ``/chat-api/``) are JSON
+that no browser should render or frame: they get ``default-src 'none';
+frame-ancestors 'none'``, which is shorter and cheaper too.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from django.http.response import HttpResponseBase
 
 from streamsync.tokens import public_chat_url
 
-API_PREFIX = "/api/"
+API_PREFIXES = ("/api/", "/chat-api/")
 API_POLICY = {"default-src": ["'none'"], "frame-ancestors": ["'none'"]}
 _WEBSOCKET_SCHEME = {"http": "ws", "https": "wss"}
 
@@ -63,7 +64,7 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
         )
         if not configured:
             return parts
-        if request.path_info.startswith(API_PREFIX) and parts.config is None:
+        if request.path_info.startswith(API_PREFIXES) and parts.config is None:
             parts.config = API_POLICY
             parts.update = parts.replace = None
             return parts

@@ -103,8 +103,9 @@ def test_redoc_is_served_without_third_party_addresses():
     assert Client().get("/redoc/redoc.standalone.0123456789abcdef.js").status_code == 404
 
 
-def test_api_answers_get_the_closed_policy():
-    response = Client().get("/api/health")
+@pytest.mark.parametrize("path", ["/api/health", "/chat-api/app"])
+def test_api_answers_get_the_closed_policy(path):
+    response = Client().get(path)
     assert directives(response) == {"default-src": ["'none'"], "frame-ancestors": ["'none'"]}
 
 
