@@ -37,7 +37,11 @@ from django.conf import settings
 from django.db import connections, router
 from django.http import HttpRequest
 from rest_framework.request import Request
+from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
+from rest_framework_simplejwt.exceptions import TokenBackendError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.state import token_backend
 
 from accounts.models import SignInCounter, User
 from audit.services import audit_record
@@ -47,10 +51,16 @@ from chatplatform.db import column_field
 logger = logging.getLogger(__name__)
 
 
+# DRF's spelling of a period ("30/min"), beside a number of seconds ("30/60").
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
 def parse_rate(rate: str) -> tuple[int, int]:
-    """``"10/300"`` → (10 requests, 300 seconds)."""
-    count, _, seconds = rate.partition("/")
-    return int(count), int(seconds)
+    """``"10/300"`` → (10 requests, 300 seconds); DRF's ``"10/min"`` works too."""
+    count, _, period = rate.partition("/")
+    period = period.strip()
+    seconds = int(period) if period.isdigit() else _PERIODS[period[:1].lower()]
+    return int(count), seconds
 
 
 class CounterStore(Protocol):
@@ -77,10 +87,18 @@ class DatabaseStore:
             connection.ops.quote_name(column_field(SignInCounter, name).column)
             for name in ("key", "count", "expires_at")
         )
+        values = "VALUES (%s, 1, %s)"
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
+            # The upsert is a transaction of its own: let its commit skip the wait for
+            # the WAL flush (a crash may forget the last few counts, which only
+            # lets a few more requests through), as each counted request would
+            # otherwise wait for a disk write. Never inside the caller's transaction,
+            # whose own writes must stay durable.
+            values = "SELECT %s, 1, %s FROM (SELECT set_config('synchronous_commit', 'off', true)) AS _async"
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {table} ({key_column}, {count_column}, {expires_column}) "  # noqa: S608  (names from the model)
-                f"VALUES (%s, 1, %s) "
+                f"INSERT INTO {table} ({key_column}, {count_column}, {expires_column}) "
+                f"{values} "
                 f"ON CONFLICT ({key_column}) DO UPDATE SET {count_column} = {table}.{count_column} + 1 "
                 f"RETURNING {count_column}",
                 [key, expires_at],
@@ -181,9 +199,14 @@ class SignInRefused(Exception):
     @property
     def message(self) -> str:
         """What a person reads on a page."""
-        minutes = math.ceil(self.retry_after / 60)
-        wait = "a minute" if minutes <= 1 else f"{minutes} minutes"
-        return f"Too many sign-in attempts. Wait {wait} and try again."
+        return wait_message(self.retry_after, what="sign-in attempts")
+
+
+def wait_message(seconds: int, *, what: str = "attempts") -> str:
+    """ "Too many attempts. Wait 2 minutes and try again." for a page."""
+    minutes = math.ceil(seconds / 60)
+    wait = "a minute" if minutes <= 1 else f"{minutes} minutes"
+    return f"Too many {what}. Wait {wait} and try again."
 
 
 def sign_in_address_admit(request: HttpRequest) -> None:
@@ -251,3 +274,94 @@ class LoginIPThrottle(BaseThrottle):
 
     def wait(self) -> float:
         return self.retry_after
+
+
+class ScopedThrottle(BaseThrottle):
+    """DRF's scoped rates, counted where every process sees them.
+
+    A subclass names its ``scope``; the rate is
+    ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][scope]`` (env overridable, see
+    settings). DRF's own ``ScopedRateThrottle`` keeps a list of timestamps in the
+    cache and writes it back after reading it: two processes that read the same
+    list both admit their request, and without Redis the cache is each process's
+    own memory. This one counts with ``FixedWindowCounter`` instead (Redis
+    ``INCR``, else one database upsert), so N concurrent requests get N distinct
+    numbers and at most the limit of them pass, however many processes serve them.
+
+    The key is the authenticated user (so colleagues behind one address do not
+    share a budget), else the client address; ``get_ident`` may pick another.
+    """
+
+    scope: str = ""
+
+    def get_ident(self, request: Request, view: Any) -> str:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return f"user:{user.pk}"
+        return f"address:{client_address(request) or 'unknown'}"
+
+    def hit(self, ident: str) -> int | None:
+        """Count one request for ``ident``: None if it may pass, else the seconds to wait.
+        (Pages outside DRF call this with the ident they chose.)"""
+        counter = FixedWindowCounter(self.scope, api_settings.DEFAULT_THROTTLE_RATES[self.scope])
+        return counter.seconds_left() if counter.hit(ident) > counter.limit else None
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        self.retry_after = self.hit(self.get_ident(request, view))
+        return self.retry_after is None
+
+    def wait(self) -> float:
+        return self.retry_after
+
+
+class RefreshThrottle(ScopedThrottle):
+    """Refreshes per account: keyed by the user a validly signed refresh token
+    names (checked without the database), else by the client address, so junk
+    tokens share one budget per address and an office behind one address does not."""
+
+    scope = "auth_refresh"
+
+    def get_ident(self, request: Request, view: Any) -> str:
+        raw = request.data.get("refresh") if isinstance(request.data, dict) else None
+        raw = raw or request.COOKIES.get(settings.JWT_COOKIE["REFRESH_NAME"])
+        if isinstance(raw, str) and raw:
+            try:
+                claims = token_backend.decode(raw, verify=True)
+            except TokenBackendError:
+                pass
+            else:
+                if claims.get(jwt_settings.USER_ID_CLAIM):
+                    return f"user:{claims[jwt_settings.USER_ID_CLAIM]}"
+        return super().get_ident(request, view)
+
+
+class ChatTokenThrottle(ScopedThrottle):
+    """Chat tokens per user (the endpoint needs a signed-in user)."""
+
+    scope = "chat_token"
+
+
+class InvitationThrottle(ScopedThrottle):
+    """Every look at or use of an invitation or set-password link, per client address."""
+
+    scope = "invitation"
+
+    def get_ident(self, request: Request, view: Any) -> str:
+        return f"address:{client_address(request) or 'unknown'}"
+
+
+class SetPasswordThrottle(ScopedThrottle):
+    """Passwords set through one link (an invitation's or a set-password link), per
+    link: each attempt hashes a password, and a link's holder needs only a few."""
+
+    scope = "set_password"
+
+    @staticmethod
+    def link_ident(token: str) -> str:
+        return f"link:{token}"
+
+    def get_ident(self, request: Request, view: Any) -> str:
+        token = request.data.get("token") if isinstance(request.data, dict) else None
+        if isinstance(token, str) and token:
+            return self.link_ident(token)
+        return super().get_ident(request, view)

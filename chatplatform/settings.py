@@ -11,10 +11,12 @@ variable.
 from __future__ import annotations
 
 import ipaddress
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -54,6 +56,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "corsheaders",
+    "csp",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
@@ -74,6 +77,8 @@ MIDDLEWARE = [
     # the middleware below answers by itself (redirects, static files, preflights).
     "chatplatform.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise: the files it serves (an SVG too) carry the policy as well.
+    "chatplatform.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "audit.context.AuditContextMiddleware",
@@ -219,6 +224,75 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Content-Security-Policy (django-csp; chatplatform/csp.py adds what depends on the
+# request). One policy for the console, the API docs and the web client: scripts only
+# from this origin (the web client's inline bootstrap scripts by their hashes, a
+# template's by its nonce), no plugins, no framing, forms and <base> to this origin.
+# Styles may be inline: ReDoc and the chat UI kit inject <style> at run time, and a
+# style cannot run script. The chat service's origin (the `base_url` of
+# /api/stream/token: this server, CHATENGINE_PUBLIC_URL or STREAM_BASE_URL) is added
+# to connect-src (HTTP and WebSocket) and to img-src and media-src per request.
+_csp_sources = {
+    # Where else the chat service's uploaded files are served from (e.g. Stream's CDN).
+    "media": env.list("CSP_MEDIA_SOURCES", default=[]),
+    # Anything else the browser must reach (e.g. an error reporter).
+    "connect": env.list("CSP_CONNECT_SOURCES", default=[]),
+}
+_csp_policy = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", "blob:", *_csp_sources["media"]],
+        "media-src": [SELF, "blob:", *_csp_sources["media"]],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF, *_csp_sources["connect"]],
+        # ReDoc runs its search in a worker it starts from a blob.
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        # Only where the site is HTTPS (every deployment with DEBUG off).
+        "upgrade-insecure-requests": SECURE_SSL_REDIRECT,
+        "report-uri": env.str("CSP_REPORT_URI", default="") or None,
+    }
+}
+# CSP_REPORT_ONLY=1 sends the same policy as Content-Security-Policy-Report-Only:
+# browsers report what it would block (to CSP_REPORT_URI) and block nothing.
+if env.bool("CSP_REPORT_ONLY", default=False):
+    CONTENT_SECURITY_POLICY = None
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp_policy
+else:
+    CONTENT_SECURITY_POLICY = _csp_policy
+
+# Permissions-Policy: what browser features this site's pages may use. Camera,
+# microphone and screen sharing on this origin only (calls, voice messages), the
+# rest off. Feature names as Chromium knows them (others are logged as unknown).
+PERMISSIONS_POLICY = {
+    "camera": ["self"],
+    "microphone": ["self"],
+    "display-capture": ["self"],
+    "fullscreen": ["self"],  # the chat's image and video viewer
+    "accelerometer": [],
+    "autoplay": [],
+    "browsing-topics": [],
+    "encrypted-media": [],
+    "geolocation": [],
+    "gyroscope": [],
+    "hid": [],
+    "idle-detection": [],
+    "magnetometer": [],
+    "midi": [],
+    "payment": [],
+    "picture-in-picture": [],
+    "publickey-credentials-get": [],
+    "screen-wake-lock": [],
+    "serial": [],
+    "usb": [],
+    "xr-spatial-tracking": [],
+}
+
 # Bodies above this are refused before parsing (imports go through commands).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
 
@@ -281,6 +355,22 @@ REST_FRAMEWORK = {
     # 0 (the default) ignores the header: anyone can write it, and the login
     # throttle and the audit log would believe whatever a client sends.
     "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    # Scoped throttles (accounts/throttling.py: counted like the sign-in throttles,
+    # in Redis or the database, atomically across processes); 429 with Retry-After.
+    # "<count>/<seconds>" or DRF's "<count>/<s|min|hour|day>". The web client asks
+    # for one chat token per page load and one more an hour, and refreshes once per
+    # access token lifetime: the defaults leave room for many tabs and reloads.
+    "DEFAULT_THROTTLE_RATES": {
+        # POST /api/auth/refresh, per account the refresh token names (else per address).
+        "auth_refresh": env.str("THROTTLE_REFRESH_RATE", default="30/60"),
+        # GET /api/stream/token, per user.
+        "chat_token": env.str("THROTTLE_CHAT_TOKEN_RATE", default="30/60"),
+        # Looking at or using an invitation or set-password link, per client address
+        # (an office onboarding together shares one).
+        "invitation": env.str("THROTTLE_INVITATION_RATE", default="100/600"),
+        # Setting a password through one link, per link.
+        "set_password": env.str("THROTTLE_SET_PASSWORD_RATE", default="10/600"),
+    },
 }
 
 # List counts stop here (or at the end of the page asked for): a count at the limit means "at least".
@@ -292,6 +382,15 @@ API_COUNT_LIMIT = env.int("API_COUNT_LIMIT", default=1000)
 # Counted in Redis when REDIS_URL is set, else in the database: shared by all processes.
 LOGIN_IP_RATE = env.str("LOGIN_IP_RATE", default="120/60")
 LOGIN_FAILURE_RATE = env.str("LOGIN_FAILURE_RATE", default="10/300")
+
+# A mistyped rate stops the process at start, not each request with a 500.
+for _name, _rate in [
+    ("LOGIN_IP_RATE", LOGIN_IP_RATE),
+    ("LOGIN_FAILURE_RATE", LOGIN_FAILURE_RATE),
+    *((f"throttle rate {scope!r}", rate) for scope, rate in REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].items()),
+]:
+    if not re.fullmatch(r"[1-9]\d*/(?:[1-9]\d*|s|sec|second|m|min|minute|h|hour|d|day)", _rate):
+        raise ImproperlyConfigured(f'{_name} is {_rate!r}: write "<count>/<seconds>", e.g. "30/60".')
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=5)),
@@ -345,8 +444,10 @@ SPECTACULAR_SETTINGS = {
     # from the page rotates it: read the cookie on every request instead. (A string
     # is passed to the page as JavaScript; ``requestInterceptor`` inside is the
     # page's own interceptor, which this one wraps.)
+    # No validator badge: it would load an image from the validator's site.
     "SWAGGER_UI_SETTINGS": """{
       deepLinking: true,
+      validatorUrl: null,
       requestInterceptor: (request, ...rest) => {
         const sent = requestInterceptor(request, ...rest);
         const cookie = document.cookie.split("; ").find((c) => c.startsWith("csrftoken="));

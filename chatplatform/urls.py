@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.api.auth_views import LoginView, LogoutView, MeView, RefreshView
 from accounts.api.views import UserViewSet
@@ -12,6 +12,7 @@ from audit.api.views import AuditEventViewSet
 from channels_app.api.views import ChannelViewSet
 from chatplatform.api.routers import OptionalSlashRouter
 from chatplatform.api.views import HealthView, ReadyView, unknown_api_path
+from chatplatform.apidocs import RedocView, redoc_bundle
 from chatplatform.metrics import metrics_view
 from chatplatform.webclient import ROUTE_PATTERN
 from chatplatform.webclient import page as web_client_page
@@ -44,9 +45,12 @@ api_patterns: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("api/", include(api_patterns)),
-    path("swagger/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path("swagger/index.html", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-index"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # The split view serves its start-up script from its own URL (?script), not inline:
+    # the Content-Security-Policy admits scripts from this origin only.
+    path("swagger/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+    path("swagger/index.html", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-index"),
+    path("redoc/", RedocView.as_view(url_name="schema"), name="redoc"),
+    path("redoc/redoc.standalone.<str:version>.js", redoc_bundle, name="redoc-bundle"),
     path("admin/", admin.site.urls),
     path("chat-api/", include("chatengine.urls")),
     re_path(r"^metrics/?$", metrics_view, name="metrics"),

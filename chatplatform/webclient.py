@@ -6,13 +6,21 @@ the assets from ``WEB_CLIENT_ROOT`` at the site root (``WHITENOISE_ROOT``),
 cached for good since their names change with their content; this view answers
 the routes themselves, never cached, so a deploy reaches every browser at its
 next page load. Paths the export does not know get its own 404 page.
+
+Next inlines small bootstrap scripts in each page (the React Server Components
+payload). The Content-Security-Policy admits no inline script but these, by
+their SHA-256 hashes, computed once per built file.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
 import re
 from pathlib import Path
 
+from csp.constants import SELF
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.cache import add_never_cache_headers
@@ -30,6 +38,20 @@ NOT_BUILT = """<!doctype html><html lang="en"><meta charset="utf-8">
 """
 
 
+# An inline script: a <script> without src, up to its end tag (HTML allows no nesting).
+INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=64)
+def _inline_script_hashes(path: Path, modified_ns: int) -> tuple[str, ...]:
+    hashes = (
+        f"'sha256-{base64.b64encode(hashlib.sha256(body).digest()).decode()}'"
+        for body in INLINE_SCRIPT.findall(path.read_bytes())
+        if body.strip()
+    )
+    return tuple(dict.fromkeys(hashes))
+
+
 def _page(root: Path, route: str) -> Path | None:
     # ROUTE_PATTERN admits only letters, digits, "-" and "/": no way out of root.
     candidate = root / f"{route.strip('/') or 'index'}.html"
@@ -39,6 +61,10 @@ def _page(root: Path, route: str) -> Path | None:
 def _html(path: Path, status: int = 200) -> HttpResponse:
     response = HttpResponse(path.read_bytes(), content_type="text/html; charset=utf-8", status=status)
     add_never_cache_headers(response)
+    # What django-csp's csp_update decorator sets; merged by chatplatform.csp.
+    response._csp_update = {  # type: ignore[attr-defined]
+        "script-src": [SELF, *_inline_script_hashes(path, path.stat().st_mtime_ns)]
+    }
     return response
 
 

@@ -9,7 +9,13 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 
-from accounts.throttling import SignInRefused, sign_in_address_admit
+from accounts.throttling import (
+    InvitationThrottle,
+    SetPasswordThrottle,
+    SignInRefused,
+    sign_in_address_admit,
+    wait_message,
+)
 from chatplatform.errors import ApplicationError
 from onboarding.invitations import invitation_accept, link_for_token
 
@@ -34,12 +40,23 @@ class AcceptForm(forms.Form):
 @never_cache
 @csrf_protect
 def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
-    if request.method == "POST":
-        # Each use of a link counts per client address, as on the API and the login pages.
+    # Every look at a link counts per client address (guessing links is looking at
+    # many); each use also counts on the sign-in address limit, as on the API and
+    # the login pages, and on the link's own limit of passwords set.
+    wait = InvitationThrottle().hit(InvitationThrottle().get_ident(request, None))
+    message = wait_message(wait) if wait is not None else ""
+    if request.method == "POST" and wait is None:
         try:
             sign_in_address_admit(request)
         except SignInRefused as refused:
-            return render(request, "onboarding/accept.html", {"wait": refused.message}, status=429)
+            wait, message = refused.retry_after, refused.message
+        else:
+            wait = SetPasswordThrottle().hit(SetPasswordThrottle.link_ident(token))
+            message = wait_message(wait) if wait is not None else ""
+    if wait is not None:
+        response = render(request, "onboarding/accept.html", {"wait": message}, status=429)
+        response["Retry-After"] = str(wait)
+        return response
     try:
         link = link_for_token(token)
     except ApplicationError as exc:

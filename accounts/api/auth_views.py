@@ -23,7 +23,7 @@ from accounts.api.serializers import (
 )
 from accounts.authentication import enforce_csrf, ensure_can_sign_in
 from accounts.models import normalize_email
-from accounts.throttling import SignInRefused
+from accounts.throttling import RefreshThrottle, SignInRefused
 from accounts.tokens import (
     InvalidRefreshToken,
     clear_auth_cookies,
@@ -92,6 +92,7 @@ class LoginView(TokenEndpoint):
 
 class RefreshView(TokenEndpoint):
     extra_error_codes = {"post": ["401", "403"]}
+    throttle_classes = [RefreshThrottle]
 
     @extend_schema(
         tags=["auth"],
@@ -100,7 +101,7 @@ class RefreshView(TokenEndpoint):
         description=(
             "Exchanges a refresh token (from the body, or from the refresh cookie with an "
             "`X-CSRFToken` header) for a new pair. Refresh tokens rotate: the one used is "
-            "refused from then on."
+            "refused from then on. Throttled per account (429 with `Retry-After`)."
         ),
     )
     def post(self, request: Request) -> Response:

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 
 from accounts.api.auth_views import TokenEndpoint
 from accounts.api.serializers import UserSerializer
-from accounts.throttling import LoginIPThrottle
+from accounts.throttling import InvitationThrottle, LoginIPThrottle, SetPasswordThrottle
 from chatplatform.api.permissions import MANAGERS, MODERATOR, ActionRolePermission, may_grant, role_key
 from onboarding.api.serializers import (
     InvitationAcceptedSerializer,
@@ -121,7 +121,7 @@ class InvitationViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.Retri
 class InvitationAcceptView(TokenEndpoint):
     """Public: whoever holds the link's token may use it once."""
 
-    throttle_classes = [LoginIPThrottle]
+    throttle_classes = [LoginIPThrottle, InvitationThrottle, SetPasswordThrottle]
 
     @extend_schema(
         tags=["invitations"],
@@ -131,7 +131,8 @@ class InvitationAcceptView(TokenEndpoint):
             "Accept an invitation (creates the user with the invited role and channels) or use a "
             "set-password link (sets the existing account's password). 400 `invalid_invitation`, "
             "`invitation_expired`, `invitation_revoked` or `invitation_accepted` when the link cannot "
-            "be used; 403 `tenant_suspended`."
+            "be used; 403 `tenant_suspended`. Throttled per client address and per link (429 with "
+            "`Retry-After`)."
         ),
     )
     def post(self, request: Request) -> Response:

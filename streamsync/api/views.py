@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from accounts.throttling import ChatTokenThrottle
 from chatplatform.api.serializers import timestamp
 from streamsync.tokens import chat_token_issue, public_chat_url
 from streamsync.webhooks import webhook_receive
@@ -31,6 +32,7 @@ class ChatTokenSerializer(serializers.Serializer):
 
 class ChatTokenView(APIView):
     permission_classes = [IsAuthenticated]
+    throttle_classes = [ChatTokenThrottle]
 
     @extend_schema(
         tags=["chat"],
@@ -39,7 +41,7 @@ class ChatTokenView(APIView):
             "A chat token for the authenticated user, signed locally (no call to the chat "
             "service). Refused with 403 for a suspended tenant (`tenant_suspended`) and for "
             "platform staff without a tenant (`no_chat_account`). The user id is never taken "
-            "from the request."
+            "from the request. Throttled per user (429 with `Retry-After`)."
         ),
     )
     def get(self, request: Request) -> Response:
