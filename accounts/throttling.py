@@ -273,7 +273,7 @@ class LoginIPThrottle(BaseThrottle):
         return True
 
     def wait(self) -> float:
-        return self.retry_after
+        return float(self.retry_after or 0)
 
 
 class ScopedThrottle(BaseThrottle):
@@ -289,12 +289,12 @@ class ScopedThrottle(BaseThrottle):
     numbers and at most the limit of them pass, however many processes serve them.
 
     The key is the authenticated user (so colleagues behind one address do not
-    share a budget), else the client address; ``get_ident`` may pick another.
+    share a budget), else the client address; ``ident`` may pick another.
     """
 
     scope: str = ""
 
-    def get_ident(self, request: Request, view: Any) -> str:
+    def ident(self, request: Request | HttpRequest, view: Any) -> str:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated:
             return f"user:{user.pk}"
@@ -303,15 +303,15 @@ class ScopedThrottle(BaseThrottle):
     def hit(self, ident: str) -> int | None:
         """Count one request for ``ident``: None if it may pass, else the seconds to wait.
         (Pages outside DRF call this with the ident they chose.)"""
-        counter = FixedWindowCounter(self.scope, api_settings.DEFAULT_THROTTLE_RATES[self.scope])
+        counter = FixedWindowCounter(self.scope, str(api_settings.DEFAULT_THROTTLE_RATES[self.scope]))
         return counter.seconds_left() if counter.hit(ident) > counter.limit else None
 
     def allow_request(self, request: Request, view: Any) -> bool:
-        self.retry_after = self.hit(self.get_ident(request, view))
+        self.retry_after = self.hit(self.ident(request, view))
         return self.retry_after is None
 
     def wait(self) -> float:
-        return self.retry_after
+        return float(self.retry_after or 0)
 
 
 class RefreshThrottle(ScopedThrottle):
@@ -321,8 +321,9 @@ class RefreshThrottle(ScopedThrottle):
 
     scope = "auth_refresh"
 
-    def get_ident(self, request: Request, view: Any) -> str:
-        raw = request.data.get("refresh") if isinstance(request.data, dict) else None
+    def ident(self, request: Request | HttpRequest, view: Any) -> str:
+        data = getattr(request, "data", None)
+        raw = data.get("refresh") if isinstance(data, dict) else None
         raw = raw or request.COOKIES.get(settings.JWT_COOKIE["REFRESH_NAME"])
         if isinstance(raw, str) and raw:
             try:
@@ -332,7 +333,7 @@ class RefreshThrottle(ScopedThrottle):
             else:
                 if claims.get(jwt_settings.USER_ID_CLAIM):
                     return f"user:{claims[jwt_settings.USER_ID_CLAIM]}"
-        return super().get_ident(request, view)
+        return super().ident(request, view)
 
 
 class ChatTokenThrottle(ScopedThrottle):
@@ -346,7 +347,7 @@ class InvitationThrottle(ScopedThrottle):
 
     scope = "invitation"
 
-    def get_ident(self, request: Request, view: Any) -> str:
+    def ident(self, request: Request | HttpRequest, view: Any) -> str:
         return f"address:{client_address(request) or 'unknown'}"
 
 
@@ -360,8 +361,9 @@ class SetPasswordThrottle(ScopedThrottle):
     def link_ident(token: str) -> str:
         return f"link:{token}"
 
-    def get_ident(self, request: Request, view: Any) -> str:
-        token = request.data.get("token") if isinstance(request.data, dict) else None
+    def ident(self, request: Request | HttpRequest, view: Any) -> str:
+        data = getattr(request, "data", None)
+        token = data.get("token") if isinstance(data, dict) else None
         if isinstance(token, str) and token:
             return self.link_ident(token)
-        return super().get_ident(request, view)
+        return super().ident(request, view)

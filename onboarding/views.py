@@ -43,7 +43,7 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
     # Every look at a link counts per client address (guessing links is looking at
     # many); each use also counts on the sign-in address limit, as on the API and
     # the login pages, and on the link's own limit of passwords set.
-    wait = InvitationThrottle().hit(InvitationThrottle().get_ident(request, None))
+    wait = InvitationThrottle().hit(InvitationThrottle().ident(request, None))
     message = wait_message(wait) if wait is not None else ""
     if request.method == "POST" and wait is None:
         try:
