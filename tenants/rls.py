@@ -78,16 +78,18 @@ _SCOPE_SQL = f"SELECT set_config('{BYPASS_SETTING}', %s, false), set_config('{TE
 _UNSCOPED = ("on", "")
 
 
-def tenant_policy(table: str, condition: str) -> migrations.RunPython:
+def tenant_policy(table: str, condition: str, *, also_writes: str = "") -> migrations.RunPython:
     """A migration operation: row-level security on ``table`` (PostgreSQL only,
     a no-op elsewhere). ``condition`` is the SQL that holds for a row of the
     scoped tenant, written with ``app_rls_tenant()``; it applies to reads and
-    writes alike (``USING`` and ``WITH CHECK``), and the bypass lets every row through."""
+    writes alike (``USING`` and ``WITH CHECK``), and the bypass lets every row
+    through. ``also_writes`` names rows a scoped request may write but not read."""
     expression = f"app_rls_bypass() OR ({condition})"
+    check = f"{expression} OR ({also_writes})" if also_writes else expression
     forward = [
         f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
-        f"CREATE POLICY {POLICY_NAME} ON {table} USING ({expression}) WITH CHECK ({expression})",
+        f"CREATE POLICY {POLICY_NAME} ON {table} USING ({expression}) WITH CHECK ({check})",
     ]
     reverse = [
         f"DROP POLICY {POLICY_NAME} ON {table}",

@@ -10,6 +10,10 @@ class Migration(migrations.Migration):
     dependencies = [("streamsync", "0004_outbox_entries_label"), ("tenants", "0003_row_level_security")]
 
     operations = [
-        tenant_policy("streamsync_outboxentry", "tenant_id = app_rls_tenant()"),
+        # A membership removed by a cascade is queued without its tenant (the
+        # channel may be gone): a request may queue such a row, not read it.
+        tenant_policy(
+            "streamsync_outboxentry", "tenant_id = app_rls_tenant()", also_writes="tenant_id IS NULL"
+        ),
         tenant_policy("streamsync_syncstate", "tenant_id = app_rls_tenant()"),
     ]
