@@ -280,3 +280,13 @@ def test_a_session_without_the_applications_bypass_sees_nothing(world):
             assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)  # noqa: S608
         conn.execute("SET app.bypass_rls = on")
         assert conn.execute("SELECT count(*) FROM tenants_tenant").fetchone() == (2,)
+
+
+def test_a_bypass_inside_a_scoped_request_sees_every_tenant_then_scopes_again(world):
+    rls.scope_to_tenant(world.tenant_a.pk)
+    try:
+        with rls.bypass():
+            assert Tenant.objects.count() == 2
+        assert list(Tenant.objects.values_list("pk", flat=True)) == [world.tenant_a.pk]
+    finally:
+        rls.unscope()
