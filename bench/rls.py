@@ -141,7 +141,7 @@ def time_requests(client, path: str, count: int) -> float:
 
 
 def time_rows_insert(tenant_id, rows: int, *, lifted: bool) -> float:
-    from django.db import connection, transaction
+    from django.db import connection, connections, transaction
     from django.utils import timezone
 
     from accounts.models import User
@@ -149,7 +149,7 @@ def time_rows_insert(tenant_id, rows: int, *, lifted: bool) -> float:
 
     now = timezone.now()
     data = [(uuid.uuid4(), f"bulk{n}@bench.test", f"Bulk {n}", "!") for n in range(rows)]
-    connection.__dict__.pop("_row_security_active", None)
+    connections["default"].__dict__.pop("_row_security_active", None)
     try:
         with transaction.atomic():
             if lifted:
@@ -173,7 +173,7 @@ def time_rows_insert(tenant_id, rows: int, *, lifted: bool) -> float:
             elapsed = time.perf_counter() - started
             transaction.set_rollback(True)
     finally:
-        connection.__dict__.pop("_row_security_active", None)
+        connections["default"].__dict__.pop("_row_security_active", None)
     return elapsed
 
 

@@ -180,7 +180,11 @@ def _log_bypass(actor: Any, request: Any) -> None:
         return
     django_request._rls_bypass_logged = True
     logger.info(
-        "row-level security bypassed for platform staff",
+        "row-level security bypassed for platform staff: user %s, request %s, %s %s",
+        actor.pk,
+        getattr(django_request, "request_id", ""),
+        django_request.method,
+        django_request.path,
         extra={
             "user_id": str(actor.pk),
             "request_id": getattr(django_request, "request_id", ""),

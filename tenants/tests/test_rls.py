@@ -290,3 +290,14 @@ def test_a_bypass_inside_a_scoped_request_sees_every_tenant_then_scopes_again(wo
         assert list(Tenant.objects.values_list("pk", flat=True)) == [world.tenant_a.pk]
     finally:
         rls.unscope()
+
+
+def test_a_staff_console_request_is_logged_as_a_bypass(staff_client, world, caplog):
+    with caplog.at_level(logging.INFO, logger="tenants.rls"):
+        response = staff_client.get("/admin/channels_app/channel/")
+    assert response.status_code == 200
+    # The console lists every tenant's channels.
+    assert world.foreign_channel.name in response.content.decode()
+    records = [r for r in caplog.records if r.name == "tenants.rls"]
+    assert [r.user_id for r in records] == [str(world.staff.pk)]
+    assert str(world.staff.pk) in records[0].getMessage()
