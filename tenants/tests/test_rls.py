@@ -301,3 +301,15 @@ def test_a_staff_console_request_is_logged_as_a_bypass(staff_client, world, capl
     records = [r for r in caplog.records if r.name == "tenants.rls"]
     assert [r.user_id for r in records] == [str(world.staff.pk)]
     assert str(world.staff.pk) in records[0].getMessage()
+
+
+def test_the_deploy_check_warns_about_a_role_that_skips_the_policies(db):
+    assert rls.rls_enforced_check(None, databases=["default"]) == []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT session_user, rolsuper FROM pg_roles WHERE rolname = session_user")
+        login, superuser = cursor.fetchone()
+        if not superuser:
+            pytest.skip("the login role is the owner itself: no superuser to compare with")
+        # Until the test's transaction ends: the session as its (superuser) login role.
+        cursor.execute(f"SET LOCAL ROLE {connection.ops.quote_name(login)}")
+    assert [message.id for message in rls.rls_enforced_check(None, databases=["default"])] == ["tenants.W001"]
