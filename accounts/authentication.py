@@ -33,6 +33,7 @@ from rest_framework_simplejwt.utils import get_md5_hash_password
 
 from accounts.models import User
 from accounts.selectors import user_with_tenant
+from tenants import rls
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
 
@@ -89,6 +90,8 @@ class CookieJWTAuthentication(JWTAuthentication):
         user = self.get_user(validated)
         if from_cookie and request.method not in SAFE_METHODS:
             enforce_csrf(request)
+        # From here on the database shows this request its tenant's rows only.
+        rls.scope_for_actor(user, request)
         return user, validated
 
     def get_validated_token(self, raw_token: bytes) -> Token:

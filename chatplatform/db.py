@@ -193,13 +193,25 @@ def rows_insert(
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # The driver's own cursor: its errors need Django's wrapping (IntegrityError...).
-            with (
-                connection.wrap_database_errors,
-                cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
-            ):
-                for row in prepared:
-                    copy.write_row(row + tail)
-                    count += 1
+            raw = cursor.cursor
+            with connection.wrap_database_errors:
+                target = table
+                staged = _row_security_active(connection, model._meta.db_table)
+                if staged:
+                    # COPY refuses a table under row-level security: the rows go
+                    # into a temporary table of these columns, then into the table
+                    # with one INSERT ... SELECT, which the policies check.
+                    target = quote(f"rows_insert_{model._meta.db_table}")
+                    raw.execute(f"DROP TABLE IF EXISTS {target}")
+                    empty = f"SELECT {columns} FROM {table} WITH NO DATA"  # noqa: S608
+                    raw.execute(f"CREATE TEMPORARY TABLE {target} AS {empty}")
+                with raw.copy(f"COPY {target} ({columns}) FROM STDIN") as copy:
+                    for row in prepared:
+                        copy.write_row(row + tail)
+                        count += 1
+                if staged:
+                    raw.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {target}")  # noqa: S608
+                    raw.execute(f"DROP TABLE {target}")
             return count
         placeholders = ", ".join(["%s"] * (len(fields) + len(constant_fields)))
         sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
@@ -207,6 +219,17 @@ def rows_insert(
             cursor.executemany(sql, [row + tail for row in batch])
             count += len(batch)
     return count
+
+
+def _row_security_active(connection: BaseDatabaseWrapper, table: str) -> bool:
+    """Whether the policies of ``table`` apply to this connection's role (not to
+    a superuser's, nor to a table without them); asked once per table."""
+    known = connection.__dict__.setdefault("_row_security_active", {})
+    if table not in known:
+        with connection.cursor() as cursor:
+            cursor.cursor.execute("SELECT row_security_active(%s::regclass)", [table])
+            known[table] = cursor.cursor.fetchone()[0]
+    return known[table]
 
 
 def rows_update(

@@ -76,6 +76,8 @@ MIDDLEWARE = [
     # First: the request id, the access line and the request metrics cover what
     # the middleware below answers by itself (redirects, static files, preflights).
     "chatplatform.middleware.RequestIdMiddleware",
+    # Ends a request's tenant scope of its database connection, however it ends.
+    "tenants.rls.RowLevelSecurityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise: the files it serves (an SVG too) carry the policy as well.
     "chatplatform.csp.ContentSecurityPolicyMiddleware",
@@ -133,6 +135,29 @@ if _postgresql and env.bool("DATABASE_POOL", default=True):
 else:
     # Without a pool: persistent connections exhaust PostgreSQL under ASGI.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+
+
+def _reset_pooled_connection(connection: object) -> None:
+    from tenants.rls import reset_pooled_connection
+
+    reset_pooled_connection(connection)
+
+
+if _postgresql:
+    # Row-level security (tenants/rls.py): the application's sessions start
+    # with the bypass on; a tenant user's request scopes its connection, and a
+    # connection given back to the pool is unscoped again.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} -c app.bypass_rls=on".strip()
+    if "pool" in _options:
+        _options["pool"]["reset"] = _reset_pooled_connection
+    # The role that owns the tables, when the login role is another: the
+    # session takes it at startup (Django's ``assume_role`` deadlocks a pool
+    # in 5.2). Policies skip superusers and BYPASSRLS roles.
+    if _role := env.str("DATABASE_ROLE", default=""):
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", _role):
+            raise ImproperlyConfigured("DATABASE_ROLE must be a plain lower-case role name.")
+        _options["options"] += f" -c role={_role}"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the sync worker write concurrently: WAL lets readers
     # proceed, IMMEDIATE transactions queue writers instead of failing them.

@@ -41,6 +41,7 @@ from channels_app.models import Channel
 from channels_app.services import channel_members_add
 from chatplatform.errors import ApplicationError
 from onboarding.models import Invitation, InvitationStatus
+from tenants import rls
 from tenants.models import Tenant
 from tenants.roles import Role
 
@@ -236,7 +237,9 @@ def invitation_create(
     Preconditions: the caller may grant ``role``.
     """
     email = normalize_email(email)
-    owner = User.objects.filter(email=email).only("tenant_id").first()
+    # Across tenants by design: an address is one account on the whole platform.
+    with rls.bypass():
+        owner = User.objects.filter(email=email).only("tenant_id").first()
     if owner is not None and owner.tenant_id == tenant.pk:
         # The inviter's own directory shows this account: saying so reveals nothing.
         raise ApplicationError(EMAIL_UNAVAILABLE, code="email_taken", fields={"email": [EMAIL_UNAVAILABLE]})

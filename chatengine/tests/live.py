@@ -58,8 +58,10 @@ def fresh_database(tmp_dir: Path) -> Iterator[str]:
     parts = urlsplit(configured)
     name = f"{parts.path.lstrip('/') or 'engine'}_live_{secrets.token_hex(4)}"
     admin_url = urlunsplit(parts._replace(path="/postgres"))
+    # Owned by the role the servers take (DATABASE_ROLE), which migrates it.
+    owner = os.environ.get("DATABASE_ROLE", "")
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"' + (f' OWNER "{owner}"' if owner else ""))
     try:
         yield urlunsplit(parts._replace(path=f"/{name}"))
     finally:

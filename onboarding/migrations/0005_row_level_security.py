@@ -1,0 +1,17 @@
+"""Row-level security on this app's tenant-owned tables (PostgreSQL; a no-op
+elsewhere): see tenants/rls.py and docs/multi-tenancy.md."""
+
+from django.db import migrations
+
+from tenants.rls import tenant_policy
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("onboarding", "0004_names_without_control_characters"),
+        ("tenants", "0003_row_level_security"),
+    ]
+
+    operations = [
+        tenant_policy("onboarding_invitation", "tenant_id = app_rls_tenant()"),
+    ]

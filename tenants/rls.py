@@ -1,0 +1,260 @@
+"""Row-level security: the database's own tenant wall (PostgreSQL).
+
+The scoping base (``tenants.scoping``) is the first wall: every tenant-owned
+query filters by the actor's tenant. This is the second: PostgreSQL policies on
+the tenant-owned tables show and accept only the rows of the tenant the
+connection is scoped to, so a query that forgets the filter inside a tenant
+user's request still sees that tenant's rows only.
+
+Two settings of the database session drive the policies:
+
+- ``app.tenant_id``: the tenant of the request's user;
+- ``app.bypass_rls``: ``on`` lets every row through.
+
+With neither set, the policies show nothing: a connection that is not the
+application's (psql, a reporting tool) sees no tenant's rows unless it asks for
+the bypass. The application's connections start with the bypass on (a startup
+option of the connection, see ``settings.DATABASES``): migrations, management
+commands, the sync worker, the console of platform staff and anonymous
+requests (sign-in, refresh, invitation links: lookups by a secret, across
+tenants by nature) run as before. A tenant user's request is scoped as soon as
+its user is known (``accounts.authentication``) and unscoped when it ends
+(:class:`RowLevelSecurityMiddleware`, and the pool's reset of a returned
+connection): the settings are per connection, and a pooled connection serves
+many requests.
+
+Why session settings and not ``SET LOCAL``: requests do not run in one
+transaction (the sign-in counter and the audit of a refused action must
+survive the request's error), and ``SET LOCAL`` lasts one transaction only.
+
+Why ``FORCE ROW LEVEL SECURITY``: the application connects as the role that
+owns the tables (it runs the migrations), and policies skip a table's owner
+unless forced. Superusers and ``BYPASSRLS`` roles skip them whatever is
+forced: ``check --deploy --database default`` warns about such a role.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from uuid import UUID
+
+from django.core.checks import CheckMessage, Tags, register
+from django.core.checks import Warning as CheckWarning
+from django.db import connections, migrations
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.signals import connection_created
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse
+from django.utils.functional import SimpleLazyObject, empty
+
+logger = logging.getLogger("tenants.rls")
+
+TENANT_SETTING = "app.tenant_id"
+BYPASS_SETTING = "app.bypass_rls"
+# The connection option that turns the bypass on for every session the application opens.
+BYPASS_STARTUP_OPTION = f"-c {BYPASS_SETTING}=on"
+
+# Policies call these (inlined by the planner: one-expression SQL functions).
+FUNCTIONS = [
+    f"""
+    CREATE OR REPLACE FUNCTION app_rls_bypass() RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE AS
+    $$ SELECT coalesce(current_setting('{BYPASS_SETTING}', true), '') = 'on' $$
+    """,
+    f"""
+    CREATE OR REPLACE FUNCTION app_rls_tenant() RETURNS uuid
+    LANGUAGE sql STABLE PARALLEL SAFE AS
+    $$ SELECT nullif(current_setting('{TENANT_SETTING}', true), '')::uuid $$
+    """,
+]
+FUNCTIONS_REVERSE = ["DROP FUNCTION app_rls_bypass()", "DROP FUNCTION app_rls_tenant()"]
+
+POLICY_NAME = "tenant_isolation"
+
+_SCOPE_SQL = f"SELECT set_config('{BYPASS_SETTING}', %s, false), set_config('{TENANT_SETTING}', %s, false)"
+_UNSCOPED = ("on", "")
+
+
+def tenant_policy(table: str, condition: str, *, also_writes: str = "") -> migrations.RunPython:
+    """A migration operation: row-level security on ``table`` (PostgreSQL only,
+    a no-op elsewhere). ``condition`` is the SQL that holds for a row of the
+    scoped tenant, written with ``app_rls_tenant()``; it applies to reads and
+    writes alike (``USING`` and ``WITH CHECK``), and the bypass lets every row
+    through. ``also_writes`` names rows a scoped request may write but not read."""
+    expression = f"app_rls_bypass() OR ({condition})"
+    check = f"{expression} OR ({also_writes})" if also_writes else expression
+    forward = [
+        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
+        f"CREATE POLICY {POLICY_NAME} ON {table} USING ({expression}) WITH CHECK ({check})",
+    ]
+    reverse = [
+        f"DROP POLICY {POLICY_NAME} ON {table}",
+        f"ALTER TABLE {table} NO FORCE ROW LEVEL SECURITY",
+        f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY",
+    ]
+    return postgresql_only(forward, reverse)
+
+
+def postgresql_only(forward: list[str], reverse: list[str]) -> migrations.RunPython:
+    def run(statements: list[str]) -> Any:
+        def apply(apps: Any, schema_editor: Any) -> None:
+            if schema_editor.connection.vendor != "postgresql":
+                return
+            for statement in statements:
+                schema_editor.execute(statement)
+
+        return apply
+
+    return migrations.RunPython(run(forward), run(reverse))
+
+
+def _enforced(connection: BaseDatabaseWrapper) -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _set(connection: BaseDatabaseWrapper, bypass: str, tenant: str) -> None:
+    # On the driver's connection, like the time zone and role Django gives a
+    # connection: it is the session's state, not a query of the request.
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+        cursor.execute(_SCOPE_SQL, (bypass, tenant))
+
+
+def scope_to_tenant(tenant_id: UUID | None, using: str = "default") -> None:
+    """Scope the connection to one tenant's rows for the rest of the request
+    (``None``: to no tenant's rows)."""
+    connection = connections[using]
+    if not _enforced(connection):
+        return
+    connection.rls_tenant = "" if tenant_id is None else str(tenant_id)  # type: ignore[attr-defined]
+    _set(connection, "off", connection.rls_tenant)  # type: ignore[attr-defined]
+
+
+def scoped_tenant(using: str = "default") -> str | None:
+    """The tenant the connection is scoped to ("" for none), or None when unscoped."""
+    return getattr(connections[using], "rls_tenant", None)
+
+
+def unscope(using: str = "default") -> None:
+    """Back to the application's default: every row (the bypass)."""
+    connection = connections[using]
+    if getattr(connection, "rls_tenant", None) is None:
+        return
+    connection.rls_tenant = None  # type: ignore[attr-defined]
+    if connection.connection is not None:
+        _set(connection, *_UNSCOPED)
+
+
+def scope_for_actor(actor: Any, request: Any = None) -> None:
+    """What a request of ``actor`` may see: its tenant's rows; platform staff
+    every tenant's, which is recorded in the log once per request."""
+    if actor.is_platform_staff:
+        _log_bypass(actor, request)
+        return
+    scope_to_tenant(actor.tenant_id)
+
+
+@contextmanager
+def bypass(using: str = "default") -> Iterator[None]:
+    """Every tenant's rows inside a scoped request, for a lookup that is
+    cross-tenant by design. Say why where you use it."""
+    connection = connections[using]
+    tenant = getattr(connection, "rls_tenant", None)
+    if tenant is None or not _enforced(connection):
+        yield
+        return
+    _set(connection, *_UNSCOPED)
+    try:
+        yield
+    finally:
+        _set(connection, "off", tenant)
+
+
+def _log_bypass(actor: Any, request: Any) -> None:
+    django_request = getattr(request, "_request", request)
+    if django_request is None or getattr(django_request, "_rls_bypass_logged", False):
+        return
+    django_request._rls_bypass_logged = True
+    logger.info(
+        "row-level security bypassed for platform staff: user %s, request %s, %s %s",
+        actor.pk,
+        getattr(django_request, "request_id", ""),
+        django_request.method,
+        django_request.path,
+        extra={
+            "user_id": str(actor.pk),
+            "request_id": getattr(django_request, "request_id", ""),
+            "method": django_request.method,
+            "path": django_request.path,
+        },
+    )
+
+
+@receiver(connection_created)
+def _rescope_new_connection(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    """A connection replaced in the middle of a scoped request (the old one
+    broke) gets the request's scope again, not the pool's default bypass."""
+    tenant = getattr(connection, "rls_tenant", None)
+    if tenant is not None and _enforced(connection):
+        _set(connection, "off", tenant)
+
+
+def reset_pooled_connection(connection: Any) -> None:
+    """The pool's ``reset``: a connection coming back to the pool is unscoped
+    whatever its request did (the middleware has normally done it already)."""
+    connection.execute(_SCOPE_SQL, _UNSCOPED)
+    if not connection.autocommit:
+        connection.commit()
+
+
+class RowLevelSecurityMiddleware:
+    """Unscope the connection when a request ends, and record a session-
+    authenticated staff request (the console) as a bypass."""
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            response = self.get_response(request)
+        except BaseException:
+            unscope()
+            raise
+        user = request.__dict__.get("user")
+        if isinstance(user, SimpleLazyObject):
+            # Only a user the request has loaded already: no lookup for the log.
+            user = None if user._wrapped is empty else user._wrapped
+        if getattr(user, "is_authenticated", False) and getattr(user, "is_platform_staff", False):
+            _log_bypass(user, request)
+        if response.streaming:
+            response._resource_closers.append(unscope)
+        else:
+            unscope()
+        return response
+
+
+@register(Tags.database, deploy=True)
+def rls_enforced_check(app_configs: Any, databases: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    for alias in databases or []:
+        connection = connections[alias]
+        if not _enforced(connection):
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
+            row = cursor.fetchone()
+        if row and row[0]:
+            messages.append(
+                CheckWarning(
+                    "The database role bypasses row-level security: the tenant policies are not enforced.",
+                    hint="Connect as a role without SUPERUSER and BYPASSRLS that owns the tables "
+                    "(or name one in DATABASE_ROLE). See docs/multi-tenancy.md.",
+                    obj=alias,
+                    id="tenants.W001",
+                )
+            )
+    return messages
