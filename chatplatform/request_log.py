@@ -104,7 +104,7 @@ class JsonFormatter(OrjsonFormatter):
 # ---------------------------------------------------------------------------
 # The access line
 # ---------------------------------------------------------------------------
-def _user(request: HttpRequest) -> Any | None:
+def loaded_user(request: HttpRequest) -> Any | None:
     """The authenticated user, without loading one nobody asked for (the
     session's lazy user is read only if the request already resolved it)."""
     user = request.__dict__.get("user")
@@ -135,7 +135,7 @@ def log_request(request: HttpRequest, status: int, duration: float) -> None:
     """One line for one request: method, path, status, duration, ids."""
     path = logged_path(request)
     duration_ms = round(duration * 1000, 1)
-    user = _user(request)
+    user = loaded_user(request)
     fields: dict[str, Any] = {
         "method": request.method,
         "path": path,

@@ -48,7 +48,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
-from django.utils.functional import SimpleLazyObject, empty
+
+from chatplatform.request_log import loaded_user
 
 logger = logging.getLogger("tenants.rls")
 
@@ -224,11 +225,9 @@ class RowLevelSecurityMiddleware:
         except BaseException:
             unscope()
             raise
-        user = request.__dict__.get("user")
-        if isinstance(user, SimpleLazyObject):
-            # Only a user the request has loaded already: no lookup for the log.
-            user = None if user._wrapped is empty else user._wrapped
-        if getattr(user, "is_authenticated", False) and getattr(user, "is_platform_staff", False):
+        # Only a user the request has loaded already: no lookup for the log.
+        user = loaded_user(request)
+        if user is not None and getattr(user, "is_platform_staff", False):
             _log_bypass(user, request)
         if response.streaming:
             response._resource_closers.append(unscope)
