@@ -989,6 +989,7 @@ async def run_config(name: str, args: argparse.Namespace, tmp: Path, log_dir: Pa
             log(f"{name}: migrating a fresh database")
             database_url = stack.enter_context(engine_database(name, tmp, args.pg_url))
             target = start_engine(name, database_url, ports[1:], args.redis_url, log_dir)
+        stack.callback(lambda: result.update(server_errors=server_errors(target)))
         stack.callback(target.stop)
         layout = Layout.make(
             args.clients, args.channels, args.burst_watchers if "burst" in args.scenarios else 0
@@ -1046,6 +1047,15 @@ async def run_config(name: str, args: argparse.Namespace, tmp: Path, log_dir: Pa
     return result
 
 
+def server_errors(target: Target) -> dict[str, Any]:
+    """What the servers logged at ERROR (a 500, a failed connection) during the run."""
+    lines = []
+    for server in target.servers:
+        if server.log_path.exists():
+            lines += [line for line in server.log_path.read_text().splitlines() if " ERROR " in line]
+    return {"count": len(lines), "first": lines[:5]}
+
+
 async def idle(target: Target, layout: Layout, args: argparse.Namespace, name: str) -> dict[str, Any]:
     """--idle-sockets connected and pinging on a fresh process (the first of the configuration)."""
     target.servers[0].restart()
@@ -1056,7 +1066,7 @@ async def idle(target: Target, layout: Layout, args: argparse.Namespace, name: s
         specs = [{"user": layout.users[i % len(layout.users)], "server": 0} for i in range(args.idle_sockets)]
         log(f"{name}: opening {len(specs)} idle sockets")
         connect, _ = await connect_clients(clients, specs, args.idle_seconds, args.connect_concurrency)
-        await asyncio.sleep(3)
+        await asyncio.sleep(args.idle_hold)  # the handshakes' queued work done
         after = target.rss(0)
         cpu0, t0 = target.cpu_seconds(), time.monotonic()
         await asyncio.sleep(args.idle_hold)
@@ -1146,6 +1156,12 @@ def print_report(results: list[dict[str, Any]], args: argparse.Namespace) -> lis
     )
     for failed in (r for r in results if "error" in r):
         print(f"{failed['server']}: FAILED {failed['error']}")
+    for result in results:
+        errors = result.get("server_errors") or {}
+        if errors.get("count"):
+            print(
+                f"{result['server']}: the server logged {errors['count']} errors, first: {errors['first'][0]}"
+            )
     if rows:
         header = (
             "server,msg/s held,deliveries/s,p50 ms,p99 ms,lost,connects/s,CPU,ratio,driver CPU,"
@@ -1262,7 +1278,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--burst-seconds", type=float, default=60.0, help="time cap of the burst's sending")
     add("--idle-sockets", type=int, default=5000)
     add("--idle-seconds", type=float, default=120.0, help="time allowed to open the idle sockets")
-    add("--idle-hold", type=float, default=5.0, help="seconds the idle server CPU is measured")
+    add("--idle-hold", type=float, default=5.0, help="seconds before RSS, then CPU, are read")
     add("--workers", type=int, default=2, help="client processes")
     add("--port", type=int, default=int(os.environ.get("ENGINE_BENCH_PORT", "9100")))
     add(
