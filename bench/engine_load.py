@@ -777,14 +777,14 @@ class Run:
         sent, refused = await produce()
         sending = time.monotonic() - started
         expected = sum(len(ids) * self.watchers[channel] for channel, ids in sent.items())
-        in_time = await self._deliveries(expected, self.args.drain)
+        in_time = await self._deliveries(expected, self.args.drain, max(10.0, 3 * self.args.drain))
         elapsed = time.monotonic() - started
         server_cpu = self.target.cpu_seconds() - server_cpu0
         busy1, total1 = machine_busy()
         # A server far behind still delivers: wait longer before calling the rest lost.
         late = 0
         if in_time < expected and self.args.late_wait:
-            late = await self._deliveries(expected, self.args.late_wait) - in_time
+            late = await self._deliveries(expected, self.args.late_wait, self.args.late_wait) - in_time
         reports = await self.clients.ask_all(op="report", sent=sent)
         driver = [time.process_time() - driver_cpu0] + [
             r["cpu"] - c0 for r, c0 in zip(reports, worker_cpu0, strict=True)
@@ -816,13 +816,15 @@ class Run:
             },
         )
 
-    async def _deliveries(self, expected: int, quiet: float) -> int:
-        """Until ``expected`` deliveries arrived, or none for ``quiet`` seconds; how many."""
-        last, last_change = -1, time.monotonic()
+    async def _deliveries(self, expected: int, quiet: float, cap: float) -> int:
+        """Until ``expected`` deliveries arrived, none for ``quiet`` seconds, or
+        ``cap`` seconds passed (a backlog that trickles out); how many."""
+        started = last_change = time.monotonic()
+        last = -1
         while True:
             count = sum(r["count"] for r in await self.clients.ask_all(op="count"))
             now = time.monotonic()
-            if count >= expected:
+            if count >= expected or now - started >= cap:
                 return count
             if count != last:
                 last, last_change = count, now
@@ -1260,7 +1262,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--step-seconds", type=float, default=5.0)
     add("--p99-ms", type=float, default=100.0, help="the latency a step must hold")
     add("--drain", type=float, default=3.0, help="seconds without a delivery: the rest is late")
-    add("--late-wait", type=float, default=15.0, help="then up to this long for late ones")
+    add("--late-wait", type=float, default=15.0, help="then at most this long for late ones")
     add(
         "--settle",
         type=float,
