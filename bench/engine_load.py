@@ -857,7 +857,7 @@ class Run:
                 return round(time.monotonic() - started, 1)
         return None
 
-    async def step(self, number: int, rate: float) -> Step:
+    async def step(self, number: str, rate: float) -> Step:
         """Send at ``rate`` for --step-seconds, each message due at a fixed time."""
         layout, args = self.layout, self.args
         planned = max(1, round(rate * args.step_seconds))
@@ -1020,17 +1020,23 @@ async def run_config(name: str, args: argparse.Namespace, tmp: Path, log_dir: Pa
                         if time.monotonic() - config_started > args.config_seconds:
                             log(f"{name}: stopping the ramp, {args.config_seconds:.0f} s spent")
                             break
-                        step = await run.step(number, rate)
-                        steps.append(asdict(step))
-                        log(
-                            f"{name}: {rate:g} msg/s: {'held' if step.held else 'NOT held: ' + step.why_not}"
-                            f" (p50 {step.p50_ms} p99 {step.p99_ms} ms, {step.deliveries} deliveries,"
-                            f" lost {step.lost}, server CPU {step.server_cpu}%, driver {step.driver_cpu}%,"
-                            f" machine {step.machine_busy}% busy)"
-                        )
+                        # A step that fails is run again (--retries): one stall of a
+                        # shared machine should not end the ramp.
+                        for attempt in range(1 + args.retries):
+                            step = await run.step(f"{number}-{attempt}", rate)
+                            steps.append({**asdict(step), "attempt": attempt})
+                            verdict = "held" if step.held else "NOT held: " + step.why_not
+                            log(
+                                f"{name}: {rate:g} msg/s: {verdict} (p50 {step.p50_ms} p99 {step.p99_ms} ms,"
+                                f" {step.deliveries} deliveries, lost {step.lost}, server CPU"
+                                f" {step.server_cpu}%, driver {step.driver_cpu}%,"
+                                f" machine {step.machine_busy}% busy)"
+                            )
+                            await asyncio.sleep(1)
+                            if step.held:
+                                break
                         if not step.held:
                             break
-                        await asyncio.sleep(1)
                 if "burst" in args.scenarios and layout.burst_members:
                     log(f"{name}: burst of {args.burst_messages} into {len(layout.burst_members)} watchers")
                     result["burst"] = burst = await run.burst()
@@ -1102,7 +1108,7 @@ def summarize(result: dict[str, Any], floor: float | None) -> dict[str, Any]:
     steps = result.get("steps") or []
     held = [s for s in steps if s["held"]]
     best = held[-1] if held else None
-    failed = next((s for s in steps if not s["held"]), None)
+    failed = steps[-1] if steps and not steps[-1]["held"] else None
     row = {
         "server": result["server"],
         "held": best["rate"] if best else 0,
@@ -1269,6 +1275,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=30.0,
         help="at most this long for the server to go idle after connects",
     )
+    add("--retries", type=int, default=1, help="runs of a failed step before the ramp stops")
     add("--max-in-flight", type=int, default=256, help="sends waiting for an answer at most")
     add("--config-seconds", type=float, default=240.0, help="no new ramp step after this long")
     add("--connect-seconds", type=float, default=120.0, help="time allowed to connect and watch")
