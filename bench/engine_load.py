@@ -1264,7 +1264,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--scenarios", type=listing(str), default=list(SCENARIOS), help=", ".join(SCENARIOS))
     add("--clients", type=int, default=1000)
     add("--channels", type=int, default=50)
-    add("--steps", type=listing(float), default=[5, 10, 20, 50, 100, 200, 400, 600, 800, 1000])
+    add("--steps", type=listing(float), default=STEPS)
     add("--step-seconds", type=float, default=5.0)
     add("--p99-ms", type=float, default=100.0, help="the latency a step must hold")
     add("--drain", type=float, default=3.0, help="seconds without a delivery: the rest is late")
@@ -1273,7 +1273,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--settle",
         type=float,
         default=30.0,
-        help="at most this long for the server to go idle after connects",
+        help="at most this long for events to flow again after the connects",
     )
     add("--retries", type=int, default=1, help="runs of a failed step before the ramp stops")
     add("--max-in-flight", type=int, default=256, help="sends waiting for an answer at most")
