@@ -196,9 +196,10 @@ class Worker:
         await asyncio.gather(*(one(client) for client in clients))
         return {"opened": opened, "errors": dict(errors.most_common(5)), "watching": dict(watching)}
 
-    async def op_watch(self, first: int, count: int, channel: str) -> dict[str, Any]:
-        """The ``count`` sockets from ``first`` (in this worker's order) also watch ``channel``."""
-        targets = [s for s in self.sockets[first : first + count] if not s.closed]
+    async def op_watch(self, users: list[str], channel: str) -> dict[str, Any]:
+        """The open sockets of ``users`` also watch ``channel``."""
+        wanted = set(users)
+        targets = [s for s in self.sockets if s.user in wanted and not s.closed]
         results = await asyncio.gather(*(self._watch(s, channel) for s in targets), return_exceptions=True)
         failed = [r for r in results if isinstance(r, Exception)]
         return {"watching": len(targets) - len(failed), "errors": [str(r)[:120] for r in failed[:3]]}
@@ -276,8 +277,16 @@ class Worker:
         if self.ping_interval:
             sock.tasks.append(asyncio.create_task(self._ping(sock)))
         self.sockets.append(sock)
-        for channel in client.get("channels", ()):
-            await self._watch(sock, channel)
+        try:
+            for channel in client.get("channels", ()):
+                await self._watch(sock, channel)
+        except BaseException:
+            # Not counted as watching, so it must not count deliveries either.
+            self.sockets.remove(sock)
+            for task in sock.tasks:
+                task.cancel()
+            await asyncio.shield(ws.close())
+            raise
         return sock
 
     async def _watch(self, sock: Socket, channel: str) -> None:
@@ -928,14 +937,7 @@ class Run:
         """--burst-messages into one channel as fast as --burst-lanes sequential senders go."""
         layout, args = self.layout, self.args
         channel = layout.burst_channel
-        # The burst channel's members are clients 0..n-1: client i lives in worker i % workers.
-        workers = len(self.clients.conns)
-        members = len(layout.burst_members)
-        commands = []
-        for w in range(workers):
-            mine = len(range(w, members, workers))
-            commands.append({"op": "watch", "first": 0, "count": mine, "channel": channel})
-        replies = await self.clients.ask(commands)
+        replies = await self.clients.ask_all(op="watch", users=layout.burst_members, channel=channel)
         self.watchers[channel] = sum(r["watching"] for r in replies)
         prefix = f"{layout.token}-burst-"
         author = layout.burst_members[0]
@@ -1057,11 +1059,17 @@ async def run_config(name: str, args: argparse.Namespace, tmp: Path, log_dir: Pa
 
 def server_errors(target: Target) -> dict[str, Any]:
     """What the servers logged at ERROR (a 500, a failed connection) during the run."""
-    lines = []
+    errors: list[str] = []
     for server in target.servers:
-        if server.log_path.exists():
-            lines += [line for line in server.log_path.read_text().splitlines() if " ERROR " in line]
-    return {"count": len(lines), "first": lines[:5]}
+        if not server.log_path.exists():
+            continue
+        for line in server.log_path.read_text().splitlines():
+            if " ERROR " in line:
+                errors.append(line)
+            elif errors and line[:1].isalpha() and ("Error" in line or "Exception" in line):
+                errors[-1] += " -> " + line  # the exception that ends the traceback
+    kinds = Counter(line.split(" ERROR ", 1)[1].split(":", 1)[0] for line in errors)
+    return {"count": len(errors), "by_logger": dict(kinds.most_common(5)), "first": errors[:5]}
 
 
 async def idle(target: Target, layout: Layout, args: argparse.Namespace, name: str) -> dict[str, Any]:
