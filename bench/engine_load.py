@@ -36,15 +36,15 @@ Client sockets live in ``--workers`` processes (aiohttp, orjson); their CPU and
 the sender's are reported next to the server's (psutil, the server's process
 tree, percent of one core) to show the load generator is not the limit.
 
-    .venv/bin/python bench/engine_load.py                       # everything (about 20 min)
+    .venv/bin/python bench/engine_load.py       # everything: 5 to 8 minutes a configuration
     .venv/bin/python bench/engine_load.py --configs broadcast,sqlite --clients 200 \\
         --channels 10 --steps 5,20,50 --step-seconds 3 --scenarios ramp
 
 PostgreSQL: ``--pg-url`` (default ``ENGINE_BENCH_DATABASE_URL`` or
 ``postgres://postgres@127.0.0.1:5432/engine_bench``) names a server and a
 prefix; each configuration gets its own fresh database, dropped afterwards.
-Redis: ``--redis-url`` (default ``ENGINE_BENCH_REDIS_URL`` or db 14); keys are
-prefixed per run, nothing is flushed. Servers listen on ``--port`` and the
+Redis: ``--redis-url`` (default ``ENGINE_BENCH_REDIS_URL`` or db 14); the cache
+prefix, user and channel names are new in every run, nothing is flushed. Servers listen on ``--port`` and the
 ports after it.
 """
 
