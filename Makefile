@@ -13,7 +13,8 @@ WEB_BUILT := $(WEB)/out/index.html
 WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) \
 	$(addprefix $(WEB)/,package.json package-lock.json next.config.ts tsconfig.json)
 
-.PHONY: run test lint format check schema clean help run-engine bench-engine bench web
+.PHONY: run test lint format check schema clean help run-engine bench-engine bench-engine-fanout \
+	bench-engine-queries bench web
 
 help:
 	@echo "make run    set up everything and serve on http://$(HOST):$(PORT) (SQLite, built-in chat engine, demo data)"
@@ -21,7 +22,7 @@ help:
 	@echo "make lint   ruff and mypy; ESLint and tsc for the web client"
 	@echo "make web    build the web client (frontend/) if it is missing or stale"
 	@echo "make run-engine    serve only the built-in chat engine at the root of port $(ENGINE_PORT)"
-	@echo "make bench-engine  chat engine benchmarks (fan-out, queries)"
+	@echo "make bench-engine  chat engine load: 1,000 sockets, ramped sends, burst, idle sockets, against a broadcast server"
 	@echo "make bench  control-plane benchmark: production server on loopback, wrk, ratios to a bare view (PostgreSQL)"
 
 $(BIN)/.installed: requirements.txt
@@ -77,8 +78,16 @@ run-engine: $(BIN)/.installed .env
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python -m daphne -b $(HOST) -p $(ENGINE_PORT) chatengine.standalone:application
 
+# The engine against a minimal broadcast server (bench/engine_load.py, docs/performance.md):
+# BENCH_ENGINE_ARGS="--configs broadcast,sqlite --clients 200 --steps 5,20" for a quick run.
+# The older fan-out and query-count scripts: make bench-engine-fanout, bench-engine-queries.
 bench-engine: $(BIN)/.installed
+	$(BIN)/python bench/engine_load.py $(BENCH_ENGINE_ARGS)
+
+bench-engine-fanout: $(BIN)/.installed
 	$(BIN)/python bench/chatengine_fanout.py
+
+bench-engine-queries: $(BIN)/.installed
 	$(BIN)/python bench/chatengine_queries.py
 
 # The control plane under the production server configuration (bench/controlplane/run.py).
