@@ -51,13 +51,16 @@ from chatengine.models import (
     CONVERSATION_MEMBERS,
     Ban,
     Channel,
+    ChannelMute,
     ChannelType,
     ChatUser,
+    Connection,
     Flag,
     Member,
     Message,
     MessageType,
     UserBlock,
+    UserMute,
 )
 from chatengine.services.app import channel_type_config, channel_type_get
 
@@ -294,6 +297,56 @@ def message_get(message_id: str) -> Message:
     if message is None:
         raise not_found(f"message {message_id}")
     return message
+
+
+@dataclass(frozen=True)
+class UserSummary:
+    """What a handshake needs to know of its user besides its row: whether it
+    was online already, its unread totals, and whether it has any mutes or
+    blocks at all (most users have none: then they cost no query)."""
+
+    online: bool
+    unread: dict[str, int]
+    has_user_mutes: bool
+    has_channel_mutes: bool
+    has_blocks: bool
+
+
+def user_with_summary(user_id: str) -> tuple[ChatUser, UserSummary] | None:
+    """The user ``user_id`` (already validated) and its :class:`UserSummary`,
+    in one query; ``None`` if there is no such user."""
+    user = OuterRef("pk")
+    own = Member.objects.filter(user_id=user).values("user_id")
+    row = (
+        ChatUser.objects.filter(id=user_id)
+        .annotate(
+            summary_online=Exists(Connection.objects.live().filter(user_id=user)),
+            summary_total=Coalesce(
+                Subquery(own.annotate(n=Sum("unread_messages")).values("n"), output_field=IntegerField()), 0
+            ),
+            summary_channels=Coalesce(
+                Subquery(
+                    own.filter(unread_messages__gt=0).annotate(n=Count("id")).values("n"),
+                    output_field=IntegerField(),
+                ),
+                0,
+            ),
+            summary_user_mutes=Exists(UserMute.objects.active().filter(user_id=user)),
+            summary_channel_mutes=Exists(ChannelMute.objects.active().filter(user_id=user)),
+            summary_blocks=Exists(UserBlock.objects.filter(user_id=user, target__deleted_at__isnull=True)),
+        )
+        .first()
+    )
+    if row is None:
+        return None
+    total = row.summary_total
+    return row, UserSummary(
+        online=row.summary_online,
+        unread={"total_unread_count": total, "unread_count": total, "unread_channels": row.summary_channels},
+        has_user_mutes=row.summary_user_mutes,
+        has_channel_mutes=row.summary_channel_mutes,
+        has_blocks=row.summary_blocks,
+    )
 
 
 def user_get(user_id: Any) -> ChatUser:

@@ -7,6 +7,7 @@ the database and the subscription in the (shared) channel layer.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
@@ -22,17 +23,37 @@ from chatengine.selectors import ChannelTypes, may_read
 from chatengine.serializers import user_payload
 from chatengine.services.app import app_get
 
+# Seconds between two sweeps of stale connections by one process. Rows of dead
+# sockets are ignored as soon as they go stale (``Connection.objects.live``):
+# the sweep only keeps the table small, so it need not cost every handshake.
+STALE_SWEEP_EVERY = 60.0
+_last_sweep = {"at": -STALE_SWEEP_EVERY}
 
-def connection_open(*, user: ChatUser, channel_name: str) -> Connection:
+
+def _sweep_stale_connections() -> None:
+    """Forget the sockets of processes that died (they never said goodbye), at
+    most once per ``STALE_SWEEP_EVERY`` seconds per process."""
+    now = time.monotonic()
+    if now - _last_sweep["at"] < STALE_SWEEP_EVERY:
+        return
+    _last_sweep["at"] = now
+    stale = Connection.objects.stale()
+    if stale.exists():
+        stale.delete()
+
+
+def connection_open(*, user: ChatUser, channel_name: str, was_online: bool | None = None) -> Connection:
+    """Register a socket of ``user`` (already authenticated); tell the users who
+    watch its channels that it came online if it was not (``was_online``, looked
+    up unless the caller knows it). ``user.last_active`` is set in place."""
     now = timezone.now()
-    # Sockets of a process that died never said goodbye: forget them.
-    Connection.objects.stale().delete()
-    was_online = Connection.objects.live().filter(user=user).exists()
+    _sweep_stale_connections()
+    if was_online is None:
+        was_online = Connection.objects.live().filter(user=user).exists()
     ChatUser.objects.filter(pk=user.pk).update(last_active=now)
     user.last_active = now
-    connection = Connection.objects.create(
-        id=str(uuid.uuid4()), channel_name=channel_name, user=user, last_seen=now
-    )
+    connection = Connection(id=str(uuid.uuid4()), channel_name=channel_name, user=user, last_seen=now)
+    connection.save(force_insert=True)
     if not was_online:
         _presence_changed(user, online=True)
     return connection
