@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     Exists,
+    ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
@@ -687,18 +689,58 @@ def _top_per_channel(
     return grouped
 
 
-def latest_messages_per_channel(channels: list[Channel], limit: int) -> dict[str, list[Message]]:
-    """Each channel's newest ``limit`` history messages, ascending."""
-    newest = _top_per_channel(
-        _message_queryset().filter(IN_CHANNEL_HISTORY),
-        channels,
-        [F("created_at").desc(), F("id").desc()],
-        limit,
+PINNED_LIMIT = 10
+
+
+def latest_and_pinned_per_channel(
+    channels: list[Channel], limit: int, pinned_limit: int = PINNED_LIMIT
+) -> tuple[dict[str, list[Message]], dict[str, list[Message]]]:
+    """Each channel's newest ``limit`` history messages (ascending) and its
+    newest ``pinned_limit`` pins (``pinned_messages_per_channel``), in one
+    query: two ranks per channel over the rows of either list, each
+    ordering the rows of its own list first (so a rank within the limit is one
+    of its rows whenever the list is that long); the few rows that rank in by
+    making up a short list are dropped here."""
+    grouped_history: dict[str, list[Message]] = defaultdict(list)
+    grouped_pins: dict[str, list[Message]] = defaultdict(list)
+    if not channels:
+        return grouped_history, grouped_pins
+    pinned = Q(pinned=True, deleted_at__isnull=True)
+    newest = [F("created_at").desc(), F("id").desc()]
+    rows = (
+        _message_queryset()
+        .filter(IN_CHANNEL_HISTORY | pinned, channel__in=channels)
+        .annotate(
+            in_history=ExpressionWrapper(IN_CHANNEL_HISTORY, output_field=BooleanField()),
+            in_pins=ExpressionWrapper(pinned, output_field=BooleanField()),
+        )
+        .annotate(
+            history_rank=Window(
+                RowNumber(), partition_by=F("channel_id"), order_by=[F("in_history").desc(), *newest]
+            ),
+            pin_rank=Window(
+                RowNumber(),
+                partition_by=F("channel_id"),
+                order_by=[F("in_pins").desc(), F("pinned_at").desc(nulls_last=True), *newest],
+            ),
+        )
+        .filter(Q(history_rank__lte=limit) | Q(pin_rank__lte=pinned_limit))
     )
-    return {cid: list(reversed(messages)) for cid, messages in newest.items()}
+    for row in rows:
+        if row.in_history and row.history_rank <= limit:
+            grouped_history[row.channel_id].append(row)
+        if row.in_pins and row.pin_rank <= pinned_limit:
+            grouped_pins[row.channel_id].append(row)
+    for page in grouped_history.values():
+        page.sort(key=lambda m: (m.created_at, m.id))
+    for page in grouped_pins.values():
+        page.sort(key=lambda m: m.pin_rank)
+    return grouped_history, grouped_pins
 
 
-def pinned_messages_per_channel(channels: list[Channel], limit: int = 10) -> dict[str, list[Message]]:
+def pinned_messages_per_channel(
+    channels: list[Channel], limit: int = PINNED_LIMIT
+) -> dict[str, list[Message]]:
     return _top_per_channel(
         _message_queryset().filter(pinned=True, deleted_at__isnull=True),
         channels,
@@ -707,9 +749,18 @@ def pinned_messages_per_channel(channels: list[Channel], limit: int = 10) -> dic
     )
 
 
-def members_per_channel(channels: list[Channel], *, limit: int, offset: int = 0) -> dict[str, list[Member]]:
+def members_per_channel(
+    channels: list[Channel], *, limit: int, offset: int = 0, with_online: bool = False
+) -> dict[str, list[Member]]:
+    """A page of each channel's members with their users; ``with_online``
+    annotates each with whether its user has a live socket (``online``)."""
+    queryset = Member.objects.select_related("user")
+    if with_online:
+        queryset = queryset.annotate(
+            online=Exists(Connection.objects.live().filter(user_id=OuterRef("user_id")))
+        )
     return _top_per_channel(
-        Member.objects.select_related("user"),
+        queryset,
         channels,
         [F("created_at").asc(), F("user_id").asc()],
         limit,
@@ -831,6 +882,32 @@ def blockers_in(channel: Channel, actor_id: str) -> list[str]:
             target_id=actor_id, user__memberships__channel=channel, target__memberships__channel=channel
         ).values_list("user_id", flat=True)
     )
+
+
+def viewer_memberships(viewer: ChatUser, channels: list[Channel]) -> dict[str, Member]:
+    """``viewer``'s memberships of ``channels`` by cid, in one query, each with
+    what the channel states need of it besides its row: whether its user is
+    online, whether a ban in force keeps it from writing there
+    (``ban_in_force``, as ``banned_channels``), and whether the channel is a
+    conversation with someone it blocks (``blocks_other``, as
+    ``blocked_conversations``). The user row is ``viewer`` itself."""
+    user = OuterRef("user_id")
+    bans = Ban.objects.active().filter(user_id=user)
+    blocks = UserBlock.objects.filter(user_id=user, target__memberships__channel_id=OuterRef("channel_id"))
+    memberships = Member.objects.filter(user=viewer, channel__in=channels).annotate(
+        online=Exists(Connection.objects.live().filter(user_id=user)),
+        ban_in_force=Exists(bans.filter(Q(channel__isnull=True) | Q(channel_id=OuterRef("channel_id")))),
+        blocks_other=Case(
+            When(channel__member_count=CONVERSATION_MEMBERS, then=Exists(blocks)),
+            default=Value(False),
+            output_field=BooleanField(),
+        ),
+    )
+    found = {}
+    for member in memberships:
+        member.user = viewer
+        found[member.channel_id] = member
+    return found
 
 
 def blocked_conversations(user: ChatUser, channels: list[Channel]) -> set[str]:
