@@ -576,7 +576,9 @@ def channel_members(channel: Channel, *, limit: int = DEFAULT_MEMBER_LIMIT, offs
 # Messages
 # ---------------------------------------------------------------------------
 def _message_queryset() -> QuerySet[Message]:
-    return Message.objects.select_related("user")
+    # Who pinned a message is part of its payload: read along (rarely set, so
+    # the join costs little), not in a query of its own.
+    return Message.objects.select_related("user", "pinned_by")
 
 
 def _pivot(message_id: Any, scope: Q) -> Message:
