@@ -81,15 +81,11 @@ def channel_states(
     own = viewer_memberships(viewer, channels) if viewer is not None else {}
     if watchers is None:
         watchers = channel_watchers(channels)
-    watchers_by_channel: dict[str, list[str]] = {}
-    watcher_users: dict[str, ChatUser] = {}
-    for cid, watches in watchers.items():
-        ids = watchers_by_channel.setdefault(cid, [])
-        for watch in watches:
-            user = watch.connection.user
-            watcher_users[user.id] = user
-            if user.id not in ids:
-                ids.append(user.id)
+    # Users, not sockets: a user with two tabs watches once.
+    watcher_users = {w.connection.user_id: w.connection.user for ws in watchers.values() for w in ws}
+    watchers_by_channel = {
+        cid: list(dict.fromkeys(w.connection.user_id for w in watches)) for cid, watches in watchers.items()
+    }
 
     if PAGINATION_KEYS.intersection(options.messages):
         # A page around a pivot message: one channel at a time (a single watch/query).
