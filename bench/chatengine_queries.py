@@ -10,13 +10,18 @@ serialisation; no network), each call repeated:
   25 messages each: the client defaults), first page and a deep page;
 - watching the busy channel (100 messages, the client default) and paging its
   history back with id_lt;
-- a server-side queryChannels by team; query members.
+- a server-side queryChannels by team; query members;
+- the write and real-time paths: a message sent by a client in a channel of
+  5 members and in one of 100 (its query count must not grow with the
+  members), a WebSocket handshake (authentication, the connection's row and
+  ``me``), and queryChannels with ``watch: true`` subscribing a fresh socket
+  to a page of 10 and of 30 channels.
 
-    .venv/bin/python bench/chatengine_queries.py [--repeat 30] [--explain]
+    .venv/bin/python bench/chatengine_queries.py [--repeat 30] [--explain] [--sql]
 
 Uses a fresh SQLite file, or a fresh PostgreSQL database when DATABASE_URL
 names one. Prints p50/p95 latency and the query count of each call; with
---explain, the plan of its slowest query.
+--explain, the plan of its slowest query; with --sql, every statement.
 """
 
 from __future__ import annotations
@@ -108,21 +113,45 @@ def seed() -> None:
                 )
                 for user in people
             ]
+        # One channel every user of the team is in (the send path must not
+        # cost more in it than in a small one).
+        town = f"messaging:{team}-town"
+        channels.append(
+            Channel(
+                cid=town,
+                type="messaging",
+                channel_id=f"{team}-town",
+                team=team,
+                custom={"name": "Town"},
+                member_count=USERS_PER_TEAM,
+                created_at=start,
+                updated_at=start,
+            )
+        )
+        members += [
+            Member(channel_id=town, user=user, last_read=start, created_at=start, updated_at=start)
+            for user in users
+        ]
         Channel.objects.bulk_create(channels)
         Member.objects.bulk_create(members, batch_size=2000)
         Message.objects.bulk_create(messages, batch_size=2000)
 
 
-def measure(name: str, call, repeat: int, explain: bool) -> None:
+def measure(name: str, call, repeat: int, explain: bool, sql: bool = False, setup=None) -> None:
+    """Time ``call`` (after ``setup``, untimed, when given) and count its queries."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    setup = setup or (lambda: None)
+    setup()
     call()  # warm up
     times = []
     for _ in range(repeat):
+        setup()
         started = time.perf_counter()
         call()
         times.append((time.perf_counter() - started) * 1000)
+    setup()
     with CaptureQueriesContext(connection) as queries:
         call()
     times.sort()
@@ -137,6 +166,36 @@ def measure(name: str, call, repeat: int, explain: bool) -> None:
         print(
             f"    slowest query ({float(slowest['time']) * 1000:.1f} ms): {slowest['sql'][:160]}...\n{plan}"
         )
+    if sql:
+        for query in queries.captured_queries:
+            print(f"      {query['sql'][:300]}")
+
+
+def encoding(viewer, repeat: int) -> None:
+    """The first page's body encoded as Django's JsonResponse does and with orjson."""
+    import orjson
+    from django.http import JsonResponse
+
+    body = {
+        "filter_conditions": {"type": "messaging", "members": {"$in": ["acme-u000"]}},
+        "limit": 30,
+        "message_limit": 25,
+    }
+    data = viewer.call("POST", "channels", body).json()
+    timings = {}
+    for name, encode in (
+        ("django JsonResponse", lambda: JsonResponse(data).content),
+        ("orjson", lambda: orjson.dumps(data)),
+    ):
+        started = time.perf_counter()
+        for _ in range(repeat):
+            encode()
+        timings[name] = (time.perf_counter() - started) * 1000 / repeat
+    size = len(orjson.dumps(data)) // 1024
+    print(
+        f"{'encode that page (' + str(size) + ' KiB)':<48} django {timings['django JsonResponse']:6.2f} ms  "
+        f"orjson {timings['orjson']:6.2f} ms  ratio {timings['django JsonResponse'] / timings['orjson']:.1f}x"
+    )
 
 
 def main() -> None:
@@ -147,6 +206,7 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--sql", action="store_true", help="print every statement of each call")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp, fresh_database(Path(tmp)) as database_url:
@@ -217,10 +277,69 @@ def main() -> None:
             args.explain,
         )
         measure("queryChannels, viewer, offset 270", lambda: query_channels(270), args.repeat, args.explain)
+        encoding(viewer, args.repeat)
         measure("watch busy channel (100 messages)", watch_busy, args.repeat, args.explain)
         measure("page busy channel back, 3 x id_lt (100 each)", page_back, args.repeat, args.explain)
         measure("queryChannels, server, team filter", server_query, args.repeat, args.explain)
         measure("query members of busy channel", members, args.repeat, args.explain)
+
+        def send(channel_id: str):
+            def call() -> None:
+                body = {"message": {"text": "hello"}}
+                response = viewer.call("POST", f"channels/messaging/{channel_id}/message", body)
+                assert response.status_code == 201, response.content
+
+            return call
+
+        measure("send, client, channel of 5 members", send("acme-0001"), args.repeat, args.explain, args.sql)
+        measure(
+            "send, client, channel of 100 members", send("acme-town"), args.repeat, args.explain, args.sql
+        )
+
+        from chatengine.consumers import _open
+        from chatengine.tests.factories import token
+
+        handshake_query = {"api_key": os.environ["STREAM_API_KEY"], "authorization": token("acme-u000")}
+        opened: list[str] = []
+
+        def handshake() -> None:
+            connection_id, _, me = _open.func(handshake_query, f"bench.{len(opened)}")
+            opened.append(connection_id)
+            assert me["id"] == "acme-u000"
+
+        measure("handshake (auth, connection, me)", handshake, args.repeat, args.explain, args.sql)
+
+        def fresh_socket() -> None:
+            from chatengine.models import Connection
+
+            Connection.objects.filter(user_id="acme-u000").delete()
+            handshake()
+
+        def watch(limit: int):
+            def call() -> None:
+                body = {
+                    "filter_conditions": {"type": "messaging", "members": {"$in": ["acme-u000"]}},
+                    "sort": [{"field": "last_message_at", "direction": -1}],
+                    "limit": limit,
+                    "message_limit": 25,
+                    "state": True,
+                    "watch": True,
+                    "presence": True,
+                }
+                response = viewer.call("POST", "channels", body, connection_id=opened[-1])
+                assert len(response.json()["channels"]) == limit, response.content
+
+            return call
+
+        for limit in (10, 30):
+            measure(
+                f"queryChannels watch, fresh socket, {limit} channels",
+                watch(limit),
+                args.repeat,
+                args.explain,
+                args.sql,
+                setup=fresh_socket,
+            )
         connection.close()
 
 

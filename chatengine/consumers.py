@@ -23,11 +23,12 @@ from django.utils import timezone
 from chatengine import auth, events
 from chatengine.errors import Code, StreamError
 from chatengine.models import ChatUser
+from chatengine.selectors import user_with_summary
 from chatengine.serializers import iso
 from chatengine.services.app import app_get
 from chatengine.services.connections import connection_close, connection_open, connection_seen
 from chatengine.services.mutes import own_user
-from chatengine.services.users import user_for_client
+from chatengine.services.users import user_for_client, validate_user_id
 from chatplatform import json_input
 
 logger = logging.getLogger(__name__)
@@ -66,19 +67,27 @@ def _open(query: dict[str, str], channel_name: str) -> tuple[str, ChatUser, dict
     if requested and requested != user_id:
         raise StreamError(Code.AUTH, f"the token is for user '{user_id}', not '{requested}'")
     app = app_get()
-    # user_details name and image only ever shape a user created here; its
-    # role and teams come from the server alone.
-    user = user_for_client(
-        user_id=user_id,
-        multi_tenant=app.multi_tenant_enabled,
-        name=details.get("name") if isinstance(details.get("name"), str) else "",
-        image=details.get("image") if isinstance(details.get("image"), str) else "",
-    )
+    # The common case, a user that exists, is one read: its row with what
+    # ``me`` and the presence event need (validated first: the id reaches SQL).
+    found = user_with_summary(validate_user_id(user_id))
+    if found is not None:
+        user, summary = found
+    else:
+        # user_details name and image only ever shape a user created here; its
+        # role and teams come from the server alone.
+        user = user_for_client(
+            user_id=user_id,
+            multi_tenant=app.multi_tenant_enabled,
+            name=details.get("name") if isinstance(details.get("name"), str) else "",
+            image=details.get("image") if isinstance(details.get("image"), str) else "",
+        )
+        summary = None
     auth.check_not_revoked(claims, app=app, user=user)
     auth.check_user_may_connect(user)
-    connection = connection_open(user=user, channel_name=channel_name)
-    user.refresh_from_db()
-    me = own_user(user)
+    connection = connection_open(
+        user=user, channel_name=channel_name, was_online=summary.online if summary else None
+    )
+    me = own_user(user, summary=summary)
     return connection.id, user, me
 
 

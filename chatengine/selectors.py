@@ -11,8 +11,24 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Sum, Window
-from django.db.models.functions import RowNumber
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Coalesce, RowNumber
 
 from chatengine import permissions
 from chatengine.auth import Caller
@@ -37,13 +53,16 @@ from chatengine.models import (
     CONVERSATION_MEMBERS,
     Ban,
     Channel,
+    ChannelMute,
     ChannelType,
     ChatUser,
+    Connection,
     Flag,
     Member,
     Message,
     MessageType,
     UserBlock,
+    UserMute,
 )
 from chatengine.services.app import channel_type_config, channel_type_get
 
@@ -211,12 +230,41 @@ def channel_access(
 ) -> Access:
     """The channel if the caller may ``permission`` on it: a missing channel is
     code 16, another team's channel or a missing grant code 17."""
-    channel = channel_get(cid)
+    user = caller.user
+    member = _membership_with_channel(user, cid) if user is not None and not caller.server else None
+    if member is not None:
+        channel, banned = member.channel, member.ban_in_force  # type: ignore[attr-defined]  # annotated by the query
+    else:
+        channel, banned = channel_get(cid), None
     check_team(caller, channel)
-    member = member_get(channel, caller.user) if caller.user else None
-    access = access_for(caller, channel, member, types)
+    access = access_for(caller, channel, member, types, banned=banned)
     access.require(permission, what)
     return access
+
+
+def _membership_with_channel(user: ChatUser, cid: str) -> Member | None:
+    """``user``'s membership of ``cid`` with the channel, whether a ban in force
+    keeps it from writing there (``ban_in_force``) and, in a conversation, the
+    other member if it blocks ``user`` (``blocked_by``): what a client's post
+    needs, in one query. The user row is the caller's own (already read)."""
+    bans = Ban.objects.active().filter(user_id=OuterRef("user_id"))
+    blocker = UserBlock.objects.filter(
+        target_id=OuterRef("user_id"), user__memberships__channel_id=OuterRef("channel_id")
+    ).values("user_id")[:1]
+    member = (
+        Member.objects.select_related("channel__created_by")
+        .annotate(
+            ban_in_force=Exists(bans.filter(Q(channel__isnull=True) | Q(channel_id=OuterRef("channel_id")))),
+            blocked_by=Case(
+                When(channel__member_count=CONVERSATION_MEMBERS, then=Subquery(blocker)), default=Value(None)
+            ),
+        )
+        .filter(channel_id=cid, user=user)
+        .first()
+    )
+    if member is not None:
+        member.user = user
+    return member
 
 
 def membership_for_update(caller: Caller, cid: str, user_id: str) -> Member:
@@ -251,6 +299,56 @@ def message_get(message_id: str) -> Message:
     if message is None:
         raise not_found(f"message {message_id}")
     return message
+
+
+@dataclass(frozen=True)
+class UserSummary:
+    """What a handshake needs to know of its user besides its row: whether it
+    was online already, its unread totals, and whether it has any mutes or
+    blocks at all (most users have none: then they cost no query)."""
+
+    online: bool
+    unread: dict[str, int]
+    has_user_mutes: bool
+    has_channel_mutes: bool
+    has_blocks: bool
+
+
+def user_with_summary(user_id: str) -> tuple[ChatUser, UserSummary] | None:
+    """The user ``user_id`` (already validated) and its :class:`UserSummary`,
+    in one query; ``None`` if there is no such user."""
+    user = OuterRef("pk")
+    own = Member.objects.filter(user_id=user).values("user_id")
+    row = (
+        ChatUser.objects.filter(id=user_id)
+        .annotate(
+            summary_online=Exists(Connection.objects.live().filter(user_id=user)),
+            summary_total=Coalesce(
+                Subquery(own.annotate(n=Sum("unread_messages")).values("n"), output_field=IntegerField()), 0
+            ),
+            summary_channels=Coalesce(
+                Subquery(
+                    own.filter(unread_messages__gt=0).annotate(n=Count("id")).values("n"),
+                    output_field=IntegerField(),
+                ),
+                0,
+            ),
+            summary_user_mutes=Exists(UserMute.objects.active().filter(user_id=user)),
+            summary_channel_mutes=Exists(ChannelMute.objects.active().filter(user_id=user)),
+            summary_blocks=Exists(UserBlock.objects.filter(user_id=user, target__deleted_at__isnull=True)),
+        )
+        .first()
+    )
+    if row is None:
+        return None
+    total = row.summary_total
+    return row, UserSummary(
+        online=row.summary_online,
+        unread={"total_unread_count": total, "unread_count": total, "unread_channels": row.summary_channels},
+        has_user_mutes=row.summary_user_mutes,
+        has_channel_mutes=row.summary_channel_mutes,
+        has_blocks=row.summary_blocks,
+    )
 
 
 def user_get(user_id: Any) -> ChatUser:
@@ -478,7 +576,9 @@ def channel_members(channel: Channel, *, limit: int = DEFAULT_MEMBER_LIMIT, offs
 # Messages
 # ---------------------------------------------------------------------------
 def _message_queryset() -> QuerySet[Message]:
-    return Message.objects.select_related("user")
+    # Who pinned a message is part of its payload: read along (rarely set, so
+    # the join costs little), not in a query of its own.
+    return Message.objects.select_related("user", "pinned_by")
 
 
 def _pivot(message_id: Any, scope: Q) -> Message:
@@ -591,18 +691,58 @@ def _top_per_channel(
     return grouped
 
 
-def latest_messages_per_channel(channels: list[Channel], limit: int) -> dict[str, list[Message]]:
-    """Each channel's newest ``limit`` history messages, ascending."""
-    newest = _top_per_channel(
-        _message_queryset().filter(IN_CHANNEL_HISTORY),
-        channels,
-        [F("created_at").desc(), F("id").desc()],
-        limit,
+PINNED_LIMIT = 10
+
+
+def latest_and_pinned_per_channel(
+    channels: list[Channel], limit: int, pinned_limit: int = PINNED_LIMIT
+) -> tuple[dict[str, list[Message]], dict[str, list[Message]]]:
+    """Each channel's newest ``limit`` history messages (ascending) and its
+    newest ``pinned_limit`` pins (``pinned_messages_per_channel``), in one
+    query: two ranks per channel over the rows of either list, each
+    ordering the rows of its own list first (so a rank within the limit is one
+    of its rows whenever the list is that long); the few rows that rank in by
+    making up a short list are dropped here."""
+    grouped_history: dict[str, list[Message]] = defaultdict(list)
+    grouped_pins: dict[str, list[Message]] = defaultdict(list)
+    if not channels:
+        return grouped_history, grouped_pins
+    pinned = Q(pinned=True, deleted_at__isnull=True)
+    newest = [F("created_at").desc(), F("id").desc()]
+    rows = (
+        _message_queryset()
+        .filter(IN_CHANNEL_HISTORY | pinned, channel__in=channels)
+        .annotate(
+            in_history=ExpressionWrapper(IN_CHANNEL_HISTORY, output_field=BooleanField()),
+            in_pins=ExpressionWrapper(pinned, output_field=BooleanField()),
+        )
+        .annotate(
+            history_rank=Window(
+                RowNumber(), partition_by=F("channel_id"), order_by=[F("in_history").desc(), *newest]
+            ),
+            pin_rank=Window(
+                RowNumber(),
+                partition_by=F("channel_id"),
+                order_by=[F("in_pins").desc(), F("pinned_at").desc(nulls_last=True), *newest],
+            ),
+        )
+        .filter(Q(history_rank__lte=limit) | Q(pin_rank__lte=pinned_limit))
     )
-    return {cid: list(reversed(messages)) for cid, messages in newest.items()}
+    for row in rows:
+        if row.in_history and row.history_rank <= limit:
+            grouped_history[row.channel_id].append(row)
+        if row.in_pins and row.pin_rank <= pinned_limit:
+            grouped_pins[row.channel_id].append(row)
+    for page in grouped_history.values():
+        page.sort(key=lambda m: (m.created_at, m.id))
+    for page in grouped_pins.values():
+        page.sort(key=lambda m: m.pin_rank)  # type: ignore[attr-defined]  # annotated by the query
+    return grouped_history, grouped_pins
 
 
-def pinned_messages_per_channel(channels: list[Channel], limit: int = 10) -> dict[str, list[Message]]:
+def pinned_messages_per_channel(
+    channels: list[Channel], limit: int = PINNED_LIMIT
+) -> dict[str, list[Message]]:
     return _top_per_channel(
         _message_queryset().filter(pinned=True, deleted_at__isnull=True),
         channels,
@@ -611,9 +751,18 @@ def pinned_messages_per_channel(channels: list[Channel], limit: int = 10) -> dic
     )
 
 
-def members_per_channel(channels: list[Channel], *, limit: int, offset: int = 0) -> dict[str, list[Member]]:
+def members_per_channel(
+    channels: list[Channel], *, limit: int, offset: int = 0, with_online: bool = False
+) -> dict[str, list[Member]]:
+    """A page of each channel's members with their users; ``with_online``
+    annotates each with whether its user has a live socket (``online``)."""
+    queryset = Member.objects.select_related("user")
+    if with_online:
+        queryset = queryset.annotate(
+            online=Exists(Connection.objects.live().filter(user_id=OuterRef("user_id")))
+        )
     return _top_per_channel(
-        Member.objects.select_related("user"),
+        queryset,
         channels,
         [F("created_at").asc(), F("user_id").asc()],
         limit,
@@ -635,10 +784,46 @@ def unread_totals(user_ids: list[str]) -> dict[str, dict[str, int]]:
     return _totals(Member.objects.filter(user_id__in=user_ids), user_ids)
 
 
-def unread_totals_of_members(channel: Channel) -> dict[str, dict[str, int]]:
-    """``unread_totals`` of every member of ``channel``, in one query."""
-    members = Member.objects.filter(channel=channel).values("user_id")
-    return _totals(Member.objects.filter(user_id__in=members), [])
+@dataclass
+class Audience:
+    """Who a new message in a channel reaches: each member's unread totals,
+    the members watching it, and how many users watch it (members or not)."""
+
+    totals: dict[str, dict[str, int]]
+    watching: set[str]
+    watcher_count: int
+
+
+def channel_audience(channel: Channel, live_watches: QuerySet[Any]) -> Audience:
+    """The :class:`Audience` of ``channel`` in one query, whatever its size:
+    one row per member, its totals over all its memberships and whether it
+    watches in correlated subqueries (indexed by user), the watcher count in
+    one uncorrelated subquery. ``live_watches`` is the registry's queryset of
+    watches of live connections."""
+    own = Member.objects.filter(user_id=OuterRef("user_id")).values("user_id")
+    total = own.annotate(n=Sum("unread_messages")).values("n")
+    unread_channels = own.filter(unread_messages__gt=0).annotate(n=Count("id")).values("n")
+    watches = live_watches.filter(channel=channel)
+    watcher_count = (
+        watches.values("channel_id").annotate(n=Count("connection__user_id", distinct=True)).values("n")
+    )
+    rows = list(
+        Member.objects.filter(channel=channel)
+        .annotate(
+            total=Coalesce(Subquery(total, output_field=IntegerField()), 0),
+            unread_channels=Coalesce(Subquery(unread_channels, output_field=IntegerField()), 0),
+            watching=Exists(watches.filter(connection__user_id=OuterRef("user_id"))),
+            watchers=Coalesce(Subquery(watcher_count, output_field=IntegerField()), 0),
+        )
+        .values_list("user_id", "total", "unread_channels", "watching", "watchers")
+    )
+    if not rows:
+        return Audience({}, set(), watches.values("connection__user_id").distinct().count())
+    totals = {
+        user_id: {"total_unread_count": total, "unread_count": total, "unread_channels": unread}
+        for user_id, total, unread, _, _ in rows
+    }
+    return Audience(totals, {row[0] for row in rows if row[3]}, rows[0][4])
 
 
 def _totals(memberships: QuerySet[Member], user_ids: list[str]) -> dict[str, dict[str, int]]:
@@ -677,6 +862,17 @@ def conversations_of(user: ChatUser, other_id: str) -> list[Channel]:
     )
 
 
+def blockers_known(access: Access) -> list[str] | None:
+    """``blockers_in`` of the access's channel for its member, when the lookup
+    that made the access already answered it (``channel_access``), else ``None``."""
+    member = access.member
+    if member is None or not hasattr(member, "blocked_by"):
+        return None
+    if access.channel.member_count != CONVERSATION_MEMBERS:
+        return []
+    return [member.blocked_by] if member.blocked_by else []
+
+
 def blockers_in(channel: Channel, actor_id: str) -> list[str]:
     """The members of ``channel`` who block ``actor_id`` and so must not hear
     from it there: in a conversation of the two of them only (group channels
@@ -688,6 +884,32 @@ def blockers_in(channel: Channel, actor_id: str) -> list[str]:
             target_id=actor_id, user__memberships__channel=channel, target__memberships__channel=channel
         ).values_list("user_id", flat=True)
     )
+
+
+def viewer_memberships(viewer: ChatUser, channels: list[Channel]) -> dict[str, Member]:
+    """``viewer``'s memberships of ``channels`` by cid, in one query, each with
+    what the channel states need of it besides its row: whether its user is
+    online, whether a ban in force keeps it from writing there
+    (``ban_in_force``, as ``banned_channels``), and whether the channel is a
+    conversation with someone it blocks (``blocks_other``, as
+    ``blocked_conversations``). The user row is ``viewer`` itself."""
+    user = OuterRef("user_id")
+    bans = Ban.objects.active().filter(user_id=user)
+    blocks = UserBlock.objects.filter(user_id=user, target__memberships__channel_id=OuterRef("channel_id"))
+    memberships = Member.objects.filter(user=viewer, channel__in=channels).annotate(
+        online=Exists(Connection.objects.live().filter(user_id=user)),
+        ban_in_force=Exists(bans.filter(Q(channel__isnull=True) | Q(channel_id=OuterRef("channel_id")))),
+        blocks_other=Case(
+            When(channel__member_count=CONVERSATION_MEMBERS, then=Exists(blocks)),
+            default=Value(False),
+            output_field=BooleanField(),
+        ),
+    )
+    found: dict[str, Member] = {}
+    for member in memberships:
+        member.user = viewer
+        found[member.channel_id] = member
+    return found
 
 
 def blocked_conversations(user: ChatUser, channels: list[Channel]) -> set[str]:

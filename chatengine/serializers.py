@@ -293,9 +293,19 @@ class MessageRenderer:
         for message in self.messages:
             wanted.update(message.mentioned_user_ids or [])
             wanted.update(message.thread_participant_ids or [])
-            if message.pinned_by_id:
+        # Who pinned a message comes along with it when it was read with
+        # ``select_related("pinned_by")`` (message lists do), else with the others.
+        known: dict[str, ChatUser] = {}
+        for message in self.messages:
+            if not message.pinned_by_id:
+                continue
+            if Message.pinned_by.is_cached(message) and message.pinned_by is not None:
+                known[message.pinned_by_id] = message.pinned_by
+            else:
                 wanted.add(message.pinned_by_id)
+        wanted -= known.keys()
         self.users = {user.id: user for user in ChatUser.objects.filter(id__in=wanted)} if wanted else {}
+        self.users.update(known)
 
     def render(self, message: Message) -> dict[str, Any]:
         return message_payload(

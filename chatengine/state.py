@@ -9,30 +9,29 @@ from typing import Any
 
 from chatengine import permissions
 from chatengine.auth import Caller
-from chatengine.models import Channel, ChatUser, Member
+from chatengine.models import Channel, ChatUser, Watch
 from chatengine.selectors import (
     DEFAULT_MEMBER_LIMIT,
     PAGINATION_KEYS,
     ChannelTypes,
     access_for,
     banned_channels,
-    blocked_conversations,
     bounded_int,
     channel_history_scope,
-    latest_messages_per_channel,
+    latest_and_pinned_per_channel,
     members_per_channel,
     messages_page,
     pinned_messages_per_channel,
+    viewer_memberships,
 )
 from chatengine.serializers import (
     MessageRenderer,
     channel_payload,
     member_payload,
-    online_ids,
     read_payload,
     user_payload,
 )
-from chatengine.services.connections import live_watches
+from chatengine.services.connections import channel_watchers
 
 
 @dataclass
@@ -79,25 +78,20 @@ def channel_states(
     channels: list[Channel],
     types: ChannelTypes,
     options: StateOptions,
+    watchers: dict[str, list[Watch]] | None = None,
 ) -> list[dict[str, Any]]:
+    """The states of ``channels``, in a fixed number of queries whatever their
+    number. ``watchers`` (``channel_watchers``) when the caller just read them."""
     if not channels:
         return []
-    own = (
-        {
-            m.channel_id: m
-            for m in Member.objects.select_related("user").filter(user=viewer, channel__in=channels)
-        }
-        if viewer is not None
-        else {}
-    )
-    watchers_by_channel: dict[str, list[str]] = {}
-    for cid, user_id in (
-        live_watches()
-        .filter(channel__in=channels)
-        .values_list("channel_id", "connection__user_id")
-        .distinct()
-    ):
-        watchers_by_channel.setdefault(cid, []).append(user_id)
+    own = viewer_memberships(viewer, channels) if viewer is not None else {}
+    if watchers is None:
+        watchers = channel_watchers(channels)
+    # Users, not sockets: a user with two tabs watches once.
+    watcher_users = {w.connection.user_id: w.connection.user for ws in watchers.values() for w in ws}
+    watchers_by_channel = {
+        cid: list(dict.fromkeys(w.connection.user_id for w in watches)) for cid, watches in watchers.items()
+    }
 
     if PAGINATION_KEYS.intersection(options.messages):
         # A page around a pivot message: one channel at a time (a single watch/query).
@@ -107,6 +101,7 @@ def channel_states(
             )
             for channel in channels
         }
+        pinned = pinned_messages_per_channel(channels)
     else:
         limit = bounded_int(
             options.messages.get("limit"),
@@ -114,25 +109,30 @@ def channel_states(
             default=options.default_message_limit,
             maximum=300,
         )
-        history = latest_messages_per_channel(channels, limit)
-    pinned = pinned_messages_per_channel(channels)
-    members = members_per_channel(channels, limit=options.member_limit, offset=options.member_offset)
+        history, pinned = latest_and_pinned_per_channel(channels, limit)
+    members = members_per_channel(
+        channels, limit=options.member_limit, offset=options.member_offset, with_online=True
+    )
     pages = [
         (channel, history.get(channel.cid, []), pinned.get(channel.cid, []), members.get(channel.cid, []))
         for channel in channels
     ]
     all_messages = [m for _, page, pins, _ in pages for m in (*page, *pins)]
-    people: set[str] = {m.user_id for page in members.values() for m in page}
-    people.update(uid for ids in watchers_by_channel.values() for uid in ids)
     renderer = MessageRenderer(all_messages, viewer_id=viewer.id if viewer else None)
-    online = online_ids(people)
-    watcher_users = {
-        u.id: u
-        for u in ChatUser.objects.filter(id__in={uid for ids in watchers_by_channel.values() for uid in ids})
-    }
+    # Who is online, from what was read already: every watcher (a watch is a
+    # live socket's), and the members and own memberships read with it.
+    online = set(watcher_users)
+    online.update(m.user_id for page in members.values() for m in page if m.online)  # type: ignore[attr-defined]  # annotated by the query
+    online.update(m.user_id for m in own.values() if m.online)  # type: ignore[attr-defined]  # annotated by the query
 
-    banned = banned_channels(viewer, channels) if viewer is not None and not caller.server else set()
-    blocked = blocked_conversations(viewer, channels) if viewer is not None else set()
+    banned: set[str] = set()
+    if viewer is not None and not caller.server:
+        banned = {cid for cid, m in own.items() if m.ban_in_force}  # type: ignore[attr-defined]  # annotated by the query
+        elsewhere = [channel for channel in channels if channel.cid not in own]
+        if elsewhere:
+            banned |= banned_channels(viewer, elsewhere)
+    # A blocked conversation is one the viewer is in (``blocked_conversations``).
+    blocked = {cid for cid, m in own.items() if m.blocks_other}  # type: ignore[attr-defined]  # annotated by the query
     states = []
     for channel, page, pins, channel_members in pages:
         membership = own.get(channel.cid)

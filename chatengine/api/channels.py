@@ -9,7 +9,7 @@ from chatengine import selectors
 from chatengine.api import messages as message_views
 from chatengine.api.http import Call, object_field
 from chatengine.errors import Code, StreamError, input_error, not_allowed
-from chatengine.models import Channel, ChatUser
+from chatengine.models import Channel, ChatUser, Watch
 from chatengine.selectors import Access, check_team, member_get
 from chatengine.serializers import (
     channel_payload,
@@ -36,21 +36,27 @@ def channels_query(call: Call) -> dict[str, Any]:
         offset=body.get("offset"),
     )
     options = options_from(body, default_message_limit=25)
-    if body.get("watch") is True:
-        _watch(call, channels)
+    watchers = _watch(call, channels) if body.get("watch") is True else None
     states = channel_states(
-        caller=call.caller, viewer=viewer, channels=channels, types=call.types, options=options
+        caller=call.caller,
+        viewer=viewer,
+        channels=channels,
+        types=call.types,
+        options=options,
+        watchers=watchers,
     )
     return {"channels": states}
 
 
-def _watch(call: Call, channels: list[Channel]) -> None:
+def _watch(call: Call, channels: list[Channel]) -> dict[str, list[Watch]] | None:
     """Subscribe the caller's socket (``connection_id``) to ``channels``, before
     their state is built: the caller who starts watching is one of the
-    watchers the answer counts and lists."""
+    watchers the answer counts and lists. Returns the channels' watchers when
+    it read them (the state reuses them)."""
     connection = connections.connection_for(connection_id=call.query.get("connection_id"), user=call.user)
-    if connection is not None:
-        connections.channels_watch(connection=connection, channels=channels)
+    if connection is None:
+        return None
+    return connections.channels_watch(connection=connection, channels=channels)
 
 
 def channel_query(call: Call, channel_type: str, channel_id: str | None = None) -> dict[str, Any]:
@@ -83,10 +89,14 @@ def channel_query(call: Call, channel_type: str, channel_id: str | None = None) 
     access = selectors.access_for(call.caller, channel, member_get(channel, viewer), call.types, user=viewer)
     access.require("read-channel", "read")
     options = options_from(body, default_message_limit=selectors.DEFAULT_MESSAGE_LIMIT)
-    if body.get("watch") is True:
-        _watch(call, [channel])
+    watchers = _watch(call, [channel]) if body.get("watch") is True else None
     return channel_states(
-        caller=call.caller, viewer=viewer, channels=[channel], types=call.types, options=options
+        caller=call.caller,
+        viewer=viewer,
+        channels=[channel],
+        types=call.types,
+        options=options,
+        watchers=watchers,
     )[0]
 
 

@@ -7,13 +7,16 @@ error shapes and no CSRF (tokens travel in headers, never in cookies).
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, JsonResponse
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from chatengine import auth
@@ -192,6 +195,25 @@ def _authenticate(request: HttpRequest) -> auth.Caller:
     auth.check_not_revoked(claims, app=app, user=user)
     auth.check_user_may_connect(user)
     return auth.Caller(app=app, server=False, user=user)
+
+
+# Whatever orjson does not encode itself (dates and times, decimals ...) is
+# encoded as Django's JsonResponse did.
+_encoder = DjangoJSONEncoder()
+
+
+class JsonResponse(HttpResponse):
+    """A JSON body encoded with orjson (several times faster than the standard
+    library on the engine's payloads, which are plain dicts, lists, strings and
+    numbers). What orjson refuses, an integer beyond 64 bits that a client put
+    in custom data, goes through the standard library instead."""
+
+    def __init__(self, data: dict[str, Any], status: int = 200) -> None:
+        try:
+            content = orjson.dumps(data, default=_encoder.default, option=orjson.OPT_PASSTHROUGH_DATETIME)
+        except orjson.JSONEncodeError:
+            content = json.dumps(data, cls=DjangoJSONEncoder, separators=(",", ":")).encode()
+        super().__init__(content, status=status, content_type="application/json")
 
 
 def _duration(start: float) -> str:

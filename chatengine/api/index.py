@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from chatengine.api.http import unknown_endpoint
@@ -19,7 +19,7 @@ def _readable(pattern: str) -> str:
 
 
 @csrf_exempt
-def index(request: HttpRequest) -> JsonResponse:
+def index(request: HttpRequest) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         return unknown_endpoint(request)
     from chatengine.urls import urlpatterns  # the routes import this view

@@ -39,10 +39,12 @@ def message_send(call: Call, channel_type: str, channel_id: str) -> dict[str, An
     data = object_field(call.body.get("message"), "message")
     user = call.actor(data.get("user"), data.get("user_id"))
     channel, access = call.channel_access(call.cid(channel_type, channel_id))
+    blockers = None
     if access is not None:
         require_may_post(access, data)
+        blockers = selectors.blockers_known(access)
     message = message_services.message_send(
-        channel=channel, user=user, data=data, max_length=_max_length(call, channel)
+        channel=channel, user=user, data=data, max_length=_max_length(call, channel), blockers=blockers
     )
     return {"message": render_message(message, viewer_id=user.id)}
 

@@ -61,9 +61,26 @@ DEFAULT_CONFIG: dict[str, Any] = {
 CONFIG_KEYS = frozenset(DEFAULT_CONFIG) | {"blocklist", "blocklist_behavior", "allowed_flag_reasons"}
 
 
+# The app's settings are read by every call and every handshake and change
+# almost never: cached like channel types (below), in Redis when the processes
+# share it, and dropped from the cache when ``app_update`` changes them.
+APP_CACHE_KEY = "chatengine:app"
+APP_CACHE_SECONDS = 60
+
+
 def app_get() -> App:
-    app, _ = App.objects.get_or_create(pk=1)
+    app = cache.get(APP_CACHE_KEY)
+    if app is None:
+        app, _ = App.objects.get_or_create(pk=1)
+        cache.set(APP_CACHE_KEY, app, APP_CACHE_SECONDS)
     return app
+
+
+def _forget_app() -> None:
+    # Now, for this transaction's own reads; again after commit, in case another
+    # request cached the old row in between.
+    cache.delete(APP_CACHE_KEY)
+    transaction.on_commit(lambda: cache.delete(APP_CACHE_KEY))
 
 
 APP_SETTINGS_IGNORED = frozenset({"multi_tenant_enabled", "revoke_tokens_issued_before"})
@@ -71,7 +88,8 @@ APP_SETTINGS_IGNORED = frozenset({"multi_tenant_enabled", "revoke_tokens_issued_
 
 @transaction.atomic
 def app_update(*, data: dict[str, Any]) -> App:
-    app = App.objects.select_for_update().get(pk=app_get().pk)
+    App.objects.get_or_create(pk=1)
+    app = App.objects.select_for_update().get(pk=1)
     multi_tenant_before = app.multi_tenant_enabled
     if "multi_tenant_enabled" in data:
         if not isinstance(data["multi_tenant_enabled"], bool):
@@ -89,6 +107,7 @@ def app_update(*, data: dict[str, Any]) -> App:
             )
     app.settings = {**app.settings, **{k: v for k, v in data.items() if k not in APP_SETTINGS_IGNORED}}
     app.save()
+    _forget_app()
     if app.multi_tenant_enabled != multi_tenant_before:
         # The team wall went up (or down): every watcher is checked against it.
         _recheck_watches(Watch.objects.all())

@@ -7,12 +7,14 @@ the database and the subscription in the (shared) channel layer.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 
+from django.db import connection as db_connection
 from django.db import transaction
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from chatengine import events
@@ -22,17 +24,37 @@ from chatengine.selectors import ChannelTypes, may_read
 from chatengine.serializers import user_payload
 from chatengine.services.app import app_get
 
+# Seconds between two sweeps of stale connections by one process. Rows of dead
+# sockets are ignored as soon as they go stale (``Connection.objects.live``):
+# the sweep only keeps the table small, so it need not cost every handshake.
+STALE_SWEEP_EVERY = 60.0
+_last_sweep = {"at": -STALE_SWEEP_EVERY}
 
-def connection_open(*, user: ChatUser, channel_name: str) -> Connection:
+
+def _sweep_stale_connections() -> None:
+    """Forget the sockets of processes that died (they never said goodbye), at
+    most once per ``STALE_SWEEP_EVERY`` seconds per process."""
+    now = time.monotonic()
+    if now - _last_sweep["at"] < STALE_SWEEP_EVERY:
+        return
+    _last_sweep["at"] = now
+    stale = Connection.objects.stale()
+    if stale.exists():
+        stale.delete()
+
+
+def connection_open(*, user: ChatUser, channel_name: str, was_online: bool | None = None) -> Connection:
+    """Register a socket of ``user`` (already authenticated); tell the users who
+    watch its channels that it came online if it was not (``was_online``, looked
+    up unless the caller knows it). ``user.last_active`` is set in place."""
     now = timezone.now()
-    # Sockets of a process that died never said goodbye: forget them.
-    Connection.objects.stale().delete()
-    was_online = Connection.objects.live().filter(user=user).exists()
+    _sweep_stale_connections()
+    if was_online is None:
+        was_online = Connection.objects.live().filter(user=user).exists()
     ChatUser.objects.filter(pk=user.pk).update(last_active=now)
     user.last_active = now
-    connection = Connection.objects.create(
-        id=str(uuid.uuid4()), channel_name=channel_name, user=user, last_seen=now
-    )
+    connection = Connection(id=str(uuid.uuid4()), channel_name=channel_name, user=user, last_seen=now)
+    connection.save(force_insert=True)
     if not was_online:
         _presence_changed(user, online=True)
     return connection
@@ -49,29 +71,70 @@ def connection_for(*, connection_id: str | None, user: ChatUser | None) -> Conne
     connection is treated as absent, so nobody subscribes someone else's socket."""
     if not connection_id or user is None:
         return None
-    return Connection.objects.live().filter(id=connection_id, user=user).first()
+    connection = Connection.objects.live().filter(id=connection_id, user=user).first()
+    if connection is not None:
+        connection.user = user
+    return connection
 
 
-@transaction.atomic
-def channels_watch(*, connection: Connection, channels: list[Channel]) -> None:
+def channels_watch(*, connection: Connection, channels: list[Channel]) -> dict[str, list[Watch]]:
     """Subscribe ``connection`` to ``channels`` (already access-checked); tell
-    each channel's watchers when this user starts watching it."""
+    each channel's watchers when this user starts watching it (a socket that
+    watched it already, or another live socket of the same user, starts
+    nothing). Returns the live watches of ``channels`` afterwards
+    (``channel_watchers``): the states built next count and list them.
+
+    Two queries whatever the number of channels: the watches written in one
+    statement that says which are new, and the watchers read once."""
     if not channels:
-        return
-    already = set(
-        Watch.objects.filter(channel__in=channels, connection__user_id=connection.user_id).values_list(
-            "channel_id", flat=True
-        )
-    )
-    Watch.objects.bulk_create(
-        [Watch(connection=connection, channel=channel) for channel in channels], ignore_conflicts=True
-    )
+        return {}
+    started = _watches_insert(connection, [channel.cid for channel in channels])
     events.subscribe([connection.channel_name], [channel.cid for channel in channels])
-    starting = [channel for channel in channels if channel.cid not in already]
-    # One count for the whole list: queryChannels watches a page of channels at once.
-    counts = watcher_counts(starting)
-    for channel in starting:
-        _watching_event("user.watching.start", channel, connection.user, counts.get(channel.cid, 0))
+    watchers = channel_watchers(channels)
+    for channel in channels:
+        watches = watchers.get(channel.cid, [])
+        if channel.cid not in started or any(
+            w.connection.user_id == connection.user_id and w.connection_id != connection.id for w in watches
+        ):
+            continue
+        count = len({w.connection.user_id for w in watches})
+        _watching_event("user.watching.start", channel, connection.user, count)
+    return watchers
+
+
+def _watches_insert(connection: Connection, cids: list[str]) -> set[str]:
+    """Write the watches of ``connection`` on ``cids``; return the cids it did
+    not watch yet. One statement, atomic by itself (no transaction around it),
+    and both PostgreSQL and SQLite say which rows it inserted (``RETURNING``),
+    which ``bulk_create(ignore_conflicts=True)`` does not."""
+    quote = db_connection.ops.quote_name
+    meta = Watch._meta
+    table = quote(meta.db_table)
+    connection_column = quote(meta.get_field("connection").column)
+    channel_column = quote(meta.get_field("channel").column)
+    rows = ", ".join(["(%s, %s)"] * len(cids))
+    # Only quoted names of this model and placeholders are formatted in; the values are parameters.
+    sql = (
+        f"INSERT INTO {table} ({connection_column}, {channel_column}) VALUES {rows} "  # noqa: S608
+        f"ON CONFLICT DO NOTHING RETURNING {channel_column}"
+    )
+    params = [value for cid in cids for value in (connection.id, cid)]
+    with db_connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {row[0] for row in cursor.fetchall()}
+
+
+def channel_watchers(channels: list[Channel]) -> dict[str, list[Watch]]:
+    """The watches of live sockets of each of ``channels``, oldest first, with
+    their connections and users, in one query."""
+    found: dict[str, list[Watch]] = defaultdict(list)
+    if not channels:
+        return found
+    for watch in (
+        live_watches().filter(channel__in=channels).select_related("connection__user").order_by("pk")
+    ):
+        found[watch.channel_id].append(watch)
+    return found
 
 
 @transaction.atomic
@@ -158,19 +221,6 @@ def live_watches() -> QuerySet[Watch]:
 
 def watcher_count(channel: Channel) -> int:
     return live_watches().filter(channel=channel).values("connection__user_id").distinct().count()
-
-
-def watcher_counts(channels: list[Channel]) -> dict[str, int]:
-    """``watcher_count`` of each of ``channels`` (users, not sockets), in one query."""
-    if not channels:
-        return {}
-    rows = (
-        live_watches()
-        .filter(channel__in=channels)
-        .values("channel_id")
-        .annotate(users=Count("connection__user_id", distinct=True))
-    )
-    return {row["channel_id"]: row["users"] for row in rows}
 
 
 def users_updated(users: Iterable[ChatUser]) -> None:

@@ -13,7 +13,20 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, Sum
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    PositiveIntegerField,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from chatengine import events, metrics
@@ -30,7 +43,7 @@ from chatengine.models import (
     Reaction,
     UserMute,
 )
-from chatengine.selectors import IN_CHANNEL_HISTORY, blockers_in, unread_totals, unread_totals_of_members
+from chatengine.selectors import IN_CHANNEL_HISTORY, blockers_in, channel_audience, unread_totals
 from chatengine.serializers import channel_payload, iso, reaction_payload, render_message, user_payload
 from chatengine.services.app import channel_type_config, channel_type_get
 from chatengine.services.connections import live_watches
@@ -126,12 +139,25 @@ def _optional_datetime(name: str, value: Any) -> datetime | None:
 # Send
 # ---------------------------------------------------------------------------
 @transaction.atomic
-def message_send(*, channel: Channel, user: ChatUser, data: dict[str, Any], max_length: int) -> Message:
+def message_send(
+    *,
+    channel: Channel,
+    user: ChatUser,
+    data: dict[str, Any],
+    max_length: int,
+    blockers: list[str] | None = None,
+) -> Message:
     """Post ``data`` to ``channel`` as ``user`` (already authorized to post).
 
     A client-chosen id that exists already is Stream's code 4 "already exists",
     which the UI treats as delivered. A reply (``parent_id``) updates its
     parent's ``reply_count`` and ``thread_participants`` and re-announces it.
+    ``blockers`` (the members who block ``user`` here, ``blockers_in``) is
+    looked up unless the caller already knows it.
+
+    The writes are one round whatever the channel's size: the message, the
+    channel's counters, and every member's read state in a single update; then
+    one read of who hears of it (``channel_audience``).
     """
     message_id = data.get("id") or str(uuid.uuid4())
     if not isinstance(message_id, str) or len(message_id) > ID_MAX_LENGTH:
@@ -168,13 +194,15 @@ def message_send(*, channel: Channel, user: ChatUser, data: dict[str, Any], max_
         updated_at=now,
     )
     try:
-        with transaction.atomic():
-            message.save(force_insert=True)
+        # The first write of this transaction (no savepoint of its own): a
+        # duplicate id leaves it through the exception, which rolls it back.
+        message.save(force_insert=True)
     except IntegrityError as exc:
         raise input_error(f"a message with ID {message_id} already exists") from exc
     transaction.on_commit(metrics.MESSAGES.inc)
 
-    blockers = blockers_in(channel, user.id)
+    if blockers is None:
+        blockers = blockers_in(channel, user.id)
     in_channel = message.in_channel_list
     if in_channel:
         Channel.objects.filter(pk=channel.pk).update(
@@ -182,26 +210,56 @@ def message_send(*, channel: Channel, user: ChatUser, data: dict[str, Any], max_
         )
         channel.last_message_at = now
         channel.message_count += 1
-        # A new message brings the channel back into the lists of members who
-        # hid it, but not of one who blocks its author (Stream's rule).
-        Member.objects.filter(channel=channel, hidden=True).exclude(user_id__in=blockers).update(hidden=False)
-        if not message.silent:
-            # Not for members who muted the channel or the author, nor for one
-            # who blocks the author in their conversation (Stream's rules).
-            muted_channel = ChannelMute.objects.active().filter(channel=channel, user=OuterRef("user"))
-            muted_author = UserMute.objects.active().filter(target=user, user=OuterRef("user"))
-            Member.objects.filter(channel=channel).exclude(user=user).exclude(user_id__in=blockers).exclude(
-                Exists(muted_channel)
-            ).exclude(Exists(muted_author)).update(unread_messages=F("unread_messages") + 1)
-    # Posting is reading: the author's own read state moves to its message.
-    Member.objects.filter(channel=channel, user=user).update(
-        last_read=now, last_read_message_id=message.id, unread_messages=0
-    )
+    _members_after_new(channel, message, user, blockers)
     if parent is not None:
         _thread_changed(parent, new_participant=user.id)
 
     _announce_new(channel, message, user, blockers)
     return message
+
+
+def _members_after_new(channel: Channel, message: Message, author: ChatUser, blockers: list[str]) -> None:
+    """Every member's read state after ``message``, in one update of the
+    channel's members (its size does not matter).
+
+    Posting is reading: the author's read state moves to its message. A message
+    in the channel list brings the channel back into the lists of members who
+    hid it, but not of one who blocks its author, and (unless silent) counts as
+    unread for the others, but not for members who muted the channel or the
+    author, nor for one who blocks the author in their conversation (Stream's rules).
+    """
+    is_author = Q(user=author)
+    changes: dict[str, Any] = {
+        "last_read": Case(When(is_author, then=Value(message.created_at)), default=F("last_read")),
+        "last_read_message_id": Case(
+            When(is_author, then=Value(message.id)), default=F("last_read_message_id")
+        ),
+    }
+    unread = [When(is_author, then=Value(0))]
+    if message.in_channel_list:
+        changes["hidden"] = Case(When(user_id__in=blockers, then=F("hidden")), default=Value(False))
+        if not message.silent:
+            muted_channel = ChannelMute.objects.active().filter(channel=channel, user=OuterRef("user"))
+            muted_author = UserMute.objects.active().filter(target=author, user=OuterRef("user"))
+            unread += [
+                When(user_id__in=blockers, then=F("unread_messages")),
+                When(Exists(muted_channel), then=F("unread_messages")),
+                When(Exists(muted_author), then=F("unread_messages")),
+            ]
+            changes["unread_messages"] = Case(
+                *unread, default=F("unread_messages") + 1, output_field=PositiveIntegerField()
+            )
+    if "unread_messages" not in changes:
+        changes["unread_messages"] = Case(
+            *unread, default=F("unread_messages"), output_field=PositiveIntegerField()
+        )
+        if "hidden" not in changes:
+            # Nobody's state but the author's changes.
+            Member.objects.filter(channel=channel, user=author).update(
+                last_read=message.created_at, last_read_message_id=message.id, unread_messages=0
+            )
+            return
+    Member.objects.filter(channel=channel).update(**changes)
 
 
 def _thread_changed(parent: Message, *, new_participant: str | None = None) -> None:
@@ -241,9 +299,9 @@ def _announce_new(channel: Channel, message: Message, author: ChatUser, blockers
     members who are not watching, each with its own unread totals; neither to
     the ``blockers`` of the author."""
     payload = render_message(message, viewer_id=None)
-    totals = unread_totals_of_members(channel)
+    audience = channel_audience(channel, live_watches())
+    totals, watching = audience.totals, audience.watching
     member_ids = list(totals)
-    watching = set(live_watches().filter(channel=channel).values_list("connection__user_id", flat=True))
     per_user = {user_id: totals[user_id] for user_id in member_ids if user_id in watching}
     event = events.envelope(
         "message.new",
@@ -251,7 +309,7 @@ def _announce_new(channel: Channel, message: Message, author: ChatUser, blockers
         message_id=message.id,
         message=payload,
         user=user_payload(author, online=True),
-        watcher_count=len(watching),
+        watcher_count=audience.watcher_count,
         channel_message_count=channel.message_count,
         total_unread_count=0,
         unread_channels=0,

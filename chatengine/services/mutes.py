@@ -18,31 +18,42 @@ from django.utils import timezone
 
 from chatengine import events
 from chatengine.models import Channel, ChannelMute, ChatUser, UserMute
-from chatengine.selectors import blocks_of, unread_totals
+from chatengine.selectors import UserSummary, blocks_of, unread_totals
 from chatengine.serializers import full_user_payload
 
 M = TypeVar("M", UserMute, ChannelMute)
 
 
-def mutes_of(user: ChatUser) -> tuple[list[UserMute], list[ChannelMute]]:
-    """The user's mutes in force, users and channels."""
-    user_mutes = list(UserMute.objects.active().filter(user=user).select_related("user", "target"))
-    channel_mutes = list(
-        ChannelMute.objects.active().filter(user=user).select_related("user", "channel__created_by")
+def mutes_of(
+    user: ChatUser, *, users: bool = True, channels: bool = True
+) -> tuple[list[UserMute], list[ChannelMute]]:
+    """The user's mutes in force, users and channels (each kind looked up only
+    if ``users`` / ``channels``: a caller that knows there are none says so)."""
+    user_mutes = (
+        list(UserMute.objects.active().filter(user=user).select_related("user", "target")) if users else []
+    )
+    channel_mutes = (
+        list(ChannelMute.objects.active().filter(user=user).select_related("user", "channel__created_by"))
+        if channels
+        else []
     )
     return user_mutes, channel_mutes
 
 
-def own_user(user: ChatUser, *, online: bool = True) -> dict[str, Any]:
+def own_user(user: ChatUser, *, online: bool = True, summary: UserSummary | None = None) -> dict[str, Any]:
     """``me``: the user with its unread totals, its mutes and whom it blocks
-    (the JS client fills ``client.blockedUsers`` from ``blocked_user_ids``)."""
-    return full_user_payload(
-        user,
-        online=online,
-        unread=unread_totals([user.id])[user.id],
-        mutes=mutes_of(user),
-        blocked_user_ids=[block.target_id for block in blocks_of(user)],
-    )
+    (the JS client fills ``client.blockedUsers`` from ``blocked_user_ids``).
+    With the user's ``summary`` (``selectors.user_with_summary``) only the
+    mutes and blocks it has are looked up."""
+    if summary is None:
+        unread = unread_totals([user.id])[user.id]
+        mutes = mutes_of(user)
+        blocked = [block.target_id for block in blocks_of(user)]
+    else:
+        unread = summary.unread
+        mutes = mutes_of(user, users=summary.has_user_mutes, channels=summary.has_channel_mutes)
+        blocked = [block.target_id for block in blocks_of(user)] if summary.has_blocks else []
+    return full_user_payload(user, online=online, unread=unread, mutes=mutes, blocked_user_ids=blocked)
 
 
 def _tell(user: ChatUser, event_type: str) -> dict[str, Any]:

@@ -306,3 +306,18 @@ def test_a_message_sent_with_a_channel_update_is_checked_like_any_other(room):
     frozen = StreamClient("ann").call("POST", path, {"message": {"text": "frozen"}})
     assert (frozen.status_code, frozen.json()["code"]) == (403, 17)
     assert not Message.objects.filter(text__in=["sneaked in", "pinned", "frozen"]).exists()
+
+
+def test_custom_data_beyond_what_orjson_encodes_is_still_answered():
+    """Responses are encoded with orjson, which refuses integers beyond 64 bits;
+    a client may put one in custom data (JSON allows it): the answer falls
+    back to the standard encoder instead of failing."""
+    multi_tenant()
+    ann = make_user("ann")
+    make_channel("acme-big", ann)
+    huge = 2**70
+    body = {"message": {"text": "big", "huge": huge, "café": "ü"}}
+    response = StreamClient("ann").call("POST", "channels/messaging/acme-big/message", body)
+    assert response.status_code == 201, response.content
+    assert response["Content-Type"] == "application/json"
+    assert (response.json()["message"]["huge"], response.json()["message"]["café"]) == (huge, "ü")

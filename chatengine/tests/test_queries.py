@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from chatengine.models import Channel, Member
+from chatengine.models import Channel, ChatUser, Connection, Member, Watch
 from chatengine.tests.factories import StreamClient, make_channel, make_user, multi_tenant, post
 
 pytestmark = pytest.mark.django_db
@@ -265,3 +265,186 @@ def test_a_client_read_takes_no_write_lock(world):
     assert {"messaging:acme-general", "messaging:acme-ann"} <= set(found)
     statements = [q["sql"].split()[0].upper() for q in queries.captured_queries]
     assert "SAVEPOINT" not in statements and "BEGIN" not in statements, statements
+
+
+# ---------------------------------------------------------------------------
+# The write and real-time paths: a send, a handshake, a watch
+# ---------------------------------------------------------------------------
+def _socket(user, name: str) -> Connection:
+    """A live connection of ``user`` (as a handshake registers one)."""
+    return Connection.objects.create(id=f"conn-{name}", channel_name=f"test.{name}", user=user)
+
+
+def _crowd(channel_id: str, size: int, *, watching: int = 0) -> tuple[Channel, list]:
+    """A channel of ``size`` acme members, ``watching`` of whom have a socket watching it."""
+    people = [make_user(f"{channel_id}-{index}") for index in range(size)]
+    channel = make_channel(channel_id, *people)
+    for person in people[:watching]:
+        Watch.objects.create(connection=_socket(person, person.id), channel=channel)
+    return channel, people
+
+
+def _send(user_id: str, channel_id: str, **message) -> None:
+    response = StreamClient(user_id).call(
+        "POST", f"channels/messaging/{channel_id}/message", {"message": {"text": "hello", **message}}
+    )
+    assert response.status_code == 201, response.content
+
+
+# A client's send: its user (authentication); its membership with the channel,
+# its bans and (in a conversation) whether the other member blocks it; then one
+# transaction (a savepoint here, inside the test's): the message, the channel's
+# counters, every member's read state in one update, and one read of who hears
+# of it (unread totals, who watches). The app and the channel type come from the cache.
+SEND_QUERIES = 8
+
+
+@pytest.mark.parametrize(("size", "watching"), [(3, 0), (3, 3), (40, 10)])
+def test_a_send_takes_a_fixed_number_of_queries_whatever_the_channel(
+    size, watching, django_assert_num_queries
+):
+    multi_tenant()
+    channel, people = _crowd(f"crowd-{size}-{watching}", size, watching=watching)
+    _send(people[0].id, channel.channel_id)  # warm the app and channel type caches
+    with django_assert_num_queries(SEND_QUERIES):
+        _send(people[1].id, channel.channel_id)
+    unread = dict(Member.objects.filter(channel=channel).values_list("user_id", "unread_messages"))
+    assert unread == {people[0].id: 1, people[1].id: 0, **{p.id: 2 for p in people[2:]}}
+
+
+def test_a_send_in_a_conversation_costs_no_more_and_keeps_blocks(django_assert_num_queries):
+    """The block lookup of a conversation rides on the membership's query."""
+    from chatengine.services.blocks import user_block
+
+    multi_tenant()
+    ann, bob = make_user("ann"), make_user("bob")
+    pair = make_channel("acme-pair", ann, bob)
+    _send("ann", "acme-pair")
+    with django_assert_num_queries(SEND_QUERIES):
+        _send("ann", "acme-pair")
+    user_block(user=bob, target=ann)
+    with django_assert_num_queries(SEND_QUERIES):
+        _send("ann", "acme-pair")
+    assert Member.objects.get(channel=pair, user=bob).unread_messages == 2, "a blocker's count stays"
+
+
+def test_a_send_keeps_mutes_silence_and_hidden_channels(world):
+    """The single update of the members' read state keeps each rule: muted
+    channels and authors, silent messages, hidden channels coming back."""
+    from chatengine.services.mutes import channels_mute, users_mute
+
+    ann, bob = world["ann"], world["bob"]
+    cat, dan = make_user("cat"), make_user("dan")
+    room = make_channel("acme-rules", ann, bob, cat, dan)
+    users_mute(user=bob, targets=[ann], duration=None)
+    channels_mute(user=cat, channels=[room], duration=None)
+    Member.objects.filter(channel=room, user=dan).update(hidden=True)
+    _send("ann", "acme-rules")
+    _send("ann", "acme-rules", silent=True)
+    rows = {m.user_id: (m.unread_messages, m.hidden) for m in Member.objects.filter(channel=room)}
+    assert rows == {"ann": (0, False), "bob": (0, False), "cat": (0, False), "dan": (1, False)}
+    assert Member.objects.get(channel=room, user=ann).last_read_message_id != ""
+
+
+def _handshake(user_id: str, name: str) -> dict:
+    from django.conf import settings
+
+    from chatengine.consumers import _open
+    from chatengine.tests.factories import token
+
+    query = {"api_key": settings.STREAM_API_KEY, "authorization": token(user_id)}
+    _, _, me = _open.func(query, name)
+    return me
+
+
+@pytest.fixture
+def fresh_sweep(monkeypatch):
+    """Stale connections are swept once a minute per process: due now."""
+    from chatengine.services import connections
+
+    monkeypatch.setitem(connections._last_sweep, "at", -connections.STALE_SWEEP_EVERY)
+
+
+@pytest.mark.parametrize("memberships", [1, 12])
+def test_a_handshake_takes_three_queries_and_four_to_come_online(
+    memberships, django_assert_num_queries, fresh_sweep
+):
+    """The user with its presence, unread totals and whether it has mutes or
+    blocks (one read), its last_active, its connection; coming online also
+    reads who to tell. No more with more channels."""
+    multi_tenant()
+    ann = make_user("ann")
+    for index in range(memberships):
+        post(
+            make_channel(f"acme-{index}", ann, make_user(f"peer-{index}")),
+            ChatUser.objects.get(id=f"peer-{index}"),
+            "hi",
+        )
+    _handshake("ann", "warm")  # warm the app cache, sweep once
+    Connection.objects.all().delete()
+    with django_assert_num_queries(4):
+        me = _handshake("ann", "first")
+    assert (me["total_unread_count"], me["unread_channels"]) == (memberships, memberships)
+    with django_assert_num_queries(3):
+        _handshake("ann", "second")
+
+
+def test_a_handshake_reads_mutes_and_blocks_only_when_there_are(world, fresh_sweep):
+    from chatengine.services.blocks import user_block
+    from chatengine.services.mutes import users_mute
+
+    _handshake("ann", "warm")
+    users_mute(user=world["ann"], targets=[world["bob"]], duration=None)
+    user_block(user=world["ann"], target=world["zed"])
+    with CaptureQueriesContext(connection) as queries:
+        me = _handshake("ann", "again")
+    assert [m["target"]["id"] for m in me["mutes"]] == ["bob"]
+    assert me["blocked_user_ids"] == ["zed"]
+    assert me["channel_mutes"] == []
+    assert len(queries) == 3 + 2, "the user mutes and the blocks, not the channel mutes"
+
+
+def test_stale_connections_are_swept_at_most_once_a_minute(world, fresh_sweep):
+    from chatengine.models import CONNECTION_STALE_AFTER
+
+    long_ago = timezone.now() - CONNECTION_STALE_AFTER - timedelta(seconds=1)
+    _socket(world["bob"], "dead-1")
+    Connection.objects.filter(id="conn-dead-1").update(last_seen=long_ago)
+    _handshake("ann", "first")
+    assert not Connection.objects.filter(id="conn-dead-1").exists(), "swept when due"
+    _socket(world["bob"], "dead-2")
+    Connection.objects.filter(id="conn-dead-2").update(last_seen=long_ago)
+    _handshake("ann", "second")
+    assert Connection.objects.filter(id="conn-dead-2").exists(), "not again within the minute"
+    assert not Connection.objects.live().filter(id="conn-dead-2").exists(), "and ignored meanwhile"
+
+
+# queryChannels watching a fresh socket: the caller; the channels; the socket;
+# the watches written (one statement saying which are new); the watchers with
+# their users (for the events and the state); the viewer's memberships with its
+# presence, bans and blocks; every channel's history and pins (one ranked
+# query); its members with their presence.
+WATCH_QUERIES = 8
+
+
+@pytest.mark.parametrize("page", [2, 12, 30])
+def test_watching_a_page_of_channels_takes_eight_queries(page, django_assert_num_queries):
+    multi_tenant()
+    ann, bob, cat = make_user("ann"), make_user("bob"), make_user("cat")
+    for index in range(page):
+        channel = make_channel(f"page-{page}-{index}", ann, bob, cat, batch=page)
+        post(channel, bob, "hello", pinned=index % 2 == 0)
+        Watch.objects.create(connection=_socket(bob, f"bob-{index}"), channel=channel)
+    StreamClient("ann").query_channels({"batch": page})  # warm the caches
+    socket = _socket(ann, "ann")
+    body = {"filter_conditions": {"batch": page}, "watch": True, "presence": True, "limit": 30}
+    with django_assert_num_queries(WATCH_QUERIES):
+        response = StreamClient("ann").call("POST", "channels", body, connection_id=socket.id)
+    states = response.json()["channels"]
+    assert len(states) == page
+    assert {s["watcher_count"] for s in states} == {2}
+    assert {len(s["pinned_messages"]) for s in states} <= {0, 1}
+    assert sum(len(s["pinned_messages"]) for s in states) == (page + 1) // 2
+    online = {m["user_id"]: m["user"]["online"] for s in states for m in s["members"]}
+    assert online == {"ann": True, "bob": True, "cat": False}
+    assert Watch.objects.filter(connection=socket).count() == page
