@@ -143,9 +143,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self._out: deque[str | tuple[str, int]] = deque()
         self._wake = asyncio.Event()
         self._closing = False
+        self.hub = hub.current(_write_seen)
         await self.accept()
         self._writer = asyncio.get_running_loop().create_task(self._write())
-        self.hub = hub.current(_write_seen)
         self.name = self.channel_name = self.hub.new_name()
         try:
             self.connection_id, user, me = await in_db_thread(_open)(_query(self.scope), self.name)
@@ -182,11 +182,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         if len(self._out) >= SOCKET_QUEUE_LIMIT:
             logger.warning("chat socket %s fell behind; closing it to re-sync", self.connection_id)
-            self._out.clear()
+            self._drop_queued()
             self.end("", FELL_BEHIND_CODE)
             return
         self._out.append(text)
+        self.hub.queued += 1
         self._wake.set()
+
+    def _drop_queued(self) -> None:
+        self.hub.queued -= sum(isinstance(item, str) for item in self._out)
+        self._out.clear()
 
     def end(self, error: str, code: int) -> None:
         if self._closing:
@@ -203,6 +208,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self._wake.wait()
             item = out.popleft()
             if isinstance(item, str):
+                self.hub.queued -= 1
                 await send({"type": "websocket.send", "text": item})
                 continue
             error, code = item
@@ -237,6 +243,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         writer = getattr(self, "_writer", None)
         if writer is not None:
             writer.cancel()
+            self._drop_queued()
         if not self.connection_id:
             return
         self.hub.remove(self)

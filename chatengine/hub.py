@@ -88,6 +88,12 @@ class Hub:
         self.watching: dict[str, set[str]] = {}
         # Connection ids pinged since the last flush.
         self.seen: set[str] = set()
+        # Frames queued on this hub's sockets and not yet written.
+        self.queued = 0
+        # Messages handed to this hub's loop (by request threads) and not yet applied.
+        self._posted = 0
+        self._applied = 0
+        self._posted_lock = threading.Lock()
         self._tasks: list[asyncio.Task] = []
         # Set once the hub hears what other processes publish.
         self.ready = asyncio.Event()
@@ -118,6 +124,22 @@ class Hub:
             watchers.pop(name, None)
             if not watchers:
                 del self.watchers[cid]
+
+    def backlog(self) -> int:
+        """What this hub has still to deliver: frames queued on its sockets and
+        messages waiting for its loop."""
+        return self.queued + self._posted - self._applied
+
+    def post(self, apply: Callable[[], None]) -> None:
+        """Run ``apply`` on the hub's loop (from any thread), counted in ``backlog``."""
+        with self._posted_lock:
+            self._posted += 1
+
+        def run() -> None:
+            self._applied += 1
+            apply()
+
+        self.loop.call_soon_threadsafe(run)
 
     # -- what arrives ----------------------------------------------------
     def handle(self, header: Header, body: str) -> None:
@@ -244,7 +266,7 @@ class LocalTransport:
                         done.set()
 
             try:
-                hub.loop.call_soon_threadsafe(apply)
+                hub.post(apply)
             except RuntimeError:  # the loop closed meanwhile
                 continue
             if done is not None and not done.wait(wait):
@@ -323,6 +345,14 @@ def transport() -> LocalTransport | RedisTransport:
         url = getattr(settings, "REDIS_URL", "")
         _transport = RedisTransport(url, settings.CACHE_KEY_PREFIX) if url else LocalTransport()
     return _transport
+
+
+def overloaded() -> bool:
+    """Whether a hub of this process has at least ``CHATENGINE_MAX_BACKLOG``
+    deliveries waiting: new sends are then refused (Stream's 429) rather
+    than queued behind them, and nothing already accepted is dropped."""
+    limit = settings.CHATENGINE_MAX_BACKLOG
+    return any(hub.backlog() >= limit for hub in _local_hubs())
 
 
 def publish(header: Header, event: Any, *, wait: float | None = None) -> None:

@@ -401,6 +401,9 @@ CHATENGINE_UPLOAD_MAX_MB = env.int("CHATENGINE_UPLOAD_MAX_MB", default=100)
 # the batched write of pings), so no socket waits behind one shared thread.
 # 0: Channels' single thread-sensitive thread.
 CHATENGINE_DB_THREADS = env.int("CHATENGINE_DB_THREADS", default=4)
+# Deliveries a server process may have waiting (frames queued on its sockets and
+# events not yet fanned out) before it refuses new sends with Stream's 429.
+CHATENGINE_MAX_BACKLOG = env.int("CHATENGINE_MAX_BACKLOG", default=20000)
 if not 1 <= CHATENGINE_UPLOAD_MAX_MB <= 100:
     # GET /app reports it in bytes, and Stream's schema stops at 100 MB.
     raise ImproperlyConfigured("CHATENGINE_UPLOAD_MAX_MB must be between 1 and 100.")
