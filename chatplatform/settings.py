@@ -235,6 +235,8 @@ CORS_ALLOW_HEADERS = [
 REDIS_URL = env.str("REDIS_URL", default="")
 # Prefixes this deployment's keys in a Redis shared with others.
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="chatplatform")
+# The chat engine delivers through its own hub (chatengine/hub.py: Redis pub/sub
+# on REDIS_URL, in-process otherwise), not through the channel layer.
 if REDIS_URL:
     CACHES = {
         "default": {
