@@ -10,6 +10,11 @@ as a JSON body: a declared ``Content-Length`` over it is answered 413 from the
 headers alone, and a body without one (chunked) is cut off with 413 as soon as
 it grows past it. Either way the answer is Stream's error envelope.
 
+It also refuses, with Stream's 429 (code 9, ``Retry-After`` and the
+``x-ratelimit-*`` headers), the routes that fan events out while this process
+has more deliveries waiting than it should (``hub.overloaded``): past its
+ceiling the engine refuses sends instead of queueing them behind a backlog.
+
 This bounds what the application reads. A server that receives a whole body
 before it calls the application (daphne does) has already taken it in; in
 front of such a server the proxy must bound bodies as well.
@@ -25,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.urls import Resolver404, resolve
 
-from chatengine import metrics
-from chatengine.errors import StreamError, body_too_large
+from chatengine import hub, metrics
+from chatengine.errors import Code, StreamError, body_too_large
 from chatengine.services.uploads import (
     upload_request_max_bytes,
     upload_request_size_check,
@@ -44,6 +49,13 @@ Send = Callable[[Mapping[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 UPLOAD_ROUTES = frozenset({"chatengine-channel-file", "chatengine-channel-image"})
+# Writes whose events every watcher of a channel hears: refused while the
+# process is behind on its deliveries.
+FAN_OUT_ROUTES = frozenset(
+    {"chatengine-channel-message", "chatengine-channel-event", "chatengine-message-reaction"}
+)
+# What a refused send is told to wait, in seconds.
+RETRY_AFTER_SECONDS = 1
 
 
 def _route(scope: Scope) -> str | None:
@@ -77,6 +89,9 @@ class BodySizeLimit:
         if route is None:
             await self.app(scope, receive, send)
             return
+        if route in FAN_OUT_ROUTES and scope.get("method") == "POST" and hub.overloaded():
+            await _answer(send, StreamError(Code.RATE_LIMITED, OVERLOADED), _rate_limit_headers())
+            return
         upload = route in UPLOAD_ROUTES
         limit = upload_request_max_bytes() if upload else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         too_large = upload_request_too_large if upload else body_too_large
@@ -107,7 +122,21 @@ class BodySizeLimit:
         await self.app(scope, bounded_receive, send)
 
 
-async def _answer(send: Send, error: StreamError) -> None:
+OVERLOADED = "Too many requests, check response headers for more information."
+
+
+def _rate_limit_headers() -> list[tuple[bytes, bytes]]:
+    # Lowercase: the Python SDK's rate_limit() reads only these spellings.
+    reset = str(int(time.time()) + RETRY_AFTER_SECONDS).encode()
+    return [
+        (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+        (b"x-ratelimit-limit", str(settings.CHATENGINE_MAX_BACKLOG).encode()),
+        (b"x-ratelimit-remaining", b"0"),
+        (b"x-ratelimit-reset", reset),
+    ]
+
+
+async def _answer(send: Send, error: StreamError, headers: list[tuple[bytes, bytes]] | None = None) -> None:
     body = json.dumps(error.body()).encode()
     await send(
         {
@@ -117,6 +146,7 @@ async def _answer(send: Send, error: StreamError) -> None:
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
                 (b"connection", b"close"),
+                *(headers or []),
             ],
         }
     )

@@ -5,39 +5,45 @@ string; the first frame back is ``health.check`` carrying ``connection_id`` and
 ``me``, or ``connection.error`` followed by a close with code 1000 (any other
 code makes the client retry forever). Then the client pings every 25 s with a
 ``health.check`` frame, which is answered in kind (once per frame), and events
-arrive from the channel layer, each completed with the recipient's own fields.
+arrive from the process's hub (``chatengine.hub``), each completed with the
+recipient's own fields.
+
+A socket costs no channel-layer inbox and no database round trip per ping:
+the hub keeps its last ping and writes those of all its sockets in one UPDATE
+every few seconds. The database work of handshakes and closes runs on a small
+pool of threads of its own (``CHATENGINE_DB_THREADS``), not on the one thread
+every socket's sync work would otherwise queue behind.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
-import time
-from typing import Any
+import threading
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
+from channels.consumer import get_handler_name
+from channels.db import DatabaseSyncToAsync, database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 from django.utils import timezone
 
-from chatengine import auth, events
+from chatengine import auth, hub
 from chatengine.errors import Code, StreamError
 from chatengine.models import ChatUser
 from chatengine.selectors import user_with_summary
 from chatengine.serializers import iso
 from chatengine.services.app import app_get
-from chatengine.services.connections import connection_close, connection_open, connection_seen
+from chatengine.services.connections import connection_close, connection_open, connections_seen
 from chatengine.services.mutes import own_user
 from chatengine.services.users import user_for_client, validate_user_id
 from chatplatform import json_input
 
 logger = logging.getLogger(__name__)
-
-# Seconds between two writes of a connection's last_seen. Clients ping every
-# 25 s and a connection is dead after 90 s of silence, so writing at most this
-# often keeps it alive while pings sent faster (or many in one frame) cost no
-# more than one write each time it passes.
-LAST_SEEN_EVERY = 10.0
 
 
 def _query(scope: dict[str, Any]) -> dict[str, str]:
@@ -91,43 +97,85 @@ def _open(query: dict[str, str], channel_name: str) -> tuple[str, ChatUser, dict
     return connection.id, user, me
 
 
+T = TypeVar("T")
+
+# Frames a socket may have waiting to go out before it counts as too slow: it
+# is then closed with a code that makes the SDK reconnect and re-query its
+# channels (``connection.recovered``) rather than left with a gap.
+SOCKET_QUEUE_LIMIT = 5000
+# The close code for a socket that fell behind ("try again later").
+FELL_BEHIND_CODE = 1013
+# How long a handshake waits for its hub to hear other processes (Redis).
+HUB_READY_SECONDS = 5.0
+
+_db_pool: ThreadPoolExecutor | None = None
+_db_pool_lock = threading.Lock()
+
+
+def in_db_thread(func: Callable[..., T]) -> Callable[..., Any]:
+    """``func`` as a coroutine run on the engine's pool of database threads
+    (closing stale connections around it, as Channels does); with
+    ``CHATENGINE_DB_THREADS = 0``, on Channels' one thread-sensitive thread."""
+    global _db_pool
+    func = getattr(func, "func", func)  # already wrapped by database_sync_to_async
+    threads = getattr(settings, "CHATENGINE_DB_THREADS", 4)
+    if threads <= 0:
+        return database_sync_to_async(func)
+    with _db_pool_lock:
+        if _db_pool is None:
+            _db_pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="chatengine-db")
+    return DatabaseSyncToAsync(func, thread_sensitive=False, executor=_db_pool)
+
+
+async def _write_seen(connection_ids: list[str]) -> None:
+    await in_db_thread(connections_seen)(connection_ids=connection_ids)
+
+
 class ChatConsumer(AsyncWebsocketConsumer):
+    # Not a configured layer: a socket gets no channel-layer inbox of its own;
+    # its events come from the hub of its process.
+    channel_layer_alias = "chatengine-hub"
     connection_id: str = ""
     user_id: str = ""
-    # When last_seen was last written (opening the connection writes it).
-    seen_written: float = 0.0
+    name: str = ""
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes stale database connections before every message, a
+        # hop to its sync thread per frame; this consumer's database work runs
+        # in ``in_db_thread``, which does that itself.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
+        self._out: deque[str | tuple[str, int]] = deque()
+        self._wake = asyncio.Event()
+        self._closing = False
+        self.hub = hub.current(_write_seen)
         await self.accept()
+        self._writer = asyncio.get_running_loop().create_task(self._write())
+        self.name = self.channel_name = self.hub.new_name()
         try:
-            self.connection_id, user, me = await _open(_query(self.scope), self.channel_name)
+            self.connection_id, user, me = await in_db_thread(_open)(_query(self.scope), self.name)
         except StreamError as error:
-            await self._refuse(error)
+            self._refuse(error)
             return
         except Exception:
             logger.exception("chat connection failed")
-            await self._refuse(StreamError(Code.INTERNAL, "internal error", status=500))
+            self._refuse(StreamError(Code.INTERNAL, "internal error", status=500))
             return
         self.user_id = user.id
-        self.seen_written = time.monotonic()
-        await self.channel_layer.group_add(events.user_group(user.id), self.channel_name)
-        await self._send({**self._health_check(), "me": me})
+        if not self.hub.ready.is_set():
+            try:
+                await asyncio.wait_for(self.hub.ready.wait(), HUB_READY_SECONDS)
+            except TimeoutError:
+                logger.error("chat engine hub is not hearing other processes; connecting anyway")
+        self.push(hub.dumps({**self._health_check(), "me": me}))
+        self.hub.add(self)
 
-    async def _refuse(self, error: StreamError) -> None:
-        await self._close_with(error.body(duration=""))
-
-    async def chat_disconnect(self, message: dict[str, Any]) -> None:
-        """The user was deactivated or deleted, or its tokens revoked: say so and close."""
-        await self._close_with(message["error"])
-
-    async def _close_with(self, error: dict[str, Any]) -> None:
-        frame = {
-            "type": "connection.error",
-            "connection_id": self.connection_id,
-            "created_at": iso(timezone.now()),
-        }
-        await self._send({**frame, "error": error})
-        await self.close(code=1000)
+    def _refuse(self, error: StreamError) -> None:
+        self.end(hub.dumps(error.body(duration="")), 1000)
 
     def _health_check(self) -> dict[str, Any]:
         return {
@@ -137,39 +185,76 @@ class ChatConsumer(AsyncWebsocketConsumer):
             "created_at": iso(timezone.now()),
         }
 
+    # -- what goes out, in order --------------------------------------------
+    def push(self, text: str) -> None:
+        if self._closing:
+            return
+        if len(self._out) >= SOCKET_QUEUE_LIMIT:
+            logger.warning("chat socket %s fell behind; closing it to re-sync", self.connection_id)
+            self._drop_queued()
+            self.end("", FELL_BEHIND_CODE)
+            return
+        self._out.append(text)
+        self.hub.queued += 1
+        self._wake.set()
+
+    def _drop_queued(self) -> None:
+        self.hub.queued -= sum(isinstance(item, str) for item in self._out)
+        self._out.clear()
+
+    def end(self, error: str, code: int) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self._out.append((error, code))
+        self._wake.set()
+
+    async def _write(self) -> None:
+        out, send = self._out, self.base_send
+        while True:
+            while not out:
+                self._wake.clear()
+                await self._wake.wait()
+            item = out.popleft()
+            if isinstance(item, str):
+                self.hub.queued -= 1
+                await send({"type": "websocket.send", "text": item})
+                continue
+            error, code = item
+            if error:
+                frame = {
+                    "type": "connection.error",
+                    "connection_id": self.connection_id,
+                    "created_at": iso(timezone.now()),
+                }
+                # ``error`` is a serialized error body: splice it in as it is.
+                text = hub.dumps(frame)[:-1] + ',"error":' + error + "}"
+                await send({"type": "websocket.send", "text": text})
+            await self.close(code=code)
+            return
+
+    # -- what comes in --------------------------------------------------------
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if not self.connection_id:
+        if not self.connection_id or self._closing:
             return
         try:
             frames = json_input.loads(text_data or "null")
         except json_input.JSONInputError:
             return
         frames = frames if isinstance(frames, list) else [frames]
-        # A frame is one ping however many health checks it holds: one answer,
-        # and at most one write, so a client cannot turn frames into DB load.
+        # A frame is one ping however many health checks it holds: one answer.
         if not any(isinstance(frame, dict) and frame.get("type") == "health.check" for frame in frames):
             return
-        now = time.monotonic()
-        if now - self.seen_written >= LAST_SEEN_EVERY:
-            self.seen_written = now
-            await database_sync_to_async(connection_seen)(connection_id=self.connection_id)
-        await self._send(self._health_check())
+        self.hub.saw(self.connection_id)
+        self.push(hub.dumps(self._health_check()))
 
     async def disconnect(self, code: int) -> None:
+        writer = getattr(self, "_writer", None)
+        if writer is not None:
+            writer.cancel()
+            self._drop_queued()
         if not self.connection_id:
             return
-        await self.channel_layer.group_discard(events.user_group(self.user_id), self.channel_name)
-        await database_sync_to_async(connection_close)(connection_id=self.connection_id)
-        self.connection_id = ""
-
-    async def chat_event(self, message: dict[str, Any]) -> None:
-        """An event from the channel layer: add this user's own fields, send it
-        (unless this user is one it must not reach: a blocker of its sender)."""
-        if self.user_id in message.get("exclude", ()):
-            return
-        event = message["event"]
-        own = message.get("per_user", {}).get(self.user_id)
-        await self._send({**event, **own} if own else event)
-
-    async def _send(self, data: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(data, separators=(",", ":")))
+        self.hub.remove(self)
+        connection_id, self.connection_id = self.connection_id, ""
+        await in_db_thread(connection_close)(connection_id=connection_id)

@@ -346,6 +346,8 @@ CORS_ALLOW_HEADERS = [
 REDIS_URL = env.str("REDIS_URL", default="")
 # Prefixes this deployment's keys in a Redis shared with others.
 CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="chatplatform")
+# The chat engine delivers through its own hub (chatengine/hub.py: Redis pub/sub
+# on REDIS_URL, in-process otherwise), not through the channel layer.
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -545,6 +547,13 @@ CHATENGINE_URL = env.str("CHATENGINE_URL", default=f"http://127.0.0.1:{PORT}/cha
 CHATENGINE_PUBLIC_URL = env.str("CHATENGINE_PUBLIC_URL", default="").rstrip("/")
 # The largest file a user may send in the built-in engine (Stream's own ceiling is 100 MB).
 CHATENGINE_UPLOAD_MAX_MB = env.int("CHATENGINE_UPLOAD_MAX_MB", default=100)
+# Threads that run the WebSocket consumer's database work (handshakes, closes,
+# the batched write of pings), so no socket waits behind one shared thread.
+# 0: Channels' single thread-sensitive thread.
+CHATENGINE_DB_THREADS = env.int("CHATENGINE_DB_THREADS", default=4)
+# Deliveries a server process may have waiting (frames queued on its sockets and
+# events not yet fanned out) before it refuses new sends with Stream's 429.
+CHATENGINE_MAX_BACKLOG = env.int("CHATENGINE_MAX_BACKLOG", default=20000)
 if not 1 <= CHATENGINE_UPLOAD_MAX_MB <= 100:
     # GET /app reports it in bytes, and Stream's schema stops at 100 MB.
     raise ImproperlyConfigured("CHATENGINE_UPLOAD_MAX_MB must be between 1 and 100.")

@@ -60,10 +60,16 @@ def connection_open(*, user: ChatUser, channel_name: str, was_online: bool | Non
     return connection
 
 
-def connection_seen(*, connection_id: str) -> None:
-    """A ping arrived: the connection is alive."""
+# Connection ids written by one UPDATE (under any database's parameter limit).
+SEEN_BATCH = 2000
+
+
+def connections_seen(*, connection_ids: list[str]) -> None:
+    """Pings arrived on these connections since the last call: they are alive
+    (one UPDATE for up to ``SEEN_BATCH`` of them)."""
     now = timezone.now()
-    Connection.objects.filter(id=connection_id).update(last_seen=now)
+    for start in range(0, len(connection_ids), SEEN_BATCH):
+        Connection.objects.filter(id__in=connection_ids[start : start + SEEN_BATCH]).update(last_seen=now)
 
 
 def connection_for(*, connection_id: str | None, user: ChatUser | None) -> Connection | None:

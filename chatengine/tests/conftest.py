@@ -10,6 +10,14 @@ import pytest
 from chatengine.tests.live import LiveEngine, fresh_database, migrate, serve
 
 
+@pytest.fixture(autouse=True)
+def _consumer_db_on_the_test_thread(settings) -> None:
+    """A consumer run in-process (``WebsocketCommunicator``) does its database
+    work on the test's thread, inside the test's transaction; live engines
+    (their own processes) keep their pool of database threads."""
+    settings.CHATENGINE_DB_THREADS = 0
+
+
 @pytest.fixture(scope="module")
 def live_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveEngine]:
     tmp = tmp_path_factory.mktemp("engine")

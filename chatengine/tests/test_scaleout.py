@@ -17,6 +17,7 @@ import requests
 from stream_chat import StreamChat
 
 from chatengine.tests.live import LiveEngine, fresh_database, migrate, serve
+from chatengine.tests.test_fanout import assert_complete_and_ordered, burst
 from chatengine.tests.wsclient import next_event, open_socket, user_token
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
@@ -132,3 +133,12 @@ def test_a_demotion_served_by_one_process_ends_a_watch_held_on_another(
             await cat_ws.close()
 
     assert asyncio.run(scenario()) == []
+
+
+def test_a_burst_across_processes_reaches_every_watcher_complete_and_in_order(
+    two_processes: tuple[LiveEngine, LiveEngine],
+) -> None:
+    # Watchers on both processes, senders posting through both: one order for all.
+    heard = burst(list(two_processes), watchers=10, senders=4, per_sender=25)
+    assert len(heard) == 10
+    assert_complete_and_ordered(heard, senders=4, per_sender=25)
