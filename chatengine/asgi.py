@@ -31,7 +31,7 @@ from django.conf import settings
 from django.urls import Resolver404, resolve
 
 from chatengine import hub, metrics
-from chatengine.errors import Code, StreamError, body_too_large
+from chatengine.errors import BUSY_MESSAGE, BUSY_RETRY_AFTER, Code, StreamError, body_too_large
 from chatengine.services.uploads import (
     upload_request_max_bytes,
     upload_request_size_check,
@@ -54,8 +54,6 @@ UPLOAD_ROUTES = frozenset({"chatengine-channel-file", "chatengine-channel-image"
 FAN_OUT_ROUTES = frozenset(
     {"chatengine-channel-message", "chatengine-channel-event", "chatengine-message-reaction"}
 )
-# What a refused send is told to wait, in seconds.
-RETRY_AFTER_SECONDS = 1
 
 
 def _route(scope: Scope) -> str | None:
@@ -90,7 +88,7 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         if route in FAN_OUT_ROUTES and scope.get("method") == "POST" and hub.overloaded():
-            await _answer(send, StreamError(Code.RATE_LIMITED, OVERLOADED), _rate_limit_headers())
+            await _answer(send, StreamError(Code.RATE_LIMITED, BUSY_MESSAGE), _rate_limit_headers())
             return
         upload = route in UPLOAD_ROUTES
         limit = upload_request_max_bytes() if upload else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
@@ -122,14 +120,11 @@ class BodySizeLimit:
         await self.app(scope, bounded_receive, send)
 
 
-OVERLOADED = "Too many requests, check response headers for more information."
-
-
 def _rate_limit_headers() -> list[tuple[bytes, bytes]]:
     # Lowercase: the Python SDK's rate_limit() reads only these spellings.
-    reset = str(int(time.time()) + RETRY_AFTER_SECONDS).encode()
+    reset = str(int(time.time()) + BUSY_RETRY_AFTER).encode()
     return [
-        (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+        (b"retry-after", str(BUSY_RETRY_AFTER).encode()),
         (b"x-ratelimit-limit", str(settings.CHATENGINE_MAX_BACKLOG).encode()),
         (b"x-ratelimit-remaining", b"0"),
         (b"x-ratelimit-reset", reset),

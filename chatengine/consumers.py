@@ -33,7 +33,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from chatengine import auth, hub
-from chatengine.errors import Code, StreamError
+from chatengine.errors import Code, StreamError, database_busy
 from chatengine.models import ChatUser
 from chatengine.selectors import user_with_summary
 from chatengine.serializers import iso
@@ -161,9 +161,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except StreamError as error:
             self._refuse(error)
             return
-        except Exception:
-            logger.exception("chat connection failed")
-            self._refuse(StreamError(Code.INTERNAL, "internal error", status=500))
+        except Exception as exc:
+            busy = database_busy(exc)
+            if busy is None:
+                logger.exception("chat connection failed")
+            # A busy engine refuses with 429, which the SDK retries after a pause.
+            self._refuse(busy or StreamError(Code.INTERNAL, "internal error", status=500))
             return
         self.user_id = user.id
         if not self.hub.ready.is_set():

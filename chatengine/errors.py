@@ -77,6 +77,26 @@ def not_allowed(message: str) -> StreamError:
     return StreamError(Code.NOT_ALLOWED, message)
 
 
+BUSY_MESSAGE = "Too many requests, check response headers for more information."
+# Seconds a client is asked to wait when the engine is too busy to answer.
+BUSY_RETRY_AFTER = 1
+
+
+def database_busy(exc: BaseException) -> StreamError | None:
+    """Stream's 429 when ``exc`` says the database is saturated rather than broken:
+    no pooled connection came free in time (PostgreSQL), or a write waited out
+    its lock (SQLite). The client retries; nothing was written."""
+    from django.db import OperationalError
+
+    if not isinstance(exc, OperationalError):
+        return None
+    cause = exc.__cause__
+    pool_timeout = type(cause).__name__ == "PoolTimeout" and type(cause).__module__.startswith("psycopg_pool")
+    if pool_timeout or "database is locked" in str(exc):
+        return StreamError(Code.RATE_LIMITED, BUSY_MESSAGE)
+    return None
+
+
 def body_too_large(size: str) -> StreamError:
     """A request body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` on a route that takes JSON."""
     limit_mb = settings.DATA_UPLOAD_MAX_MEMORY_SIZE / (1024 * 1024)

@@ -20,7 +20,15 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from chatengine import auth
-from chatengine.errors import Code, StreamError, body_too_large, input_error, not_allowed
+from chatengine.errors import (
+    BUSY_RETRY_AFTER,
+    Code,
+    StreamError,
+    body_too_large,
+    database_busy,
+    input_error,
+    not_allowed,
+)
 from chatengine.models import Channel, ChatUser
 from chatengine.selectors import Access, ChannelTypes, channel_access, channel_get, user_get
 from chatengine.services.app import app_get
@@ -248,7 +256,13 @@ def routes(**handlers: View) -> Callable[..., JsonResponse]:
             # (Under WSGI, or a body that did not declare its length.)
             too_large = body_too_large(request.META.get("CONTENT_LENGTH") or "more than that")
             return JsonResponse(too_large.body(_duration(start)), status=too_large.status)
-        except Exception:
+        except Exception as exc:
+            busy = database_busy(exc)
+            if busy is not None:
+                logger.warning("chat engine too busy for %s %s: %s", request.method, request.path, exc)
+                response = JsonResponse(busy.body(_duration(start)), status=busy.status)
+                response["Retry-After"] = str(BUSY_RETRY_AFTER)
+                return response
             logger.exception("chat engine request failed: %s %s", request.method, request.path)
             internal = StreamError(Code.INTERNAL, "internal error", status=500)
             return JsonResponse(internal.body(_duration(start)), status=500)
