@@ -46,6 +46,10 @@ from chatplatform import json_input
 logger = logging.getLogger(__name__)
 
 
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def _query(scope: dict[str, Any]) -> dict[str, str]:
     raw = scope.get("query_string", b"").decode("latin-1")
     return {key: values[-1] for key, values in parse_qs(raw).items()}
@@ -68,7 +72,8 @@ def _open(query: dict[str, str], channel_name: str) -> tuple[str, ChatUser, dict
     if claims.server:
         raise StreamError(Code.AUTH, "a server token cannot open a client connection")
     user_id = claims.user_id or ""
-    details = payload.get("user_details") if isinstance(payload.get("user_details"), dict) else {}
+    raw_details = payload.get("user_details")
+    details: dict[str, Any] = raw_details if isinstance(raw_details, dict) else {}
     requested = payload.get("user_id") or details.get("id")
     if requested and requested != user_id:
         raise StreamError(Code.AUTH, f"the token is for user '{user_id}', not '{requested}'")
@@ -84,8 +89,8 @@ def _open(query: dict[str, str], channel_name: str) -> tuple[str, ChatUser, dict
         user = user_for_client(
             user_id=user_id,
             multi_tenant=app.multi_tenant_enabled,
-            name=details.get("name") if isinstance(details.get("name"), str) else "",
-            image=details.get("image") if isinstance(details.get("image"), str) else "",
+            name=_text(details.get("name")),
+            image=_text(details.get("image")),
         )
         summary = None
     auth.check_not_revoked(claims, app=app, user=user)

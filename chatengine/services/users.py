@@ -191,12 +191,11 @@ _DEACTIVATED = StreamError(Code.AUTH, "the user was deactivated", status=401)
 def _disconnect_revoked(users: Iterable[ChatUser], before: dict[str, datetime | None]) -> None:
     """Users whose token cutoff moved forward lose their sockets (opened with
     tokens that may now be revoked; a new token connects again)."""
-    moved = [
-        user.id
-        for user in users
-        if user.revoke_tokens_issued_before is not None
-        and (before.get(user.id) is None or user.revoke_tokens_issued_before > before[user.id])
-    ]
+    moved = []
+    for user in users:
+        cutoff, previous = user.revoke_tokens_issued_before, before.get(user.id)
+        if cutoff is not None and (previous is None or cutoff > previous):
+            moved.append(user.id)
     events.disconnect_users(moved, StreamError(Code.TOKEN_EXPIRED, "JWTAuth error: token has been revoked"))
 
 
