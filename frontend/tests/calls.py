@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import CHROMIUM, TIMEOUT_MS
@@ -23,8 +24,16 @@ MEDIA_ARGS = [
 ]
 
 
-def launch_media_browser(playwright):
-    return playwright.chromium.launch(executable_path=CHROMIUM, args=MEDIA_ARGS)
+@pytest.fixture(scope="module")
+def browser():
+    """Replaces the suite's browser in a call module: Chromium with fake devices."""
+    from playwright.sync_api import sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=MEDIA_ARGS)
+        yield chromium
+        chromium.close()
 
 
 def open_conversation(page, name: str) -> None:

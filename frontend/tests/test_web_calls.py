@@ -9,31 +9,19 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from playwright.sync_api import expect
 
 from tests.calls import (
     accept,
     arm_setup_timer,
+    browser,  # noqa: F401 (this module's Chromium, with fake devices)
     call_view,
     expect_live_video_from,
-    launch_media_browser,
     open_conversation,
     prompt,
     setup_ms,
 )
-from tests.conftest import PHONE, TIMEOUT_MS, screenshot, sign_in
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    expect.set_options(timeout=TIMEOUT_MS)
-    with sync_playwright() as playwright:
-        chromium = launch_media_browser(playwright)
-        yield chromium
-        chromium.close()
+from tests.conftest import PHONE, screenshot, sign_in
 
 
 def records(page, action: str):
@@ -144,3 +132,26 @@ def test_closing_the_tab_leaves_the_call(open_page):
     expect_live_video_from(mary, 1)
     max_.close()  # pagehide: the hang-up leaves with the tab
     expect(call_view(mary).get_by_role("status")).to_have_text("Everyone left")
+
+
+def test_an_organization_that_turned_calls_off_shows_no_call_buttons(open_page, site):
+    alice = site.session("alice@acme.test")
+    tenant = alice.get(site.url("/api/auth/me"), timeout=15).json()["tenant"]
+
+    def switch(enabled: bool) -> None:
+        changed = alice.patch(
+            site.url(f"/api/tenants/{tenant}/"), json={"calls_enabled": enabled}, timeout=15
+        )
+        assert changed.status_code == 200, changed.text
+
+    switch(False)
+    try:
+        max_ = sign_in(open_page(), "max@acme.test")
+        open_conversation(max_, "General")
+        expect(max_.get_by_role("button", name="Start video call")).to_have_count(0)
+        expect(max_.get_by_role("button", name="Start audio call")).to_have_count(0)
+    finally:
+        switch(True)
+    max_.reload()
+    open_conversation(max_, "General")
+    expect(max_.get_by_role("button", name="Start video call")).to_be_visible()

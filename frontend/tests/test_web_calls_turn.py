@@ -18,8 +18,14 @@ import pytest
 from playwright.sync_api import expect
 
 from chatplatform.tests.servers import free_port
-from tests.calls import accept, expect_live_video_from, launch_media_browser, open_conversation, remote_frames
-from tests.conftest import TIMEOUT_MS, sign_in
+from tests.calls import (
+    accept,
+    browser,  # noqa: F401 (this module's Chromium, with fake devices)
+    expect_live_video_from,
+    open_conversation,
+    remote_frames,
+)
+from tests.conftest import sign_in
 
 TURNSERVER = shutil.which("turnserver") or "/usr/bin/turnserver"
 TURN_PORT = free_port()
@@ -79,17 +85,6 @@ def running_coturn(secret: str, directory: Path) -> Iterator[Path]:
 @pytest.fixture(scope="module")
 def turn_dir(tmp_path_factory):
     return tmp_path_factory.mktemp("coturn")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    expect.set_options(timeout=TIMEOUT_MS)
-    with sync_playwright() as playwright:
-        chromium = launch_media_browser(playwright)
-        yield chromium
-        chromium.close()
 
 
 def test_a_call_forced_through_the_relay_connects(open_page, site, turn_dir):
