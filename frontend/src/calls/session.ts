@@ -31,6 +31,7 @@ declare module 'stream-chat' {
     kind?: string;
     sdp?: string;
     candidate?: RTCIceCandidateInit;
+    candidates?: RTCIceCandidateInit[];
     audio?: boolean;
     video?: boolean;
     reason?: string;
@@ -75,7 +76,14 @@ export type Incoming = { id: string; cid: string; kind: CallKind; callerId: stri
 
 export type Snapshot = { call: CallView | null; incoming: Incoming | null; error: string | null };
 
-type Peer = PeerView & { pc: RTCPeerConnection; pending: RTCIceCandidateInit[] };
+// pending: candidates received before the remote description; outbox: ours,
+// held until our offer or answer went out (the chat service may deliver two
+// events in the other order when they leave in parallel).
+type Peer = PeerView & {
+  pc: RTCPeerConnection;
+  pending: RTCIceCandidateInit[];
+  outbox: RTCIceCandidateInit[] | null;
+};
 
 type ActiveCall = {
   id: string;
@@ -242,8 +250,11 @@ export class CallManager {
   async hangUp(): Promise<void> {
     const call = this.call;
     if (!call || call.status === 'ended') return;
-    await this.send(call, 'webrtc-hangup', {}).catch(() => undefined);
-    await this.finish('You left', call.peers.size === 0);
+    // A ringing call's hang-up goes out in finish(), which also dismisses the prompts.
+    if (call.status !== 'ringing') await this.send(call, 'webrtc-hangup', {}).catch(() => undefined);
+    // The end record is ours when nobody else is left: a ring nobody answered, or the last one out.
+    const last = call.peers.size === 0 && (call.everJoined || call.callerId === this.me);
+    await this.finish('You left', last);
   }
 
   /** Leaving with the tab: a request that outlives the page, in the SDK's own format. */
@@ -348,10 +359,22 @@ export class CallManager {
     const existing = call.peers.get(userId);
     if (existing) return existing;
     const pc = new RTCPeerConnection(call.config);
-    const peer: Peer = { userId, name, stream: null, audio: true, video: true, connection: pc.connectionState, pc, pending: [] };
+    const peer: Peer = {
+      userId,
+      name,
+      stream: null,
+      audio: true,
+      video: true,
+      connection: pc.connectionState,
+      pc,
+      pending: [],
+      outbox: [],
+    };
     call.peers.set(userId, peer);
     pc.onicecandidate = ({ candidate }) => {
-      if (candidate) void this.send(call, 'webrtc-ice', { to: userId, candidate: candidate.toJSON() });
+      if (!candidate) return;
+      if (peer.outbox) peer.outbox.push(candidate.toJSON());
+      else void this.send(call, 'webrtc-ice', { to: userId, candidate: candidate.toJSON() });
     };
     pc.ontrack = ({ streams, track }) => {
       const stream = streams[0] ?? peer.stream ?? new MediaStream();
@@ -414,7 +437,15 @@ export class CallManager {
     // The chat service sets event.user from the sender's token: trust it, not "from".
     const sender = event.user?.id;
     const callId = str(event.call_id);
-    if (!sender || sender === this.me || !callId || !event.cid) return;
+    if (!sender || !callId || !event.cid) return;
+    if (sender === this.me) {
+      // Answered or declined in another tab of ours: this tab stops ringing.
+      if (this.incoming?.id === callId && (event.type === 'webrtc-accept' || event.type === 'webrtc-decline')) {
+        this.clearIncoming();
+        this.emit();
+      }
+      return;
+    }
     const name = event.user?.name || sender;
     const to = str(event.to);
     if (to && to !== this.me) return;
@@ -455,10 +486,12 @@ export class CallManager {
         }
         case 'webrtc-ice': {
           const peer = call.peers.get(sender);
-          const candidate = event.candidate;
-          if (!peer || !candidate) break;
-          if (peer.pc.remoteDescription) await peer.pc.addIceCandidate(candidate);
-          else peer.pending.push(candidate);
+          const candidates = [...(event.candidate ? [event.candidate] : []), ...(event.candidates ?? [])];
+          if (!peer) break;
+          for (const candidate of candidates) {
+            if (peer.pc.remoteDescription) await peer.pc.addIceCandidate(candidate);
+            else peer.pending.push(candidate);
+          }
           break;
         }
         case 'webrtc-state': {
@@ -472,6 +505,7 @@ export class CallManager {
         }
         case 'webrtc-hangup':
           if (event.reason === 'full' && call.peers.size === 0) await this.finish('The call is full', false);
+          else if (sender === call.callerId && !call.everJoined) await this.finish('The call ended', false);
           else this.dropPeer(call, sender);
           break;
       }
@@ -508,6 +542,7 @@ export class CallManager {
     const offer = await peer.pc.createOffer();
     await peer.pc.setLocalDescription(offer);
     await this.send(call, 'webrtc-offer', { to: sender, sdp: offer.sdp, audio: call.micOn, video: call.camOn });
+    await this.sendCandidates(call, peer);
     this.emit();
   }
 
@@ -523,9 +558,16 @@ export class CallManager {
     const answer = await peer.pc.createAnswer();
     await peer.pc.setLocalDescription(answer);
     await this.send(call, 'webrtc-answer', { to: sender, sdp: answer.sdp });
+    await this.sendCandidates(call, peer);
     await this.flushCandidates(peer);
     void this.sendState(call);
     this.emit();
+  }
+
+  private async sendCandidates(call: ActiveCall, peer: Peer): Promise<void> {
+    const outbox = peer.outbox ?? [];
+    peer.outbox = null;
+    if (outbox.length) await this.send(call, 'webrtc-ice', { to: peer.userId, candidates: outbox });
   }
 
   private async flushCandidates(peer: Peer): Promise<void> {
@@ -578,7 +620,7 @@ export class CallManager {
         .sendMessage({
           text: answered
             ? `${call.kind === 'video' ? 'Video' : 'Audio'} call ended · ${formatDuration(duration)}`
-            : `${call.kind === 'video' ? 'Video' : 'Audio'} call ended · ${reason.toLowerCase()}`,
+            : `${call.kind === 'video' ? 'Video' : 'Audio'} call ended · not answered`,
           call: { id: call.id, kind: call.kind, action: 'ended', duration_s: answered ? duration : 0 },
         })
         .catch(() => undefined);
