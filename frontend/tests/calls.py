@@ -82,7 +82,12 @@ def expect_live_video_from(page, count: int) -> None:
         seen = remote_frames(page)
         if len(seen) == count and all(v["live"] and v["frames"] >= 5 and v["width"] > 0 for v in seen):
             return
-        assert time.monotonic() < deadline, f"remote video is not playing: {seen}"
+        tiles = page.get_by_test_id("remote-tile").evaluate_all(
+            "(tiles) => tiles.map((t) => [t.dataset.userId, t.dataset.connection])"
+        )
+        assert time.monotonic() < deadline, (
+            f"remote video is not playing: {seen} {tiles} {page.get_by_test_id('call-view').inner_text()}"
+        )
 
 
 # Marks the moment of the click and resolves once every one of ``n`` remote

@@ -183,6 +183,11 @@ function CallPanel() {
           {status}
         </span>
       </header>
+      {error && (
+        <p role="alert" className="call-view__error">
+          {error}
+        </p>
+      )}
       {!ended && (
         <div className="call-tiles">
           <figure className="call-tile call-tile--local" data-testid="local-tile">

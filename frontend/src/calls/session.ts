@@ -5,7 +5,8 @@
 //
 // Protocol (every event carries call_id and from; offer/answer/ice carry to):
 //   webrtc-ring     the caller rings the channel (kind, started_at)
-//   webrtc-accept   someone joins; everyone already in the call offers to them
+//   webrtc-accept   someone joins; of each pair the smaller user id offers (an
+//                   accept addressed "to" someone: "I am in the call, offer to me")
 //   webrtc-decline  someone declines; the caller ends when everyone declined
 //   webrtc-offer / webrtc-answer / webrtc-ice   one pair's negotiation
 //   webrtc-state    microphone and camera on or off
@@ -464,7 +465,7 @@ export class CallManager {
     try {
       switch (event.type) {
         case 'webrtc-accept':
-          await this.onAccept(call, sender, name);
+          await this.onAccept(call, sender, name, to !== null);
           break;
         case 'webrtc-decline':
           call.declined.add(sender);
@@ -530,10 +531,17 @@ export class CallManager {
     this.emit();
   }
 
-  private async onAccept(call: ActiveCall, sender: string, name: string): Promise<void> {
+  /** Someone joined (``addressed``: someone in the call answering our own accept).
+   * Of each pair, the smaller user id makes the offer, so two people who join at
+   * once, each hearing the other's accept, never both offer. */
+  private async onAccept(call: ActiveCall, sender: string, name: string, addressed: boolean): Promise<void> {
     if (call.peers.has(sender)) return;
-    if (call.peers.size + 1 >= call.maxParticipants) {
+    if (!addressed && call.peers.size + 1 >= call.maxParticipants) {
       await this.send(call, 'webrtc-hangup', { to: sender, reason: 'full' });
+      return;
+    }
+    if (this.me > sender) {
+      await this.send(call, 'webrtc-accept', { to: sender });
       return;
     }
     this.joined(call);
