@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "onboarding",
     "streamsync",
     "chatengine",
+    "calls",
 ]
 
 MIDDLEWARE = [
@@ -574,6 +575,21 @@ STREAM_SYNC_BACKOFF_CAP = env.float("STREAM_SYNC_BACKOFF_CAP", default=300.0)
 # /api/ready fails once the oldest change waiting for the chat service is older
 # than this many seconds (the worker is down or the service refuses); 0: never.
 STREAM_SYNC_READY_MAX_AGE = env.int("STREAM_SYNC_READY_MAX_AGE", default=600)
+
+# ---------------------------------------------------------------------------
+# Calls (docs/calls.md): WebRTC between browsers, signaling through the chat
+# service. No STUN or TURN configured: host candidates only (one machine, a LAN).
+# ---------------------------------------------------------------------------
+CALLS_STUN_URLS = env.list("CALLS_STUN_URLS", default=[])
+CALLS_TURN_URLS = env.list("CALLS_TURN_URLS", default=[])
+# The TURN server's shared secret (coturn: use-auth-secret, static-auth-secret).
+CALLS_TURN_SECRET = env.str("CALLS_TURN_SECRET", default="")
+# Seconds a TURN credential stays valid; a call that outlives it keeps its relay.
+CALLS_TURN_TTL = env.int("CALLS_TURN_TTL", default=3600)
+# "relay" forces every call through TURN (privacy, or a test of the relay path).
+CALLS_ICE_TRANSPORT_POLICY = env.str("CALLS_ICE_TRANSPORT_POLICY", default="all")
+# Every participant sends to every other (a mesh): upstream grows with each one.
+CALLS_MAX_PARTICIPANTS = env.int("CALLS_MAX_PARTICIPANTS", default=4)
 
 # ---------------------------------------------------------------------------
 # Logging: one line per record, the request id on each; one access line per

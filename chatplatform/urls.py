@@ -9,6 +9,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from accounts.api.auth_views import LoginView, LogoutView, MeView, RefreshView
 from accounts.api.views import UserViewSet
 from audit.api.views import AuditEventViewSet
+from calls.api.views import IceServersView
 from channels_app.api.views import ChannelViewSet
 from chatplatform.api.routers import OptionalSlashRouter
 from chatplatform.api.views import HealthView, ReadyView, unknown_api_path
@@ -38,6 +39,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     re_path(r"^invitations/accept/?$", InvitationAcceptView.as_view(), name="invitation-accept"),
     re_path(r"^stream/token/?$", ChatTokenView.as_view(), name="stream-token"),
     re_path(r"^stream/webhook/?$", WebhookView.as_view(), name="stream-webhook"),
+    re_path(r"^calls/ice-servers/?$", IceServersView.as_view(), name="calls-ice-servers"),
     re_path(r"^schema/?$", SpectacularAPIView.as_view(), name="schema"),
     path("", include(router.urls)),
     re_path(r"^(?P<path>.*)$", unknown_api_path, name="api-unknown"),

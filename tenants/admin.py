@@ -49,7 +49,7 @@ class TenantAdmin(ObjectActionsMixin, ServiceModelAdmin[Tenant]):
     ordering = ["name"]
     readonly_fields = ["id", "created_at", "updated_at", "users_preview", "channels_preview", "recent_events"]
     fieldsets = [
-        (None, {"fields": ["name", "slug", "status"]}),
+        (None, {"fields": ["name", "slug", "status", "calls_enabled"]}),
         ("People and channels", {"fields": ["users_preview", "channels_preview"]}),
         ("Recent audit events", {"fields": ["recent_events"]}),
         ("Record", {"fields": ["id", "created_at", "updated_at"], "classes": ["collapse"]}),
@@ -102,9 +102,9 @@ class TenantAdmin(ObjectActionsMixin, ServiceModelAdmin[Tenant]):
         return tenant
 
     def service_update(self, request: HttpRequest, obj: Tenant, form: forms.ModelForm) -> None:
-        """A rename and a status change go through ``tenant_update`` (the status
-        through the lifecycle: suspension signs the tenant's users out)."""
-        data = changed_values(form, frozenset({"name", "status"}))
+        """A rename, calls on or off and a status change go through ``tenant_update``
+        (the status through the lifecycle: suspension signs the tenant's users out)."""
+        data = changed_values(form, frozenset({"name", "status", "calls_enabled"}))
         if data:
             tenant_update(tenant=Tenant.objects.get(pk=obj.pk), **data)
 

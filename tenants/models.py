@@ -57,6 +57,11 @@ class Tenant(ImmutableFieldsMixin, TimestampedModel):
         max_length=16, choices=TenantStatus.choices, default=TenantStatus.ACTIVE, db_index=True
     )
 
+    calls_enabled = models.BooleanField(
+        default=True,
+        help_text="Whether its people may start and join audio and video calls. Its admins may change it.",
+    )
+
     immutable_fields = ("slug",)
 
     objects = TenantQuerySet.as_manager()

@@ -65,8 +65,14 @@ def _slug_taken_error(slug: str) -> ApplicationError:
 
 
 @transaction.atomic
-def tenant_update(*, tenant: Tenant, name: str | None = None, status: str | None = None) -> Tenant:
-    """Rename and/or change the status. The slug never changes."""
+def tenant_update(
+    *,
+    tenant: Tenant,
+    name: str | None = None,
+    status: str | None = None,
+    calls_enabled: bool | None = None,
+) -> Tenant:
+    """Rename, turn calls on or off and/or change the status. The slug never changes."""
     if name is not None:
         name = name_checked(name)
         if not name:
@@ -76,6 +82,13 @@ def tenant_update(*, tenant: Tenant, name: str | None = None, status: str | None
         if name != tenant.name:
             audit_object(tenant, "tenant.updated", audit_changes({"name": tenant.name}, {"name": name}))
         tenant.name = name
+    if calls_enabled is not None and calls_enabled != tenant.calls_enabled:
+        audit_object(
+            tenant,
+            "tenant.updated",
+            audit_changes({"calls_enabled": tenant.calls_enabled}, {"calls_enabled": calls_enabled}),
+        )
+        tenant.calls_enabled = calls_enabled
     if status is not None and status != tenant.status:
         return _tenant_set_status(tenant=tenant, status=TenantStatus(status))
     tenant.save()

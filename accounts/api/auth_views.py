@@ -17,9 +17,9 @@ from accounts.api.serializers import (
     LoginResponseSerializer,
     LoginSerializer,
     LogoutSerializer,
+    MeSerializer,
     RefreshResponseSerializer,
     RefreshSerializer,
-    UserSerializer,
 )
 from accounts.authentication import enforce_csrf, ensure_can_sign_in
 from accounts.models import normalize_email
@@ -85,7 +85,7 @@ class LoginView(TokenEndpoint):
         refresh = token_pair_issue(user=user)
         rotate_token(request._request)  # a new CSRF secret per session; sets the cookie
         access = str(refresh.access_token)
-        response = Response({"user": UserSerializer(user).data, "access": access})
+        response = Response({"user": MeSerializer(user).data, "access": access})
         set_auth_cookies(response, refresh, access)
         return response
 
@@ -147,7 +147,7 @@ class LogoutView(TokenEndpoint):
 class MeView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(tags=["auth"], responses={200: UserSerializer})
+    @extend_schema(tags=["auth"], responses={200: MeSerializer})
     def get(self, request: Request) -> Response:
-        """The signed-in user, with its tenant and role."""
-        return Response(UserSerializer(request.user).data)
+        """The signed-in user, with its tenant, role and what its organization allows (calls)."""
+        return Response(MeSerializer(request.user).data)

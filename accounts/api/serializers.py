@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -64,13 +65,35 @@ class UserSerializer(serializers.ModelSerializer):
         return user.tenant.name if user.tenant else None
 
 
+class CallsSettingsSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField(help_text="Whether the user's organization allows calls.")
+    max_participants = serializers.IntegerField(help_text="Most people in one call (a mesh).")
+
+
+class MeSerializer(UserSerializer):
+    """The signed-in user, with what its organization allows it."""
+
+    calls = CallsSettingsSerializer(read_only=True)
+
+    class Meta(UserSerializer.Meta):
+        fields = [*UserSerializer.Meta.fields, "calls"]
+        read_only_fields = fields
+
+    def to_representation(self, user: User) -> dict[str, Any]:
+        calls = {
+            "enabled": user.tenant is not None and user.tenant.calls_enabled,
+            "max_participants": settings.CALLS_MAX_PARTICIPANTS,
+        }
+        return {**super().to_representation(user), "calls": calls}
+
+
 class LoginSerializer(InputSerializer):
     email = serializers.CharField(max_length=254)
     password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
 
 
 class LoginResponseSerializer(serializers.Serializer):
-    user = UserSerializer()
+    user = MeSerializer()
     access = serializers.CharField(
         help_text="Access JWT for `Authorization: Bearer`; also set as an HttpOnly cookie. "
         "The refresh token travels only in its HttpOnly cookie."

@@ -134,7 +134,7 @@ class TestLifecycleInTheAdmin:
 
     def test_status_change_on_the_form_goes_through_the_service(self, staff_client, world):
         url = reverse("admin:tenants_tenant_change", args=[world.tenant_a.pk])
-        response = staff_client.post(url, {"name": "Acme", "status": "suspended"})
+        response = staff_client.post(url, {"name": "Acme", "status": "suspended", "calls_enabled": "on"})
         assert response.status_code == 302
         assert AuditEvent.objects.filter(action="tenant.suspended").count() == 1
         assert OutboxEntry.objects.filter(entity_id=str(world.member.pk)).exists()

@@ -13,7 +13,17 @@ class TenantSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Tenant
-        fields = ["id", "name", "slug", "status", "user_count", "channel_count", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "status",
+            "calls_enabled",
+            "user_count",
+            "channel_count",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
 
@@ -30,6 +40,9 @@ class TenantUpdateSerializer(InputSerializer):
     name = serializers.CharField(max_length=200, required=False, validators=[validate_name])
     status = serializers.ChoiceField(
         choices=TenantStatus.choices, required=False, help_text="Platform staff only."
+    )
+    calls_enabled = serializers.BooleanField(
+        required=False, help_text="Whether its people may start and join calls (staff and its admins)."
     )
 
     def validate(self, attrs: dict) -> dict:

@@ -39,13 +39,17 @@ from tenants.services import (
     ),
     update=extend_schema(
         description=(
-            "Replace the editable fields. Tenant admins may rename; only platform staff change the status."
+            "Replace the editable fields. Tenant admins may rename and turn calls on or off; only "
+            "platform staff change the status."
         ),
         request=TenantUpdateSerializer,
         responses=TenantSerializer,
     ),
     partial_update=extend_schema(
-        description="Change some fields. Tenant admins may rename; only platform staff change the status.",
+        description=(
+            "Change some fields. Tenant admins may rename and turn calls on or off; only platform "
+            "staff change the status."
+        ),
         request=TenantUpdateSerializer,
         responses=TenantSerializer,
     ),

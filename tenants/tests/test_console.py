@@ -25,7 +25,9 @@ def events(**filters: object) -> list[AuditEvent]:
 
 
 def test_a_rename_is_audited_with_the_staff_user(staff_client: Client, world):
-    response = staff_client.post(change_url(world.tenant_a), {"name": "  Acme Corp ", "status": "active"})
+    response = staff_client.post(
+        change_url(world.tenant_a), {"name": "  Acme Corp ", "status": "active", "calls_enabled": "on"}
+    )
     assert response.status_code == 302, response.content
     world.tenant_a.refresh_from_db()
     assert world.tenant_a.name == "Acme Corp"
@@ -39,7 +41,9 @@ def test_a_rename_is_audited_with_the_staff_user(staff_client: Client, world):
 
 def test_a_suspension_on_the_form_is_audited_and_reaches_every_chat_user(staff_client: Client, world):
     OutboxEntry.objects.all().delete()
-    response = staff_client.post(change_url(world.tenant_a), {"name": "Acme", "status": "suspended"})
+    response = staff_client.post(
+        change_url(world.tenant_a), {"name": "Acme", "status": "suspended", "calls_enabled": "on"}
+    )
     assert response.status_code == 302, response.content
     world.tenant_a.refresh_from_db()
     assert world.tenant_a.status == TenantStatus.SUSPENDED
@@ -50,7 +54,9 @@ def test_a_suspension_on_the_form_is_audited_and_reaches_every_chat_user(staff_c
 
 
 def test_a_name_with_a_line_break_is_a_form_error(staff_client: Client, world):
-    response = staff_client.post(change_url(world.tenant_a), {"name": "Acme\nInc", "status": "active"})
+    response = staff_client.post(
+        change_url(world.tenant_a), {"name": "Acme\nInc", "status": "active", "calls_enabled": "on"}
+    )
     assert response.status_code == 200
     assert "name" in response.context["adminform"].form.errors
     world.tenant_a.refresh_from_db()

@@ -20,6 +20,7 @@ import {
   WithComponents,
 } from 'stream-chat-react';
 
+import { CallAwareMessage, CallButtons, CallsProvider } from '@/calls/Calls';
 import { AppHeader } from '@/components/AppHeader';
 import { useSession } from '@/lib/session';
 
@@ -108,6 +109,7 @@ function ChatLayout({ client }: { client: StreamChat }) {
 
   return (
     <Chat client={client} theme="str-chat__theme-light" searchController={searchController}>
+      <CallsProvider client={client}>
       <PanelsContext.Provider value={panels}>
       <div className="app-shell">
         <AppHeader start={<ConversationsButton panels={panels} />} />
@@ -145,9 +147,12 @@ function ChatLayout({ client }: { client: StreamChat }) {
           <main className="chat-main">
             <CloseDrawerOnSelect onSelect={closeDrawer} />
             <Channel>
-              <WithComponents overrides={{ MessageActions: CapabilityMessageActions }}>
+              <WithComponents overrides={{ MessageActions: CapabilityMessageActions, MessageUI: CallAwareMessage }}>
                 <Window>
-                  <ChannelHeader Avatar={MembersAvatar} />
+                  <div className="channel-header-row">
+                    <ChannelHeader Avatar={MembersAvatar} />
+                    <CallButtons />
+                  </div>
                   <MessageList />
                   <MessageComposer />
                 </Window>
@@ -161,6 +166,7 @@ function ChatLayout({ client }: { client: StreamChat }) {
         <BrowseChannels open={dialog === 'browse'} onClose={() => setDialog(null)} />
       </div>
       </PanelsContext.Provider>
+      </CallsProvider>
     </Chat>
   );
 }

@@ -17,6 +17,15 @@ export type User = {
   chat_user_id: string;
   created_at: string;
   updated_at: string;
+  /** Whether the organization allows calls, and how many people one call holds. */
+  calls?: { enabled: boolean; max_participants: number };
+};
+
+export type IceServers = {
+  ice_servers: RTCIceServer[];
+  ttl: number;
+  ice_transport_policy: RTCIceTransportPolicy;
+  max_participants: number;
 };
 
 export type ChannelKind = 'channel' | 'direct';
@@ -211,5 +220,6 @@ export const api = {
     request<Membership[]>('POST', `/api/channels/${id}/members/`, { user_ids: userIds, role }),
   channelMemberRemove: (id: string, userId: string) =>
     request<void>('DELETE', `/api/channels/${id}/members/${userId}/`),
+  iceServers: () => request<IceServers>('GET', '/api/calls/ice-servers'),
   directStart: (userIds: string[]) => request<Channel>('POST', '/api/channels/direct/', { user_ids: userIds }),
 };
