@@ -95,7 +95,8 @@ def test_connecting_users_send_one_presence_event_per_subscribed_socket(live_eng
     The rule, per socket: one ``user.watching.start`` per channel it watches
     for itself and for each later user who starts watching that channel; one
     ``user.presence.changed`` for each later user it shares any channel with,
-    only if it asked for presence, and never one per shared channel."""
+    only if it asked for presence, and never one per shared channel. A second
+    socket of a user who is online and watching announces nothing."""
     server = StreamChat(live_engine.api_key, live_engine.api_secret, base_url=live_engine.base_url)
     tag = uuid.uuid4().hex[:6]
     users = [f"u{i}-{tag}" for i in range(USERS)]
@@ -108,34 +109,40 @@ def test_connecting_users_send_one_presence_event_per_subscribed_socket(live_eng
     member_of = {user: {name for name, members in channels.items() if user in members} for user in users}
     presence = {user: index % 2 == 0 for index, user in enumerate(users)}
 
+    async def connect_and_watch(user: str, with_presence: bool) -> object:
+        ws, handshake = await open_socket(live_engine, user)
+        reply = await asyncio.to_thread(
+            requests.post,
+            f"{live_engine.base_url}/channels",
+            params={"api_key": live_engine.api_key, "connection_id": handshake["connection_id"]},
+            json={
+                "filter_conditions": {"members": {"$in": [user]}},
+                "state": True,
+                "watch": True,
+                "presence": with_presence,
+            },
+            headers={"Authorization": user_token(live_engine, user), "stream-auth-type": "jwt"},
+            timeout=10,
+        )
+        assert reply.status_code == 201, reply.text
+        assert len(reply.json()["channels"]) == len(member_of[user])
+        return ws
+
     async def scenario() -> dict[str, dict[str, int]]:
         sockets = []
         try:
             for user in users:
-                ws, handshake = await open_socket(live_engine, user)
-                sockets.append(ws)
-                reply = await asyncio.to_thread(
-                    requests.post,
-                    f"{live_engine.base_url}/channels",
-                    params={"api_key": live_engine.api_key, "connection_id": handshake["connection_id"]},
-                    json={
-                        "filter_conditions": {"members": {"$in": [user]}},
-                        "state": True,
-                        "watch": True,
-                        "presence": presence[user],
-                    },
-                    headers={"Authorization": user_token(live_engine, user), "stream-auth-type": "jwt"},
-                    timeout=10,
-                )
-                assert reply.status_code == 201, reply.text
-                assert len(reply.json()["channels"]) == len(member_of[user])
+                sockets.append(await connect_and_watch(user, presence[user]))
+            # The last user's second socket: already online and watching, it
+            # announces nothing to anyone.
+            sockets.append(await connect_and_watch(users[-1], True))
             # Events reach a process's sockets in the order they were sent:
             # a message in the lobby, which everyone watches, closes the count.
             await asyncio.to_thread(
                 server.channel("messaging", f"lobby-{tag}").send_message, {"text": "end"}, users[0]
             )
             counts = {}
-            for user, ws in zip(users, sockets, strict=True):
+            for user, ws in zip([*users, "second socket"], sockets, strict=True):
                 seen = {"user.presence.changed": 0, "user.watching.start": 0}
                 async with asyncio.timeout(10):
                     while True:
@@ -160,6 +167,7 @@ def test_connecting_users_send_one_presence_event_per_subscribed_socket(live_eng
             "user.presence.changed": sharing if presence[user] else 0,
             "user.watching.start": watching,
         }
+    expected["second socket"] = {"user.presence.changed": 0, "user.watching.start": 0}
     assert heard == expected
     total = {
         kind: sum(count[kind] for count in heard.values())
