@@ -97,6 +97,14 @@ def to_users(
         transaction.on_commit(lambda: _publish_event(header, event))
 
 
+def to_sockets(channel_names: list[str], event: dict[str, Any]) -> None:
+    """Deliver ``event`` once to each of these sockets (by channel name), after commit."""
+    names = list(dict.fromkeys(channel_names))
+    if names:
+        header = _event_header({"k": "n", "names": names}, event, None)
+        transaction.on_commit(lambda: _publish_event(header, event))
+
+
 def disconnect_users(user_ids: list[str], error: StreamError) -> None:
     """Close every socket of these users after commit, with a ``connection.error``
     saying why: a deactivated or deleted user, or revoked tokens, must stop

@@ -149,6 +149,9 @@ class Hub:
             self._fan(self.watchers.get(header["cid"], {}).values(), header, body)
         elif kind == "u":
             self._fan(self._of_users(header["users"]), header, body)
+        elif kind == "n":
+            found = (self.sockets.get(name) for name in header["names"])
+            self._fan([socket for socket in found if socket is not None], header, body)
         elif kind == "d":
             for socket in list(self._of_users(header["users"])):
                 socket.end(body, 1000)

@@ -372,6 +372,9 @@ class Connection(StorableValues):
 class Watch(StorableValues):
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="watches")
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="watches")
+    # The socket asked for its members' presence (``presence: true`` on the
+    # query or watch): only such sockets hear ``user.presence.changed``.
+    presence = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

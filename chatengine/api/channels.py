@@ -56,7 +56,9 @@ def _watch(call: Call, channels: list[Channel]) -> dict[str, list[Watch]] | None
     connection = connections.connection_for(connection_id=call.query.get("connection_id"), user=call.user)
     if connection is None:
         return None
-    return connections.channels_watch(connection=connection, channels=channels)
+    return connections.channels_watch(
+        connection=connection, channels=channels, presence=call.body.get("presence") is True
+    )
 
 
 def channel_query(call: Call, channel_type: str, channel_id: str | None = None) -> dict[str, Any]:

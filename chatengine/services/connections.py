@@ -83,18 +83,28 @@ def connection_for(*, connection_id: str | None, user: ChatUser | None) -> Conne
     return connection
 
 
-def channels_watch(*, connection: Connection, channels: list[Channel]) -> dict[str, list[Watch]]:
+def channels_watch(
+    *, connection: Connection, channels: list[Channel], presence: bool = False
+) -> dict[str, list[Watch]]:
     """Subscribe ``connection`` to ``channels`` (already access-checked); tell
     each channel's watchers when this user starts watching it (a socket that
     watched it already, or another live socket of the same user, starts
-    nothing). Returns the live watches of ``channels`` afterwards
-    (``channel_watchers``): the states built next count and list them.
+    nothing). With ``presence`` the socket also hears its members coming
+    online and going offline (``user.presence.changed``). Returns the live
+    watches of ``channels`` afterwards (``channel_watchers``): the states built
+    next count and list them.
 
     Two queries whatever the number of channels: the watches written in one
-    statement that says which are new, and the watchers read once."""
+    statement that says which are new, and the watchers read once (a third
+    when a socket that already watched some of them now asks for presence)."""
     if not channels:
         return {}
-    started = _watches_insert(connection, [channel.cid for channel in channels])
+    cids = [channel.cid for channel in channels]
+    started = _watches_insert(connection, cids, presence=presence)
+    if presence and len(started) < len(cids):
+        Watch.objects.filter(
+            connection=connection, channel_id__in=[cid for cid in cids if cid not in started], presence=False
+        ).update(presence=True)
     events.subscribe([connection.channel_name], [channel.cid for channel in channels])
     watchers = channel_watchers(channels)
     for channel in channels:
@@ -108,7 +118,7 @@ def channels_watch(*, connection: Connection, channels: list[Channel]) -> dict[s
     return watchers
 
 
-def _watches_insert(connection: Connection, cids: list[str]) -> set[str]:
+def _watches_insert(connection: Connection, cids: list[str], *, presence: bool) -> set[str]:
     """Write the watches of ``connection`` on ``cids``; return the cids it did
     not watch yet. One statement, atomic by itself (no transaction around it),
     and both PostgreSQL and SQLite say which rows it inserted (``RETURNING``),
@@ -118,13 +128,14 @@ def _watches_insert(connection: Connection, cids: list[str]) -> set[str]:
     table = quote(meta.db_table)
     connection_column = quote(meta.get_field("connection").column)
     channel_column = quote(meta.get_field("channel").column)
-    rows = ", ".join(["(%s, %s)"] * len(cids))
+    presence_column = quote(meta.get_field("presence").column)
+    rows = ", ".join(["(%s, %s, %s)"] * len(cids))
     # Only quoted names of this model and placeholders are formatted in; the values are parameters.
     sql = (
-        f"INSERT INTO {table} ({connection_column}, {channel_column}) VALUES {rows} "  # noqa: S608
-        f"ON CONFLICT DO NOTHING RETURNING {channel_column}"
+        f"INSERT INTO {table} ({connection_column}, {channel_column}, {presence_column}) "  # noqa: S608
+        f"VALUES {rows} ON CONFLICT DO NOTHING RETURNING {channel_column}"
     )
-    params = [value for cid in cids for value in (connection.id, cid)]
+    params = [value for cid in cids for value in (connection.id, cid, presence)]
     with db_connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {row[0] for row in cursor.fetchall()}
@@ -254,21 +265,23 @@ def users_updated(users: Iterable[ChatUser]) -> None:
 
 def _presence_changed(user: ChatUser, *, online: bool) -> None:
     """``user.presence.changed`` when a user's first socket opens or its last one
-    closes, once to each other user watching a channel it belongs to (an
-    invisible user's comings and goings are nobody's business)."""
+    closes: once to each socket of another user that watches a channel the
+    user belongs to and asked for presence there (``presence: true``), however
+    many such channels they share (an invisible user's comings and goings are
+    nobody's business). One query for the audience."""
     if user.invisible:
         return
-    peers = (
+    audience = (
         live_watches()
-        .filter(channel__members__user=user)
+        .filter(presence=True, channel__members__user=user)
         .exclude(connection__user=user)
-        .values_list("connection__user_id", flat=True)
+        .values_list("connection__channel_name", flat=True)
         .distinct()
     )
-    peer_ids = sorted(set(peers))
-    if peer_ids:
+    names = sorted(set(audience))
+    if names:
         event = events.envelope("user.presence.changed", user=user_payload(user, online=online))
-        events.to_users(peer_ids, event)
+        events.to_sockets(names, event)
 
 
 def _watching_event(event_type: str, channel: Channel, user: ChatUser, count: int | None = None) -> None:
