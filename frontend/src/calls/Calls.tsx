@@ -6,11 +6,16 @@ import { MessageUI, type MessageUIComponentProps, useChannelStateContext, useMes
 
 import { useSession } from '@/lib/session';
 
-import { CallManager, formatDuration, type PeerView, type Snapshot } from './session';
+import { type CallKind, CallManager, formatDuration, type PeerView, type Snapshot } from './session';
 
 type Calls = { manager: CallManager; state: Snapshot };
 
 const CallsContext = createContext<Calls | null>(null);
+
+const CALL_BUTTONS: { kind: CallKind; icon: string }[] = [
+  { kind: 'audio', icon: '📞' },
+  { kind: 'video', icon: '🎥' },
+];
 
 function useCalls(): Calls | null {
   return useContext(CallsContext);
@@ -47,26 +52,19 @@ export function CallButtons() {
   const busy = calls.state.call !== null && calls.state.call.status !== 'ended';
   return (
     <div className="call-buttons">
-      <button
-        type="button"
-        className="button button--ghost"
-        aria-label="Start audio call"
-        data-testid="call-audio"
-        disabled={busy}
-        onClick={() => void calls.manager.start(channel, 'audio')}
-      >
-        📞
-      </button>
-      <button
-        type="button"
-        className="button button--ghost"
-        aria-label="Start video call"
-        data-testid="call-video"
-        disabled={busy}
-        onClick={() => void calls.manager.start(channel, 'video')}
-      >
-        🎥
-      </button>
+      {CALL_BUTTONS.map(({ kind, icon }) => (
+        <button
+          key={kind}
+          type="button"
+          className="button button--ghost"
+          aria-label={`Start ${kind} call`}
+          data-testid={`call-${kind}`}
+          disabled={busy}
+          onClick={() => void calls.manager.start(channel, kind)}
+        >
+          {icon}
+        </button>
+      ))}
     </div>
   );
 }
