@@ -168,7 +168,7 @@ def measure(name: str, call, repeat: int, explain: bool, sql: bool = False, setu
         )
     if sql:
         for query in queries.captured_queries:
-            print(f"      {query['sql'][:300]}")
+            print(f"      {float(query['time']) * 1000:6.2f} ms  {query['sql'][:300]}")
 
 
 def encoding(viewer, repeat: int) -> None:

@@ -477,6 +477,20 @@ class Target:
     kind: str  # "broadcast" or "engine"
     servers: list[EngineServer]
     urls: list[dict[str, str]]
+    profilers: list[subprocess.Popen] = field(default_factory=list)
+
+    def profile(self, directory: Path) -> None:
+        """Sample every server with py-spy until it stops: collapsed stacks in
+        ``directory/<config>-<pid>.txt`` (flamegraph.pl or speedscope read them)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        for pid in self.pids():
+            out = directory / f"{self.name}-{pid}.txt"
+            py_spy = str(Path(python()).with_name("py-spy"))
+            command = [py_spy, "record", "--pid", str(pid), "--rate", "100", "--format", "raw"]
+            command += ["--nonblocking", "-o", str(out)]
+            self.profilers.append(
+                subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            )
 
     def pids(self) -> list[int]:
         return [s.process.pid for s in self.servers if s.process is not None]
@@ -488,6 +502,9 @@ class Target:
         return _tree_rss(self.servers[index].process.pid)
 
     def stop(self) -> None:
+        for profiler in self.profilers:  # (SIGINT: py-spy writes what it sampled)
+            profiler.send_signal(signal.SIGINT)
+            profiler.wait(timeout=60)
         for server in self.servers:
             server.stop()
 
@@ -525,25 +542,33 @@ def engine_database(config: str, tmp: Path, pg_url: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def start_engine(config: str, database_url: str, ports: list[int], redis_url: str, log_dir: Path) -> Target:
-    """The engine as ``make run-engine`` serves it: daphne, the standalone app."""
+SERVERS = ("uvicorn", "daphne")
+
+
+def server_command(server: str, port: int) -> list[str]:
+    """The engine alone (``chatengine.standalone``) as production serves it
+    (uvicorn, as the ``Procfile``'s ``chat`` process) or as ``make run-engine``
+    does (daphne)."""
+    app = "chatengine.standalone:application"
+    if server == "daphne":
+        return [python(), "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
+    return [
+        python(), "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+        "--workers", "1", "--lifespan", "off", "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+
+
+def start_engine(
+    config: str, args: argparse.Namespace, database_url: str, ports: list[int], log_dir: Path
+) -> Target:
     env = server_env(database_url)
     if config.startswith("pg-redis"):
-        env.update(REDIS_URL=redis_url, CACHE_KEY_PREFIX=f"engine-bench-{secrets.token_hex(3)}")
+        env.update(REDIS_URL=args.redis_url, CACHE_KEY_PREFIX=f"engine-bench-{secrets.token_hex(3)}")
     count = 2 if config == "pg-redis-2proc" else 1
     servers, urls = [], []
     for port in ports[:count]:
         server = EngineServer(
-            [
-                python(),
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "chatengine.standalone:application",
-            ],
+            server_command(args.server, port),
             env,
             f"http://127.0.0.1:{port}/app",
             log_dir / f"{config}-{port}.log",
@@ -551,7 +576,10 @@ def start_engine(config: str, database_url: str, ports: list[int], redis_url: st
         server.start()
         servers.append(server)
         urls.append({"ws": f"ws://127.0.0.1:{port}", "http": f"http://127.0.0.1:{port}"})
-    return Target(config, "engine", servers, urls)
+    target = Target(config, "engine", servers, urls)
+    if args.profile:
+        target.profile(args.profile)
+    return target
 
 
 # ---------------------------------------------------------------------------
@@ -992,7 +1020,7 @@ async def run_config(name: str, args: argparse.Namespace, tmp: Path, log_dir: Pa
         else:
             log(f"{name}: migrating a fresh database")
             database_url = stack.enter_context(engine_database(name, tmp, args.pg_url))
-            target = start_engine(name, database_url, ports[1:], args.redis_url, log_dir)
+            target = start_engine(name, args, database_url, ports[1:], log_dir)
         stack.callback(lambda: result.update(server_errors=server_errors(target)))
         stack.callback(target.stop)
         layout = Layout.make(
@@ -1297,6 +1325,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--idle-seconds", type=float, default=120.0, help="time allowed to open the idle sockets")
     add("--idle-hold", type=float, default=5.0, help="seconds before RSS, then CPU, are read")
     add("--workers", type=int, default=2, help="client processes")
+    add("--server", choices=SERVERS, default=SERVERS[0], help="what serves the engine")
+    add("--profile", type=Path, help="sample the engine's processes with py-spy into this directory")
     add("--port", type=int, default=int(os.environ.get("ENGINE_BENCH_PORT", "9100")))
     add(
         "--pg-url",

@@ -1,14 +1,30 @@
-"""ASGI middleware in front of the engine's HTTP routes: a request body the
-engine would refuse for its size is refused before it is read.
+"""ASGI in front of the engine's HTTP routes: its REST calls served in one hop
+to a database thread, and a request body the engine would refuse for its
+size refused before it is read.
 
-Django's ASGI handler reads a whole body (into memory, then a temporary file)
-before any view runs, so a view can only refuse an oversize upload once it
-has arrived. Here an upload route's body is bounded by the upload limit
-(``CHATENGINE_UPLOAD_MAX_MB`` and the form around the file) and any other
-engine route's by ``DATA_UPLOAD_MAX_MEMORY_SIZE``, the most Django would take
-as a JSON body: a declared ``Content-Length`` over it is answered 413 from the
-headers alone, and a body without one (chunked) is cut off with 413 as soon as
-it grows past it. Either way the answer is Stream's error envelope.
+**Serving.** Django's ASGI handler runs a request through the project's whole
+middleware stack (sessions, CSRF, authentication, the console's security
+headers) and hops between the event loop and threads several times a call:
+to the single thread-sensitive thread for ``request_started``, to a thread
+for each run of sync middleware, back to the loop and to a thread again for
+the view, and to the shared thread once more to close the response. The
+engine's JSON routes (every view made by ``chatengine.api.http.routes``)
+need none of that: Stream's protocol carries its own credentials, never a
+cookie. They are served here, each call in one hop to the engine's pool of
+database threads (``chatengine.threads``), through only the middleware that
+applies to them (``ENGINE_MIDDLEWARE``: the request id, access line and
+metrics, the security headers, CORS). The engine's other routes (the index,
+uploaded files) and everything else of the project go to Django as before.
+
+**Body size.** Django reads a whole body (into memory, then a temporary
+file) before any view runs, so a view can only refuse an oversize upload
+once it has arrived. Here an upload route's body is bounded by the upload
+limit (``CHATENGINE_UPLOAD_MAX_MB`` and the form around the file) and any
+other engine route's by ``DATA_UPLOAD_MAX_MEMORY_SIZE``, the most Django
+would take as a JSON body: a declared ``Content-Length`` over it is answered
+413 from the headers alone, and a body without one (chunked) is cut off with
+413 as soon as it grows past it. Either way the answer is Stream's error
+envelope.
 
 It also refuses, with Stream's 429 (code 9, ``Retry-After`` and the
 ``x-ratelimit-*`` headers), the routes that fan events out while this process
@@ -25,10 +41,17 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
-from django.urls import Resolver404, resolve
+from django.core import signals
+from django.core.exceptions import RequestAborted
+from django.core.handlers.asgi import ASGIHandler, ASGIRequest, get_script_prefix
+from django.core.handlers.exception import convert_exception_to_response
+from django.http import HttpRequest, HttpResponse
+from django.urls import ResolverMatch, resolve, set_script_prefix
+from django.urls.exceptions import Resolver404
+from django.utils.module_loading import import_string
 
 from chatengine import hub, metrics
 from chatengine.errors import BUSY_MESSAGE, BUSY_RETRY_AFTER, Code, StreamError, body_too_large
@@ -37,10 +60,8 @@ from chatengine.services.uploads import (
     upload_request_size_check,
     upload_request_too_large,
 )
+from chatengine.threads import in_db_thread
 from chatplatform.request_log import log_websocket, request_id_from, serving
-
-if TYPE_CHECKING:
-    from django.core.handlers.asgi import ASGIHandler
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -56,17 +77,34 @@ FAN_OUT_ROUTES = frozenset(
 )
 
 
-def _route(scope: Scope) -> str | None:
+# The project's middleware that applies to the engine's JSON routes, in the
+# project's order: the request id, access line and metrics; the security
+# headers; CORS, for a web client on another origin.
+ENGINE_MIDDLEWARE = frozenset(
+    {
+        "chatplatform.middleware.RequestIdMiddleware",
+        "django.middleware.security.SecurityMiddleware",
+        "corsheaders.middleware.CorsMiddleware",
+    }
+)
+
+
+def _match(scope: Scope) -> ResolverMatch | None:
     """The engine route the request is for, or None (not the engine's)."""
     path = scope.get("path", "")
     root = scope.get("root_path", "")
     if root and path.startswith(root):
         path = path[len(root) :]
     try:
-        name = resolve(path).url_name or ""
+        match = resolve(path)
     except Resolver404:
         return None
-    return name if name.startswith("chatengine-") else None
+    return match if (match.url_name or "").startswith("chatengine-") else None
+
+
+def _json_route(match: ResolverMatch) -> bool:
+    # (``routes()`` marks its views with the methods they serve.)
+    return hasattr(match.func, "methods")
 
 
 def _declared_length(scope: Scope) -> str | None:
@@ -76,17 +114,19 @@ def _declared_length(scope: Scope) -> str | None:
     return None
 
 
-class BodySizeLimit:
+class EngineHTTP:
     """Wraps the project's HTTP application (see the module docstring)."""
 
     def __init__(self, app: ASGIApp | ASGIHandler) -> None:
         self.app = app
+        self._handler = _EngineHandler()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        route = _route(scope) if scope["type"] == "http" else None
-        if route is None:
+        match = _match(scope) if scope["type"] == "http" else None
+        if match is None:
             await self.app(scope, receive, send)
             return
+        route = match.url_name or ""
         if route in FAN_OUT_ROUTES and scope.get("method") == "POST" and hub.overloaded():
             await _answer(send, StreamError(Code.RATE_LIMITED, BUSY_MESSAGE), _rate_limit_headers())
             return
@@ -117,7 +157,61 @@ class BodySizeLimit:
                     return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, bounded_receive, send)
+        if _json_route(match):
+            await self._handler.serve(scope, bounded_receive, send, match)
+        else:
+            await self.app(scope, bounded_receive, send)
+
+
+class _EngineHandler(ASGIHandler):
+    """Serves one JSON route: the body read on the loop, the rest (request,
+    middleware, view, signals) in one call on a database thread."""
+
+    def __init__(self) -> None:
+        # Not Django's: only the engine's middleware, run synchronously.
+        self._chain: Callable[[HttpRequest], Any] | None = None
+
+    def chain(self) -> Callable[[HttpRequest], Any]:
+        if self._chain is None:
+            handler: Callable[[HttpRequest], Any] = convert_exception_to_response(_view)
+            for path in reversed([m for m in settings.MIDDLEWARE if m in ENGINE_MIDDLEWARE]):
+                handler = convert_exception_to_response(import_string(path)(handler))
+            self._chain = handler
+        return self._chain
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send, match: ResolverMatch) -> None:
+        try:
+            body_file = await self.read_body(receive)
+        except RequestAborted:
+            return
+        try:
+            status, headers, content = await in_db_thread(self._respond)(scope, body_file, match)
+        finally:
+            body_file.close()
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})
+
+    def _respond(
+        self, scope: Scope, body_file: Any, match: ResolverMatch
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        set_script_prefix(get_script_prefix(scope))
+        signals.request_started.send(sender=self.__class__, scope=scope)
+        try:
+            request = ASGIRequest(scope, body_file)
+            request.resolver_match = match
+            response = self.chain()(request)
+            headers = [(k.encode("ascii"), v.encode("latin-1")) for k, v in response.items()]
+            return response.status_code, headers, response.content
+        finally:
+            # What Django's handler does as a response closes: stale database
+            # connections given back, caches closed.
+            signals.request_finished.send(sender=self.__class__)
+
+
+def _view(request: HttpRequest) -> HttpResponse:
+    match = request.resolver_match
+    assert match is not None
+    return match.func(request, *match.args, **match.kwargs)
 
 
 def _rate_limit_headers() -> list[tuple[bytes, bytes]]:

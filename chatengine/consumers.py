@@ -19,17 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections import deque
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qs
 
 from channels.consumer import get_handler_name
-from channels.db import DatabaseSyncToAsync, database_sync_to_async
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
 from django.utils import timezone
 
 from chatengine import auth, hub
@@ -41,6 +37,7 @@ from chatengine.services.app import app_get
 from chatengine.services.connections import connection_close, connection_open, connections_seen
 from chatengine.services.mutes import own_user
 from chatengine.services.users import user_for_client, validate_user_id
+from chatengine.threads import in_db_thread
 from chatplatform import json_input
 
 logger = logging.getLogger(__name__)
@@ -102,8 +99,6 @@ def _open(query: dict[str, str], channel_name: str) -> tuple[str, ChatUser, dict
     return connection.id, user, me
 
 
-T = TypeVar("T")
-
 # Frames a socket may have waiting to go out before it counts as too slow: it
 # is then closed with a code that makes the SDK reconnect and re-query its
 # channels (``connection.recovered``) rather than left with a gap.
@@ -112,24 +107,6 @@ SOCKET_QUEUE_LIMIT = 5000
 FELL_BEHIND_CODE = 1013
 # How long a handshake waits for its hub to hear other processes (Redis).
 HUB_READY_SECONDS = 5.0
-
-_db_pool: ThreadPoolExecutor | None = None
-_db_pool_lock = threading.Lock()
-
-
-def in_db_thread(func: Callable[..., T]) -> Callable[..., Any]:
-    """``func`` as a coroutine run on the engine's pool of database threads
-    (closing stale connections around it, as Channels does); with
-    ``CHATENGINE_DB_THREADS = 0``, on Channels' one thread-sensitive thread."""
-    global _db_pool
-    func = getattr(func, "func", func)  # already wrapped by database_sync_to_async
-    threads = getattr(settings, "CHATENGINE_DB_THREADS", 4)
-    if threads <= 0:
-        return database_sync_to_async(func)
-    with _db_pool_lock:
-        if _db_pool is None:
-            _db_pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="chatengine-db")
-    return DatabaseSyncToAsync(func, thread_sensitive=False, executor=_db_pool)
 
 
 async def _write_seen(connection_ids: list[str]) -> None:

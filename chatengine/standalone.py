@@ -20,13 +20,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from chatengine.asgi import BodySizeLimit, HandshakeLog  # noqa: E402
+from chatengine.asgi import EngineHTTP, HandshakeLog  # noqa: E402
 from chatengine.routing import websocket_urlpatterns  # noqa: E402
 
 MOUNT = "/chat-api"
 
 _project = ProtocolTypeRouter(
-    {"http": BodySizeLimit(django_asgi_app), "websocket": HandshakeLog(URLRouter(websocket_urlpatterns))}
+    {"http": EngineHTTP(django_asgi_app), "websocket": HandshakeLog(URLRouter(websocket_urlpatterns))}
 )
 
 

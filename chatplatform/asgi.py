@@ -11,13 +11,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from chatengine.asgi import BodySizeLimit, HandshakeLog  # noqa: E402
+from chatengine.asgi import EngineHTTP, HandshakeLog  # noqa: E402
 from chatengine.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         # The engine's routes refuse an oversize body before Django reads it.
-        "http": BodySizeLimit(django_asgi_app),
+        "http": EngineHTTP(django_asgi_app),
         "websocket": HandshakeLog(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -352,7 +352,7 @@ CACHE_KEY_PREFIX = env.str("CACHE_KEY_PREFIX", default="chatplatform")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "chatplatform.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
         }

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.asgi import get_asgi_application
 from stream_chat import StreamChat
 
-from chatengine.asgi import BodySizeLimit
+from chatengine.asgi import EngineHTTP
 from chatengine.consumers import ChatConsumer
 from chatengine.tests.factories import token
 from chatengine.tests.live import LiveEngine
@@ -124,7 +124,7 @@ async def _post_while_connected(path: str) -> tuple[int, dict[str, str], dict]:
     assert (await socket.receive_json_from(timeout=5))["type"] == "health.check"
     try:
         request = HttpCommunicator(
-            BodySizeLimit(get_asgi_application()),
+            EngineHTTP(get_asgi_application()),
             "POST",
             path,
             body=json.dumps({"message": {"text": "hi", "user_id": "ann"}}).encode(),
