@@ -30,7 +30,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, RowNumber
 
-from chatengine import permissions
+from chatengine import permissions, sendpath
 from chatengine.auth import Caller
 from chatengine.errors import input_error, not_allowed, not_found
 from chatengine.filters import (
@@ -794,36 +794,22 @@ class Audience:
     watcher_count: int
 
 
-def channel_audience(channel: Channel, live_watches: QuerySet[Any]) -> Audience:
-    """The :class:`Audience` of ``channel`` in one query, whatever its size:
-    one row per member, its totals over all its memberships and whether it
-    watches in correlated subqueries (indexed by user), the watcher count in
-    one uncorrelated subquery. ``live_watches`` is the registry's queryset of
-    watches of live connections."""
-    own = Member.objects.filter(user_id=OuterRef("user_id")).values("user_id")
-    total = own.annotate(n=Sum("unread_messages")).values("n")
-    unread_channels = own.filter(unread_messages__gt=0).annotate(n=Count("id")).values("n")
-    watches = live_watches.filter(channel=channel)
-    watcher_count = (
-        watches.values("channel_id").annotate(n=Count("connection__user_id", distinct=True)).values("n")
-    )
-    rows = list(
-        Member.objects.filter(channel=channel)
-        .annotate(
-            total=Coalesce(Subquery(total, output_field=IntegerField()), 0),
-            unread_channels=Coalesce(Subquery(unread_channels, output_field=IntegerField()), 0),
-            watching=Exists(watches.filter(connection__user_id=OuterRef("user_id"))),
-            watchers=Coalesce(Subquery(watcher_count, output_field=IntegerField()), 0),
-        )
-        .values_list("user_id", "total", "unread_channels", "watching", "watchers")
-    )
+def channel_audience(channel: Channel) -> Audience:
+    """The :class:`Audience` of ``channel`` in one query, whatever its size
+    (``sendpath.audience``: one row per member, with its totals and whether it
+    watches)."""
+    rows = sendpath.audience(channel.cid)
     if not rows:
-        return Audience({}, set(), watches.values("connection__user_id").distinct().count())
+        return Audience({}, set(), sendpath.watcher_count(channel.cid))
     totals = {
-        user_id: {"total_unread_count": total, "unread_count": total, "unread_channels": unread}
-        for user_id, total, unread, _, _ in rows
+        row.user_id: {
+            "total_unread_count": row.total_unread,
+            "unread_count": row.total_unread,
+            "unread_channels": row.unread_channels,
+        }
+        for row in rows
     }
-    return Audience(totals, {row[0] for row in rows if row[3]}, rows[0][4])
+    return Audience(totals, {row.user_id for row in rows if row.watching}, rows[0].watcher_count)
 
 
 def _totals(memberships: QuerySet[Member], user_ids: list[str]) -> dict[str, dict[str, int]]:

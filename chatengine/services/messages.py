@@ -14,39 +14,30 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import (
-    Case,
     Count,
-    Exists,
     F,
     Max,
     Min,
-    OuterRef,
-    PositiveIntegerField,
     Q,
     Sum,
-    Value,
-    When,
 )
 from django.utils import timezone
 
-from chatengine import events, metrics
+from chatengine import events, metrics, sendpath
 from chatengine.errors import Code, StreamError, input_error
 from chatengine.filters import parse_date
 from chatengine.models import (
     ID_MAX_LENGTH,
     Channel,
-    ChannelMute,
     ChatUser,
     Member,
     Message,
     MessageType,
     Reaction,
-    UserMute,
 )
 from chatengine.selectors import IN_CHANNEL_HISTORY, blockers_in, channel_audience, unread_totals
 from chatengine.serializers import channel_payload, iso, reaction_payload, render_message, user_payload
 from chatengine.services.app import channel_type_config, channel_type_get
-from chatengine.services.connections import live_watches
 
 RESERVED_FIELDS = frozenset(
     {
@@ -228,38 +219,15 @@ def _members_after_new(channel: Channel, message: Message, author: ChatUser, blo
     unread for the others, but not for members who muted the channel or the
     author, nor for one who blocks the author in their conversation (Stream's rules).
     """
-    is_author = Q(user=author)
-    changes: dict[str, Any] = {
-        "last_read": Case(When(is_author, then=Value(message.created_at)), default=F("last_read")),
-        "last_read_message_id": Case(
-            When(is_author, then=Value(message.id)), default=F("last_read_message_id")
-        ),
-    }
-    unread = [When(is_author, then=Value(0))]
-    if message.in_channel_list:
-        changes["hidden"] = Case(When(user_id__in=blockers, then=F("hidden")), default=Value(False))
-        if not message.silent:
-            muted_channel = ChannelMute.objects.active().filter(channel=channel, user=OuterRef("user"))
-            muted_author = UserMute.objects.active().filter(target=author, user=OuterRef("user"))
-            unread += [
-                When(user_id__in=blockers, then=F("unread_messages")),
-                When(Exists(muted_channel), then=F("unread_messages")),
-                When(Exists(muted_author), then=F("unread_messages")),
-            ]
-            changes["unread_messages"] = Case(
-                *unread, default=F("unread_messages") + 1, output_field=PositiveIntegerField()
-            )
-    if "unread_messages" not in changes:
-        changes["unread_messages"] = Case(
-            *unread, default=F("unread_messages"), output_field=PositiveIntegerField()
-        )
-        if "hidden" not in changes:
-            # Nobody's state but the author's changes.
-            Member.objects.filter(channel=channel, user=author).update(
-                last_read=message.created_at, last_read_message_id=message.id, unread_messages=0
-            )
-            return
-    Member.objects.filter(channel=channel).update(**changes)
+    sendpath.members_after_new(
+        channel_id=channel.cid,
+        author_id=author.id,
+        message_id=message.id,
+        created_at=message.created_at,
+        blockers=blockers,
+        shown=message.in_channel_list,
+        counts=not message.silent,
+    )
 
 
 def _thread_changed(parent: Message, *, new_participant: str | None = None) -> None:
@@ -299,7 +267,7 @@ def _announce_new(channel: Channel, message: Message, author: ChatUser, blockers
     members who are not watching, each with its own unread totals; neither to
     the ``blockers`` of the author."""
     payload = render_message(message, viewer_id=None)
-    audience = channel_audience(channel, live_watches())
+    audience = channel_audience(channel)
     totals, watching = audience.totals, audience.watching
     member_ids = list(totals)
     per_user = {user_id: totals[user_id] for user_id in member_ids if user_id in watching}
