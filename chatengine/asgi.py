@@ -211,6 +211,8 @@ class _EngineHandler(ASGIHandler):
 def _view(request: HttpRequest) -> HttpResponse:
     match = request.resolver_match
     assert match is not None
+    # ALLOWED_HOSTS, as Django's CommonMiddleware checks it (a 400 otherwise).
+    request.get_host()
     return match.func(request, *match.args, **match.kwargs)
 
 

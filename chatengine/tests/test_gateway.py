@@ -104,6 +104,12 @@ def test_bad_credentials_and_bad_bodies_keep_streams_error_envelope() -> None:
     assert status == 400 and b"not valid JSON" in body
 
 
+def test_a_host_outside_allowed_hosts_is_refused(settings) -> None:
+    settings.ALLOWED_HOSTS = ["chat.example.org"]
+    status, _, _ = _call("GET", f"/chat-api/app?api_key={settings.STREAM_API_KEY}")
+    assert status == 400
+
+
 def test_the_engines_other_routes_and_the_project_keep_djangos_stack() -> None:
     status, headers, _ = _call("GET", "/chat-api/")
     assert status == 200
