@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from chatengine.models import ChatUser, UserBlock
 from chatengine.selectors import conversations_of
-from chatengine.services.channels import channel_set_hidden
+from chatengine.services.channel_removal import channel_set_hidden
 
 
 @transaction.atomic

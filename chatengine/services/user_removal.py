@@ -9,12 +9,12 @@ from datetime import datetime
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count
 from django.utils import timezone
 
 from chatengine import events
 from chatengine.errors import Code, StreamError, input_error, not_found
 from chatengine.models import Channel, ChatUser, DeletedUser, Member, Message, MessageType, Task, TaskStatus
+from chatengine.services.members import channels_recount
 from chatengine.services.users import BATCH_LIMIT, validate_user_id
 
 _DEACTIVATED = StreamError(Code.AUTH, "the user was deactivated", status=401)
@@ -142,17 +142,3 @@ def users_delete(
     channels_recount(touched)
     events.disconnect_users(ids, StreamError(Code.AUTH, "the user was deleted", status=401))
     return _task("delete-users", {"deleted": ids, "user": user, "messages": messages or ""})
-
-
-def channels_recount(cids: list[str]) -> None:
-    """Refresh the denormalised member counts of ``cids`` after members went away."""
-    if not cids:
-        return
-    counts = dict(
-        Member.objects.filter(channel_id__in=cids)
-        .values("channel_id")
-        .annotate(n=Count("id"))
-        .values_list("channel_id", "n")
-    )
-    for cid in cids:
-        Channel.objects.filter(cid=cid).update(member_count=counts.get(cid, 0))
