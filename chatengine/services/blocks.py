@@ -13,7 +13,7 @@ where, as Stream describes it, the blocker stops hearing from the blocked user:
   nothing else the blocked user does there (edits, deletes, reactions,
   typing, reads) reaches the blocker's sockets (``selectors.blockers_in``);
 - a blocked user cannot add its blocker to a channel from a client: the
-  blocker is left out and the rest are added (``channels._add_members``).
+  blocker is left out and the rest are added (``members.members_add``).
 
 Stream applies this to its distinct channels only; here any conversation of
 the two counts, because the control plane's direct conversations are channels
