@@ -18,8 +18,9 @@ from chatengine.serializers import (
     render_message,
 )
 from chatengine.services import app as channel_types
+from chatengine.services import channel_removal, connections
 from chatengine.services import channels as channel_services
-from chatengine.services import connections
+from chatengine.services import members as member_services
 from chatengine.services import messages as message_services
 from chatengine.state import channel_states, options_from
 
@@ -69,7 +70,7 @@ def channel_query(call: Call, channel_type: str, channel_id: str | None = None) 
     if not channel_id and data.get("members"):
         # A distinct channel is named by its members: find the one the control
         # plane created before deciding that this call would create one.
-        entries = channel_services.parse_member_entries(data["members"], field="data.members")
+        entries = member_services.parse_member_entries(data["members"], field="data.members")
         channel_id = channel_services.distinct_channel_id([uid for uid, _ in entries])
     cid = f"{channel_type}:{channel_id}" if channel_id else None
     channel = Channel.objects.filter(cid=cid).select_related("created_by").first() if cid else None
@@ -172,18 +173,18 @@ def channel_update_partial(call: Call, channel_type: str, channel_id: str) -> di
 
 def channel_delete(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
     channel = call.channel(channel_type, channel_id, permission="delete-channel", what="delete")
-    return {"channel": channel_services.channel_delete(channel=channel)}
+    return {"channel": channel_removal.channel_delete(channel=channel)}
 
 
 def channels_delete(call: Call) -> dict[str, Any]:
     call.require_server()
-    task = channel_services.channels_delete(cids=call.body.get("cids"))
+    task = channel_removal.channels_delete(cids=call.body.get("cids"))
     return {"task_id": str(task.pk), "result": task.result}
 
 
 def channel_truncate(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
     channel = call.channel(channel_type, channel_id, permission="truncate-channel", what="truncate")
-    channel = channel_services.channel_truncate(channel=channel, actor=call.actor_or_none())
+    channel = channel_removal.channel_truncate(channel=channel, actor=call.actor_or_none())
     return {"channel": channel_payload(channel, config=call.types.config(channel.type))}
 
 
@@ -194,13 +195,13 @@ def _member_channel(call: Call, channel_type: str, channel_id: str) -> tuple[Cha
 
 def channel_hide(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
     channel, user = _member_channel(call, channel_type, channel_id)
-    channel_services.channel_set_hidden(channel=channel, user=user, hidden=True)
+    channel_removal.channel_set_hidden(channel=channel, user=user, hidden=True)
     return {}
 
 
 def channel_show(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
     channel, user = _member_channel(call, channel_type, channel_id)
-    channel_services.channel_set_hidden(channel=channel, user=user, hidden=False)
+    channel_removal.channel_set_hidden(channel=channel, user=user, hidden=False)
     return {}
 
 
@@ -212,7 +213,7 @@ def member_update_partial(
     ``channel.pin()`` / ``archive()`` still use: one route, two paths."""
     target = call.actor().id if user_id is None else user_id
     member = selectors.membership_for_update(call.caller, call.cid(channel_type, channel_id), target)
-    member = channel_services.member_update_partial(
+    member = member_services.member_update_partial(
         member=member,
         actor=call.actor_or_none(),
         to_set=call.body.get("set"),

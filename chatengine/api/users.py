@@ -20,6 +20,7 @@ from chatengine.serializers import (
     user_payload,
 )
 from chatengine.services import blocks as block_services
+from chatengine.services import user_removal
 from chatengine.services import users as user_services
 
 
@@ -80,7 +81,7 @@ def users_query(call: Call) -> dict[str, Any]:
 
 def user_deactivate(call: Call, user_id: str) -> dict[str, Any]:
     call.require_server()
-    user = user_services.user_deactivate(
+    user = user_removal.user_deactivate(
         user_id=user_id, mark_messages_deleted=call.flag("mark_messages_deleted", call.body)
     )
     return {"user": user_payload(user)}
@@ -88,7 +89,7 @@ def user_deactivate(call: Call, user_id: str) -> dict[str, Any]:
 
 def users_deactivate(call: Call) -> dict[str, Any]:
     call.require_server()
-    task = user_services.users_deactivate(
+    task = user_removal.users_deactivate(
         user_ids=call.body.get("user_ids"),
         mark_messages_deleted=call.flag("mark_messages_deleted", call.body),
     )
@@ -98,7 +99,7 @@ def users_deactivate(call: Call) -> dict[str, Any]:
 def user_reactivate(call: Call, user_id: str) -> dict[str, Any]:
     call.require_server()
     name = call.body.get("name")
-    user = user_services.user_reactivate(
+    user = user_removal.user_reactivate(
         user_id=user_id,
         restore_messages=call.flag("restore_messages", call.body),
         name=name if isinstance(name, str) else None,
@@ -108,7 +109,7 @@ def user_reactivate(call: Call, user_id: str) -> dict[str, Any]:
 
 def users_reactivate(call: Call) -> dict[str, Any]:
     call.require_server()
-    task = user_services.users_reactivate(
+    task = user_removal.users_reactivate(
         user_ids=call.body.get("user_ids"), restore_messages=call.flag("restore_messages", call.body)
     )
     return {"task_id": str(task.pk)}
@@ -116,7 +117,7 @@ def users_reactivate(call: Call) -> dict[str, Any]:
 
 def users_delete(call: Call) -> dict[str, Any]:
     call.require_server()
-    task = user_services.users_delete(
+    task = user_removal.users_delete(
         user_ids=call.body.get("user_ids"),
         user=call.body.get("user") or "soft",
         messages=call.body.get("messages"),
@@ -131,7 +132,7 @@ def user_delete(call: Call, user_id: str) -> dict[str, Any]:
     user = selectors.user_get(user_id)
     payload = user_payload(user)
     hard = call.flag("hard_delete")
-    user_services.users_delete(
+    user_removal.users_delete(
         user_ids=[user_id],
         user="hard" if hard else "soft",
         messages="hard" if call.flag("mark_messages_deleted") else None,

@@ -13,7 +13,7 @@ where, as Stream describes it, the blocker stops hearing from the blocked user:
   nothing else the blocked user does there (edits, deletes, reactions,
   typing, reads) reaches the blocker's sockets (``selectors.blockers_in``);
 - a blocked user cannot add its blocker to a channel from a client: the
-  blocker is left out and the rest are added (``channels._add_members``).
+  blocker is left out and the rest are added (``members.members_add``).
 
 Stream applies this to its distinct channels only; here any conversation of
 the two counts, because the control plane's direct conversations are channels
@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from chatengine.models import ChatUser, UserBlock
 from chatengine.selectors import conversations_of
-from chatengine.services.channels import channel_set_hidden
+from chatengine.services.channel_removal import channel_set_hidden
 
 
 @transaction.atomic
