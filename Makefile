@@ -53,7 +53,7 @@ run: $(BIN)/.installed .env $(WEB_BUILT)
 	$(BIN)/python manage.py serve $(HOST):$(PORT)
 
 test: $(BIN)/.installed $(WEB_BUILT)
-	$(BIN)/python -m pytest -n auto --dist loadfile -q
+	$(BIN)/python -m pytest -n auto --dist loadgroup -q
 	$(BIN)/python -m pytest -q chatplatform/tests/test_fuzz.py chatengine/tests/test_fuzz.py
 
 lint: $(BIN)/.installed $(WEB)/node_modules/.installed

@@ -3,6 +3,8 @@ moderator, a member in tenant A, and an outsider in tenant B")."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.core.cache import cache
 from hypothesis import HealthCheck
@@ -23,6 +25,58 @@ hypothesis_settings.register_profile(
     "suite", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
 hypothesis_settings.load_profile("suite")
+
+
+# How ``make test`` (``pytest -n auto --dist loadgroup``) shares tests among
+# xdist workers. A test file's tests stay on one worker, as under loadfile, so
+# module-scoped fixtures (a live server per test module) are set up once; but
+# the cases of the parametrized sweeps below, independent and with
+# function-scoped fixtures only, each go to whichever worker is free, instead
+# of all running on one. The scheduler below does this from the nodeids:
+# xdist's own loadgroup reads ``xdist_group`` marks from a suffix it adds to
+# the nodeid, which pytest 9.2 no longer lets it change
+# (pytest-dev/pytest-xdist#1386), so it quietly spreads every test on its own.
+# Where such a suffix does arrive, its group still wins.
+SWEEPS = frozenset(
+    {
+        "chatengine/tests/test_robustness.py::test_no_route_answers_500_to_bad_input",
+        "chatplatform/tests/test_cross_tenant.py::test_foreign_object_answers_like_a_missing_one",
+        "chatplatform/tests/test_cross_tenant.py::test_foreign_direct_conversation_answers_like_a_missing_one",
+        "chatplatform/tests/test_cross_tenant.py::test_lists_never_contain_another_tenants_rows",
+    }
+)
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class FilesAndSweepCases(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.rfind("@") > nodeid.rfind("]"):
+                return nodeid.split("@")[-1]  # an xdist_group
+            if nodeid.split("[", 1)[0] in SWEEPS:
+                return nodeid
+            return nodeid.split("::", 1)[0]
+
+    return FilesAndSweepCases(config, log)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuse a run in which a test module lacks a sweep SWEEPS names: a renamed
+    sweep would otherwise go back to one worker without a word."""
+    modules = {
+        item.nodeid.split("::", 1)[0]: item.module for item in items if isinstance(item, pytest.Function)
+    }
+    lost = []
+    for sweep in sorted(SWEEPS):
+        path, name = sweep.split("::", 1)
+        if path in modules and not hasattr(modules[path], name):
+            lost.append(sweep)
+    if lost:
+        raise pytest.UsageError(f"conftest.SWEEPS names tests that do not exist: {', '.join(lost)}")
 
 
 @pytest.fixture(autouse=True)

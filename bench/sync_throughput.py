@@ -93,6 +93,7 @@ def run(users: int, chunk: int) -> None:
 
     from accounts.models import User
     from channels_app.services import channel_create
+    from streamsync import batch as batch_module
     from streamsync import worker as worker_module
     from streamsync.client import get_client
     from streamsync.models import OutboxEntry, SyncState
@@ -122,14 +123,14 @@ def run(users: int, chunk: int) -> None:
         return original(self, *a, **kw)
 
     requests.Session.request = counting  # type: ignore[method-assign]
-    worker_module.CHUNK = chunk
+    batch_module.CHUNK = chunk
     try:
         started = time.perf_counter()
         worker_module.SyncWorker(worker_id="bench").drain()
         elapsed = time.perf_counter() - started
     finally:
         requests.Session.request = original  # type: ignore[method-assign]
-        worker_module.CHUNK = 100
+        batch_module.CHUNK = 100
     assert not OutboxEntry.objects.exists(), "the outbox did not drain"
     synced = SyncState.objects.filter(tenant_id=tenant.pk, entity_type="user").exclude(
         entity_id__startswith="system-"

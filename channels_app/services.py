@@ -159,43 +159,14 @@ def channel_direct_start(*, creator: User, user_ids: Iterable[UUID]) -> tuple[Ch
     tenant = creator.tenant
     if tenant is None:
         raise ValueError("Platform staff have no direct conversations.")
-    others = [user_id for user_id in dict.fromkeys(user_ids) if user_id != creator.pk]
-    if not 1 <= len(others) <= DIRECT_MAX_OTHERS:
-        raise ApplicationError(
-            f"A direct conversation is with 1 to {DIRECT_MAX_OTHERS} other people.",
-            code="invalid_user_ids",
-            fields={"user_ids": [f"Name 1 to {DIRECT_MAX_OTHERS} colleagues other than yourself."]},
-        )
-    users = _tenant_users(tenant, others, field="user_ids")
-    inactive = sorted(str(user.pk) for user in users if not user.is_active)
-    if inactive:
-        raise ApplicationError(
-            f"Deactivated users: {', '.join(inactive)}.",
-            code="inactive_users",
-            fields={"user_ids": [f"This user is deactivated: {user_id}" for user_id in inactive]},
-        )
-    members = [creator, *users]
+    members = [creator, *_direct_others(tenant, creator, user_ids)]
     key = direct_key_for(user.pk for user in members)
     conversations = Channel.objects.direct().filter(tenant=tenant, direct_key=key)
     existing = conversations.first()
     if existing is not None:
         return existing, False
-
-    def taken(candidate: str) -> bool:
-        return Channel.objects.filter(tenant=tenant, slug=candidate).exists()
-
-    slug = slug_from_name(f"dm-{key[:16]}", max_length=CHANNEL_SLUG_MAX_LENGTH, taken=taken)
     try:
-        with transaction.atomic():
-            channel = Channel.objects.create(
-                tenant=tenant,
-                kind=ChannelKind.DIRECT,
-                direct_key=key,
-                name=_direct_name(members),
-                slug=slug,
-                visibility=ChannelVisibility.PRIVATE,
-                created_by=creator,
-            )
+        channel = _direct_insert(tenant, creator, members, key)
     except IntegrityError:
         existing = conversations.first()  # a concurrent start with the same people won
         if existing is None:
@@ -214,6 +185,47 @@ def channel_direct_start(*, creator: User, user_ids: Iterable[UUID]) -> tuple[Ch
         },
     )
     return channel, True
+
+
+def _direct_others(tenant: Tenant, creator: User, user_ids: Iterable[UUID]) -> list[User]:
+    """The others a direct conversation is with: 1 to ``DIRECT_MAX_OTHERS`` active
+    users of ``tenant``, the creator and repeats left out; else a 400 naming the bad ids."""
+    others = [user_id for user_id in dict.fromkeys(user_ids) if user_id != creator.pk]
+    if not 1 <= len(others) <= DIRECT_MAX_OTHERS:
+        raise ApplicationError(
+            f"A direct conversation is with 1 to {DIRECT_MAX_OTHERS} other people.",
+            code="invalid_user_ids",
+            fields={"user_ids": [f"Name 1 to {DIRECT_MAX_OTHERS} colleagues other than yourself."]},
+        )
+    users = _tenant_users(tenant, others, field="user_ids")
+    inactive = sorted(str(user.pk) for user in users if not user.is_active)
+    if inactive:
+        raise ApplicationError(
+            f"Deactivated users: {', '.join(inactive)}.",
+            code="inactive_users",
+            fields={"user_ids": [f"This user is deactivated: {user_id}" for user_id in inactive]},
+        )
+    return users
+
+
+def _direct_insert(tenant: Tenant, creator: User, members: list[User], key: str) -> Channel:
+    """Insert the conversation's row in a savepoint: an ``IntegrityError`` means a
+    concurrent start with the same people inserted theirs first."""
+
+    def taken(candidate: str) -> bool:
+        return Channel.objects.filter(tenant=tenant, slug=candidate).exists()
+
+    slug = slug_from_name(f"dm-{key[:16]}", max_length=CHANNEL_SLUG_MAX_LENGTH, taken=taken)
+    with transaction.atomic():
+        return Channel.objects.create(
+            tenant=tenant,
+            kind=ChannelKind.DIRECT,
+            direct_key=key,
+            name=_direct_name(members),
+            slug=slug,
+            visibility=ChannelVisibility.PRIVATE,
+            created_by=creator,
+        )
 
 
 def _audited_fields(channel: Channel) -> dict[str, Any]:

@@ -362,6 +362,19 @@ def message_payload(
         "created_at": iso(message.created_at),
         "updated_at": iso(message.updated_at),
     }
+    _add_optional_fields(data, message, users=users, quoted=quoted, viewer_id=viewer_id)
+    return data
+
+
+def _add_optional_fields(
+    data: dict[str, Any],
+    message: Message,
+    *,
+    users: dict[str, ChatUser],
+    quoted: dict[str, Message],
+    viewer_id: str | None,
+) -> None:
+    """The fields a message has only when they apply: pins, threads, quotes, deletion, edits."""
     if message.pinned_at:
         data["pinned_at"] = iso(message.pinned_at)
     if message.pinned_by_id in users:
@@ -385,7 +398,6 @@ def message_payload(
         data["deleted_at"] = iso(message.deleted_at)
     if message.message_text_updated_at:
         data["message_text_updated_at"] = iso(message.message_text_updated_at)
-    return data
 
 
 def _html(text: str) -> str:

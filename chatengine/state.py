@@ -9,7 +9,7 @@ from typing import Any
 
 from chatengine import permissions
 from chatengine.auth import Caller
-from chatengine.models import Channel, ChatUser, Watch
+from chatengine.models import Channel, ChatUser, Member, Message, Watch
 from chatengine.selectors import (
     DEFAULT_MEMBER_LIMIT,
     PAGINATION_KEYS,
@@ -92,24 +92,7 @@ def channel_states(
     watchers_by_channel = {
         cid: list(dict.fromkeys(w.connection.user_id for w in watches)) for cid, watches in watchers.items()
     }
-
-    if PAGINATION_KEYS.intersection(options.messages):
-        # A page around a pivot message: one channel at a time (a single watch/query).
-        history = {
-            channel.cid: messages_page(
-                channel_history_scope(channel), options.messages, default_limit=options.default_message_limit
-            )
-            for channel in channels
-        }
-        pinned = pinned_messages_per_channel(channels)
-    else:
-        limit = bounded_int(
-            options.messages.get("limit"),
-            name="messages.limit",
-            default=options.default_message_limit,
-            maximum=300,
-        )
-        history, pinned = latest_and_pinned_per_channel(channels, limit)
+    history, pinned = _histories(channels, options)
     members = members_per_channel(
         channels, limit=options.member_limit, offset=options.member_offset, with_online=True
     )
@@ -124,46 +107,110 @@ def channel_states(
     online = set(watcher_users)
     online.update(m.user_id for page in members.values() for m in page if m.online)  # type: ignore[attr-defined]  # annotated by the query
     online.update(m.user_id for m in own.values() if m.online)  # type: ignore[attr-defined]  # annotated by the query
+    shared = _Shared(
+        caller=caller,
+        viewer=viewer,
+        types=types,
+        options=options,
+        own=own,
+        banned=_banned(caller, viewer, channels, own),
+        # A blocked conversation is one the viewer is in (``blocked_conversations``).
+        blocked={cid for cid, m in own.items() if m.blocks_other},  # type: ignore[attr-defined]  # annotated by the query
+        renderer=renderer,
+        online=online,
+        watcher_users=watcher_users,
+        watchers_by_channel=watchers_by_channel,
+    )
+    return [
+        shared.state(channel, page, pins, channel_members) for channel, page, pins, channel_members in pages
+    ]
 
-    banned: set[str] = set()
-    if viewer is not None and not caller.server:
-        banned = {cid for cid, m in own.items() if m.ban_in_force}  # type: ignore[attr-defined]  # annotated by the query
-        elsewhere = [channel for channel in channels if channel.cid not in own]
-        if elsewhere:
-            banned |= banned_channels(viewer, elsewhere)
-    # A blocked conversation is one the viewer is in (``blocked_conversations``).
-    blocked = {cid for cid, m in own.items() if m.blocks_other}  # type: ignore[attr-defined]  # annotated by the query
-    states = []
-    for channel, page, pins, channel_members in pages:
-        membership = own.get(channel.cid)
-        access = access_for(caller, channel, membership, types, user=viewer, banned=channel.cid in banned)
-        config = types.config(channel.type)
+
+def _histories(
+    channels: list[Channel], options: StateOptions
+) -> tuple[dict[str, list[Message]], dict[str, list[Message]]]:
+    """The messages and the pinned messages of each channel, by cid."""
+    if PAGINATION_KEYS.intersection(options.messages):
+        # A page around a pivot message: one channel at a time (a single watch/query).
+        history = {
+            channel.cid: messages_page(
+                channel_history_scope(channel), options.messages, default_limit=options.default_message_limit
+            )
+            for channel in channels
+        }
+        return history, pinned_messages_per_channel(channels)
+    limit = bounded_int(
+        options.messages.get("limit"),
+        name="messages.limit",
+        default=options.default_message_limit,
+        maximum=300,
+    )
+    return latest_and_pinned_per_channel(channels, limit)
+
+
+def _banned(
+    caller: Caller, viewer: ChatUser | None, channels: list[Channel], own: dict[str, Member]
+) -> set[str]:
+    """The cids of the channels the viewer is banned from (none for server-side callers)."""
+    if viewer is None or caller.server:
+        return set()
+    banned = {cid for cid, m in own.items() if m.ban_in_force}  # type: ignore[attr-defined]  # annotated by the query
+    elsewhere = [channel for channel in channels if channel.cid not in own]
+    if elsewhere:
+        banned |= banned_channels(viewer, elsewhere)
+    return banned
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What every channel's state of one ``channel_states`` call is built from."""
+
+    caller: Caller
+    viewer: ChatUser | None
+    types: ChannelTypes
+    options: StateOptions
+    own: dict[str, Member]
+    banned: set[str]
+    blocked: set[str]
+    renderer: MessageRenderer
+    online: set[str]
+    watcher_users: dict[str, ChatUser]
+    watchers_by_channel: dict[str, list[str]]
+
+    def state(
+        self, channel: Channel, page: list[Message], pins: list[Message], channel_members: list[Member]
+    ) -> dict[str, Any]:
+        viewer, online = self.viewer, self.online
+        membership = self.own.get(channel.cid)
+        access = access_for(
+            self.caller, channel, membership, self.types, user=viewer, banned=channel.cid in self.banned
+        )
+        config = self.types.config(channel.type)
         reads = {m.user_id: m for m in channel_members}
         if membership is not None:
             reads[membership.user_id] = membership
-        watcher_ids = watchers_by_channel.get(channel.cid, [])
+        watcher_ids = self.watchers_by_channel.get(channel.cid, [])
         state: dict[str, Any] = {
             "channel": channel_payload(
                 channel,
                 config=config,
                 own_capabilities=permissions.capabilities(access.granted, channel, config) if viewer else [],
                 membership=membership,
-                blocked=channel.cid in blocked,
+                blocked=channel.cid in self.blocked,
             ),
-            "messages": [renderer.render(m) for m in page],
-            "pinned_messages": [renderer.render(m) for m in pins],
+            "messages": [self.renderer.render(m) for m in page],
+            "pinned_messages": [self.renderer.render(m) for m in pins],
             "members": [member_payload(m, online=online) for m in channel_members],
             "read": [read_payload(m, online=online) for m in reads.values()],
             "watcher_count": len(watcher_ids),
             "watchers": [
-                user_payload(watcher_users[uid], online=True)
-                for uid in watcher_ids[: options.watcher_limit]
-                if uid in watcher_users
+                user_payload(self.watcher_users[uid], online=True)
+                for uid in watcher_ids[: self.options.watcher_limit]
+                if uid in self.watcher_users
             ],
             "threads": [],
         }
         if membership is not None:
             state["membership"] = member_payload(membership, online=online)
             state["hidden"] = membership.hidden
-        states.append(state)
-    return states
+        return state

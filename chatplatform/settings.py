@@ -1,7 +1,9 @@
 """Settings for the chat platform: one module, every value from the environment.
 
-(Long on purpose: one place to read every setting and its default, in the
-order ``.env.example`` lists them.)
+(One module over 400 lines on purpose: it is the one place an operator reads
+every setting and its default, in the order ``.env.example`` lists them, and
+every variable it reads is documented in docs/operations.md, which
+chatplatform/tests/test_operations_doc.py checks against this file.)
 
 Development defaults apply only when ``DEBUG`` is on; with ``DEBUG`` off the
 process refuses to start without its secrets. ``.env.example`` lists every

@@ -2,7 +2,7 @@
 account into a tenant (accepting creates the user with the invited role and
 channels). Only a SHA-256 of the token is stored. Accounts that exist without a
 password get signed set-password links instead, which need no row (see
-``onboarding.invitations``)."""
+``onboarding.set_password``)."""
 
 from __future__ import annotations
 

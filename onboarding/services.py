@@ -13,7 +13,8 @@ from channels_app.models import Channel
 from channels_app.services import channel_create, channel_members_add
 from chatplatform.errors import ApplicationError
 from onboarding.imports import USERS, ImportFileError, RowStatus, detect_format, read_records, users_import
-from onboarding.invitations import MailReceipt, set_password_link_send
+from onboarding.mail import MailReceipt
+from onboarding.set_password import set_password_link_send
 from tenants.models import Tenant
 from tenants.roles import Role
 from tenants.services import tenant_create

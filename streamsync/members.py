@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 from channels_app.models import channel_chat_id
 from streamsync import mapping, plan
 from streamsync.batch import save_states
 from streamsync.client import ChatClient
+from streamsync.failures import batched
 from streamsync.models import EntityType, SyncState
-
-T = TypeVar("T")
-
-
-class Batcher(Protocol):
-    """Runs a call over items in chunks, isolating the items that fail (the worker)."""
-
-    def batched(
-        self,
-        client: ChatClient,
-        items: Sequence[T],
-        call: Callable[[Sequence[T]], None],
-        *,
-        key: Callable[[T], str],
-        failed: dict[str, str],
-    ) -> None: ...
 
 
 @dataclass
@@ -39,7 +24,6 @@ class ChannelMembersSync:
     """
 
     client: ChatClient
-    worker: Batcher
     channel_pk: str
     tenant_id: Any
     current: dict[str, str]
@@ -49,9 +33,9 @@ class ChannelMembersSync:
         failed = todo.failed
         self.handle = self.client.channel(mapping.CHANNEL_TYPE, channel_chat_id(self.channel_pk))
         try:
-            self.worker.batched(self.client, todo.add, self._add, key=member_key, failed=failed)
-            self.worker.batched(self.client, todo.assign, self._assign, key=member_key, failed=failed)
-            self.worker.batched(self.client, todo.remove, self._remove, key=str, failed=failed)
+            batched(self.client, todo.add, self._add, key=member_key, failed=failed)
+            batched(self.client, todo.assign, self._assign, key=member_key, failed=failed)
+            batched(self.client, todo.remove, self._remove, key=str, failed=failed)
         finally:
             save_states(
                 EntityType.CHANNEL_MEMBERS,

@@ -29,50 +29,64 @@ def stream_setup(client: ChatClient, *, webhook_url: str | None = None, dry_run:
       control plane owns;
     - optionally, our webhook in the app's event hooks (other hooks are kept).
     """
-    changes: list[str] = []
     app: dict[str, Any] = client.get_app_settings().get("app", {})
-    if not app.get("multi_tenant_enabled"):
-        changes.append("turned on multi-tenancy (multi_tenant_enabled)")
-        if not dry_run:
-            client.update_app_settings(multi_tenant_enabled=True)
-
-    roles = {role.get("name") for role in client.list_roles().get("roles", [])}
-    if TENANT_MODERATOR_ROLE not in roles:
-        changes.append(f"created the custom role {TENANT_MODERATOR_ROLE}")
-        if not dry_run:
-            client.create_role(TENANT_MODERATOR_ROLE)
-
+    changes = _teams_on(client, app, dry_run=dry_run) + _moderator_role(client, dry_run=dry_run)
     for channel_type in BUILTIN_CHANNEL_TYPES:
-        grants: dict[str, list[str]] = client.get_channel_type(channel_type).get("grants", {}) or {}
-        wanted: dict[str, list[str]] = {role: client_grants(perms) for role, perms in grants.items()}
-        wanted["user"] = []
-        if channel_type == CHANNEL_TYPE:
-            wanted[TENANT_MODERATOR_ROLE] = TENANT_MODERATOR_GRANTS
-        update = {
-            role: perms for role, perms in wanted.items() if sorted(grants.get(role, [])) != sorted(perms)
-        }
-        if update:
-            changes.append(f"set {channel_type} grants for {', '.join(sorted(update))}")
-            if not dry_run:
-                client.update_channel_type(channel_type, grants=update)
-
+        changes += _grants(client, channel_type, dry_run=dry_run)
     if webhook_url:
-        hooks: list[dict[str, Any]] = list(app.get("event_hooks") or [])
-        ours = [
-            h
-            for h in hooks
-            if h.get("webhook_url") == webhook_url and h.get("hook_type", "webhook") == "webhook"
-        ]
-        if not ours or not all(h.get("enabled") for h in ours):
-            others = [h for h in hooks if h not in ours]
-            hook = {
-                "enabled": True,
-                "hook_type": "webhook",
-                "webhook_url": webhook_url,
-                "event_types": WEBHOOK_EVENT_TYPES,
-            }
-            changes.append(f"registered the webhook {webhook_url}")
-            if not dry_run:
-                # event_hooks replaces the whole list: send the others back unchanged.
-                client.update_app_settings(event_hooks=[*others, hook])
+        changes += _webhook(client, app, webhook_url, dry_run=dry_run)
     return changes
+
+
+def _teams_on(client: ChatClient, app: dict[str, Any], *, dry_run: bool) -> list[str]:
+    if app.get("multi_tenant_enabled"):
+        return []
+    if not dry_run:
+        client.update_app_settings(multi_tenant_enabled=True)
+    return ["turned on multi-tenancy (multi_tenant_enabled)"]
+
+
+def _moderator_role(client: ChatClient, *, dry_run: bool) -> list[str]:
+    roles = {role.get("name") for role in client.list_roles().get("roles", [])}
+    if TENANT_MODERATOR_ROLE in roles:
+        return []
+    if not dry_run:
+        client.create_role(TENANT_MODERATOR_ROLE)
+    return [f"created the custom role {TENANT_MODERATOR_ROLE}"]
+
+
+def _grants(client: ChatClient, channel_type: str, *, dry_run: bool) -> list[str]:
+    """No grants for plain users, client-side grants only for every role, and the
+    tenant moderators' grants on our channel type."""
+    grants: dict[str, list[str]] = client.get_channel_type(channel_type).get("grants", {}) or {}
+    wanted: dict[str, list[str]] = {role: client_grants(perms) for role, perms in grants.items()}
+    wanted["user"] = []
+    if channel_type == CHANNEL_TYPE:
+        wanted[TENANT_MODERATOR_ROLE] = TENANT_MODERATOR_GRANTS
+    update = {role: perms for role, perms in wanted.items() if sorted(grants.get(role, [])) != sorted(perms)}
+    if not update:
+        return []
+    if not dry_run:
+        client.update_channel_type(channel_type, grants=update)
+    return [f"set {channel_type} grants for {', '.join(sorted(update))}"]
+
+
+def _webhook(client: ChatClient, app: dict[str, Any], webhook_url: str, *, dry_run: bool) -> list[str]:
+    """Our webhook, enabled, among the app's event hooks (the others are kept)."""
+    hooks: list[dict[str, Any]] = list(app.get("event_hooks") or [])
+    ours = [
+        h for h in hooks if h.get("webhook_url") == webhook_url and h.get("hook_type", "webhook") == "webhook"
+    ]
+    if ours and all(h.get("enabled") for h in ours):
+        return []
+    others = [h for h in hooks if h not in ours]
+    hook = {
+        "enabled": True,
+        "hook_type": "webhook",
+        "webhook_url": webhook_url,
+        "event_types": WEBHOOK_EVENT_TYPES,
+    }
+    if not dry_run:
+        # event_hooks replaces the whole list: send the others back unchanged.
+        client.update_app_settings(event_hooks=[*others, hook])
+    return [f"registered the webhook {webhook_url}"]

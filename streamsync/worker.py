@@ -22,7 +22,8 @@ Per batch:
 What to send is decided by the pure functions of :mod:`streamsync.plan`; this
 module loads what they read, makes the calls and records the outcome
 (:mod:`streamsync.batch` keeps the book of a batch and the sync states,
-:mod:`streamsync.members` the calls for one channel's members).
+:mod:`streamsync.members` the calls for one channel's members,
+:mod:`streamsync.failures` what a failed call means for the batch).
 """
 
 from __future__ import annotations
@@ -37,41 +38,24 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
-from stream_chat.base.exceptions import StreamAPIException
 
 from accounts.models import User
 from channels_app.models import Channel, Membership, channel_chat_id
 from streamsync import mapping, metrics, plan
-from streamsync.batch import Batch, chunks, filter_in, forget_states, load_states, save_states
-from streamsync.client import ChatClient, Failure, classify, get_client
+from streamsync.batch import Batch, filter_in, forget_states, load_states, save_states
+from streamsync.client import ChatClient, Failure, get_client
+from streamsync.failures import TransientFailure, attempt, backoff, batched, permanent, unless_gone
 from streamsync.members import ChannelMembersSync
 from streamsync.models import EntityType, SyncState
 from streamsync.outbox import Outcome, claim, finish, wake_event
 from streamsync.plan import ChannelAction
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-
-def backoff(attempts: int) -> timedelta:
-    """Exponential backoff with jitter: ~1 s, 2 s, 4 s ... capped (STREAM_SYNC_BACKOFF_CAP)."""
-    base = settings.STREAM_SYNC_BACKOFF_BASE
-    ceiling = min(settings.STREAM_SYNC_BACKOFF_CAP, base * (2**attempts))
-    return timedelta(seconds=ceiling * random.uniform(0.5, 1.0))  # noqa: S311  (jitter, not crypto)
-
-
-class TransientFailure(Exception):
-    """The chat service is unavailable or rate limiting: stop the batch, retry later."""
-
-    def __init__(self, failure: Failure) -> None:
-        super().__init__(failure.message)
-        self.failure = failure
 
 
 class SyncWorker:
@@ -225,12 +209,12 @@ class SyncWorker:
             client.deactivate_users(list(ids), mark_messages_deleted=False)
             client.revoke_users_token(list(ids), timezone.now())
 
-        self.batched(client, todo.reactivate, reactivate_call, key=str, failed=failed)
+        batched(client, todo.reactivate, reactivate_call, key=str, failed=failed)
         upsert = [p for p in todo.upsert if p["id"] not in failed]
-        self.batched(client, upsert, upsert_call, key=lambda p: p["id"], failed=failed)
+        batched(client, upsert, upsert_call, key=lambda p: p["id"], failed=failed)
         revoke = [u for u in todo.revoke if u["id"] not in failed]
-        self.batched(client, revoke, revoke_call, key=lambda u: u["id"], failed=failed)
-        self.batched(
+        batched(client, revoke, revoke_call, key=lambda u: u["id"], failed=failed)
+        batched(
             client, [u for u in todo.deactivate if u not in failed], deactivate_call, key=str, failed=failed
         )
         save_states(EntityType.USER, [s for uid, s in todo.states.items() if uid not in failed])
@@ -242,11 +226,11 @@ class SyncWorker:
             # deleted, so a token still unexpired cannot bring the user back
             # (a client connecting as a user the service does not know creates
             # it, without teams). Messages and conversations go for good.
-            _unless_gone(
+            unless_gone(
                 lambda: client.delete_users(list(ids), "pruning", messages="hard", conversations="hard")
             )
 
-        self.batched(client, gone, delete_call, key=str, failed=failed)
+        batched(client, gone, delete_call, key=str, failed=failed)
         forget_states(EntityType.USER, [uid for uid in gone if uid not in failed])
 
         batch.settle(EntityType.USER, user_ids, failed)
@@ -272,11 +256,11 @@ class SyncWorker:
             channel, data = step.channel, step.data
             if step.action is ChannelAction.CREATE:
                 create = partial(self._create_channel, client, channel, data, failed_users)
-                sent = self._attempt(client, cid, failed, create)
+                sent = attempt(client, cid, failed, create)
             elif step.action is ChannelAction.UPDATE:
                 handle = client.channel(mapping.CHANNEL_TYPE, channel.chat_id)
                 update = partial(_update_channel_data, handle, channel, data)
-                sent = self._attempt(client, cid, failed, update)
+                sent = attempt(client, cid, failed, update)
             else:
                 sent = True
             if sent:
@@ -285,7 +269,7 @@ class SyncWorker:
         gone = todo.delete
         for cid in gone:
             handle = client.channel(mapping.CHANNEL_TYPE, channel_chat_id(cid))
-            self._attempt(client, cid, failed, partial(_unless_gone, partial(handle.delete, hard=True)))
+            attempt(client, cid, failed, partial(unless_gone, partial(handle.delete, hard=True)))
         forget_states(EntityType.CHANNEL, [cid for cid in gone if cid not in failed])
         forget_states(EntityType.CHANNEL_MEMBERS, [cid for cid in gone if cid not in failed])
 
@@ -313,7 +297,7 @@ class SyncWorker:
         try:
             client.upsert_users([mapping.system_user_payload(t) for t in missing])
         except Exception as exc:
-            self._permanent(exc, client)
+            permanent(exc, client)
             return
         save_states(
             EntityType.USER,
@@ -343,7 +327,6 @@ class SyncWorker:
             state = states.get(cid)
             members = ChannelMembersSync(
                 client=client,
-                worker=self,
                 channel_pk=cid,
                 tenant_id=existing_channels[cid],
                 current=dict(state.data.get("members", {})) if state else {},
@@ -354,63 +337,6 @@ class SyncWorker:
                 batch.dead(EntityType.CHANNEL_MEMBERS, cid, f"members not synced: {details}")
             else:
                 batch.done(EntityType.CHANNEL_MEMBERS, cid)
-
-    # -- failure handling ------------------------------------------------------------------
-
-    def _attempt(
-        self, client: ChatClient, key: str, failed: dict[str, str], call: Callable[[], object]
-    ) -> bool:
-        """Run one call; a permanent failure is recorded under ``key`` (transient ones stop the batch)."""
-        try:
-            call()
-        except Exception as exc:
-            failed[key] = self._permanent(exc, client)
-            return False
-        return True
-
-    def _permanent(self, exc: Exception, client: ChatClient) -> str:
-        """The message of a permanent failure; a transient one stops the batch."""
-        failure = classify(exc, client)
-        metrics.FAILURES.labels(failure.cause).inc()
-        if failure.retryable:
-            raise TransientFailure(failure) from exc
-        return failure.message
-
-    def batched(
-        self,
-        client: ChatClient,
-        items: Sequence[T],
-        call: Callable[[Sequence[T]], None],
-        *,
-        key: Callable[[T], str],
-        failed: dict[str, str],
-    ) -> None:
-        """Run ``call`` over ``items`` in chunks of 100; bisect a chunk that fails
-        permanently until the bad items are isolated, recording them in ``failed``."""
-        for part in chunks(items):
-            self._bisect(client, part, call, key=key, failed=failed)
-
-    def _bisect(
-        self,
-        client: ChatClient,
-        items: Sequence[T],
-        call: Callable[[Sequence[T]], None],
-        *,
-        key: Callable[[T], str],
-        failed: dict[str, str],
-    ) -> None:
-        if not items:
-            return
-        try:
-            call(items)
-        except Exception as exc:
-            message = self._permanent(exc, client)
-            if len(items) == 1:
-                failed[key(items[0])] = message
-                return
-            middle = len(items) // 2
-            self._bisect(client, items[:middle], call, key=key, failed=failed)
-            self._bisect(client, items[middle:], call, key=key, failed=failed)
 
 
 def _count_batch(result: str, outcome: Outcome, duration: float) -> None:
@@ -429,15 +355,6 @@ def _update_channel_data(handle: Any, channel: Channel, data: dict[str, Any]) ->
         handle.update_partial(to_set=to_set, to_unset=absent)
     else:
         handle.update_partial(to_set=to_set)
-
-
-def _unless_gone(call: Callable[[], object]) -> None:
-    """Run a delete; "not found" is what a delete wants, so it is success."""
-    try:
-        call()
-    except StreamAPIException as exc:
-        if exc.status_code != 404:
-            raise
 
 
 def _uuids(values: Iterable[str]) -> list[str]:

@@ -14,7 +14,7 @@ from accounts.models import User
 from accounts.selectors import user_with_tenant
 from accounts.tests.factories import PASSWORD
 from conftest import bearer_client
-from onboarding.invitations import set_password_url
+from onboarding.set_password import set_password_url
 
 pytestmark = pytest.mark.django_db
 

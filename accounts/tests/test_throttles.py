@@ -16,7 +16,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import SignInCounter
 from conftest import bearer_client
-from onboarding.invitations import set_password_url
+from onboarding.set_password import set_password_url
 
 pytestmark = pytest.mark.django_db
 

@@ -27,8 +27,8 @@ from onboarding.imports.results import (
 )
 from onboarding.imports.users import FULL_NAME_MAX_LENGTH, ExistingUser, existing_users
 from onboarding.imports.values import checked, choice_value, email_value, name_value, required, slug_value
-from onboarding.invitations import set_password_links_issue
 from onboarding.progress import Progress
+from onboarding.set_password import set_password_links_issue
 from tenants.bulk import NewTenant, TenantRename, tenants_bulk_create, tenants_bulk_rename
 from tenants.models import SLUG_MAX_LENGTH, Tenant, TenantStatus
 from tenants.roles import Role

@@ -47,8 +47,8 @@ from onboarding.imports.values import (
     name_value,
     required,
 )
-from onboarding.invitations import set_password_links_issue
 from onboarding.progress import Progress
+from onboarding.set_password import set_password_links_issue
 from tenants.models import Tenant
 from tenants.roles import Role
 

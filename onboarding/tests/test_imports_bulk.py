@@ -13,8 +13,8 @@ from accounts.models import User
 from channels_app.models import Membership
 from chatplatform import db
 from chatplatform.db import rows_insert, rows_update, values_in
-from onboarding.invitations import set_password_links_issue
 from onboarding.models import Invitation
+from onboarding.set_password import set_password_links_issue
 
 pytestmark = pytest.mark.django_db
 

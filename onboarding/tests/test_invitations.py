@@ -14,8 +14,8 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from accounts.services import user_create
 from conftest import bearer_client
-from onboarding.invitations import set_password_links_issue, set_password_url
 from onboarding.models import Invitation
+from onboarding.set_password import set_password_links_issue, set_password_url
 from tenants.services import tenant_suspend
 
 pytestmark = pytest.mark.django_db
@@ -244,7 +244,7 @@ class TestSetPasswordLinks:
         user = user_create(tenant=world.tenant_a, email="late@acme.test")
         token = _token(set_password_url(user))
         later = time.time() + settings.INVITATION_DAYS * 24 * 3600 + 60
-        monkeypatch.setattr("onboarding.invitations.time.time", lambda: later)
+        monkeypatch.setattr("onboarding.set_password.time.time", lambda: later)
         assert _accept(token).json()["code"] == "link_expired"
 
     def test_a_tampered_token_is_refused(self, world):

@@ -27,7 +27,7 @@ def broken_mail(monkeypatch):
 
 
 def test_an_invitation_survives_a_mail_failure_and_says_so(world, broken_mail, caplog):
-    with caplog.at_level(logging.ERROR, logger="onboarding.invitations"):
+    with caplog.at_level(logging.ERROR, logger="onboarding.mail"):
         response = bearer_client(world.admin).post(
             "/api/invitations/", {"email": "newbie@acme.test"}, format="json"
         )

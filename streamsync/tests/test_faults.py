@@ -83,7 +83,7 @@ def test_server_errors_are_retried_with_backoff(fake_stream, settings):
 
 
 def test_backoff_grows_and_is_capped(settings):
-    from streamsync.worker import backoff
+    from streamsync.failures import backoff
 
     settings.STREAM_SYNC_BACKOFF_BASE = 1.0
     settings.STREAM_SYNC_BACKOFF_CAP = 300.0
