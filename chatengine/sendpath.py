@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -34,7 +35,7 @@ def _in(values: list[str]) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def _time(value: datetime) -> object:
+def _time(value: datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(value)
 
 
@@ -110,7 +111,7 @@ def members_after_new(
         "last_read = CASE WHEN user_id = %s THEN %s ELSE last_read END",
         "last_read_message_id = CASE WHEN user_id = %s THEN %s ELSE last_read_message_id END",
     ]
-    params: list[object] = [author_id, created, author_id, message_id]
+    params: list[Any] = [author_id, created, author_id, message_id]
     if shown:
         sets.append(f"hidden = CASE WHEN {blocked} THEN hidden ELSE %s END")
         params += [*blockers, False]
