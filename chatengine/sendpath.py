@@ -1,14 +1,15 @@
-"""The two statements of a message send that depend on the channel's size,
-written as SQL.
+"""The statements of a message send that the ORM made expensive, written as SQL.
 
-A send updates every member's read state and reads who hears of it, each in
-one statement whatever the channel's size. As ORM expressions (``Case`` and
+A client's send first reads its membership with the channel, a ban in force
+and, in a conversation, a block by the other member (one statement). The send
+then updates every member's read state and reads who hears of it, each in one
+statement whatever the channel's size. As ORM expressions (``Case`` and
 ``When`` per column, correlated ``Subquery`` and ``Exists`` annotations) they
 cost more to build and compile than to run: a profile of the engine under
 load put two thirds of a send's Python time in Django's query compiler. The
 SQL is the same on PostgreSQL and SQLite; values travel as parameters,
-adapted as the ORM adapts them, and table and column names come from the
-models.
+adapted as the ORM adapts them, rows come back through the fields' own
+converters, and table and column names come from the models.
 """
 
 from __future__ import annotations
@@ -16,19 +17,114 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from django.db import connection
+from django.db.models import Model
 from django.utils import timezone
 
-from chatengine.models import CONNECTION_STALE_AFTER, ChannelMute, Connection, Member, UserMute, Watch
+from chatengine.models import (
+    CONNECTION_STALE_AFTER,
+    CONVERSATION_MEMBERS,
+    Ban,
+    Channel,
+    ChannelMute,
+    ChatUser,
+    Connection,
+    Member,
+    UserBlock,
+    UserMute,
+    Watch,
+)
 
 
 @cache
 def _tables() -> dict[str, str]:
     quote = connection.ops.quote_name
-    names = {"member": Member, "watch": Watch, "conn": Connection, "cmute": ChannelMute, "umute": UserMute}
+    names = {
+        "member": Member,
+        "watch": Watch,
+        "conn": Connection,
+        "cmute": ChannelMute,
+        "umute": UserMute,
+        "ban": Ban,
+        "block": UserBlock,
+        "channel": Channel,
+        "user": ChatUser,
+    }
     return {key: quote(model._meta.db_table) for key, model in names.items()}
+
+
+class _Rows:
+    """A model's columns in a SELECT under ``alias``, and its instances built
+    from them as the ORM builds them (each field's database converters first)."""
+
+    def __init__(self, model: type[Model], alias: str) -> None:
+        self.model = model
+        fields = model._meta.concrete_fields
+        quote = connection.ops.quote_name
+        self.sql = ", ".join(f"{alias}.{quote(field.column)}" for field in fields)
+        self.names = [field.attname for field in fields]
+        self.width = len(fields)
+        self._converters = []
+        for field in fields:
+            field = cast(Any, field)  # (the stubs lack Field.get_db_converters)
+            column = field.get_col(model._meta.db_table)
+            found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+            self._converters.append((column, found))
+
+    def load(self, values: tuple[Any, ...] | list[Any]) -> Any:
+        converted = []
+        for (column, converters), value in zip(self._converters, values, strict=True):
+            for converter in converters:
+                value = converter(value, column, connection)
+            converted.append(value)
+        return self.model.from_db(connection.alias, self.names, converted)
+
+
+@cache
+def _membership_rows() -> tuple[_Rows, _Rows, _Rows]:
+    return _Rows(Member, "m"), _Rows(Channel, "ch"), _Rows(ChatUser, "cu")
+
+
+def membership_with_channel(user: ChatUser, cid: str) -> Member | None:
+    """``user``'s membership of ``cid`` with its channel (and the channel's
+    creator), annotated with ``ban_in_force`` (a ban, global or in this
+    channel, keeps it from writing) and ``blocked_by`` (in a conversation of
+    two, the other member's id if it blocks ``user``; else None)."""
+    t = _tables()
+    member, channel, creator = _membership_rows()
+    sql = (  # (names from the models; every value a parameter)
+        f"SELECT {member.sql}, {channel.sql}, {creator.sql},"  # noqa: S608
+        f" EXISTS (SELECT 1 FROM {t['ban']} b WHERE b.user_id = m.user_id"
+        " AND (b.channel_id IS NULL OR b.channel_id = m.channel_id)"
+        " AND (b.expires IS NULL OR b.expires > %s)),"
+        " CASE WHEN ch.member_count = %s THEN"
+        f" (SELECT k.user_id FROM {t['block']} k JOIN {t['member']} o ON o.user_id = k.user_id"
+        " WHERE k.target_id = m.user_id AND o.channel_id = m.channel_id"
+        f" {connection.ops.limit_offset_sql(0, 1)}) END"
+        f" FROM {t['member']} m JOIN {t['channel']} ch ON ch.cid = m.channel_id"
+        f" LEFT JOIN {t['user']} cu ON cu.id = ch.created_by_id"
+        " WHERE m.channel_id = %s AND m.user_id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_time(timezone.now()), CONVERSATION_MEMBERS, cid, user.id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    at = 0
+    found = member.load(row[: member.width])
+    at += member.width
+    its_channel = channel.load(row[at : at + channel.width])
+    at += channel.width
+    creator_values = row[at : at + creator.width]
+    its_channel.created_by = None if creator_values[0] is None else creator.load(creator_values)
+    found.channel = its_channel
+    found.user = user
+    # The query's annotations, as the ORM would set them.
+    found.ban_in_force = bool(row[-2])
+    found.blocked_by = row[-1]
+    return found
 
 
 def _in(values: list[str]) -> str:
