@@ -5,13 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import (
-    Exists,
-    F,
-    OuterRef,
-    QuerySet,
-    Subquery,
-)
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 
 from chatengine import permissions
 from chatengine.auth import Caller
@@ -27,15 +21,7 @@ from chatengine.filters import (
     compile_filter,
     parse_sort,
 )
-from chatengine.models import (
-    Ban,
-    Channel,
-    ChatUser,
-    Flag,
-    Member,
-    Message,
-    MessageType,
-)
+from chatengine.models import Ban, Channel, ChatUser, Flag, Member, Message, MessageType
 from chatengine.selectors.paging import (
     DEFAULT_CHANNEL_LIMIT,
     DEFAULT_SEARCH_LIMIT,

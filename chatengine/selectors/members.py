@@ -6,43 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import (
-    BooleanField,
-    Case,
-    Count,
-    Exists,
-    F,
-    OuterRef,
-    Q,
-    QuerySet,
-    Sum,
-    Value,
-    When,
-)
+from django.db.models import BooleanField, Case, Count, Exists, F, OuterRef, Q, QuerySet, Sum, Value, When
 
 from chatengine import sendpath
-from chatengine.filters import (
-    MEMBER_SCHEMA,
-    SORTABLE_MEMBER_FIELDS,
-    Context,
-    compile_filter,
-    parse_sort,
-)
-from chatengine.models import (
-    CONVERSATION_MEMBERS,
-    Ban,
-    Channel,
-    ChatUser,
-    Connection,
-    Member,
-    UserBlock,
-)
-from chatengine.selectors.paging import (
-    DEFAULT_MEMBER_LIMIT,
-    MAX_OFFSET,
-    bounded_int,
-    top_per_channel,
-)
+from chatengine.filters import MEMBER_SCHEMA, SORTABLE_MEMBER_FIELDS, Context, compile_filter, parse_sort
+from chatengine.models import CONVERSATION_MEMBERS, Ban, Channel, ChatUser, Connection, Member, UserBlock
+from chatengine.selectors.paging import DEFAULT_MEMBER_LIMIT, MAX_OFFSET, bounded_int, top_per_channel
 
 
 def members_query(

@@ -6,30 +6,13 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import (
-    BooleanField,
-    ExpressionWrapper,
-    F,
-    Q,
-    QuerySet,
-    Window,
-)
+from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from chatengine.errors import input_error
-from chatengine.filters import (
-    parse_date,
-)
-from chatengine.models import (
-    Channel,
-    Message,
-)
-from chatengine.selectors.paging import (
-    DEFAULT_MESSAGE_LIMIT,
-    MAX_MESSAGE_LIMIT,
-    bounded_int,
-    top_per_channel,
-)
+from chatengine.filters import parse_date
+from chatengine.models import Channel, Message
+from chatengine.selectors.paging import DEFAULT_MESSAGE_LIMIT, MAX_MESSAGE_LIMIT, bounded_int, top_per_channel
 
 
 def _message_queryset() -> QuerySet[Message]:

@@ -6,17 +6,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import (
-    F,
-    QuerySet,
-    Window,
-)
+from django.db.models import F, QuerySet, Window
 from django.db.models.functions import RowNumber
 
 from chatengine.errors import input_error
-from chatengine.models import (
-    Channel,
-)
+from chatengine.models import Channel
 
 DEFAULT_MESSAGE_LIMIT = 100  # the JS client's page size for channel.query without a limit
 MAX_MESSAGE_LIMIT = 300

@@ -6,27 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import (
-    Count,
-    Exists,
-    IntegerField,
-    OuterRef,
-    QuerySet,
-    Subquery,
-    Sum,
-)
+from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from chatengine import permissions
 from chatengine.auth import Caller
 from chatengine.errors import input_error, not_found
-from chatengine.filters import (
-    SORTABLE_USER_FIELDS,
-    USER_SCHEMA,
-    Context,
-    compile_filter,
-    parse_sort,
-)
+from chatengine.filters import SORTABLE_USER_FIELDS, USER_SCHEMA, Context, compile_filter, parse_sort
 from chatengine.models import (
     CONVERSATION_MEMBERS,
     Channel,
@@ -38,10 +24,7 @@ from chatengine.models import (
     UserMute,
 )
 from chatengine.selectors.access import Access
-from chatengine.selectors.paging import (
-    MAX_OFFSET,
-    bounded_int,
-)
+from chatengine.selectors.paging import MAX_OFFSET, bounded_int
 
 
 @dataclass(frozen=True)
