@@ -9,6 +9,7 @@ travel with the event (``per_user``) so every socket gets its own numbers.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -52,9 +53,44 @@ def message_send(
     channel's counters, and every member's read state in a single update; then
     one read of who hears of it (``channel_audience``).
     """
+    message_id = _message_id(data)
+    parent = _parent_of(channel, data)
+    quoted_id = _quoted_id(channel, data)
+    now = timezone.now()
+    message = _new_message(
+        message_id, channel, user, data, max_length, parent=parent, quoted_id=quoted_id, now=now
+    )
+    try:
+        # The first write of this transaction (no savepoint of its own): a
+        # duplicate id leaves it through the exception, which rolls it back.
+        message.save(force_insert=True)
+    except IntegrityError as exc:
+        raise input_error(f"a message with ID {message_id} already exists") from exc
+    transaction.on_commit(metrics.MESSAGES.inc)
+
+    if blockers is None:
+        blockers = blockers_in(channel, user.id)
+    if message.in_channel_list:
+        _channel_after_new(channel, now)
+    _members_after_new(channel, message, user, blockers)
+    if parent is not None:
+        thread_changed(parent, new_participant=user.id)
+
+    _announce_new(channel, message, user, blockers)
+    return message
+
+
+def _message_id(data: dict[str, Any]) -> str:
+    """The new message's id: the client's own, or a fresh one."""
     message_id = data.get("id") or str(uuid.uuid4())
     if not isinstance(message_id, str) or len(message_id) > ID_MAX_LENGTH:
         raise input_error("message.id must be a string of at most 255 characters")
+    return message_id
+
+
+def _parent_of(channel: Channel, data: dict[str, Any]) -> Message | None:
+    """The thread parent a reply names (``parent_id``), locked for the update
+    of its thread state; ``None`` for a message that is not a reply."""
     parent: Message | None = None
     if data.get("parent_id"):
         parent = Message.objects.select_for_update().filter(id=data["parent_id"], channel=channel).first()
@@ -62,11 +98,30 @@ def message_send(
             raise input_error(f"parent message {data['parent_id']} does not exist in {channel.cid}")
         if parent.parent_id is not None:
             raise StreamError(Code.INPUT, "replies to replies are not allowed: threads have one level")
+    return parent
+
+
+def _quoted_id(channel: Channel, data: dict[str, Any]) -> str | None:
+    """The id of the message a new one quotes, checked to be in ``channel``."""
     quoted_id = data.get("quoted_message_id") or None
     if quoted_id and not Message.objects.filter(id=quoted_id, channel=channel).exists():
         raise input_error(f"quoted message {quoted_id} does not exist in {channel.cid}")
-    now = timezone.now()
-    message = Message(
+    return quoted_id
+
+
+def _new_message(
+    message_id: str,
+    channel: Channel,
+    user: ChatUser,
+    data: dict[str, Any],
+    max_length: int,
+    *,
+    parent: Message | None,
+    quoted_id: str | None,
+    now: datetime,
+) -> Message:
+    """The unsaved message ``data`` describes (reading the mentioned members)."""
+    return Message(
         id=message_id,
         channel=channel,
         user=user,
@@ -86,29 +141,16 @@ def message_send(
         created_at=now,
         updated_at=now,
     )
-    try:
-        # The first write of this transaction (no savepoint of its own): a
-        # duplicate id leaves it through the exception, which rolls it back.
-        message.save(force_insert=True)
-    except IntegrityError as exc:
-        raise input_error(f"a message with ID {message_id} already exists") from exc
-    transaction.on_commit(metrics.MESSAGES.inc)
 
-    if blockers is None:
-        blockers = blockers_in(channel, user.id)
-    in_channel = message.in_channel_list
-    if in_channel:
-        Channel.objects.filter(pk=channel.pk).update(
-            last_message_at=now, updated_at=now, message_count=F("message_count") + 1
-        )
-        channel.last_message_at = now
-        channel.message_count += 1
-    _members_after_new(channel, message, user, blockers)
-    if parent is not None:
-        thread_changed(parent, new_participant=user.id)
 
-    _announce_new(channel, message, user, blockers)
-    return message
+def _channel_after_new(channel: Channel, now: datetime) -> None:
+    """A message in the channel list moves the channel's last message time and
+    count on."""
+    Channel.objects.filter(pk=channel.pk).update(
+        last_message_at=now, updated_at=now, message_count=F("message_count") + 1
+    )
+    channel.last_message_at = now
+    channel.message_count += 1
 
 
 def _members_after_new(channel: Channel, message: Message, author: ChatUser, blockers: list[str]) -> None:
