@@ -18,7 +18,7 @@ from chatengine.serializers import (
     render_message,
 )
 from chatengine.services import app as channel_types
-from chatengine.services import channel_removal, connections
+from chatengine.services import channel_removal, connections, read_state
 from chatengine.services import channels as channel_services
 from chatengine.services import members as member_services
 from chatengine.services import messages as message_services
@@ -262,7 +262,7 @@ def channel_mark_read(call: Call, channel_type: str, channel_id: str) -> dict[st
     user = call.actor()
     channel = call.channel(channel_type, channel_id)
     message_id = call.body.get("message_id")
-    event = message_services.channel_mark_read(
+    event = read_state.channel_mark_read(
         channel=channel, user=user, message_id=message_id if isinstance(message_id, str) else None
     )
     return {"event": event}
@@ -271,7 +271,7 @@ def channel_mark_read(call: Call, channel_type: str, channel_id: str) -> dict[st
 def channel_mark_unread(call: Call, channel_type: str, channel_id: str) -> dict[str, Any]:
     user = call.actor()
     channel = call.channel(channel_type, channel_id)
-    message_services.channel_mark_unread(channel=channel, user=user, message_id=call.body.get("message_id"))
+    read_state.channel_mark_unread(channel=channel, user=user, message_id=call.body.get("message_id"))
     return {}
 
 
@@ -287,4 +287,4 @@ def channel_event(call: Call, channel_type: str, channel_id: str) -> dict[str, A
                 )
         else:
             access.require("send-custom-event", "send events")
-    return {"event": message_services.channel_event_send(channel=channel, user=user, data=data)}
+    return {"event": read_state.channel_event_send(channel=channel, user=user, data=data)}

@@ -16,7 +16,9 @@ from chatengine.serializers import (
     reaction_payload,
     render_message,
 )
+from chatengine.services import message_edits
 from chatengine.services import messages as message_services
+from chatengine.services import reactions as reaction_services
 
 
 def _max_length(call: Call, channel: Channel) -> int:
@@ -84,7 +86,7 @@ def message_update(call: Call, message_id: str) -> dict[str, Any]:
     # changes it when the field is sent), so only a change needs the grant.
     if not access.server and "pinned" in data and bool(data["pinned"]) != message.pinned:
         access.require("pin-message", "pin messages")
-    updated = message_services.message_update(
+    updated = message_edits.message_update(
         message=message, actor=user, data=data, max_length=_max_length(call, message.channel)
     )
     return {"message": render_message(updated, viewer_id=user.id)}
@@ -99,7 +101,7 @@ def message_update_partial(call: Call, message_id: str) -> dict[str, Any]:
             access.require("pin-message", "pin messages")
         if set(to_set) - {"pinned", "pin_expires"} or set(to_unset) - {"pinned"}:
             _require_own_or_any(access, message, user, "update")
-    updated = message_services.message_update_partial(
+    updated = message_edits.message_update_partial(
         message=message,
         actor=user,
         to_set=to_set,
@@ -116,7 +118,7 @@ def message_delete(call: Call, message_id: str) -> dict[str, Any]:
     hard = call.flag("hard")
     if hard and not access.server:
         access.require("delete-message", "hard-delete messages")
-    return {"message": message_services.message_delete(message=message, actor=user, hard=hard)}
+    return {"message": message_edits.message_delete(message=message, actor=user, hard=hard)}
 
 
 def message_replies(call: Call, message_id: str) -> dict[str, Any]:
@@ -136,7 +138,7 @@ def reaction_send(call: Call, message_id: str) -> dict[str, Any]:
     message, access = _message_access(call, message_id)
     user = call.actor(data.get("user"), data.get("user_id"))
     access.require("create-reaction", "react")
-    updated, reaction, _ = message_services.reaction_send(
+    updated, reaction, _ = reaction_services.reaction_send(
         message=message, user=user, data=data, enforce_unique=call.body.get("enforce_unique") is True
     )
     return {"message": render_message(updated, viewer_id=user.id), "reaction": reaction_payload(reaction)}
@@ -147,7 +149,7 @@ def reaction_delete(call: Call, message_id: str, reaction_type: str) -> dict[str
     user = call.actor()
     if not access.can("delete-reaction-owner"):
         access.require("delete-reaction", "remove reactions")
-    updated, reaction = message_services.reaction_delete(message=message, user=user, kind=reaction_type)
+    updated, reaction = reaction_services.reaction_delete(message=message, user=user, kind=reaction_type)
     return {"message": render_message(updated, viewer_id=user.id), "reaction": reaction}
 
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from chatengine.services.messages import message_delete
+from chatengine.services.message_edits import message_delete
 from chatengine.tests.factories import StreamClient, make_channel, post, two_teams
 
 pytestmark = pytest.mark.django_db
