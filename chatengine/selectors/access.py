@@ -11,20 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Case, Exists, OuterRef, Q, Subquery, Value, When
+from django.db.models import Q
 
-from chatengine import permissions
+from chatengine import permissions, sendpath
 from chatengine.auth import Caller
 from chatengine.errors import not_allowed, not_found
 from chatengine.models import (
-    CONVERSATION_MEMBERS,
     Ban,
     Channel,
     ChannelType,
     ChatUser,
     Member,
     Message,
-    UserBlock,
 )
 from chatengine.services.app import channel_type_config, channel_type_get
 
@@ -169,7 +167,9 @@ def channel_access(
     """The channel if the caller may ``permission`` on it: a missing channel is
     code 16, another team's channel or a missing grant code 17."""
     user = caller.user
-    member = _membership_with_channel(user, cid) if user is not None and not caller.server else None
+    # The membership with the channel, a ban in force and a conversation's
+    # block, in one statement (``sendpath``: the send's hot path).
+    member = sendpath.membership_with_channel(user, cid) if user is not None and not caller.server else None
     if member is not None:
         channel, banned = member.channel, member.ban_in_force  # type: ignore[attr-defined]  # annotated by the query
     else:
@@ -178,31 +178,6 @@ def channel_access(
     access = access_for(caller, channel, member, types, banned=banned)
     access.require(permission, what)
     return access
-
-
-def _membership_with_channel(user: ChatUser, cid: str) -> Member | None:
-    """``user``'s membership of ``cid`` with the channel, whether a ban in force
-    keeps it from writing there (``ban_in_force``) and, in a conversation, the
-    other member if it blocks ``user`` (``blocked_by``): what a client's post
-    needs, in one query. The user row is the caller's own (already read)."""
-    bans = Ban.objects.active().filter(user_id=OuterRef("user_id"))
-    blocker = UserBlock.objects.filter(
-        target_id=OuterRef("user_id"), user__memberships__channel_id=OuterRef("channel_id")
-    ).values("user_id")[:1]
-    member = (
-        Member.objects.select_related("channel__created_by")
-        .annotate(
-            ban_in_force=Exists(bans.filter(Q(channel__isnull=True) | Q(channel_id=OuterRef("channel_id")))),
-            blocked_by=Case(
-                When(channel__member_count=CONVERSATION_MEMBERS, then=Subquery(blocker)), default=Value(None)
-            ),
-        )
-        .filter(channel_id=cid, user=user)
-        .first()
-    )
-    if member is not None:
-        member.user = user
-    return member
 
 
 def membership_for_update(caller: Caller, cid: str, user_id: str) -> Member:
