@@ -291,8 +291,8 @@ def seed(*, reseed: bool = False, log: object = print) -> None:
         for spec in TENANTS:
             t_id = tenant_id(spec.slug)
             cursor.execute(
-                "INSERT INTO tenants_tenant (id, name, slug, status, created_at, updated_at)"
-                " VALUES (%s, %s, %s, 'active', %s, %s)",
+                "INSERT INTO tenants_tenant (id, name, slug, status, calls_enabled, created_at, updated_at)"
+                " VALUES (%s, %s, %s, 'active', true, %s, %s)",
                 [t_id, spec.name, spec.slug, now, now],
             )
             users = _copy(
