@@ -150,10 +150,7 @@ def audience(channel_id: str) -> list[AudienceRow]:
     many users watch it (members or not, the same on every row)."""
     t = _tables()
     live_since = _time(timezone.now() - CONNECTION_STALE_AFTER)
-    watches = (
-        f"FROM {t['watch']} w JOIN {t['conn']} c ON c.id = w.connection_id"
-        " WHERE w.channel_id = %s AND c.last_seen >= %s"
-    )
+    watches = _live_watches_of_channel()
     sql = (  # (names from the models; every value a parameter)
         "SELECT m.user_id,"  # noqa: S608
         f" COALESCE((SELECT SUM(o.unread_messages) FROM {t['member']} o WHERE o.user_id = m.user_id), 0),"
@@ -172,14 +169,20 @@ def audience(channel_id: str) -> list[AudienceRow]:
 
 def watcher_count(channel_id: str) -> int:
     """How many users watch the channel from a live socket."""
-    t = _tables()
-    sql = (
-        f"SELECT COUNT(DISTINCT c.user_id) FROM {t['watch']} w JOIN {t['conn']} c ON c.id = w.connection_id"  # noqa: S608
-        " WHERE w.channel_id = %s AND c.last_seen >= %s"
-    )
+    sql = f"SELECT COUNT(DISTINCT c.user_id) {_live_watches_of_channel()}"
     with connection.cursor() as cursor:
         cursor.execute(sql, [channel_id, _time(timezone.now() - CONNECTION_STALE_AFTER)])
         return int(cursor.fetchone()[0])
+
+
+def _live_watches_of_channel() -> str:
+    """FROM and WHERE of a channel's watches from live sockets (``w``, ``c``;
+    parameters: the channel id, the oldest live ``last_seen``)."""
+    t = _tables()
+    return (
+        f"FROM {t['watch']} w JOIN {t['conn']} c ON c.id = w.connection_id"
+        " WHERE w.channel_id = %s AND c.last_seen >= %s"
+    )
 
 
 def members_after_new(

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from chatengine import events
+from chatengine import events, sendpath
 from chatengine.auth import Caller
 from chatengine.models import Channel, ChatUser, Connection, Member, Watch
 from chatengine.selectors import ChannelTypes, may_read
@@ -237,7 +237,7 @@ def live_watches() -> QuerySet[Watch]:
 
 
 def watcher_count(channel: Channel) -> int:
-    return live_watches().filter(channel=channel).values("connection__user_id").distinct().count()
+    return sendpath.watcher_count(channel.cid)
 
 
 def users_updated(users: Iterable[ChatUser]) -> None:
