@@ -14,6 +14,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.tests.factories import UserFactory
 from channels_app.tests.factories import ChannelFactory
+from chatengine import copies
 from tenants.models import Tenant
 from tenants.roles import Role
 from tenants.tests.factories import TenantFactory
@@ -97,8 +98,10 @@ def _plain_static_storage(settings):
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     cache.clear()
+    copies.forget_all()
     yield
     cache.clear()
+    copies.forget_all()
 
 
 class World:

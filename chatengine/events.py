@@ -136,3 +136,9 @@ def unsubscribe(channel_names: list[str], cids: list[str], *, revoke: bool = Fal
         header = {"k": "x", "names": list(channel_names), "cids": list(cids)}
         wait = UNSUBSCRIBE_WAIT_SECONDS if revoke else None
         transaction.on_commit(lambda: _publish(header, "", wait=wait))
+
+
+def forget_copies(keys: list[str]) -> None:
+    """Once the transaction commits, every process drops its own copies of
+    these cached rows (``chatengine.copies``)."""
+    transaction.on_commit(lambda: _publish({"k": "f", "keys": list(keys)}, ""))

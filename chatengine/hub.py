@@ -19,7 +19,8 @@ How an event reaches the hubs (``transport()``):
   applied, in every process, before any event published after it.
 
 Subscriptions (a ``watch`` served by any process names a socket) travel the
-same way, so they apply in order with the events around them.
+same way, so they apply in order with the events around them, and so does the
+word to drop a process's copies of a changed row (``chatengine.copies``).
 
 Pings never wait for the database: a socket's last ping is kept here and
 written for all of the hub's sockets in one UPDATE every few seconds
@@ -39,6 +40,8 @@ from urllib.parse import urlsplit
 
 import orjson
 from django.conf import settings
+
+from chatengine import copies
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +165,8 @@ class Hub:
                     for cid in header["cids"]:
                         self.watchers.setdefault(cid, {})[name] = subscriber
                         self.watching.setdefault(name, set()).add(cid)
+        elif kind == "f":
+            copies.forget(header["keys"])
         elif kind == "x":
             for name in header["names"]:
                 cids = self.watching.get(name)

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from chatengine import events
+from chatengine import copies, events
 from chatengine.errors import Code, StreamError, input_error, not_found
 from chatengine.filters import parse_date
 from chatengine.models import (
@@ -63,24 +63,31 @@ CONFIG_KEYS = frozenset(DEFAULT_CONFIG) | {"blocklist", "blocklist_behavior", "a
 
 # The app's settings are read by every call and every handshake and change
 # almost never: cached like channel types (below), in Redis when the processes
-# share it, and dropped from the cache when ``app_update`` changes them.
+# share it and in each process for a moment (``chatengine.copies``), and
+# dropped from both when ``app_update`` changes them.
 APP_CACHE_KEY = "chatengine:app"
 APP_CACHE_SECONDS = 60
 
 
 def app_get() -> App:
-    app = cache.get(APP_CACHE_KEY)
-    if app is None:
-        app, _ = App.objects.get_or_create(pk=1)
-        cache.set(APP_CACHE_KEY, app, APP_CACHE_SECONDS)
-    return app
+    return copies.get(APP_CACHE_KEY, _app_row, shared_seconds=APP_CACHE_SECONDS)
 
 
-def _forget_app() -> None:
-    # Now, for this transaction's own reads; again after commit, in case another
-    # request cached the old row in between.
-    cache.delete(APP_CACHE_KEY)
-    transaction.on_commit(lambda: cache.delete(APP_CACHE_KEY))
+def _app_row() -> App:
+    return App.objects.get_or_create(pk=1)[0]
+
+
+def _forget(key: str) -> None:
+    """Drop the cached copies of ``key`` (``chatengine.copies``): now, for this
+    transaction's own reads, and again after commit, in case another request
+    cached the old row in between; other processes hear of it through the hubs."""
+    def drop() -> None:
+        cache.delete(key)
+        copies.forget([key])
+
+    drop()
+    transaction.on_commit(drop)
+    events.forget_copies([key])
 
 
 APP_SETTINGS_IGNORED = frozenset({"multi_tenant_enabled", "revoke_tokens_issued_before"})
@@ -107,7 +114,7 @@ def app_update(*, data: dict[str, Any]) -> App:
             )
     app.settings = {**app.settings, **{k: v for k, v in data.items() if k not in APP_SETTINGS_IGNORED}}
     app.save()
-    _forget_app()
+    _forget(APP_CACHE_KEY)
     if app.multi_tenant_enabled != multi_tenant_before:
         # The team wall went up (or down): every watcher is checked against it.
         _recheck_watches(Watch.objects.all())
@@ -189,23 +196,18 @@ def _cache_key(name: str) -> str:
 
 def channel_type_get(name: str) -> ChannelType:
     """The channel type; the built-in ones exist from their first use."""
-    channel_type = cache.get(_cache_key(name))
-    if channel_type is not None:
-        return channel_type
+    return copies.get(
+        _cache_key(name), lambda: _channel_type_row(name), shared_seconds=CHANNEL_TYPE_CACHE_SECONDS
+    )
+
+
+def _channel_type_row(name: str) -> ChannelType:
     channel_type = ChannelType.objects.filter(name=name).first()
     if channel_type is None:
         if name not in BUILTIN_CHANNEL_TYPES:
             raise not_found(f"channel type {name}")
         channel_type, _ = ChannelType.objects.get_or_create(name=name)
-    cache.set(_cache_key(name), channel_type, CHANNEL_TYPE_CACHE_SECONDS)
     return channel_type
-
-
-def _forget_channel_type(name: str) -> None:
-    # Now, for this transaction's own reads; again after commit, in case another
-    # request cached the old row in between.
-    cache.delete(_cache_key(name))
-    transaction.on_commit(lambda: cache.delete(_cache_key(name)))
 
 
 def channel_type_config(channel_type: ChannelType) -> dict[str, Any]:
@@ -264,7 +266,7 @@ def channel_type_create(*, data: dict[str, Any]) -> ChannelType:
         raise input_error(f"channel type {name} already exists")
     grants = _validated_grants(data["grants"]) if data.get("grants") is not None else {}
     channel_type = ChannelType.objects.create(name=name, config=_config_from(data), grants=grants)
-    _forget_channel_type(name)
+    _forget(_cache_key(name))
     return channel_type
 
 
@@ -280,7 +282,7 @@ def channel_type_update(*, name: str, data: dict[str, Any]) -> ChannelType:
         channel_type.grants = {} if not grants else {**channel_type.grants, **_validated_grants(grants)}
     channel_type.updated_at = timezone.now()
     channel_type.save()
-    _forget_channel_type(name)
+    _forget(_cache_key(name))
     if "grants" in data:
         # Grants taken from a role take the channels of this type from its watchers.
         _recheck_watches(Watch.objects.filter(channel__type=name))

@@ -142,3 +142,45 @@ def test_a_burst_across_processes_reaches_every_watcher_complete_and_in_order(
     heard = burst(list(two_processes), watchers=10, senders=4, per_sender=25)
     assert len(heard) == 10
     assert_complete_and_ordered(heard, senders=4, per_sender=25)
+
+
+def test_a_grant_taken_away_by_one_process_applies_at_once_on_another(
+    two_processes: tuple[LiveEngine, LiveEngine],
+) -> None:
+    """Each process keeps its own copy of the channel types for a moment
+    (``chatengine.copies``); a change drops every process's copy, not only
+    that of the process that made it."""
+    first, second = two_processes
+    server = StreamChat(first.api_key, first.api_secret, base_url=first.base_url)
+    type_name = f"t{uuid.uuid4().hex[:8]}"
+    server.create_channel_type({"name": type_name})
+    author = f"author-{uuid.uuid4().hex[:6]}"
+    server.upsert_user({"id": author})
+    channel = server.channel(type_name, f"c-{uuid.uuid4().hex[:8]}")
+    channel.create(author)
+    channel.add_members([author])
+
+    def send(text: str) -> requests.Response:
+        return requests.post(
+            f"{second.base_url}/channels/{type_name}/{channel.id}/message",
+            params={"api_key": second.api_key},
+            json={"message": {"text": text}},
+            headers={"Authorization": user_token(second, author), "stream-auth-type": "jwt"},
+            timeout=10,
+        )
+
+    async def scenario() -> tuple[requests.Response, requests.Response]:
+        # A socket on the second process: its hub hears what other processes publish.
+        ws, _ = await open_socket(second, author)
+        try:
+            allowed = await asyncio.to_thread(send, "before")  # the second process reads the type
+            await asyncio.to_thread(
+                server.update_channel_type, type_name, grants={"channel_member": ["read-channel"]}
+            )
+            return allowed, await asyncio.to_thread(send, "after")
+        finally:
+            await ws.close()
+
+    allowed, refused = asyncio.run(scenario())
+    assert allowed.status_code == 201, allowed.text
+    assert refused.status_code == 403 and refused.json()["code"] == 17, refused.text
