@@ -155,8 +155,8 @@ def test_a_grant_taken_away_by_one_process_applies_at_once_on_another(
     type_name = f"t{uuid.uuid4().hex[:8]}"
     server.create_channel_type({"name": type_name})
     author = f"author-{uuid.uuid4().hex[:6]}"
-    server.upsert_user({"id": author})
-    channel = server.channel(type_name, f"c-{uuid.uuid4().hex[:8]}")
+    server.upsert_user({"id": author, "teams": ["acme"]})  # (multi-tenancy may be on)
+    channel = server.channel(type_name, f"c-{uuid.uuid4().hex[:8]}", {"team": "acme"})
     channel.create(author)
     channel.add_members([author])
 
