@@ -1,7 +1,8 @@
 """The statements of a message send that the ORM made expensive, written as SQL.
 
-A client's send first reads its membership with the channel, a ban in force
-and, in a conversation, a block by the other member (one statement). The send
+Every call reads its channel (with its creator) and its user by id. A client's
+send first reads its membership with the channel, a ban in force and, in a
+conversation, a block by the other member (one statement). The send
 then updates every member's read state and reads who hears of it, each in one
 statement whatever the channel's size. As ORM expressions (``Case`` and
 ``When`` per column, correlated ``Subquery`` and ``Exists`` annotations) they
@@ -112,19 +113,48 @@ def membership_with_channel(user: ChatUser, cid: str) -> Member | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    at = 0
     found = member.load(row[: member.width])
-    at += member.width
-    its_channel = channel.load(row[at : at + channel.width])
-    at += channel.width
-    creator_values = row[at : at + creator.width]
-    its_channel.created_by = None if creator_values[0] is None else creator.load(creator_values)
-    found.channel = its_channel
+    found.channel = _channel_with_creator(row[member.width :])
     found.user = user
     # The query's annotations, as the ORM would set them.
     found.ban_in_force = bool(row[-2])
     found.blocked_by = row[-1]
     return found
+
+
+def _channel_with_creator(values: tuple[Any, ...]) -> Channel:
+    """A channel and its creator (``created_by``) from a row's columns, the
+    channel's first; what follows the creator's columns is ignored."""
+    _, channel, creator = _membership_rows()
+    found = channel.load(values[: channel.width])
+    creator_values = values[channel.width : channel.width + creator.width]
+    found.created_by = None if creator_values[0] is None else creator.load(creator_values)
+    return found
+
+
+def channel_get(cid: str) -> Channel | None:
+    """The channel ``cid`` with its creator, as
+    ``Channel.objects.select_related("created_by")`` reads it."""
+    t = _tables()
+    _, channel, creator = _membership_rows()
+    sql = (  # (names from the models; every value a parameter)
+        f"SELECT {channel.sql}, {creator.sql} FROM {t['channel']} ch"  # noqa: S608
+        f" LEFT JOIN {t['user']} cu ON cu.id = ch.created_by_id WHERE ch.cid = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [cid])
+        row = cursor.fetchone()
+    return None if row is None else _channel_with_creator(row)
+
+
+def user_get(user_id: str) -> ChatUser | None:
+    """The user ``user_id``."""
+    t = _tables()
+    _, _, user = _membership_rows()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {user.sql} FROM {t['user']} cu WHERE cu.id = %s", [user_id])  # noqa: S608
+        row = cursor.fetchone()
+    return None if row is None else user.load(row)
 
 
 def _in(values: list[str]) -> str:

@@ -139,7 +139,7 @@ def channel_get_for_user(caller: Caller, cid: str) -> Channel:
     """The channel ``cid`` as the caller may know it. Another team's channel
     raises the same not-found as a missing one: a client must not learn from
     the answer which ids other teams use."""
-    channel = Channel.objects.select_related("created_by").filter(cid=cid).first()
+    channel = sendpath.channel_get(cid)
     if channel is None or not team_sees(caller, channel):
         raise not_found(f"channel {cid}")
     return channel
@@ -155,7 +155,7 @@ def message_get_for_user(caller: Caller, message_id: str) -> Message:
 
 
 def channel_get(cid: str) -> Channel:
-    channel = Channel.objects.select_related("created_by").filter(cid=cid).first()
+    channel = sendpath.channel_get(cid)
     if channel is None:
         raise not_found(f"channel {cid}")
     return channel

@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from chatengine import permissions
+from chatengine import permissions, sendpath
 from chatengine.auth import Caller
 from chatengine.errors import input_error, not_found
 from chatengine.filters import SORTABLE_USER_FIELDS, USER_SCHEMA, Context, compile_filter, parse_sort
@@ -80,7 +80,7 @@ def user_with_summary(user_id: str) -> tuple[ChatUser, UserSummary] | None:
 def user_get(user_id: Any) -> ChatUser:
     if not isinstance(user_id, str) or not user_id:
         raise input_error("a user id is required")
-    user = ChatUser.objects.filter(id=user_id).first()
+    user = sendpath.user_get(user_id)
     if user is None:
         raise not_found(f"user {user_id}")
     return user
