@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -57,7 +58,14 @@ def _verified_payload(token: str) -> dict[str, Any]:
     """The token's claims, signed with the API secret or, while the secret is
     being rotated, with one it replaced (``STREAM_API_SECRET_FALLBACKS``):
     tokens handed out before the rotation keep working until they expire."""
-    secrets = [settings.STREAM_API_SECRET, *settings.STREAM_API_SECRET_FALLBACKS]
+    return _verified(token, (settings.STREAM_API_SECRET, *settings.STREAM_API_SECRET_FALLBACKS))
+
+
+# A client sends the same token with every call: its signature is checked once
+# (per process and secrets) and its time claims at every use. The claims are
+# shared: callers read them, never change them.
+@lru_cache(maxsize=4096)
+def _verified(token: str, secrets: tuple[str, ...]) -> dict[str, Any]:
     for number, secret in enumerate(secrets, 1):
         try:
             return jwt.decode(

@@ -52,6 +52,26 @@ def test_a_token_within_its_lifetime_and_a_small_clock_skew_passes():
 
 
 @pytest.mark.django_db
+def test_a_token_whose_signature_was_checked_before_still_expires(monkeypatch):
+    """Signatures are checked once per token; its time claims at every use."""
+    from chatengine import auth
+
+    users_upsert(users=[{"id": "ann"}])
+    now = int(time.time())
+    client = StreamClient("ann", exp=now + 60)
+    assert client.call("POST", "channels", {}).status_code == 201
+
+    class Later(auth.datetime):  # type: ignore[name-defined,misc]
+        @classmethod
+        def now(cls, tz=None):
+            return auth.datetime.fromtimestamp(now + 3600, tz=tz)
+
+    monkeypatch.setattr(auth, "datetime", Later)
+    response = client.call("POST", "channels", {})
+    assert response.status_code == 401 and response.json()["code"] == 40
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("headers", "code"),
     [
