@@ -33,6 +33,7 @@ from chatengine.models import (
     ChatUser,
     Connection,
     Member,
+    StorableValues,
     UserBlock,
     UserMute,
     Watch,
@@ -157,7 +158,38 @@ def user_get(user_id: str) -> ChatUser | None:
     return None if row is None else user.load(row)
 
 
-def _in(values: list[str]) -> str:
+def insert(instance: StorableValues) -> None:
+    """INSERT ``instance`` (its primary key already set) as ``save(force_insert=True)``
+    would: its values checked as storable, each field's ``pre_save`` and
+    database preparation applied, and no signals (the engine's models have no
+    receivers on save). A duplicate key raises ``IntegrityError``."""
+    instance.check_storable()
+    meta = instance._meta
+    fields = meta.concrete_fields
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({_in(values)})"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+    instance._state.adding = False
+    instance._state.db = connection.alias
+
+
+def channel_after_new(channel_id: str, at: datetime) -> None:
+    """A new message in the channel list: the channel's last message time and
+    count move on."""
+    t = _tables()
+    sql = (
+        f"UPDATE {t['channel']} SET last_message_at = %s, updated_at = %s,"  # noqa: S608
+        " message_count = message_count + 1 WHERE cid = %s"
+    )
+    when = _time(at)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [when, when, channel_id])
+
+
+def _in(values: list[Any]) -> str:
     return ", ".join(["%s"] * len(values))
 
 

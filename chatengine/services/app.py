@@ -81,6 +81,7 @@ def _forget(key: str) -> None:
     """Drop the cached copies of ``key`` (``chatengine.copies``): now, for this
     transaction's own reads, and again after commit, in case another request
     cached the old row in between; other processes hear of it through the hubs."""
+
     def drop() -> None:
         cache.delete(key)
         copies.forget([key])

@@ -13,7 +13,6 @@ from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from chatengine import events, metrics, sendpath
@@ -63,7 +62,7 @@ def message_send(
     try:
         # The first write of this transaction (no savepoint of its own): a
         # duplicate id leaves it through the exception, which rolls it back.
-        message.save(force_insert=True)
+        sendpath.insert(message)
     except IntegrityError as exc:
         raise input_error(f"a message with ID {message_id} already exists") from exc
     transaction.on_commit(metrics.MESSAGES.inc)
@@ -146,9 +145,7 @@ def _new_message(
 def _channel_after_new(channel: Channel, now: datetime) -> None:
     """A message in the channel list moves the channel's last message time and
     count on."""
-    Channel.objects.filter(pk=channel.pk).update(
-        last_message_at=now, updated_at=now, message_count=F("message_count") + 1
-    )
+    sendpath.channel_after_new(channel.cid, now)
     channel.last_message_at = now
     channel.message_count += 1
 
