@@ -20,7 +20,7 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from chatengine.asgi import EngineHTTP, HandshakeLog  # noqa: E402
+from chatengine.asgi import EngineHTTP, HandshakeLog, loaded  # noqa: E402
 from chatengine.routing import websocket_urlpatterns  # noqa: E402
 
 MOUNT = "/chat-api"
@@ -28,6 +28,7 @@ MOUNT = "/chat-api"
 _project = ProtocolTypeRouter(
     {"http": EngineHTTP(django_asgi_app), "websocket": HandshakeLog(URLRouter(websocket_urlpatterns))}
 )
+loaded()
 
 
 async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
