@@ -14,8 +14,9 @@ serialisation; no network), each call repeated:
 - the write and real-time paths: a message sent by a client in a channel of
   5 members and in one of 100 (its query count must not grow with the
   members), a WebSocket handshake (authentication, the connection's row and
-  ``me``), and queryChannels with ``watch: true`` subscribing a fresh socket
-  to a page of 10 and of 30 channels.
+  ``me``), the watch of one channel by a fresh socket (what each client of a
+  reconnect does after its handshake), and queryChannels with ``watch: true``
+  subscribing a fresh socket to a page of 10 and of 30 channels.
 
     .venv/bin/python bench/chatengine_queries.py [--repeat 30] [--explain] [--sql]
 
@@ -331,6 +332,23 @@ def main() -> None:
 
             return call
 
+        def watch_one() -> None:
+            # What each client of a reconnect storm does after its handshake:
+            # channel.watch() of its channel, presence included.
+            body = {"state": True, "watch": True, "presence": True, "messages": {"limit": 25}}
+            response = viewer.call(
+                "POST", "channels/messaging/acme-0002/query", body, connection_id=opened[-1]
+            )
+            assert len(response.json()["messages"]) == 9, response.content
+
+        measure(
+            "watch one channel, fresh socket (25 messages)",
+            watch_one,
+            args.repeat,
+            args.explain,
+            args.sql,
+            setup=fresh_socket,
+        )
         for limit in (10, 30):
             measure(
                 f"queryChannels watch, fresh socket, {limit} channels",
