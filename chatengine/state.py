@@ -79,12 +79,15 @@ def channel_states(
     types: ChannelTypes,
     options: StateOptions,
     watchers: dict[str, list[Watch]] | None = None,
+    own: dict[str, Member] | None = None,
 ) -> list[dict[str, Any]]:
     """The states of ``channels``, in a fixed number of queries whatever their
-    number. ``watchers`` (``channel_watchers``) when the caller just read them."""
+    number. ``watchers`` (``channel_watchers``) and ``own`` (``viewer_memberships``)
+    when the caller just read them."""
     if not channels:
         return []
-    own = viewer_memberships(viewer, channels) if viewer is not None else {}
+    if own is None:
+        own = viewer_memberships(viewer, channels) if viewer is not None else {}
     if watchers is None:
         watchers = channel_watchers(channels)
     # Users, not sockets: a user with two tabs watches once.
@@ -93,9 +96,7 @@ def channel_states(
         cid: list(dict.fromkeys(w.connection.user_id for w in watches)) for cid, watches in watchers.items()
     }
     history, pinned = _histories(channels, options)
-    members = members_per_channel(
-        channels, limit=options.member_limit, offset=options.member_offset, with_online=True
-    )
+    members = members_per_channel(channels, limit=options.member_limit, offset=options.member_offset)
     pages = [
         (channel, history.get(channel.cid, []), pinned.get(channel.cid, []), members.get(channel.cid, []))
         for channel in channels

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from chatengine import events, sendpath
+from chatengine import events, sendpath, watchpath
 from chatengine.auth import Caller
 from chatengine.models import Channel, ChatUser, Connection, Member, Watch
 from chatengine.selectors import ChannelTypes, may_read
@@ -77,10 +77,7 @@ def connection_for(*, connection_id: str | None, user: ChatUser | None) -> Conne
     connection is treated as absent, so nobody subscribes someone else's socket."""
     if not connection_id or user is None:
         return None
-    connection = Connection.objects.live().filter(id=connection_id, user=user).first()
-    if connection is not None:
-        connection.user = user
-    return connection
+    return watchpath.live_connection(connection_id, user)
 
 
 def channels_watch(
@@ -143,15 +140,8 @@ def _watches_insert(connection: Connection, cids: list[str], *, presence: bool) 
 
 def channel_watchers(channels: list[Channel]) -> dict[str, list[Watch]]:
     """The watches of live sockets of each of ``channels``, oldest first, with
-    their connections and users, in one query."""
-    found: dict[str, list[Watch]] = defaultdict(list)
-    if not channels:
-        return found
-    for watch in (
-        live_watches().filter(channel__in=channels).select_related("connection__user").order_by("pk")
-    ):
-        found[watch.channel_id].append(watch)
-    return found
+    their connections and users, in one query (``watchpath.channel_watchers``)."""
+    return watchpath.channel_watchers([channel.cid for channel in channels])
 
 
 @transaction.atomic

@@ -448,3 +448,42 @@ def test_watching_a_page_of_channels_takes_eight_queries(page, django_assert_num
     online = {m["user_id"]: m["user"]["online"] for s in states for m in s["members"]}
     assert online == {"ann": True, "bob": True, "cat": False}
     assert Watch.objects.filter(connection=socket).count() == page
+
+
+# channel.watch() of one channel by a fresh socket, what every client does
+# after its handshake: the caller; the channel with its creator; the viewer's
+# membership with its presence, bans and blocks (which the access check reuses);
+# the socket; the watch written; the watchers with their users; the history and
+# pins (one ranked query); the members with their presence.
+CHANNEL_WATCH_QUERIES = 8
+
+
+@pytest.mark.parametrize("members", [3, 40])
+def test_watching_one_channel_takes_eight_queries(members, django_assert_num_queries):
+    multi_tenant()
+    ann, bob = make_user("ann"), make_user("bob")
+    others = [make_user(f"peer-{index}") for index in range(members - 2)]
+    channel = make_channel("watched", ann, bob, *others)
+    for index in range(30):
+        post(channel, bob, f"hello {index}", pinned=index == 3)
+    Watch.objects.create(connection=_socket(bob, "bob"), channel=channel)
+    StreamClient("ann").call("POST", "channels/messaging/watched/query", {"state": True})  # warm the caches
+    socket = _socket(ann, "ann")
+    body = {"state": True, "watch": True, "presence": True, "messages": {"limit": 25}}
+    with django_assert_num_queries(CHANNEL_WATCH_QUERIES):
+        response = StreamClient("ann").call(
+            "POST", "channels/messaging/watched/query", body, connection_id=socket.id
+        )
+    assert response.status_code == 201, response.content
+    state = response.json()
+    assert [m["text"] for m in state["messages"]] == [f"hello {index}" for index in range(5, 30)]
+    assert [m["text"] for m in state["pinned_messages"]] == ["hello 3"]
+    assert state["watcher_count"] == 2
+    assert [w["id"] for w in state["watchers"]] == ["bob", "ann"]
+    assert len(state["members"]) == members
+    online = {m["user_id"]: m["user"]["online"] for m in state["members"]}
+    assert (online["ann"], online["bob"]) == (True, True)
+    assert not any(online[user.id] for user in others)
+    assert state["membership"]["user_id"] == "ann"
+    assert "send-message" in state["channel"]["own_capabilities"]
+    assert Watch.objects.filter(connection=socket, channel=channel, presence=True).exists()

@@ -1,0 +1,259 @@
+"""The reads of a channel's state that the ORM made expensive, written as SQL.
+
+Every client of a reconnect storm watches its channels right after its
+handshake, and each watch reads the channel, the viewer's membership, the
+channel's watchers, its newest messages and pins and a page of its members.
+As ORM querysets (window functions, ``Exists`` annotations, two-level
+``select_related``) those reads cost several times more to build and compile
+than to run. As in ``chatengine.sendpath``: the SQL is the same on PostgreSQL
+and SQLite, values travel as parameters, rows come back through the fields'
+own converters (``_Rows``), and table and column names come from the models.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import cache
+from typing import Any
+
+from django.db import connection
+from django.db.models import Model
+from django.utils import timezone
+
+from chatengine.models import (
+    CONNECTION_STALE_AFTER,
+    CONVERSATION_MEMBERS,
+    Channel,
+    ChatUser,
+    Connection,
+    Member,
+    Message,
+    Watch,
+)
+from chatengine.sendpath import _in, _Rows, _time
+from chatengine.sendpath import _tables as _send_tables
+
+
+class _Named(_Rows):
+    """``_Rows`` whose columns are also named ``<alias>_<column>``, so a
+    subquery can select them (two aliases of one table share column names)."""
+
+    def __init__(self, model: type[Model], alias: str) -> None:
+        super().__init__(model, alias)
+        quote = connection.ops.quote_name
+        self.named_sql = ", ".join(
+            f"{alias}.{quote(field.column)} AS {quote(f'{alias}_{field.column}')}"
+            for field in model._meta.concrete_fields
+        )
+
+
+@cache
+def _tables() -> dict[str, str]:
+    return {**_send_tables(), "message": connection.ops.quote_name(Message._meta.db_table)}
+
+
+@cache
+def _rows() -> dict[str, _Named]:
+    return {
+        "message": _Named(Message, "m"),
+        "author": _Named(ChatUser, "u"),
+        "pinner": _Named(ChatUser, "p"),
+        "member": _Named(Member, "mb"),
+        "user": _Named(ChatUser, "u"),
+        "watch": _Named(Watch, "w"),
+        "conn": _Named(Connection, "c"),
+        "channel": _Named(Channel, "ch"),
+        "creator": _Named(ChatUser, "cu"),
+    }
+
+
+def _live_since() -> Any:
+    return _time(timezone.now() - CONNECTION_STALE_AFTER)
+
+
+def _online(user_column: str) -> str:
+    """Whether the user of ``user_column`` has a live socket (``Connection.objects.live()``;
+    parameter: the oldest live ``last_seen``)."""
+    return (
+        f"EXISTS (SELECT 1 FROM {_tables()['conn']} c"  # noqa: S608
+        f" WHERE c.user_id = {user_column} AND c.last_seen >= %s)"
+    )
+
+
+def channel_with_creator(cid: str) -> Channel | None:
+    """The channel ``cid`` with its creator (``select_related("created_by")``)."""
+    t, rows = _tables(), _rows()
+    channel, creator = rows["channel"], rows["creator"]
+    sql = (  # (names from the models; every value a parameter)
+        f"SELECT {channel.sql}, {creator.sql} FROM {t['channel']} ch"  # noqa: S608
+        f" LEFT JOIN {t['user']} cu ON cu.id = ch.created_by_id WHERE ch.cid = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [cid])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    found = channel.load(row[: channel.width])
+    creator_values = row[channel.width :]
+    found.created_by = None if creator_values[0] is None else creator.load(creator_values)
+    return found
+
+
+def viewer_memberships(viewer: ChatUser, cids: list[str]) -> dict[str, Member]:
+    """``viewer``'s memberships of ``cids`` by cid, annotated as
+    ``selectors.viewer_memberships`` documents (``online``, ``ban_in_force``,
+    ``blocks_other``); the user of each is ``viewer`` itself."""
+    if not cids:
+        return {}
+    t = _tables()
+    member = _rows()["member"]
+    sql = (  # (names from the models; every value a parameter)
+        f"SELECT {member.sql}, {_online('mb.user_id')},"  # noqa: S608
+        f" EXISTS (SELECT 1 FROM {t['ban']} b WHERE b.user_id = mb.user_id"
+        " AND (b.channel_id IS NULL OR b.channel_id = mb.channel_id)"
+        " AND (b.expires IS NULL OR b.expires > %s)),"
+        " (ch.member_count = %s AND EXISTS (SELECT 1 FROM"
+        f" {t['block']} k JOIN {t['member']} o ON o.user_id = k.target_id"
+        " WHERE o.channel_id = mb.channel_id AND k.user_id = mb.user_id))"
+        f" FROM {t['member']} mb JOIN {t['channel']} ch ON ch.cid = mb.channel_id"
+        f" WHERE mb.channel_id IN ({_in(cids)}) AND mb.user_id = %s"
+    )
+    params = [_live_since(), _time(timezone.now()), CONVERSATION_MEMBERS, *cids, viewer.id]
+    found: dict[str, Member] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for row in cursor.fetchall():
+            membership = member.load(row[: member.width])
+            membership.user = viewer
+            # The query's annotations, as the ORM would set them.
+            membership.online, membership.ban_in_force, membership.blocks_other = (
+                bool(value) for value in row[member.width :]
+            )
+            found[membership.channel_id] = membership
+    return found
+
+
+def members_per_channel(cids: list[str], *, limit: int, offset: int = 0) -> dict[str, list[Member]]:
+    """A page of each channel's members (oldest first, then by user id) with
+    their users, each annotated with whether its user is online."""
+    grouped: dict[str, list[Member]] = defaultdict(list)
+    if limit <= 0 or not cids:
+        return grouped
+    t, rows = _tables(), _rows()
+    member, user = rows["member"], rows["user"]
+    sql = (  # (names from the models; every value a parameter)
+        f"SELECT * FROM (SELECT {member.named_sql}, {user.named_sql},"  # noqa: S608
+        f" {_online('mb.user_id')} AS online,"
+        " ROW_NUMBER() OVER (PARTITION BY mb.channel_id"
+        " ORDER BY mb.created_at, mb.user_id) AS rank_in_channel"
+        f" FROM {t['member']} mb JOIN {t['user']} u ON u.id = mb.user_id"
+        f" WHERE mb.channel_id IN ({_in(cids)})) ranked"
+        " WHERE rank_in_channel > %s AND rank_in_channel <= %s ORDER BY rank_in_channel"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_live_since(), *cids, offset, offset + limit])
+        for row in cursor.fetchall():
+            found = member.load(row[: member.width])
+            found.user = user.load(row[member.width : member.width + user.width])
+            found.online = bool(row[-2])
+            grouped[found.channel_id].append(found)
+    return grouped
+
+
+# A message of the channel's history (not a thread-only reply) and a pin in force.
+_IN_HISTORY = "(m.parent_id IS NULL OR m.show_in_channel)"
+_PINNED = "(m.deleted_at IS NULL AND m.pinned)"
+
+
+def latest_and_pinned_per_channel(
+    cids: list[str], limit: int, pinned_limit: int
+) -> tuple[dict[str, list[Message]], dict[str, list[Message]]]:
+    """Each channel's newest ``limit`` history messages (ascending) and its
+    newest ``pinned_limit`` pins, with their authors and pinners, in one
+    statement: two ranks per channel over the rows of either list, each
+    ordering the rows of its own list first (so a rank within the limit is one
+    of its rows whenever the list is that long); the few rows that rank in by
+    making up a short list are dropped here."""
+    history: dict[str, list[Message]] = defaultdict(list)
+    pins: dict[str, list[tuple[int, Message]]] = defaultdict(list)
+    if not cids:
+        return history, {}
+    rows = _rows()
+    message, author, pinner = rows["message"], rows["author"], rows["pinner"]
+    t = _tables()
+    newest = "m.created_at DESC, m.id DESC"
+    sql = (  # (names from the models; every value a parameter)
+        f"SELECT * FROM (SELECT {message.named_sql}, {author.named_sql}, {pinner.named_sql},"  # noqa: S608
+        f" {_IN_HISTORY} AS in_history, {_PINNED} AS in_pins,"
+        f" ROW_NUMBER() OVER (PARTITION BY m.channel_id"
+        f" ORDER BY {_IN_HISTORY} DESC, {newest}) AS history_rank,"
+        f" ROW_NUMBER() OVER (PARTITION BY m.channel_id ORDER BY {_PINNED} DESC,"
+        f" m.pinned_at DESC NULLS LAST, {newest}) AS pin_rank"
+        f" FROM {t['message']} m JOIN {t['user']} u ON u.id = m.user_id"
+        f" LEFT JOIN {t['user']} p ON p.id = m.pinned_by_id"
+        f" WHERE ({_IN_HISTORY} OR {_PINNED}) AND m.channel_id IN ({_in(cids)})) ranked"
+        " WHERE history_rank <= %s OR pin_rank <= %s"
+    )
+    author_at = message.width
+    pinner_at = author_at + author.width
+    flags_at = pinner_at + pinner.width
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*cids, limit, pinned_limit])
+        for row in cursor.fetchall():
+            found = message.load(row[:author_at])
+            found.user = author.load(row[author_at:pinner_at])
+            pinned_by = row[pinner_at:flags_at]
+            found.pinned_by = None if pinned_by[0] is None else pinner.load(pinned_by)
+            in_history, in_pins, history_rank, pin_rank = row[flags_at:]
+            if in_history and history_rank <= limit:
+                history[found.channel_id].append(found)
+            if in_pins and pin_rank <= pinned_limit:
+                pins[found.channel_id].append((pin_rank, found))
+    for page in history.values():
+        page.sort(key=lambda m: (m.created_at, m.id))
+    return history, {
+        cid: [m for _, m in sorted(ranked, key=lambda pair: pair[0])] for cid, ranked in pins.items()
+    }
+
+
+def channel_watchers(cids: list[str]) -> dict[str, list[Watch]]:
+    """The watches of live sockets of each of ``cids``, oldest first, with
+    their connections and users."""
+    found: dict[str, list[Watch]] = defaultdict(list)
+    if not cids:
+        return found
+    t, rows = _tables(), _rows()
+    watch, conn, user = rows["watch"], rows["conn"], rows["user"]
+    sql = (  # (names from the models; every value a parameter)
+        f"SELECT {watch.sql}, {conn.sql}, {user.sql} FROM {t['watch']} w"  # noqa: S608
+        f" JOIN {t['conn']} c ON c.id = w.connection_id JOIN {t['user']} u ON u.id = c.user_id"
+        f" WHERE w.channel_id IN ({_in(cids)}) AND c.last_seen >= %s ORDER BY w.id"
+    )
+    conn_at = watch.width
+    user_at = conn_at + conn.width
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*cids, _live_since()])
+        for row in cursor.fetchall():
+            found_watch = watch.load(row[:conn_at])
+            found_conn = conn.load(row[conn_at:user_at])
+            found_conn.user = user.load(row[user_at:])
+            found_watch.connection = found_conn
+            found[found_watch.channel_id].append(found_watch)
+    return found
+
+
+def live_connection(connection_id: str, user: ChatUser) -> Connection | None:
+    """``user``'s live connection ``connection_id`` (its user set to ``user``)."""
+    conn = _rows()["conn"]
+    sql = (  # (names from the models; every value a parameter)
+        f"SELECT {conn.sql} FROM {_tables()['conn']} c"  # noqa: S608
+        " WHERE c.id = %s AND c.user_id = %s AND c.last_seen >= %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [connection_id, user.id, _live_since()])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    found = conn.load(row)
+    found.user = user
+    return found
