@@ -14,9 +14,10 @@ serialisation; no network), each call repeated:
 - the write and real-time paths: a message sent by a client in a channel of
   5 members and in one of 100 (its query count must not grow with the
   members), a WebSocket handshake (authentication, the connection's row and
-  ``me``), the watch of one channel by a fresh socket (what each client of a
-  reconnect does after its handshake), and queryChannels with ``watch: true``
-  subscribing a fresh socket to a page of 10 and of 30 channels.
+  ``me``), the same for a user coming online, the watch of one channel by a
+  fresh socket (what each client of a reconnect does after its handshake),
+  and queryChannels with ``watch: true`` subscribing a fresh socket to a page
+  of 10 and of 30 channels.
 
     .venv/bin/python bench/chatengine_queries.py [--repeat 30] [--explain] [--sql]
 
@@ -310,10 +311,19 @@ def main() -> None:
 
         measure("handshake (auth, connection, me)", handshake, args.repeat, args.explain, args.sql)
 
-        def fresh_socket() -> None:
+        def offline() -> None:
             from chatengine.models import Connection
 
             Connection.objects.filter(user_id="acme-u000").delete()
+
+        # What each client of a reconnect storm does: its user comes online
+        # (and the sockets that watch its channels with presence hear of it).
+        measure(
+            "handshake, coming online (first socket)", handshake, args.repeat, args.explain, args.sql, offline
+        )
+
+        def fresh_socket() -> None:
+            offline()
             handshake()
 
         def watch(limit: int):
