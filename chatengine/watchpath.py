@@ -257,3 +257,19 @@ def live_connection(connection_id: str, user: ChatUser) -> Connection | None:
     found = conn.load(row)
     found.user = user
     return found
+
+
+def presence_audience(user_id: str) -> list[str]:
+    """The sockets of other users that watch, with ``presence``, a channel
+    ``user_id`` is a member of (each once, sorted): who hears that it came
+    online or went offline."""
+    t = _tables()
+    sql = (  # (names from the models; every value a parameter)
+        f"SELECT DISTINCT c.channel_name FROM {t['watch']} w"  # noqa: S608
+        f" JOIN {t['conn']} c ON c.id = w.connection_id"
+        f" JOIN {t['member']} mb ON mb.channel_id = w.channel_id"
+        " WHERE w.presence = %s AND mb.user_id = %s AND c.user_id <> %s AND c.last_seen >= %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [True, user_id, user_id, _live_since()])
+        return sorted(row[0] for row in cursor.fetchall())

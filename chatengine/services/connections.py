@@ -261,14 +261,7 @@ def _presence_changed(user: ChatUser, *, online: bool) -> None:
     nobody's business). One query for the audience."""
     if user.invisible:
         return
-    audience = (
-        live_watches()
-        .filter(presence=True, channel__members__user=user)
-        .exclude(connection__user=user)
-        .values_list("connection__channel_name", flat=True)
-        .distinct()
-    )
-    names = sorted(set(audience))
+    names = watchpath.presence_audience(user.id)
     if names:
         event = events.envelope("user.presence.changed", user=user_payload(user, online=online))
         events.to_sockets(names, event)
