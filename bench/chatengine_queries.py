@@ -22,8 +22,10 @@ serialisation; no network), each call repeated:
     .venv/bin/python bench/chatengine_queries.py [--repeat 30] [--explain] [--sql]
 
 Uses a fresh SQLite file, or a fresh PostgreSQL database when DATABASE_URL
-names one. Prints p50/p95 latency and the query count of each call; with
---explain, the plan of its slowest query; with --sql, every statement.
+names one. Prints p50/p95 latency, the median CPU time of this process (the
+Python side of a call, steadier than latency on a shared machine) and the
+query count of each call; with --explain, the plan of its slowest query; with
+--sql, every statement.
 """
 
 from __future__ import annotations
@@ -147,18 +149,22 @@ def measure(name: str, call, repeat: int, explain: bool, sql: bool = False, setu
     setup = setup or (lambda: None)
     setup()
     call()  # warm up
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
         setup()
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         call()
         times.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
     setup()
     with CaptureQueriesContext(connection) as queries:
         call()
     times.sort()
     p95 = times[max(0, int(len(times) * 0.95) - 1)]
-    print(f"{name:<48} p50 {statistics.median(times):7.1f} ms  p95 {p95:7.1f} ms  {len(queries):3d} queries")
+    print(
+        f"{name:<48} p50 {statistics.median(times):7.1f} ms  p95 {p95:7.1f} ms  "
+        f"cpu {statistics.median(cpu):6.1f} ms  {len(queries):3d} queries"
+    )
     if explain:
         slowest = max(queries.captured_queries, key=lambda q: float(q["time"]))
         prefix = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
