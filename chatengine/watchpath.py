@@ -13,6 +13,7 @@ own converters (``_Rows``), and table and column names come from the models.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -273,3 +274,41 @@ def presence_audience(user_id: str) -> list[str]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [True, user_id, user_id, _live_since()])
         return sorted(row[0] for row in cursor.fetchall())
+
+
+def user_get(user_id: str) -> ChatUser | None:
+    """The user ``user_id``: every client call reads its caller first."""
+    user = _rows()["user"]
+    sql = f"SELECT {user.sql} FROM {_tables()['user']} u WHERE u.id = %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user_id])
+        row = cursor.fetchone()
+    return None if row is None else user.load(row)
+
+
+def connection_insert(found: Connection, *, last_active: datetime) -> None:
+    """Register the socket ``found`` (its values checked as a save checks
+    them) and set its user's ``last_active``: the two writes of a handshake,
+    in one round trip on PostgreSQL (a statement that writes through a CTE)
+    and two on SQLite."""
+    found.check_storable()
+    t = _tables()
+    found.created_at = found.created_at or timezone.now()
+    meta = Connection._meta
+    quote = connection.ops.quote_name
+    columns = [quote(field.column) for field in meta.concrete_fields]
+    values = [
+        field.get_db_prep_save(getattr(found, field.attname), connection) for field in meta.concrete_fields
+    ]
+    insert = f"INSERT INTO {t['conn']} ({', '.join(columns)}) VALUES ({_in(values)})"  # noqa: S608
+    touch = f"UPDATE {t['user']} SET last_active = %s WHERE id = %s"  # noqa: S608
+    touch_params = [_time(last_active), found.user_id]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # (one statement: the update runs whether or not anything reads its CTE)
+            cursor.execute(f"WITH touched AS ({touch}) {insert}", [*touch_params, *values])
+        else:
+            cursor.execute(touch, touch_params)
+            cursor.execute(insert, values)
+    found._state.adding = False
+    found._state.db = connection.alias

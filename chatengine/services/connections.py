@@ -51,10 +51,11 @@ def connection_open(*, user: ChatUser, channel_name: str, was_online: bool | Non
     _sweep_stale_connections()
     if was_online is None:
         was_online = Connection.objects.live().filter(user=user).exists()
-    ChatUser.objects.filter(pk=user.pk).update(last_active=now)
+    connection = Connection(
+        id=str(uuid.uuid4()), channel_name=channel_name, user=user, created_at=now, last_seen=now
+    )
+    watchpath.connection_insert(connection, last_active=now)
     user.last_active = now
-    connection = Connection(id=str(uuid.uuid4()), channel_name=channel_name, user=user, last_seen=now)
-    connection.save(force_insert=True)
     if not was_online:
         _presence_changed(user, online=True)
     return connection
