@@ -13,6 +13,7 @@ own converters (``_Rows``), and table and column names come from the models.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -29,7 +30,6 @@ from chatengine.models import (
     Connection,
     Member,
     Message,
-    Watch,
 )
 from chatengine.sendpath import _in, _Rows, _time
 from chatengine.sendpath import _tables as _send_tables
@@ -61,7 +61,6 @@ def _rows() -> dict[str, _Named]:
         "pinner": _Named(ChatUser, "p"),
         "member": _Named(Member, "mb"),
         "user": _Named(ChatUser, "u"),
-        "watch": _Named(Watch, "w"),
         "conn": _Named(Connection, "c"),
         "channel": _Named(Channel, "ch"),
         "creator": _Named(ChatUser, "cu"),
@@ -217,29 +216,54 @@ def latest_and_pinned_per_channel(
     }
 
 
-def channel_watchers(cids: list[str]) -> dict[str, list[Watch]]:
-    """The watches of live sockets of each of ``cids``, oldest first, with
-    their connections and users."""
-    found: dict[str, list[Watch]] = defaultdict(list)
+@dataclass
+class Watchers:
+    """Who watches a channel from a live socket: how many users (a user with
+    two tabs watches once), the first ``limit`` of them in the order they
+    started, and whether the user of the socket asked about watches it from
+    another socket too (``elsewhere``)."""
+
+    count: int = 0
+    users: list[ChatUser] = field(default_factory=list)
+    elsewhere: bool = False
+
+
+def channel_watchers(
+    cids: list[str], *, limit: int, connection_id: str = "", user_id: str = ""
+) -> dict[str, Watchers]:
+    """The :class:`Watchers` of each of ``cids``; ``elsewhere`` for the socket
+    ``connection_id`` of ``user_id``. One statement whose rows are one per
+    listed user, not one per socket: a channel thousands watch costs what a
+    small one does."""
+    found: dict[str, Watchers] = defaultdict(Watchers)
     if not cids:
         return found
-    t, rows = _tables(), _rows()
-    watch, conn, user = rows["watch"], rows["conn"], rows["user"]
+    t = _tables()
+    user = _rows()["user"]
     sql = (  # (names from the models; every value a parameter)
-        f"SELECT {watch.sql}, {conn.sql}, {user.sql} FROM {t['watch']} w"  # noqa: S608
-        f" JOIN {t['conn']} c ON c.id = w.connection_id JOIN {t['user']} u ON u.id = c.user_id"
-        f" WHERE w.channel_id IN ({_in(cids)}) AND c.last_seen >= %s ORDER BY w.id"
+        f"SELECT ranked.channel_id, ranked.user_rank, ranked.users_in_channel, ranked.elsewhere, {user.sql}"  # noqa: S608
+        " FROM (SELECT g.channel_id, g.user_id, g.elsewhere,"
+        " ROW_NUMBER() OVER (PARTITION BY g.channel_id ORDER BY g.first_watch) AS user_rank,"
+        " COUNT(*) OVER (PARTITION BY g.channel_id) AS users_in_channel"
+        " FROM (SELECT w.channel_id, c.user_id, MIN(w.id) AS first_watch,"
+        " MAX(CASE WHEN c.id <> %s THEN 1 ELSE 0 END) AS elsewhere"
+        f" FROM {t['watch']} w JOIN {t['conn']} c ON c.id = w.connection_id"
+        f" WHERE w.channel_id IN ({_in(cids)}) AND c.last_seen >= %s"
+        " GROUP BY w.channel_id, c.user_id) g) ranked"
+        f" JOIN {t['user']} u ON u.id = ranked.user_id"
+        " WHERE ranked.user_rank <= %s OR ranked.user_id = %s"
+        " ORDER BY ranked.user_rank"
     )
-    conn_at = watch.width
-    user_at = conn_at + conn.width
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*cids, _live_since()])
-        for row in cursor.fetchall():
-            found_watch = watch.load(row[:conn_at])
-            found_conn = conn.load(row[conn_at:user_at])
-            found_conn.user = user.load(row[user_at:])
-            found_watch.connection = found_conn
-            found[found_watch.channel_id].append(found_watch)
+        cursor.execute(sql, [connection_id, *cids, _live_since(), limit, user_id])
+        for channel_id, rank, count, elsewhere, *values in cursor.fetchall():
+            watchers = found[channel_id]
+            watchers.count = int(count)
+            watcher = user.load(values)
+            if watcher.id == user_id:
+                watchers.elsewhere = bool(elsewhere)
+            if rank <= limit:
+                watchers.users.append(watcher)
     return found
 
 

@@ -9,7 +9,7 @@ from chatengine import selectors, watchpath
 from chatengine.api import messages as message_views
 from chatengine.api.http import Call, object_field
 from chatengine.errors import Code, StreamError, input_error, not_allowed
-from chatengine.models import Channel, ChatUser, Watch
+from chatengine.models import Channel, ChatUser
 from chatengine.selectors import Access, check_team
 from chatengine.serializers import (
     channel_payload,
@@ -22,7 +22,8 @@ from chatengine.services import channel_removal, connections, read_state
 from chatengine.services import channels as channel_services
 from chatengine.services import members as member_services
 from chatengine.services import messages as message_services
-from chatengine.state import channel_states, options_from
+from chatengine.state import StateOptions, channel_states, options_from
+from chatengine.watchpath import Watchers
 
 
 def channels_query(call: Call) -> dict[str, Any]:
@@ -37,7 +38,7 @@ def channels_query(call: Call) -> dict[str, Any]:
         offset=body.get("offset"),
     )
     options = options_from(body, default_message_limit=25)
-    watchers = _watch(call, channels) if body.get("watch") is True else None
+    watchers = _watch(call, channels, options) if body.get("watch") is True else None
     states = channel_states(
         caller=call.caller,
         viewer=viewer,
@@ -49,7 +50,7 @@ def channels_query(call: Call) -> dict[str, Any]:
     return {"channels": states}
 
 
-def _watch(call: Call, channels: list[Channel]) -> dict[str, list[Watch]] | None:
+def _watch(call: Call, channels: list[Channel], options: StateOptions) -> dict[str, Watchers] | None:
     """Subscribe the caller's socket (``connection_id``) to ``channels``, before
     their state is built: the caller who starts watching is one of the
     watchers the answer counts and lists. Returns the channels' watchers when
@@ -58,7 +59,10 @@ def _watch(call: Call, channels: list[Channel]) -> dict[str, list[Watch]] | None
     if connection is None:
         return None
     return connections.channels_watch(
-        connection=connection, channels=channels, presence=call.body.get("presence") is True
+        connection=connection,
+        channels=channels,
+        presence=call.body.get("presence") is True,
+        watcher_limit=options.watcher_limit,
     )
 
 
@@ -103,7 +107,7 @@ def channel_query(call: Call, channel_type: str, channel_id: str | None = None) 
     )
     access.require("read-channel", "read")
     options = options_from(body, default_message_limit=selectors.DEFAULT_MESSAGE_LIMIT)
-    watchers = _watch(call, [channel]) if body.get("watch") is True else None
+    watchers = _watch(call, [channel], options) if body.get("watch") is True else None
     return channel_states(
         caller=call.caller,
         viewer=viewer,

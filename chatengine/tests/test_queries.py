@@ -497,3 +497,30 @@ def test_watching_one_channel_takes_eight_queries(members, django_assert_num_que
     assert state["membership"]["user_id"] == "ann"
     assert "send-message" in state["channel"]["own_capabilities"]
     assert Watch.objects.filter(connection=socket, channel=channel, presence=True).exists()
+
+
+def test_the_watchers_of_a_busy_channel_are_counted_not_all_read(django_assert_num_queries):
+    """Users watching with two sockets count once; the state lists the first
+    ``watchers.limit`` of them in the order they started; the read is the
+    same one statement however many sockets watch."""
+    multi_tenant()
+    ann = make_user("ann")
+    people = [make_user(f"watcher-{index:02d}") for index in range(30)]
+    channel = make_channel("busy-watch", ann, *people)
+    for person in people:
+        for tab in ("a", "b"):
+            Watch.objects.create(connection=_socket(person, f"{person.id}-{tab}"), channel=channel)
+    path = "channels/messaging/busy-watch/query"
+    StreamClient("ann").call("POST", path, {"state": True})  # warm the caches
+    socket = _socket(ann, "ann")
+    body = {"state": True, "watch": True, "watchers": {"limit": 3}}
+    with django_assert_num_queries(CHANNEL_WATCH_QUERIES):
+        response = StreamClient("ann").call("POST", path, body, connection_id=socket.id)
+    state = response.json()
+    assert state["watcher_count"] == 31
+    assert [w["id"] for w in state["watchers"]] == ["watcher-00", "watcher-01", "watcher-02"]
+    assert all(w["online"] for w in state["watchers"])
+    state = StreamClient("ann").call("POST", path, {"state": True}).json()
+    assert state["watcher_count"] == 31
+    assert [w["id"] for w in state["watchers"]] == [f"watcher-{index:02d}" for index in range(10)]
+    assert {m["user_id"] for m in state["members"] if m["user"]["online"]} == {"ann", *(p.id for p in people)}
