@@ -14,14 +14,18 @@ serialisation; no network), each call repeated:
 - the write and real-time paths: a message sent by a client in a channel of
   5 members and in one of 100 (its query count must not grow with the
   members), a WebSocket handshake (authentication, the connection's row and
-  ``me``), and queryChannels with ``watch: true`` subscribing a fresh socket
-  to a page of 10 and of 30 channels.
+  ``me``), the same for a user coming online, the watch of one channel by a
+  fresh socket (what each client of a reconnect does after its handshake),
+  and queryChannels with ``watch: true`` subscribing a fresh socket to a page
+  of 10 and of 30 channels.
 
     .venv/bin/python bench/chatengine_queries.py [--repeat 30] [--explain] [--sql]
 
 Uses a fresh SQLite file, or a fresh PostgreSQL database when DATABASE_URL
-names one. Prints p50/p95 latency and the query count of each call; with
---explain, the plan of its slowest query; with --sql, every statement.
+names one. Prints p50/p95 latency, the median CPU time of this process (the
+Python side of a call, steadier than latency on a shared machine) and the
+query count of each call; with --explain, the plan of its slowest query; with
+--sql, every statement.
 """
 
 from __future__ import annotations
@@ -145,18 +149,22 @@ def measure(name: str, call, repeat: int, explain: bool, sql: bool = False, setu
     setup = setup or (lambda: None)
     setup()
     call()  # warm up
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
         setup()
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         call()
         times.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
     setup()
     with CaptureQueriesContext(connection) as queries:
         call()
     times.sort()
     p95 = times[max(0, int(len(times) * 0.95) - 1)]
-    print(f"{name:<48} p50 {statistics.median(times):7.1f} ms  p95 {p95:7.1f} ms  {len(queries):3d} queries")
+    print(
+        f"{name:<48} p50 {statistics.median(times):7.1f} ms  p95 {p95:7.1f} ms  "
+        f"cpu {statistics.median(cpu):6.1f} ms  {len(queries):3d} queries"
+    )
     if explain:
         slowest = max(queries.captured_queries, key=lambda q: float(q["time"]))
         prefix = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
@@ -309,10 +317,19 @@ def main() -> None:
 
         measure("handshake (auth, connection, me)", handshake, args.repeat, args.explain, args.sql)
 
-        def fresh_socket() -> None:
+        def offline() -> None:
             from chatengine.models import Connection
 
             Connection.objects.filter(user_id="acme-u000").delete()
+
+        # What each client of a reconnect storm does: its user comes online
+        # (and the sockets that watch its channels with presence hear of it).
+        measure(
+            "handshake, coming online (first socket)", handshake, args.repeat, args.explain, args.sql, offline
+        )
+
+        def fresh_socket() -> None:
+            offline()
             handshake()
 
         def watch(limit: int):
@@ -331,6 +348,23 @@ def main() -> None:
 
             return call
 
+        def watch_one() -> None:
+            # What each client of a reconnect storm does after its handshake:
+            # channel.watch() of its channel, presence included.
+            body = {"state": True, "watch": True, "presence": True, "messages": {"limit": 25}}
+            response = viewer.call(
+                "POST", "channels/messaging/acme-0002/query", body, connection_id=opened[-1]
+            )
+            assert len(response.json()["messages"]) == 9, response.content
+
+        measure(
+            "watch one channel, fresh socket (25 messages)",
+            watch_one,
+            args.repeat,
+            args.explain,
+            args.sql,
+            setup=fresh_socket,
+        )
         for limit in (10, 30):
             measure(
                 f"queryChannels watch, fresh socket, {limit} channels",

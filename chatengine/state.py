@@ -9,7 +9,7 @@ from typing import Any
 
 from chatengine import permissions
 from chatengine.auth import Caller
-from chatengine.models import Channel, ChatUser, Member, Message, Watch
+from chatengine.models import Channel, ChatUser, Member, Message
 from chatengine.selectors import (
     DEFAULT_MEMBER_LIMIT,
     PAGINATION_KEYS,
@@ -32,6 +32,7 @@ from chatengine.serializers import (
     user_payload,
 )
 from chatengine.services.connections import channel_watchers
+from chatengine.watchpath import Watchers
 
 
 @dataclass
@@ -78,33 +79,29 @@ def channel_states(
     channels: list[Channel],
     types: ChannelTypes,
     options: StateOptions,
-    watchers: dict[str, list[Watch]] | None = None,
+    watchers: dict[str, Watchers] | None = None,
+    own: dict[str, Member] | None = None,
 ) -> list[dict[str, Any]]:
     """The states of ``channels``, in a fixed number of queries whatever their
-    number. ``watchers`` (``channel_watchers``) when the caller just read them."""
+    number. ``watchers`` (``channel_watchers``) and ``own`` (``viewer_memberships``)
+    when the caller just read them."""
     if not channels:
         return []
-    own = viewer_memberships(viewer, channels) if viewer is not None else {}
+    if own is None:
+        own = viewer_memberships(viewer, channels) if viewer is not None else {}
     if watchers is None:
-        watchers = channel_watchers(channels)
-    # Users, not sockets: a user with two tabs watches once.
-    watcher_users = {w.connection.user_id: w.connection.user for ws in watchers.values() for w in ws}
-    watchers_by_channel = {
-        cid: list(dict.fromkeys(w.connection.user_id for w in watches)) for cid, watches in watchers.items()
-    }
+        watchers = channel_watchers(channels, limit=options.watcher_limit)
     history, pinned = _histories(channels, options)
-    members = members_per_channel(
-        channels, limit=options.member_limit, offset=options.member_offset, with_online=True
-    )
+    members = members_per_channel(channels, limit=options.member_limit, offset=options.member_offset)
     pages = [
         (channel, history.get(channel.cid, []), pinned.get(channel.cid, []), members.get(channel.cid, []))
         for channel in channels
     ]
     all_messages = [m for _, page, pins, _ in pages for m in (*page, *pins)]
     renderer = MessageRenderer(all_messages, viewer_id=viewer.id if viewer else None)
-    # Who is online, from what was read already: every watcher (a watch is a
-    # live socket's), and the members and own memberships read with it.
-    online = set(watcher_users)
+    # Who is online, from what was read already: the watchers listed (a watch
+    # is a live socket's), and the members and own memberships read with it.
+    online = {user.id for found in watchers.values() for user in found.users}
     online.update(m.user_id for page in members.values() for m in page if m.online)  # type: ignore[attr-defined]  # annotated by the query
     online.update(m.user_id for m in own.values() if m.online)  # type: ignore[attr-defined]  # annotated by the query
     shared = _Shared(
@@ -118,8 +115,7 @@ def channel_states(
         blocked={cid for cid, m in own.items() if m.blocks_other},  # type: ignore[attr-defined]  # annotated by the query
         renderer=renderer,
         online=online,
-        watcher_users=watcher_users,
-        watchers_by_channel=watchers_by_channel,
+        watchers=watchers,
     )
     return [
         shared.state(channel, page, pins, channel_members) for channel, page, pins, channel_members in pages
@@ -174,8 +170,7 @@ class _Shared:
     blocked: set[str]
     renderer: MessageRenderer
     online: set[str]
-    watcher_users: dict[str, ChatUser]
-    watchers_by_channel: dict[str, list[str]]
+    watchers: dict[str, Watchers]
 
     def state(
         self, channel: Channel, page: list[Message], pins: list[Message], channel_members: list[Member]
@@ -189,7 +184,7 @@ class _Shared:
         reads = {m.user_id: m for m in channel_members}
         if membership is not None:
             reads[membership.user_id] = membership
-        watcher_ids = self.watchers_by_channel.get(channel.cid, [])
+        watching = self.watchers.get(channel.cid) or Watchers()
         state: dict[str, Any] = {
             "channel": channel_payload(
                 channel,
@@ -202,12 +197,8 @@ class _Shared:
             "pinned_messages": [self.renderer.render(m) for m in pins],
             "members": [member_payload(m, online=online) for m in channel_members],
             "read": [read_payload(m, online=online) for m in reads.values()],
-            "watcher_count": len(watcher_ids),
-            "watchers": [
-                user_payload(self.watcher_users[uid], online=True)
-                for uid in watcher_ids[: self.options.watcher_limit]
-                if uid in self.watcher_users
-            ],
+            "watcher_count": watching.count,
+            "watchers": [user_payload(user, online=True) for user in watching.users],
             "threads": [],
         }
         if membership is not None:

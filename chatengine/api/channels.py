@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatengine import selectors
+from chatengine import selectors, watchpath
 from chatengine.api import messages as message_views
 from chatengine.api.http import Call, object_field
 from chatengine.errors import Code, StreamError, input_error, not_allowed
-from chatengine.models import Channel, ChatUser, Watch
-from chatengine.selectors import Access, check_team, member_get
+from chatengine.models import Channel, ChatUser
+from chatengine.selectors import Access, check_team
 from chatengine.serializers import (
     channel_payload,
     member_payload,
@@ -22,7 +22,8 @@ from chatengine.services import channel_removal, connections, read_state
 from chatengine.services import channels as channel_services
 from chatengine.services import members as member_services
 from chatengine.services import messages as message_services
-from chatengine.state import channel_states, options_from
+from chatengine.state import StateOptions, channel_states, options_from
+from chatengine.watchpath import Watchers
 
 
 def channels_query(call: Call) -> dict[str, Any]:
@@ -37,7 +38,7 @@ def channels_query(call: Call) -> dict[str, Any]:
         offset=body.get("offset"),
     )
     options = options_from(body, default_message_limit=25)
-    watchers = _watch(call, channels) if body.get("watch") is True else None
+    watchers = _watch(call, channels, options) if body.get("watch") is True else None
     states = channel_states(
         caller=call.caller,
         viewer=viewer,
@@ -49,7 +50,7 @@ def channels_query(call: Call) -> dict[str, Any]:
     return {"channels": states}
 
 
-def _watch(call: Call, channels: list[Channel]) -> dict[str, list[Watch]] | None:
+def _watch(call: Call, channels: list[Channel], options: StateOptions) -> dict[str, Watchers] | None:
     """Subscribe the caller's socket (``connection_id``) to ``channels``, before
     their state is built: the caller who starts watching is one of the
     watchers the answer counts and lists. Returns the channels' watchers when
@@ -58,7 +59,10 @@ def _watch(call: Call, channels: list[Channel]) -> dict[str, list[Watch]] | None
     if connection is None:
         return None
     return connections.channels_watch(
-        connection=connection, channels=channels, presence=call.body.get("presence") is True
+        connection=connection,
+        channels=channels,
+        presence=call.body.get("presence") is True,
+        watcher_limit=options.watcher_limit,
     )
 
 
@@ -73,7 +77,7 @@ def channel_query(call: Call, channel_type: str, channel_id: str | None = None) 
         entries = member_services.parse_member_entries(data["members"], field="data.members")
         channel_id = channel_services.distinct_channel_id([uid for uid, _ in entries])
     cid = f"{channel_type}:{channel_id}" if channel_id else None
-    channel = Channel.objects.filter(cid=cid).select_related("created_by").first() if cid else None
+    channel = watchpath.channel_with_creator(cid) if cid else None
     if channel is not None and not selectors.team_sees(call.caller, channel):
         # Another team's channel answers as a missing one this caller may not
         # create: the refusal must not tell which ids other teams use.
@@ -89,10 +93,21 @@ def channel_query(call: Call, channel_type: str, channel_id: str | None = None) 
         )
     check_team(call.caller, channel)
     viewer = call.actor_or_none()
-    access = selectors.access_for(call.caller, channel, member_get(channel, viewer), call.types, user=viewer)
+    # The viewer's membership as the state needs it, read once: its ban in
+    # force decides the access checked here too.
+    own = selectors.viewer_memberships(viewer, [channel]) if viewer is not None else {}
+    membership = own.get(channel.cid)
+    access = selectors.access_for(
+        call.caller,
+        channel,
+        membership,
+        call.types,
+        user=viewer,
+        banned=membership.ban_in_force if membership is not None else None,  # type: ignore[attr-defined]  # annotated by the query
+    )
     access.require("read-channel", "read")
     options = options_from(body, default_message_limit=selectors.DEFAULT_MESSAGE_LIMIT)
-    watchers = _watch(call, [channel]) if body.get("watch") is True else None
+    watchers = _watch(call, [channel], options) if body.get("watch") is True else None
     return channel_states(
         caller=call.caller,
         viewer=viewer,
@@ -100,6 +115,7 @@ def channel_query(call: Call, channel_type: str, channel_id: str | None = None) 
         types=call.types,
         options=options,
         watchers=watchers,
+        own=own,
     )[0]
 
 

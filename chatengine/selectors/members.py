@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import BooleanField, Case, Count, Exists, F, OuterRef, Q, QuerySet, Sum, Value, When
+from django.db.models import Count, Q, QuerySet, Sum
 
-from chatengine import sendpath
+from chatengine import sendpath, watchpath
 from chatengine.filters import MEMBER_SCHEMA, SORTABLE_MEMBER_FIELDS, Context, compile_filter, parse_sort
-from chatengine.models import CONVERSATION_MEMBERS, Ban, Channel, ChatUser, Connection, Member, UserBlock
-from chatengine.selectors.paging import DEFAULT_MEMBER_LIMIT, MAX_OFFSET, bounded_int, top_per_channel
+from chatengine.models import Channel, ChatUser, Member
+from chatengine.selectors.paging import DEFAULT_MEMBER_LIMIT, MAX_OFFSET, bounded_int
 
 
 def members_query(
@@ -33,23 +33,11 @@ def channel_members(channel: Channel, *, limit: int = DEFAULT_MEMBER_LIMIT, offs
     )
 
 
-def members_per_channel(
-    channels: list[Channel], *, limit: int, offset: int = 0, with_online: bool = False
-) -> dict[str, list[Member]]:
-    """A page of each channel's members with their users; ``with_online``
-    annotates each with whether its user has a live socket (``online``)."""
-    queryset = Member.objects.select_related("user")
-    if with_online:
-        queryset = queryset.annotate(
-            online=Exists(Connection.objects.live().filter(user_id=OuterRef("user_id")))
-        )
-    return top_per_channel(
-        queryset,
-        channels,
-        [F("created_at").asc(), F("user_id").asc()],
-        limit,
-        offset,
-    )
+def members_per_channel(channels: list[Channel], *, limit: int, offset: int = 0) -> dict[str, list[Member]]:
+    """A page of each channel's members (oldest first) with their users, each
+    annotated with whether its user has a live socket (``online``), in one
+    query (``watchpath.members_per_channel``)."""
+    return watchpath.members_per_channel([channel.cid for channel in channels], limit=limit, offset=offset)
 
 
 def unread_totals(user_ids: list[str]) -> dict[str, dict[str, int]]:
@@ -109,20 +97,4 @@ def viewer_memberships(viewer: ChatUser, channels: list[Channel]) -> dict[str, M
     (``ban_in_force``, as ``banned_channels``), and whether the channel is a
     conversation with someone it blocks (``blocks_other``, as
     ``blocked_conversations``). The user row is ``viewer`` itself."""
-    user = OuterRef("user_id")
-    bans = Ban.objects.active().filter(user_id=user)
-    blocks = UserBlock.objects.filter(user_id=user, target__memberships__channel_id=OuterRef("channel_id"))
-    memberships = Member.objects.filter(user=viewer, channel__in=channels).annotate(
-        online=Exists(Connection.objects.live().filter(user_id=user)),
-        ban_in_force=Exists(bans.filter(Q(channel__isnull=True) | Q(channel_id=OuterRef("channel_id")))),
-        blocks_other=Case(
-            When(channel__member_count=CONVERSATION_MEMBERS, then=Exists(blocks)),
-            default=Value(False),
-            output_field=BooleanField(),
-        ),
-    )
-    found: dict[str, Member] = {}
-    for member in memberships:
-        member.user = viewer
-        found[member.channel_id] = member
-    return found
+    return watchpath.viewer_memberships(viewer, [channel.cid for channel in channels])

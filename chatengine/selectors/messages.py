@@ -3,12 +3,11 @@ messages and pins of several channels at once."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
-from django.db.models import BooleanField, ExpressionWrapper, F, Q, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models import F, Q, QuerySet
 
+from chatengine import watchpath
 from chatengine.errors import input_error
 from chatengine.filters import parse_date
 from chatengine.models import Channel, Message
@@ -120,46 +119,9 @@ def latest_and_pinned_per_channel(
     channels: list[Channel], limit: int, pinned_limit: int = PINNED_LIMIT
 ) -> tuple[dict[str, list[Message]], dict[str, list[Message]]]:
     """Each channel's newest ``limit`` history messages (ascending) and its
-    newest ``pinned_limit`` pins (``pinned_messages_per_channel``), in one
-    query: two ranks per channel over the rows of either list, each
-    ordering the rows of its own list first (so a rank within the limit is one
-    of its rows whenever the list is that long); the few rows that rank in by
-    making up a short list are dropped here."""
-    grouped_history: dict[str, list[Message]] = defaultdict(list)
-    grouped_pins: dict[str, list[Message]] = defaultdict(list)
-    if not channels:
-        return grouped_history, grouped_pins
-    pinned = Q(pinned=True, deleted_at__isnull=True)
-    newest = [F("created_at").desc(), F("id").desc()]
-    rows = (
-        _message_queryset()
-        .filter(IN_CHANNEL_HISTORY | pinned, channel__in=channels)
-        .annotate(
-            in_history=ExpressionWrapper(IN_CHANNEL_HISTORY, output_field=BooleanField()),
-            in_pins=ExpressionWrapper(pinned, output_field=BooleanField()),
-        )
-        .annotate(
-            history_rank=Window(
-                RowNumber(), partition_by=F("channel_id"), order_by=[F("in_history").desc(), *newest]
-            ),
-            pin_rank=Window(
-                RowNumber(),
-                partition_by=F("channel_id"),
-                order_by=[F("in_pins").desc(), F("pinned_at").desc(nulls_last=True), *newest],
-            ),
-        )
-        .filter(Q(history_rank__lte=limit) | Q(pin_rank__lte=pinned_limit))
-    )
-    for row in rows:
-        if row.in_history and row.history_rank <= limit:
-            grouped_history[row.channel_id].append(row)
-        if row.in_pins and row.pin_rank <= pinned_limit:
-            grouped_pins[row.channel_id].append(row)
-    for page in grouped_history.values():
-        page.sort(key=lambda m: (m.created_at, m.id))
-    for page in grouped_pins.values():
-        page.sort(key=lambda m: m.pin_rank)  # type: ignore[attr-defined]  # annotated by the query
-    return grouped_history, grouped_pins
+    newest ``pinned_limit`` pins (as ``pinned_messages_per_channel``), in one
+    query (``watchpath.latest_and_pinned_per_channel``)."""
+    return watchpath.latest_and_pinned_per_channel([channel.cid for channel in channels], limit, pinned_limit)
 
 
 def pinned_messages_per_channel(

@@ -17,12 +17,13 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from chatengine import events, sendpath
+from chatengine import events, sendpath, watchpath
 from chatengine.auth import Caller
 from chatengine.models import Channel, ChatUser, Connection, Member, Watch
 from chatengine.selectors import ChannelTypes, may_read
 from chatengine.serializers import user_payload
 from chatengine.services.app import app_get
+from chatengine.watchpath import Watchers
 
 # Seconds between two sweeps of stale connections by one process. Rows of dead
 # sockets are ignored as soon as they go stale (``Connection.objects.live``):
@@ -51,10 +52,11 @@ def connection_open(*, user: ChatUser, channel_name: str, was_online: bool | Non
     _sweep_stale_connections()
     if was_online is None:
         was_online = Connection.objects.live().filter(user=user).exists()
-    ChatUser.objects.filter(pk=user.pk).update(last_active=now)
+    connection = Connection(
+        id=str(uuid.uuid4()), channel_name=channel_name, user=user, created_at=now, last_seen=now
+    )
+    watchpath.connection_insert(connection, last_active=now)
     user.last_active = now
-    connection = Connection(id=str(uuid.uuid4()), channel_name=channel_name, user=user, last_seen=now)
-    connection.save(force_insert=True)
     if not was_online:
         _presence_changed(user, online=True)
     return connection
@@ -77,22 +79,19 @@ def connection_for(*, connection_id: str | None, user: ChatUser | None) -> Conne
     connection is treated as absent, so nobody subscribes someone else's socket."""
     if not connection_id or user is None:
         return None
-    connection = Connection.objects.live().filter(id=connection_id, user=user).first()
-    if connection is not None:
-        connection.user = user
-    return connection
+    return watchpath.live_connection(connection_id, user)
 
 
 def channels_watch(
-    *, connection: Connection, channels: list[Channel], presence: bool = False
-) -> dict[str, list[Watch]]:
+    *, connection: Connection, channels: list[Channel], presence: bool = False, watcher_limit: int = 10
+) -> dict[str, Watchers]:
     """Subscribe ``connection`` to ``channels`` (already access-checked); tell
     each channel's watchers when this user starts watching it (a socket that
     watched it already, or another live socket of the same user, starts
     nothing). With ``presence`` the socket also hears its members coming
-    online and going offline (``user.presence.changed``). Returns the live
-    watches of ``channels`` afterwards (``channel_watchers``): the states built
-    next count and list them.
+    online and going offline (``user.presence.changed``). Returns the
+    channels' watchers afterwards (``channel_watchers``, the first
+    ``watcher_limit`` listed): the states built next count and list them.
 
     Two queries whatever the number of channels: the watches written in one
     statement that says which are new, and the watchers read once (a third
@@ -106,15 +105,12 @@ def channels_watch(
             connection=connection, channel_id__in=[cid for cid in cids if cid not in started], presence=False
         ).update(presence=True)
     events.subscribe([connection.channel_name], [channel.cid for channel in channels])
-    watchers = channel_watchers(channels)
+    watchers = channel_watchers(channels, limit=watcher_limit, connection=connection)
     for channel in channels:
-        watches = watchers.get(channel.cid, [])
-        if channel.cid not in started or any(
-            w.connection.user_id == connection.user_id and w.connection_id != connection.id for w in watches
-        ):
+        found = watchers[channel.cid]
+        if channel.cid not in started or found.elsewhere:
             continue
-        count = len({w.connection.user_id for w in watches})
-        _watching_event("user.watching.start", channel, connection.user, count)
+        _watching_event("user.watching.start", channel, connection.user, found.count)
     return watchers
 
 
@@ -141,17 +137,20 @@ def _watches_insert(connection: Connection, cids: list[str], *, presence: bool) 
         return {row[0] for row in cursor.fetchall()}
 
 
-def channel_watchers(channels: list[Channel]) -> dict[str, list[Watch]]:
-    """The watches of live sockets of each of ``channels``, oldest first, with
-    their connections and users, in one query."""
-    found: dict[str, list[Watch]] = defaultdict(list)
-    if not channels:
-        return found
-    for watch in (
-        live_watches().filter(channel__in=channels).select_related("connection__user").order_by("pk")
-    ):
-        found[watch.channel_id].append(watch)
-    return found
+def channel_watchers(
+    channels: list[Channel], *, limit: int, connection: Connection | None = None
+) -> dict[str, Watchers]:
+    """Who watches each of ``channels`` from a live socket (``watchpath.Watchers``:
+    how many users, the first ``limit`` of them, and whether the user of
+    ``connection`` watches from another socket too), in one query."""
+    if connection is None:
+        return watchpath.channel_watchers([channel.cid for channel in channels], limit=limit)
+    return watchpath.channel_watchers(
+        [channel.cid for channel in channels],
+        limit=limit,
+        connection_id=connection.id,
+        user_id=connection.user_id,
+    )
 
 
 @transaction.atomic
@@ -271,14 +270,7 @@ def _presence_changed(user: ChatUser, *, online: bool) -> None:
     nobody's business). One query for the audience."""
     if user.invisible:
         return
-    audience = (
-        live_watches()
-        .filter(presence=True, channel__members__user=user)
-        .exclude(connection__user=user)
-        .values_list("connection__channel_name", flat=True)
-        .distinct()
-    )
-    names = sorted(set(audience))
+    names = watchpath.presence_audience(user.id)
     if names:
         event = events.envelope("user.presence.changed", user=user_payload(user, online=online))
         events.to_sockets(names, event)

@@ -365,13 +365,20 @@ def fresh_sweep(monkeypatch):
     monkeypatch.setitem(connections._last_sweep, "at", -connections.STALE_SWEEP_EVERY)
 
 
+# A handshake: the user with its presence, unread totals and whether it has
+# mutes or blocks (one read); its last_active and its connection (one statement
+# on PostgreSQL, which writes through a CTE; two on SQLite).
+def _handshake_queries() -> int:
+    return 2 if connection.vendor == "postgresql" else 3
+
+
 @pytest.mark.parametrize("memberships", [1, 12])
 def test_a_handshake_takes_three_queries_and_four_to_come_online(
     memberships, django_assert_num_queries, fresh_sweep
 ):
-    """The user with its presence, unread totals and whether it has mutes or
-    blocks (one read), its last_active, its connection; coming online also
-    reads who to tell. No more with more channels."""
+    """A handshake's reads and writes (``_handshake_queries``: three on SQLite,
+    two on PostgreSQL); coming online also reads who to tell. No more with more
+    channels."""
     multi_tenant()
     ann = make_user("ann")
     for index in range(memberships):
@@ -382,11 +389,14 @@ def test_a_handshake_takes_three_queries_and_four_to_come_online(
         )
     _handshake("ann", "warm")  # warm the app cache, sweep once
     Connection.objects.all().delete()
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(_handshake_queries() + 1):
         me = _handshake("ann", "first")
     assert (me["total_unread_count"], me["unread_channels"]) == (memberships, memberships)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(_handshake_queries()):
         _handshake("ann", "second")
+    second = Connection.objects.get(channel_name="second")
+    assert (second.user_id, Connection.objects.filter(user_id="ann").count()) == ("ann", 2)
+    assert ChatUser.objects.get(id="ann").last_active == second.last_seen, "both writes happened"
 
 
 def test_a_handshake_reads_mutes_and_blocks_only_when_there_are(world, fresh_sweep):
@@ -401,7 +411,7 @@ def test_a_handshake_reads_mutes_and_blocks_only_when_there_are(world, fresh_swe
     assert [m["target"]["id"] for m in me["mutes"]] == ["bob"]
     assert me["blocked_user_ids"] == ["zed"]
     assert me["channel_mutes"] == []
-    assert len(queries) == 3 + 2, "the user mutes and the blocks, not the channel mutes"
+    assert len(queries) == _handshake_queries() + 2, "the user mutes and the blocks, not the channel mutes"
 
 
 def test_stale_connections_are_swept_at_most_once_a_minute(world, fresh_sweep):
@@ -448,3 +458,69 @@ def test_watching_a_page_of_channels_takes_eight_queries(page, django_assert_num
     online = {m["user_id"]: m["user"]["online"] for s in states for m in s["members"]}
     assert online == {"ann": True, "bob": True, "cat": False}
     assert Watch.objects.filter(connection=socket).count() == page
+
+
+# channel.watch() of one channel by a fresh socket, what every client does
+# after its handshake: the caller; the channel with its creator; the viewer's
+# membership with its presence, bans and blocks (which the access check reuses);
+# the socket; the watch written; the watchers with their users; the history and
+# pins (one ranked query); the members with their presence.
+CHANNEL_WATCH_QUERIES = 8
+
+
+@pytest.mark.parametrize("members", [3, 40])
+def test_watching_one_channel_takes_eight_queries(members, django_assert_num_queries):
+    multi_tenant()
+    ann, bob = make_user("ann"), make_user("bob")
+    others = [make_user(f"peer-{index}") for index in range(members - 2)]
+    channel = make_channel("watched", ann, bob, *others)
+    for index in range(30):
+        post(channel, bob, f"hello {index}", pinned=index == 3)
+    Watch.objects.create(connection=_socket(bob, "bob"), channel=channel)
+    StreamClient("ann").call("POST", "channels/messaging/watched/query", {"state": True})  # warm the caches
+    socket = _socket(ann, "ann")
+    body = {"state": True, "watch": True, "presence": True, "messages": {"limit": 25}}
+    with django_assert_num_queries(CHANNEL_WATCH_QUERIES):
+        response = StreamClient("ann").call(
+            "POST", "channels/messaging/watched/query", body, connection_id=socket.id
+        )
+    assert response.status_code == 201, response.content
+    state = response.json()
+    assert [m["text"] for m in state["messages"]] == [f"hello {index}" for index in range(5, 30)]
+    assert [m["text"] for m in state["pinned_messages"]] == ["hello 3"]
+    assert state["watcher_count"] == 2
+    assert [w["id"] for w in state["watchers"]] == ["bob", "ann"]
+    assert len(state["members"]) == members
+    online = {m["user_id"]: m["user"]["online"] for m in state["members"]}
+    assert (online["ann"], online["bob"]) == (True, True)
+    assert not any(online[user.id] for user in others)
+    assert state["membership"]["user_id"] == "ann"
+    assert "send-message" in state["channel"]["own_capabilities"]
+    assert Watch.objects.filter(connection=socket, channel=channel, presence=True).exists()
+
+
+def test_the_watchers_of_a_busy_channel_are_counted_not_all_read(django_assert_num_queries):
+    """Users watching with two sockets count once; the state lists the first
+    ``watchers.limit`` of them in the order they started; the read is the
+    same one statement however many sockets watch."""
+    multi_tenant()
+    ann = make_user("ann")
+    people = [make_user(f"watcher-{index:02d}") for index in range(30)]
+    channel = make_channel("busy-watch", ann, *people)
+    for person in people:
+        for tab in ("a", "b"):
+            Watch.objects.create(connection=_socket(person, f"{person.id}-{tab}"), channel=channel)
+    path = "channels/messaging/busy-watch/query"
+    StreamClient("ann").call("POST", path, {"state": True})  # warm the caches
+    socket = _socket(ann, "ann")
+    body = {"state": True, "watch": True, "watchers": {"limit": 3}}
+    with django_assert_num_queries(CHANNEL_WATCH_QUERIES):
+        response = StreamClient("ann").call("POST", path, body, connection_id=socket.id)
+    state = response.json()
+    assert state["watcher_count"] == 31
+    assert [w["id"] for w in state["watchers"]] == ["watcher-00", "watcher-01", "watcher-02"]
+    assert all(w["online"] for w in state["watchers"])
+    state = StreamClient("ann").call("POST", path, {"state": True}).json()
+    assert state["watcher_count"] == 31
+    assert [w["id"] for w in state["watchers"]] == [f"watcher-{index:02d}" for index in range(10)]
+    assert {m["user_id"] for m in state["members"] if m["user"]["online"]} == {"ann", *(p.id for p in people)}
