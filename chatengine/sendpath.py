@@ -18,75 +18,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
 from django.db import connection
-from django.db.models import Model
 from django.utils import timezone
 
 from chatengine.models import (
     CONNECTION_STALE_AFTER,
     CONVERSATION_MEMBERS,
-    Ban,
     Channel,
-    ChannelMute,
     ChatUser,
-    Connection,
     Member,
     StorableValues,
-    UserBlock,
-    UserMute,
-    Watch,
 )
+from chatengine.rawsql import Rows, db_time, placeholders, tables
 
 
 @cache
-def _tables() -> dict[str, str]:
-    quote = connection.ops.quote_name
-    names = {
-        "member": Member,
-        "watch": Watch,
-        "conn": Connection,
-        "cmute": ChannelMute,
-        "umute": UserMute,
-        "ban": Ban,
-        "block": UserBlock,
-        "channel": Channel,
-        "user": ChatUser,
-    }
-    return {key: quote(model._meta.db_table) for key, model in names.items()}
-
-
-class _Rows:
-    """A model's columns in a SELECT under ``alias``, and its instances built
-    from them as the ORM builds them (each field's database converters first)."""
-
-    def __init__(self, model: type[Model], alias: str) -> None:
-        self.model = model
-        fields = model._meta.concrete_fields
-        quote = connection.ops.quote_name
-        self.sql = ", ".join(f"{alias}.{quote(field.column)}" for field in fields)
-        self.names = [field.attname for field in fields]
-        self.width = len(fields)
-        self._converters = []
-        for field in fields:
-            field = cast(Any, field)  # (the stubs lack Field.get_db_converters)
-            column = field.get_col(model._meta.db_table)
-            found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
-            self._converters.append((column, found))
-
-    def load(self, values: tuple[Any, ...] | list[Any]) -> Any:
-        converted = []
-        for (column, converters), value in zip(self._converters, values, strict=True):
-            for converter in converters:
-                value = converter(value, column, connection)
-            converted.append(value)
-        return self.model.from_db(connection.alias, self.names, converted)
-
-
-@cache
-def _membership_rows() -> tuple[_Rows, _Rows, _Rows]:
-    return _Rows(Member, "m"), _Rows(Channel, "ch"), _Rows(ChatUser, "cu")
+def _membership_rows() -> tuple[Rows, Rows, Rows]:
+    return Rows(Member, "m"), Rows(Channel, "ch"), Rows(ChatUser, "cu")
 
 
 def membership_with_channel(user: ChatUser, cid: str) -> Member | None:
@@ -94,7 +44,7 @@ def membership_with_channel(user: ChatUser, cid: str) -> Member | None:
     creator), annotated with ``ban_in_force`` (a ban, global or in this
     channel, keeps it from writing) and ``blocked_by`` (in a conversation of
     two, the other member's id if it blocks ``user``; else None)."""
-    t = _tables()
+    t = tables()
     member, channel, creator = _membership_rows()
     sql = (  # (names from the models; every value a parameter)
         f"SELECT {member.sql}, {channel.sql}, {creator.sql},"  # noqa: S608
@@ -110,7 +60,7 @@ def membership_with_channel(user: ChatUser, cid: str) -> Member | None:
         " WHERE m.channel_id = %s AND m.user_id = %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_time(timezone.now()), CONVERSATION_MEMBERS, cid, user.id])
+        cursor.execute(sql, [db_time(timezone.now()), CONVERSATION_MEMBERS, cid, user.id])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -136,7 +86,7 @@ def _channel_with_creator(values: tuple[Any, ...]) -> Channel:
 def channel_get(cid: str) -> Channel | None:
     """The channel ``cid`` with its creator, as
     ``Channel.objects.select_related("created_by")`` reads it."""
-    t = _tables()
+    t = tables()
     _, channel, creator = _membership_rows()
     sql = (  # (names from the models; every value a parameter)
         f"SELECT {channel.sql}, {creator.sql} FROM {t['channel']} ch"  # noqa: S608
@@ -150,7 +100,7 @@ def channel_get(cid: str) -> Channel | None:
 
 def user_get(user_id: str) -> ChatUser | None:
     """The user ``user_id``."""
-    t = _tables()
+    t = tables()
     _, _, user = _membership_rows()
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {user.sql} FROM {t['user']} cu WHERE cu.id = %s", [user_id])  # noqa: S608
@@ -169,7 +119,7 @@ def insert(instance: StorableValues) -> None:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({_in(values)})"  # noqa: S608
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders(values)})"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
     instance._state.adding = False
@@ -179,22 +129,14 @@ def insert(instance: StorableValues) -> None:
 def channel_after_new(channel_id: str, at: datetime) -> None:
     """A new message in the channel list: the channel's last message time and
     count move on."""
-    t = _tables()
+    t = tables()
     sql = (
         f"UPDATE {t['channel']} SET last_message_at = %s, updated_at = %s,"  # noqa: S608
         " message_count = message_count + 1 WHERE cid = %s"
     )
-    when = _time(at)
+    when = db_time(at)
     with connection.cursor() as cursor:
         cursor.execute(sql, [when, when, channel_id])
-
-
-def _in(values: list[Any]) -> str:
-    return ", ".join(["%s"] * len(values))
-
-
-def _time(value: datetime) -> Any:
-    return connection.ops.adapt_datetimefield_value(value)
 
 
 @dataclass(frozen=True)
@@ -210,8 +152,8 @@ def audience(channel_id: str) -> list[AudienceRow]:
     """One row per member of the channel: its unread totals over all its
     memberships, whether one of its live sockets watches the channel, and how
     many users watch it (members or not, the same on every row)."""
-    t = _tables()
-    live_since = _time(timezone.now() - CONNECTION_STALE_AFTER)
+    t = tables()
+    live_since = db_time(timezone.now() - CONNECTION_STALE_AFTER)
     watches = _live_watches_of_channel()
     sql = (  # (names from the models; every value a parameter)
         "SELECT m.user_id,"  # noqa: S608
@@ -233,14 +175,14 @@ def watcher_count(channel_id: str) -> int:
     """How many users watch the channel from a live socket."""
     sql = f"SELECT COUNT(DISTINCT c.user_id) {_live_watches_of_channel()}"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [channel_id, _time(timezone.now() - CONNECTION_STALE_AFTER)])
+        cursor.execute(sql, [channel_id, db_time(timezone.now() - CONNECTION_STALE_AFTER)])
         return int(cursor.fetchone()[0])
 
 
 def _live_watches_of_channel() -> str:
     """FROM and WHERE of a channel's watches from live sockets (``w``, ``c``;
     parameters: the channel id, the oldest live ``last_seen``)."""
-    t = _tables()
+    t = tables()
     return (
         f"FROM {t['watch']} w JOIN {t['conn']} c ON c.id = w.connection_id"
         " WHERE w.channel_id = %s AND c.last_seen >= %s"
@@ -264,10 +206,10 @@ def members_after_new(
     hid it, but not of ``blockers``; with ``counts`` as well (not silent), it
     is unread for the others, but not for ``blockers`` nor for members who
     muted the channel or the author."""
-    t = _tables()
-    now = _time(timezone.now())
-    created = _time(created_at)
-    blocked = f"user_id IN ({_in(blockers)})" if blockers else "1 = 0"
+    t = tables()
+    now = db_time(timezone.now())
+    created = db_time(created_at)
+    blocked = f"user_id IN ({placeholders(blockers)})" if blockers else "1 = 0"
     sets = [
         "last_read = CASE WHEN user_id = %s THEN %s ELSE last_read END",
         "last_read_message_id = CASE WHEN user_id = %s THEN %s ELSE last_read_message_id END",

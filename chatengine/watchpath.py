@@ -7,7 +7,7 @@ As ORM querysets (window functions, ``Exists`` annotations, two-level
 ``select_related``) those reads cost several times more to build and compile
 than to run. As in ``chatengine.sendpath``: the SQL is the same on PostgreSQL
 and SQLite, values travel as parameters, rows come back through the fields'
-own converters (``_Rows``), and table and column names come from the models.
+own converters (``Rows``), and table and column names come from the models.
 """
 
 from __future__ import annotations
@@ -31,12 +31,11 @@ from chatengine.models import (
     Member,
     Message,
 )
-from chatengine.sendpath import _in, _Rows, _time
-from chatengine.sendpath import _tables as _send_tables
+from chatengine.rawsql import Rows, db_time, placeholders, tables
 
 
-class _Named(_Rows):
-    """``_Rows`` whose columns are also named ``<alias>_<column>``, so a
+class _Named(Rows):
+    """``Rows`` whose columns are also named ``<alias>_<column>``, so a
     subquery can select them (two aliases of one table share column names)."""
 
     def __init__(self, model: type[Model], alias: str) -> None:
@@ -46,11 +45,6 @@ class _Named(_Rows):
             f"{alias}.{quote(field.column)} AS {quote(f'{alias}_{field.column}')}"
             for field in model._meta.concrete_fields
         )
-
-
-@cache
-def _tables() -> dict[str, str]:
-    return {**_send_tables(), "message": connection.ops.quote_name(Message._meta.db_table)}
 
 
 @cache
@@ -68,21 +62,21 @@ def _rows() -> dict[str, _Named]:
 
 
 def _live_since() -> Any:
-    return _time(timezone.now() - CONNECTION_STALE_AFTER)
+    return db_time(timezone.now() - CONNECTION_STALE_AFTER)
 
 
 def _online(user_column: str) -> str:
     """Whether the user of ``user_column`` has a live socket (``Connection.objects.live()``;
     parameter: the oldest live ``last_seen``)."""
     return (
-        f"EXISTS (SELECT 1 FROM {_tables()['conn']} c"  # noqa: S608
+        f"EXISTS (SELECT 1 FROM {tables()['conn']} c"  # noqa: S608
         f" WHERE c.user_id = {user_column} AND c.last_seen >= %s)"
     )
 
 
 def channel_with_creator(cid: str) -> Channel | None:
     """The channel ``cid`` with its creator (``select_related("created_by")``)."""
-    t, rows = _tables(), _rows()
+    t, rows = tables(), _rows()
     channel, creator = rows["channel"], rows["creator"]
     sql = (  # (names from the models; every value a parameter)
         f"SELECT {channel.sql}, {creator.sql} FROM {t['channel']} ch"  # noqa: S608
@@ -105,7 +99,7 @@ def viewer_memberships(viewer: ChatUser, cids: list[str]) -> dict[str, Member]:
     ``blocks_other``); the user of each is ``viewer`` itself."""
     if not cids:
         return {}
-    t = _tables()
+    t = tables()
     member = _rows()["member"]
     sql = (  # (names from the models; every value a parameter)
         f"SELECT {member.sql}, {_online('mb.user_id')},"  # noqa: S608
@@ -116,9 +110,9 @@ def viewer_memberships(viewer: ChatUser, cids: list[str]) -> dict[str, Member]:
         f" {t['block']} k JOIN {t['member']} o ON o.user_id = k.target_id"
         " WHERE o.channel_id = mb.channel_id AND k.user_id = mb.user_id))"
         f" FROM {t['member']} mb JOIN {t['channel']} ch ON ch.cid = mb.channel_id"
-        f" WHERE mb.channel_id IN ({_in(cids)}) AND mb.user_id = %s"
+        f" WHERE mb.channel_id IN ({placeholders(cids)}) AND mb.user_id = %s"
     )
-    params = [_live_since(), _time(timezone.now()), CONVERSATION_MEMBERS, *cids, viewer.id]
+    params = [_live_since(), db_time(timezone.now()), CONVERSATION_MEMBERS, *cids, viewer.id]
     found: dict[str, Member] = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -139,7 +133,7 @@ def members_per_channel(cids: list[str], *, limit: int, offset: int = 0) -> dict
     grouped: dict[str, list[Member]] = defaultdict(list)
     if limit <= 0 or not cids:
         return grouped
-    t, rows = _tables(), _rows()
+    t, rows = tables(), _rows()
     member, user = rows["member"], rows["user"]
     sql = (  # (names from the models; every value a parameter)
         f"SELECT * FROM (SELECT {member.named_sql}, {user.named_sql},"  # noqa: S608
@@ -147,7 +141,7 @@ def members_per_channel(cids: list[str], *, limit: int, offset: int = 0) -> dict
         " ROW_NUMBER() OVER (PARTITION BY mb.channel_id"
         " ORDER BY mb.created_at, mb.user_id) AS rank_in_channel"
         f" FROM {t['member']} mb JOIN {t['user']} u ON u.id = mb.user_id"
-        f" WHERE mb.channel_id IN ({_in(cids)})) ranked"
+        f" WHERE mb.channel_id IN ({placeholders(cids)})) ranked"
         " WHERE rank_in_channel > %s AND rank_in_channel <= %s ORDER BY rank_in_channel"
     )
     with connection.cursor() as cursor:
@@ -180,7 +174,7 @@ def latest_and_pinned_per_channel(
         return history, {}
     rows = _rows()
     message, author, pinner = rows["message"], rows["author"], rows["pinner"]
-    t = _tables()
+    t = tables()
     newest = "m.created_at DESC, m.id DESC"
     sql = (  # (names from the models; every value a parameter)
         f"SELECT * FROM (SELECT {message.named_sql}, {author.named_sql}, {pinner.named_sql},"  # noqa: S608
@@ -191,7 +185,7 @@ def latest_and_pinned_per_channel(
         f" m.pinned_at DESC NULLS LAST, {newest}) AS pin_rank"
         f" FROM {t['message']} m JOIN {t['user']} u ON u.id = m.user_id"
         f" LEFT JOIN {t['user']} p ON p.id = m.pinned_by_id"
-        f" WHERE ({_IN_HISTORY} OR {_PINNED}) AND m.channel_id IN ({_in(cids)})) ranked"
+        f" WHERE ({_IN_HISTORY} OR {_PINNED}) AND m.channel_id IN ({placeholders(cids)})) ranked"
         " WHERE history_rank <= %s OR pin_rank <= %s"
     )
     author_at = message.width
@@ -238,7 +232,7 @@ def channel_watchers(
     found: dict[str, Watchers] = defaultdict(Watchers)
     if not cids:
         return found
-    t = _tables()
+    t = tables()
     user = _rows()["user"]
     sql = (  # (names from the models; every value a parameter)
         f"SELECT ranked.channel_id, ranked.user_rank, ranked.users_in_channel, ranked.elsewhere, {user.sql}"  # noqa: S608
@@ -248,7 +242,7 @@ def channel_watchers(
         " FROM (SELECT w.channel_id, c.user_id, MIN(w.id) AS first_watch,"
         " MAX(CASE WHEN c.id <> %s THEN 1 ELSE 0 END) AS elsewhere"
         f" FROM {t['watch']} w JOIN {t['conn']} c ON c.id = w.connection_id"
-        f" WHERE w.channel_id IN ({_in(cids)}) AND c.last_seen >= %s"
+        f" WHERE w.channel_id IN ({placeholders(cids)}) AND c.last_seen >= %s"
         " GROUP BY w.channel_id, c.user_id) g) ranked"
         f" JOIN {t['user']} u ON u.id = ranked.user_id"
         " WHERE ranked.user_rank <= %s OR ranked.user_id = %s"
@@ -271,7 +265,7 @@ def live_connection(connection_id: str, user: ChatUser) -> Connection | None:
     """``user``'s live connection ``connection_id`` (its user set to ``user``)."""
     conn = _rows()["conn"]
     sql = (  # (names from the models; every value a parameter)
-        f"SELECT {conn.sql} FROM {_tables()['conn']} c"  # noqa: S608
+        f"SELECT {conn.sql} FROM {tables()['conn']} c"  # noqa: S608
         " WHERE c.id = %s AND c.user_id = %s AND c.last_seen >= %s"
     )
     with connection.cursor() as cursor:
@@ -288,7 +282,7 @@ def presence_audience(user_id: str) -> list[str]:
     """The sockets of other users that watch, with ``presence``, a channel
     ``user_id`` is a member of (each once, sorted): who hears that it came
     online or went offline."""
-    t = _tables()
+    t = tables()
     sql = (  # (names from the models; every value a parameter)
         f"SELECT DISTINCT c.channel_name FROM {t['watch']} w"  # noqa: S608
         f" JOIN {t['conn']} c ON c.id = w.connection_id"
@@ -303,7 +297,7 @@ def presence_audience(user_id: str) -> list[str]:
 def user_get(user_id: str) -> ChatUser | None:
     """The user ``user_id``: every client call reads its caller first."""
     user = _rows()["user"]
-    sql = f"SELECT {user.sql} FROM {_tables()['user']} u WHERE u.id = %s"  # noqa: S608
+    sql = f"SELECT {user.sql} FROM {tables()['user']} u WHERE u.id = %s"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, [user_id])
         row = cursor.fetchone()
@@ -316,7 +310,7 @@ def connection_insert(found: Connection, *, last_active: datetime) -> None:
     in one round trip on PostgreSQL (a statement that writes through a CTE)
     and two on SQLite."""
     found.check_storable()
-    t = _tables()
+    t = tables()
     found.created_at = found.created_at or timezone.now()
     meta = Connection._meta
     quote = connection.ops.quote_name
@@ -324,9 +318,9 @@ def connection_insert(found: Connection, *, last_active: datetime) -> None:
     values = [
         field.get_db_prep_save(getattr(found, field.attname), connection) for field in meta.concrete_fields
     ]
-    insert = f"INSERT INTO {t['conn']} ({', '.join(columns)}) VALUES ({_in(values)})"  # noqa: S608
+    insert = f"INSERT INTO {t['conn']} ({', '.join(columns)}) VALUES ({placeholders(values)})"  # noqa: S608
     touch = f"UPDATE {t['user']} SET last_active = %s WHERE id = %s"  # noqa: S608
-    touch_params = [_time(last_active), found.user_id]
+    touch_params = [db_time(last_active), found.user_id]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # (one statement: the update runs whether or not anything reads its CTE)

@@ -1,0 +1,80 @@
+"""What the engine's hand-written SQL (``sendpath``, ``watchpath``) is built
+from: the tables' quoted names, a model's columns and its instances built from
+them as the ORM builds them, and values adapted as the ORM adapts them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from typing import Any, cast
+
+from django.db import connection
+from django.db.models import Model
+
+from chatengine.models import (
+    Ban,
+    Channel,
+    ChannelMute,
+    ChatUser,
+    Connection,
+    Member,
+    Message,
+    UserBlock,
+    UserMute,
+    Watch,
+)
+
+
+@cache
+def tables() -> dict[str, str]:
+    quote = connection.ops.quote_name
+    names = {
+        "member": Member,
+        "watch": Watch,
+        "conn": Connection,
+        "cmute": ChannelMute,
+        "umute": UserMute,
+        "ban": Ban,
+        "block": UserBlock,
+        "channel": Channel,
+        "user": ChatUser,
+        "message": Message,
+    }
+    return {key: quote(model._meta.db_table) for key, model in names.items()}
+
+
+class Rows:
+    """A model's columns in a SELECT under ``alias``, and its instances built
+    from them as the ORM builds them (each field's database converters first)."""
+
+    def __init__(self, model: type[Model], alias: str) -> None:
+        self.model = model
+        fields = model._meta.concrete_fields
+        quote = connection.ops.quote_name
+        self.sql = ", ".join(f"{alias}.{quote(field.column)}" for field in fields)
+        self.names = [field.attname for field in fields]
+        self.width = len(fields)
+        self._converters = []
+        for field in fields:
+            field = cast(Any, field)  # (the stubs lack Field.get_db_converters)
+            column = field.get_col(model._meta.db_table)
+            found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
+            self._converters.append((column, found))
+
+    def load(self, values: tuple[Any, ...] | list[Any]) -> Any:
+        converted = []
+        for (column, converters), value in zip(self._converters, values, strict=True):
+            for converter in converters:
+                value = converter(value, column, connection)
+            converted.append(value)
+        return self.model.from_db(connection.alias, self.names, converted)
+
+
+def placeholders(values: list[Any]) -> str:
+    """``%s`` for each of ``values``, comma-separated."""
+    return ", ".join(["%s"] * len(values))
+
+
+def db_time(value: datetime) -> Any:
+    """A datetime as the ORM sends it to this database."""
+    return connection.ops.adapt_datetimefield_value(value)
