@@ -20,6 +20,7 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.http import StreamingHttpResponse
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from psycopg_pool import ConnectionPool
@@ -484,3 +485,19 @@ def test_a_refused_token_leaves_the_connection_unscoped(world):
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_setting('app.bypass_rls'), current_setting('app.tenant_id')")
         assert cursor.fetchone() == ("on", "")
+
+
+@pytest.mark.urls("tenants.tests.rls_urls")
+def test_a_streaming_response_is_read_scoped_and_unscoped_when_closed(world, monkeypatch):
+    from tenants.tests import rls_urls
+
+    def streamed(self, request):
+        return StreamingHttpResponse(str(pk) for pk in Tenant.objects.values_list("pk", flat=True))
+
+    monkeypatch.setattr(rls_urls.UnscopedTablesView, "get", streamed)
+    response = bearer_client(world.member).get("/test-rls/tables")
+    assert rls.scoped_tenant() == str(world.tenant_a.pk)  # its content is not read yet
+    # The test client closes the response when its content is read to the end.
+    assert b"".join(response.streaming_content) == str(world.tenant_a.pk).encode()
+    assert rls.scoped_tenant() is None
+    assert Tenant.objects.count() == 2
