@@ -85,6 +85,8 @@ def user_with_tenant(*, user_id: UUID, scope: bool = False) -> User | None:
         return User.objects.select_related("tenant").filter(pk=user_id).first()
     statement = _user_with_tenant_statement(scope)
     connection.ensure_connection()
+    if statement.scope:
+        rls.before_scoping_statement()
     wrapper = CursorDebugWrapper if connection.queries_logged else CursorWrapper
     with wrapper(_PreparedCursor(connection.connection), connection) as cursor:
         cursor.execute(statement.sql, [user_id])

@@ -201,13 +201,22 @@ def actor_scope_sql(*, tenant: str, platform_staff: str) -> tuple[str, str]:
     (``tenant`` and ``platform_staff`` are the SQL of the row's tenant id and of
     its staff flag), so the lookup and the scope are one round trip. The row is
     read before they run, while the connection still has the bypass: the lookup
-    sees every tenant, and finding nobody changes nothing. Pass what they
-    return to :func:`record_scope`."""
+    sees every tenant, and finding nobody changes nothing. Call
+    :func:`before_scoping_statement` before running it, and pass what the
+    columns return to :func:`record_scope`."""
     return (
         f"set_config('{BYPASS_SETTING}', CASE WHEN {platform_staff} THEN 'on' ELSE 'off' END, false)",
         f"set_config('{TENANT_SETTING}', CASE WHEN {platform_staff} THEN '' "
         f"ELSE coalesce(({tenant})::text, '') END, false)",
     )
+
+
+def before_scoping_statement(using: str = "default") -> None:
+    """The session may be scoped from here on, whatever becomes of the
+    statement's answer: the pool's reset will not take it for unscoped."""
+    connection = connections[using]
+    connection.ensure_connection()
+    setattr(connection.connection, _SCOPED_MARK, True)
 
 
 def record_scope(bypass: str, tenant: str, using: str = "default") -> None:
@@ -285,15 +294,19 @@ def end_request_scope(using: str = "default") -> None:
     ``request_finished``: the pool's reset unscopes it off the request's
     thread (or the session ends with it), so no statement of its own is sent.
     A persistent connection, or one inside a transaction (a test's), is
-    unscoped where it stands."""
+    unscoped where it stands. The mark counts as much as the books: a session
+    a statement may have scoped behind their back ends unscoped too."""
     connection = connections[using]
-    if getattr(connection, "rls_tenant", None) is None:
+    raw = connection.connection
+    if getattr(connection, "rls_tenant", None) is None and getattr(raw, _SCOPED_MARK, None) is not True:
+        return
+    connection.rls_tenant = None  # type: ignore[attr-defined]
+    if raw is None:
         return
     if connection.settings_dict["CONN_MAX_AGE"] == 0 and not connection.in_atomic_block:
-        connection.rls_tenant = None  # type: ignore[attr-defined]
         connection.close()
     else:
-        unscope(using)
+        _set(connection, *_UNSCOPED)
 
 
 class RowLevelSecurityMiddleware:

@@ -411,7 +411,7 @@ def test_a_staff_request_sends_nothing_for_the_scope(world):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.urls("tenants.tests.rls_urls")
-@pytest.mark.parametrize("failure", ["view", "inactive", "password_changed", "csrf"])
+@pytest.mark.parametrize("failure", ["view", "inactive", "password_changed", "csrf", "lost_answer"])
 def test_a_request_that_fails_after_scoping_leaks_no_scope_to_the_next(world, failure, monkeypatch):
     from tenants.tests import rls_urls
 
@@ -427,6 +427,14 @@ def test_a_request_that_fails_after_scoping_leaks_no_scope_to_the_next(world, fa
                 "get",
                 lambda self, request: (_ for _ in ()).throw(RuntimeError()),
             )
+            assert client.get("/test-rls/tables").status_code == 500
+            monkeypatch.undo()
+        elif failure == "lost_answer":
+            # The lookup scoped the session, then its answer never reached the books.
+            def lost(*args, **kwargs):
+                raise RuntimeError("the answer was lost")
+
+            monkeypatch.setattr(rls, "record_scope", lost)
             assert client.get("/test-rls/tables").status_code == 500
             monkeypatch.undo()
         elif failure == "csrf":
