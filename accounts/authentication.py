@@ -87,11 +87,16 @@ class CookieJWTAuthentication(JWTAuthentication):
         if not raw_token:
             return None
         validated = self.get_validated_token(raw_token)
+        # From here on the database shows this request its tenant's rows only:
+        # the lookup of the user scopes the connection in the same statement.
         user = self.get_user(validated)
-        if from_cookie and request.method not in SAFE_METHODS:
-            enforce_csrf(request)
-        # From here on the database shows this request its tenant's rows only.
-        rls.scope_for_actor(user, request)
+        try:
+            if from_cookie and request.method not in SAFE_METHODS:
+                enforce_csrf(request)
+        except exceptions.APIException:
+            rls.unscope()
+            raise
+        rls.scope_for_actor(user, request)  # the rule the lookup followed: no round trip
         return user, validated
 
     def get_validated_token(self, raw_token: bytes) -> Token:
@@ -118,12 +123,17 @@ class CookieJWTAuthentication(JWTAuthentication):
         except KeyError as exc:
             raise InvalidToken("Token contained no recognizable user identification.") from exc
         try:
-            user = user_with_tenant(user_id=UUID(str(user_id)))
+            user = user_with_tenant(user_id=UUID(str(user_id)), scope=True)
         except ValueError as exc:
             raise AuthenticationFailed("User not found.", code="user_not_found") from exc
         if user is None:
             raise AuthenticationFailed("User not found.", code="user_not_found")
-        if validated_token.get(api_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
-            raise AuthenticationFailed("The password has been changed.", code="password_changed")
-        ensure_can_sign_in(user)
+        try:
+            if validated_token.get(api_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
+                raise AuthenticationFailed("The password has been changed.", code="password_changed")
+            ensure_can_sign_in(user)
+        except exceptions.APIException:
+            # A refused request runs unscoped, like an anonymous one (the lookup scoped it).
+            rls.unscope()
+            raise
         return user

@@ -9,9 +9,11 @@ from uuid import UUID
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
-from django.db.models import Q
+from django.db.models import CharField, Q
+from django.db.models.expressions import RawSQL
 
 from accounts.models import User, UserQuerySet
+from tenants import rls
 from tenants.models import Tenant
 
 
@@ -66,27 +68,38 @@ def user_rows_in_tenant(*, tenant_id: UUID, user_ids: list[UUID]) -> tuple[list[
     return [found[uid] for uid in ordered if uid in found], [uid for uid in ordered if uid not in found]
 
 
-def user_with_tenant(*, user_id: UUID) -> User | None:
+def user_with_tenant(*, user_id: UUID, scope: bool = False) -> User | None:
     """The user behind a token, with its tenant: the one query every
     authenticated request makes.
 
     On PostgreSQL it is a prepared statement, compiled by the ORM once per
     process and planned by the server once per connection: building and
     planning the query cost more than running it. Elsewhere, the ORM.
+
+    With ``scope``, the same statement scopes the connection for the user it
+    finds, as ``tenants.rls.scope_for_actor`` would (row-level security is
+    PostgreSQL's: nothing to do elsewhere): the request's user and its scope in
+    one round trip. Finding nobody, it changes nothing.
     """
     if connection.vendor != "postgresql":
         return User.objects.select_related("tenant").filter(pk=user_id).first()
-    sql, user_fields, tenant_fields = _user_with_tenant_statement()
+    statement = _user_with_tenant_statement(scope)
     connection.ensure_connection()
+    if statement.scope:
+        rls.before_scoping_statement()
     wrapper = CursorDebugWrapper if connection.queries_logged else CursorWrapper
     with wrapper(_PreparedCursor(connection.connection), connection) as cursor:
-        cursor.execute(sql, [user_id])
+        cursor.execute(statement.sql, [user_id])
         row = cursor.fetchone()
     if row is None:
         return None
-    user = User.from_db(DEFAULT_DB_ALIAS, user_fields, row[: len(user_fields)])
+    if statement.scope:
+        rls.record_scope(*(row[i] for i in statement.scope))
+    user = User.from_db(DEFAULT_DB_ALIAS, statement.user_fields, [row[i] for i in statement.user_columns])
     if user.tenant_id is not None:
-        user.tenant = Tenant.from_db(DEFAULT_DB_ALIAS, tenant_fields, row[len(user_fields) :])
+        user.tenant = Tenant.from_db(
+            DEFAULT_DB_ALIAS, statement.tenant_fields, [row[i] for i in statement.tenant_columns]
+        )
     return user
 
 
@@ -98,15 +111,46 @@ class _PreparedCursor(psycopg.Cursor):
         return super().execute(query, params, prepare=True)
 
 
+class _UserStatement(NamedTuple):
+    sql: str
+    user_fields: list[str]
+    user_columns: list[int]
+    tenant_fields: list[str]
+    tenant_columns: list[int]
+    scope: tuple[int, int] | tuple[()]  # the columns of the bypass and tenant it set
+
+
 @cache
-def _user_with_tenant_statement() -> tuple[str, list[str], list[str]]:
-    """The ORM's own SQL for ``select_related("tenant").get(pk=...)``, and the
-    attribute names of its columns, user's first."""
-    compiler = (
-        User.objects.select_related("tenant").filter(pk=UUID(int=0)).query.get_compiler(DEFAULT_DB_ALIAS)
-    )
+def _user_with_tenant_statement(scope: bool) -> _UserStatement:
+    """The ORM's own SQL for ``select_related("tenant").get(pk=...)`` (plus the
+    scope's columns), and where each attribute's column is."""
+    queryset = User.objects.select_related("tenant").filter(pk=UUID(int=0))
+    if scope:
+        table = connection.ops.quote_name(User._meta.db_table)
+        bypass, tenant = rls.actor_scope_sql(
+            tenant=f"{table}.{connection.ops.quote_name('tenant_id')}",
+            platform_staff=f"{table}.{connection.ops.quote_name('is_staff')}",  # is_platform_staff
+        )
+        queryset = queryset.annotate(
+            _rls_bypass=RawSQL(bypass, (), output_field=CharField()),  # noqa: S611 (constant SQL)
+            _rls_tenant=RawSQL(tenant, (), output_field=CharField()),  # noqa: S611 (constant SQL)
+        )
+    compiler = queryset.query.get_compiler(DEFAULT_DB_ALIAS)
     sql, params = compiler.as_sql()
     assert len(params) == 1, "the statement takes the user id only"
-    columns = [expression.target.attname for expression, _, _ in compiler.select]
-    tenant_start = compiler.klass_info["related_klass_infos"][0]["select_fields"][0]
-    return sql, columns[:tenant_start], columns[tenant_start:]
+    attnames = [
+        expression.target.attname if hasattr(expression, "target") else ""
+        for expression, _, _ in compiler.select
+    ]
+    user_columns = list(compiler.klass_info["select_fields"])
+    tenant_columns = list(compiler.klass_info["related_klass_infos"][0]["select_fields"])
+    return _UserStatement(
+        sql=sql,
+        user_fields=[attnames[i] for i in user_columns],
+        user_columns=user_columns,
+        tenant_fields=[attnames[i] for i in tenant_columns],
+        tenant_columns=tenant_columns,
+        scope=(compiler.annotation_col_map["_rls_bypass"], compiler.annotation_col_map["_rls_tenant"])
+        if scope
+        else (),
+    )

@@ -18,10 +18,19 @@ option of the connection, see ``settings.DATABASES``): migrations, management
 commands, the sync worker, the console of platform staff and anonymous
 requests (sign-in, refresh, invitation links: lookups by a secret, across
 tenants by nature) run as before. A tenant user's request is scoped as soon as
-its user is known (``accounts.authentication``) and unscoped when it ends
-(:class:`RowLevelSecurityMiddleware`, and the pool's reset of a returned
-connection): the settings are per connection, and a pooled connection serves
-many requests.
+its user is known, by the statement that loads the user
+(``accounts.authentication``, :func:`actor_scope_sql`), and unscoped when it
+ends (:class:`RowLevelSecurityMiddleware`): the settings are per connection,
+and a pooled connection serves many requests.
+
+What each round trip costs: the scope rides on the authentication's own
+statement; at the end of a request a connection that does not outlive it
+(pooled, or ``CONN_MAX_AGE`` 0) goes back at once and the pool's reset
+unscopes it, or the session ends; only a persistent connection is unscoped by
+a statement of its own. The reset skips its statement when this module knows
+the session is unscoped already (a mark on the driver's connection), so
+anonymous and staff requests send nothing for the scope at all. Scope a
+session only through this module, or the mark cannot know.
 
 Why session settings and not ``SET LOCAL``: requests do not run in one
 transaction (the sign-in counter and the audit of a refused action must
@@ -41,6 +50,7 @@ from contextlib import contextmanager
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from django.core.checks import CheckMessage, Tags, register
 from django.core.checks import Warning as CheckWarning
 from django.db import connections, migrations
@@ -77,6 +87,9 @@ POLICY_NAME = "tenant_isolation"
 
 _SCOPE_SQL = f"SELECT set_config('{BYPASS_SETTING}', %s, false), set_config('{TENANT_SETTING}', %s, false)"
 _UNSCOPED = ("on", "")
+# On the driver's connection (it is what the pool holds): True when its session
+# may be scoped, False when it is known not to be; absent, nobody knows.
+_SCOPED_MARK = "_app_rls_scoped"
 
 
 def tenant_policy(table: str, condition: str, *, also_writes: str = "") -> migrations.RunPython:
@@ -121,8 +134,19 @@ def _set(connection: BaseDatabaseWrapper, bypass: str, tenant: str) -> None:
     # On the driver's connection, like the time zone and role Django gives a
     # connection: it is the session's state, not a query of the request.
     connection.ensure_connection()
-    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+    raw = connection.connection
+    if (bypass, tenant) != _UNSCOPED:
+        setattr(raw, _SCOPED_MARK, True)  # before: a statement that fails half-way may have scoped it
+    with connection.wrap_database_errors, raw.cursor() as cursor:
         cursor.execute(_SCOPE_SQL, (bypass, tenant))
+    if (bypass, tenant) == _UNSCOPED:
+        _mark_unscoped(raw)
+
+
+def _mark_unscoped(raw: Any) -> None:
+    # Only outside a transaction: a rollback would bring back a scope set before it.
+    if raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+        setattr(raw, _SCOPED_MARK, False)
 
 
 def scope_to_tenant(tenant_id: UUID | None, using: str = "default") -> None:
@@ -152,11 +176,58 @@ def unscope(using: str = "default") -> None:
 
 def scope_for_actor(actor: Any, request: Any = None) -> None:
     """What a request of ``actor`` may see: its tenant's rows; platform staff
-    every tenant's, which is recorded in the log once per request."""
+    every tenant's, which is recorded in the log once per request.
+
+    No round trip when the connection is scoped so already: the lookup of the
+    request's user scopes it in its own statement (:func:`actor_scope_sql`),
+    and this is the rule that statement follows, checked here at no cost."""
+    connection = connections["default"]
     if actor.is_platform_staff:
         _log_bypass(actor, request)
+        wanted = None
+    else:
+        wanted = "" if actor.tenant_id is None else str(actor.tenant_id)
+    if not _enforced(connection) or getattr(connection, "rls_tenant", None) == wanted:
         return
-    scope_to_tenant(actor.tenant_id)
+    if wanted is None:
+        unscope()
+    else:
+        scope_to_tenant(actor.tenant_id)
+
+
+def actor_scope_sql(*, tenant: str, platform_staff: str) -> tuple[str, str]:
+    """Two columns for the statement that loads a request's user: evaluated for
+    the row it finds, they scope the session as :func:`scope_for_actor` does
+    (``tenant`` and ``platform_staff`` are the SQL of the row's tenant id and of
+    its staff flag), so the lookup and the scope are one round trip. The row is
+    read before they run, while the connection still has the bypass: the lookup
+    sees every tenant, and finding nobody changes nothing. Call
+    :func:`before_scoping_statement` before running it, and pass what the
+    columns return to :func:`record_scope`."""
+    return (
+        f"set_config('{BYPASS_SETTING}', CASE WHEN {platform_staff} THEN 'on' ELSE 'off' END, false)",
+        f"set_config('{TENANT_SETTING}', CASE WHEN {platform_staff} THEN '' "
+        f"ELSE coalesce(({tenant})::text, '') END, false)",
+    )
+
+
+def before_scoping_statement(using: str = "default") -> None:
+    """The session may be scoped from here on, whatever becomes of the
+    statement's answer: the pool's reset will not take it for unscoped."""
+    connection = connections[using]
+    connection.ensure_connection()
+    setattr(connection.connection, _SCOPED_MARK, True)
+
+
+def record_scope(bypass: str, tenant: str, using: str = "default") -> None:
+    """Keep the books in step with a statement that scoped the session itself
+    (:func:`actor_scope_sql`): ``bypass`` and ``tenant`` are what it set."""
+    connection = connections[using]
+    connection.rls_tenant = None if bypass == "on" else tenant  # type: ignore[attr-defined]
+    if (bypass, tenant) == _UNSCOPED:
+        _mark_unscoped(connection.connection)
+    else:
+        setattr(connection.connection, _SCOPED_MARK, True)
 
 
 @contextmanager
@@ -206,15 +277,42 @@ def _rescope_new_connection(sender: Any, connection: BaseDatabaseWrapper, **kwar
 
 def reset_pooled_connection(connection: Any) -> None:
     """The pool's ``reset``: a connection coming back to the pool is unscoped
-    whatever its request did (the middleware has normally done it already)."""
+    whatever its request did. Nothing to send for one this module knows is
+    unscoped (never scoped since its last reset: anonymous and staff requests,
+    the worker); the pool has rolled back any transaction before this runs."""
+    if getattr(connection, _SCOPED_MARK, None) is False:
+        return
     connection.execute(_SCOPE_SQL, _UNSCOPED)
     if not connection.autocommit:
         connection.commit()
+    setattr(connection, _SCOPED_MARK, False)
+
+
+def end_request_scope(using: str = "default") -> None:
+    """How a request's scope ends. A connection that does not outlive the
+    request (pooled, or ``CONN_MAX_AGE`` 0) goes back now rather than at
+    ``request_finished``: the pool's reset unscopes it off the request's
+    thread (or the session ends with it), so no statement of its own is sent.
+    A persistent connection, or one inside a transaction (a test's), is
+    unscoped where it stands. The mark counts as much as the books: a session
+    a statement may have scoped behind their back ends unscoped too."""
+    connection = connections[using]
+    raw = connection.connection
+    if getattr(connection, "rls_tenant", None) is None and getattr(raw, _SCOPED_MARK, None) is not True:
+        return
+    connection.rls_tenant = None  # type: ignore[attr-defined]
+    if raw is None:
+        return
+    if connection.settings_dict["CONN_MAX_AGE"] == 0 and not connection.in_atomic_block:
+        connection.close()
+    else:
+        _set(connection, *_UNSCOPED)
 
 
 class RowLevelSecurityMiddleware:
-    """Unscope the connection when a request ends, and record a session-
-    authenticated staff request (the console) as a bypass."""
+    """End the request's scope of the connection when the request ends (see
+    :func:`end_request_scope`), and record a session-authenticated staff
+    request (the console) as a bypass."""
 
     def __init__(self, get_response: Any) -> None:
         self.get_response = get_response
@@ -223,16 +321,17 @@ class RowLevelSecurityMiddleware:
         try:
             response = self.get_response(request)
         except BaseException:
-            unscope()
+            end_request_scope()
             raise
         # Only a user the request has loaded already: no lookup for the log.
         user = loaded_user(request)
         if user is not None and getattr(user, "is_platform_staff", False):
             _log_bypass(user, request)
         if response.streaming:
-            response._resource_closers.append(unscope)
+            # Its content is read (and may query) after this returns.
+            response._resource_closers.append(end_request_scope)
         else:
-            unscope()
+            end_request_scope()
         return response
 
 

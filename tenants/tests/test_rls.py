@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import psycopg
@@ -17,10 +20,18 @@ import pytest
 from django.apps import apps
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
+from django.http import StreamingHttpResponse
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from psycopg_pool import ConnectionPool
+from rest_framework.request import Request
+from rest_framework.test import APIClient, APIRequestFactory
+from rest_framework_simplejwt.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.authentication import CookieJWTAuthentication
 from accounts.models import User
+from accounts.tests.factories import PASSWORD
 from audit.models import AuditEvent
 from channels_app.models import Channel, Membership
 from channels_app.tests.factories import ChannelFactory
@@ -313,3 +324,188 @@ def test_the_deploy_check_warns_about_a_role_that_skips_the_policies(db):
         # Until the test's transaction ends: the session as its (superuser) login role.
         cursor.execute(f"SET LOCAL ROLE {connection.ops.quote_name(login)}")
     assert [message.id for message in rls.rls_enforced_check(None, databases=["default"])] == ["tenants.W001"]
+
+
+@contextmanager
+def _one_connection_pool() -> Iterator[ConnectionPool]:
+    """Django's pool, swapped for one of a single connection: every checkout is
+    the connection the previous request gave back, reset by the real reset."""
+    options = settings.DATABASES["default"]["OPTIONS"]
+    if "pool" not in options:
+        pytest.skip("the database pool is off (DATABASE_POOL=0)")
+    connection.close()
+    pools = connection._connection_pools  # type: ignore[attr-defined]
+    saved = pools["default"]
+    pool = ConnectionPool(
+        kwargs={**connection.get_connection_params(), "autocommit": True},
+        min_size=1,
+        max_size=1,
+        reset=options["pool"]["reset"],
+        configure=connection._configure_connection,  # type: ignore[attr-defined]
+        open=True,
+    )
+    pools["default"] = pool
+    try:
+        yield pool
+    finally:
+        connection.close()
+        pools["default"] = saved
+        pool.close()
+
+
+def _session_scope(conn: psycopg.Connection) -> tuple[str, str]:
+    row = conn.execute(
+        "SELECT current_setting('app.bypass_rls'), current_setting('app.tenant_id')"
+    ).fetchone()
+    assert row is not None
+    return row
+
+
+@contextmanager
+def _round_trips(pool: ConnectionPool) -> Iterator[list[int]]:
+    """Count the round trips to the server on the pool's connection (the
+    driver's, libpq's trace: each ends with the server's ReadyForQuery), the
+    reset of the connection given back to the pool included."""
+    connection.ensure_connection()
+    raw = connection.connection
+    counted: list[int] = []
+    with tempfile.TemporaryFile() as trace:
+        raw.pgconn.trace(trace.fileno())
+        raw.pgconn.set_trace_flags(psycopg.pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            yield counted
+            connection.close()
+            # The only connection: this waits until the reset has given it back.
+            returned = pool.getconn()
+            assert returned is raw
+        finally:
+            raw.pgconn.untrace()
+        pool.putconn(returned)
+        trace.seek(0)
+        counted.append(sum(1 for line in trace.read().decode().splitlines() if "\tReadyForQuery" in line))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tenant_request_scopes_in_its_authentication_and_unscopes_in_the_reset(world):
+    with _one_connection_pool() as pool:
+        client = bearer_client(world.member)
+        assert client.get("/api/auth/me").status_code == 200  # prepares the lookup on this connection
+        with _round_trips(pool) as trips, CaptureQueriesContext(connection) as queries:
+            assert client.get("/api/auth/me").status_code == 200
+        # The lookup that scopes the session, and the pool's reset: nothing else.
+        assert len(queries) == 1
+        assert trips == [2]
+        with pool.connection() as conn:
+            assert _session_scope(conn) == ("on", "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_staff_request_sends_nothing_for_the_scope(world):
+    with _one_connection_pool() as pool:
+        client = bearer_client(world.staff)
+        assert client.get("/api/auth/me").status_code == 200
+        with _round_trips(pool) as trips:
+            assert client.get("/api/auth/me").status_code == 200
+        assert trips == [1]  # the lookup only: the reset knows the session is unscoped
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.urls("tenants.tests.rls_urls")
+@pytest.mark.parametrize("failure", ["view", "inactive", "password_changed", "csrf", "lost_answer"])
+def test_a_request_that_fails_after_scoping_leaks_no_scope_to_the_next(world, failure, monkeypatch):
+    from tenants.tests import rls_urls
+
+    with _one_connection_pool() as pool:
+        client = bearer_client(world.member)
+        client.raise_request_exception = False
+        connection.close()  # the pool's one connection, which the token's issue checked out
+        with pool.connection() as conn:
+            backend = conn.info.backend_pid
+        if failure == "view":
+            monkeypatch.setattr(
+                rls_urls.UnscopedTablesView,
+                "get",
+                lambda self, request: (_ for _ in ()).throw(RuntimeError()),
+            )
+            assert client.get("/test-rls/tables").status_code == 500
+            monkeypatch.undo()
+        elif failure == "lost_answer":
+            # The lookup scoped the session, then its answer never reached the books.
+            def lost(*args, **kwargs):
+                raise RuntimeError("the answer was lost")
+
+            monkeypatch.setattr(rls, "record_scope", lost)
+            assert client.get("/test-rls/tables").status_code == 500
+            monkeypatch.undo()
+        elif failure == "csrf":
+            cookie_client = APIClient(enforce_csrf_checks=True)
+            cookie_client.cookies[settings.JWT_COOKIE["ACCESS_NAME"]] = str(
+                RefreshToken.for_user(world.member).access_token
+            )
+            assert cookie_client.post("/test-rls/tables", {"channel": "x"}, format="json").status_code == 403
+        else:
+            if failure == "inactive":
+                User.objects.filter(pk=world.member.pk).update(is_active=False)
+            else:
+                User.objects.filter(pk=world.member.pk).update(password="changed")
+            connection.close()
+            assert client.get("/test-rls/tables").status_code == 401
+        assert rls.scoped_tenant() is None
+        # Signing in is anonymous: the lookup by email must see every tenant.
+        login = APIClient().post(
+            "/api/auth/login", {"email": world.outsider.email, "password": PASSWORD}, format="json"
+        )
+        assert login.status_code == 200, login.content
+        connection.close()  # what request_finished does outside the test client
+        with pool.connection() as conn:
+            assert conn.info.backend_pid == backend
+            assert _session_scope(conn) == ("on", "")
+        assert bearer_client(world.outsider).get("/test-rls/tables").json()["user"] == [
+            str(world.tenant_b.pk)
+        ]
+
+
+@pytest.mark.parametrize("who", ["member", "outsider", "staff"])
+def test_the_lookup_keeps_the_books_as_the_session_is(world, who):
+    user = getattr(world, who)
+    request = APIRequestFactory().get(
+        "/", HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}"
+    )
+    try:
+        authenticated, _ = CookieJWTAuthentication().authenticate(Request(request))
+        assert authenticated == user
+        expected = None if user.is_platform_staff else str(user.tenant_id)
+        assert rls.scoped_tenant() == expected
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('app.bypass_rls'), current_setting('app.tenant_id')")
+            assert cursor.fetchone() == (("on", "") if expected is None else ("off", expected))
+    finally:
+        rls.unscope()
+
+
+def test_a_refused_token_leaves_the_connection_unscoped(world):
+    token = RefreshToken.for_user(world.member).access_token
+    User.objects.filter(pk=world.member.pk).update(is_active=False)
+    request = APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {token}")
+    with pytest.raises(AuthenticationFailed):
+        CookieJWTAuthentication().authenticate(Request(request))
+    assert rls.scoped_tenant() is None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('app.bypass_rls'), current_setting('app.tenant_id')")
+        assert cursor.fetchone() == ("on", "")
+
+
+@pytest.mark.urls("tenants.tests.rls_urls")
+def test_a_streaming_response_is_read_scoped_and_unscoped_when_closed(world, monkeypatch):
+    from tenants.tests import rls_urls
+
+    def streamed(self, request):
+        return StreamingHttpResponse(str(pk) for pk in Tenant.objects.values_list("pk", flat=True))
+
+    monkeypatch.setattr(rls_urls.UnscopedTablesView, "get", streamed)
+    response = bearer_client(world.member).get("/test-rls/tables")
+    assert rls.scoped_tenant() == str(world.tenant_a.pk)  # its content is not read yet
+    # The test client closes the response when its content is read to the end.
+    assert b"".join(response.streaming_content) == str(world.tenant_a.pk).encode()
+    assert rls.scoped_tenant() is None
+    assert Tenant.objects.count() == 2
