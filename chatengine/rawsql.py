@@ -19,6 +19,7 @@ from chatengine.models import (
     Connection,
     Member,
     Message,
+    StorableValues,
     UserBlock,
     UserMute,
     Watch,
@@ -78,3 +79,22 @@ def placeholders(values: list[Any]) -> str:
 def db_time(value: datetime) -> Any:
     """A datetime as the ORM sends it to this database."""
     return connection.ops.adapt_datetimefield_value(value)
+
+
+def insert_statement(instance: StorableValues) -> tuple[str, list[Any]]:
+    """The INSERT of ``instance`` and its parameters, as ``save(force_insert=True)``
+    builds them: its values checked as storable, each field's ``pre_save`` and
+    database preparation applied (its primary key already set)."""
+    instance.check_storable()
+    meta = instance._meta
+    fields = meta.concrete_fields
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
+    return f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders(values)})", values  # noqa: S608
+
+
+def inserted(instance: Model) -> None:
+    """``instance`` is now a row of the database, as after ``save()``."""
+    instance._state.adding = False
+    instance._state.db = connection.alias

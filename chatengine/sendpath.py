@@ -31,7 +31,7 @@ from chatengine.models import (
     Member,
     StorableValues,
 )
-from chatengine.rawsql import Rows, db_time, placeholders, tables
+from chatengine.rawsql import Rows, db_time, insert_statement, inserted, placeholders, tables
 
 
 @cache
@@ -110,20 +110,12 @@ def user_get(user_id: str) -> ChatUser | None:
 
 def insert(instance: StorableValues) -> None:
     """INSERT ``instance`` (its primary key already set) as ``save(force_insert=True)``
-    would: its values checked as storable, each field's ``pre_save`` and
-    database preparation applied, and no signals (the engine's models have no
-    receivers on save). A duplicate key raises ``IntegrityError``."""
-    instance.check_storable()
-    meta = instance._meta
-    fields = meta.concrete_fields
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    values = [field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields]
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders(values)})"  # noqa: S608
+    would, without signals (the engine's models have no receivers on save).
+    A duplicate key raises ``IntegrityError``."""
+    sql, values = insert_statement(instance)
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
-    instance._state.adding = False
-    instance._state.db = connection.alias
+    inserted(instance)
 
 
 def channel_after_new(channel_id: str, at: datetime) -> None:

@@ -25,13 +25,12 @@ from django.utils import timezone
 from chatengine.models import (
     CONNECTION_STALE_AFTER,
     CONVERSATION_MEMBERS,
-    Channel,
     ChatUser,
     Connection,
     Member,
     Message,
 )
-from chatengine.rawsql import Rows, db_time, placeholders, tables
+from chatengine.rawsql import Rows, db_time, insert_statement, inserted, placeholders, tables
 
 
 class _Named(Rows):
@@ -56,8 +55,6 @@ def _rows() -> dict[str, _Named]:
         "member": _Named(Member, "mb"),
         "user": _Named(ChatUser, "u"),
         "conn": _Named(Connection, "c"),
-        "channel": _Named(Channel, "ch"),
-        "creator": _Named(ChatUser, "cu"),
     }
 
 
@@ -72,25 +69,6 @@ def _online(user_column: str) -> str:
         f"EXISTS (SELECT 1 FROM {tables()['conn']} c"  # noqa: S608
         f" WHERE c.user_id = {user_column} AND c.last_seen >= %s)"
     )
-
-
-def channel_with_creator(cid: str) -> Channel | None:
-    """The channel ``cid`` with its creator (``select_related("created_by")``)."""
-    t, rows = tables(), _rows()
-    channel, creator = rows["channel"], rows["creator"]
-    sql = (  # (names from the models; every value a parameter)
-        f"SELECT {channel.sql}, {creator.sql} FROM {t['channel']} ch"  # noqa: S608
-        f" LEFT JOIN {t['user']} cu ON cu.id = ch.created_by_id WHERE ch.cid = %s"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [cid])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    found = channel.load(row[: channel.width])
-    creator_values = row[channel.width :]
-    found.created_by = None if creator_values[0] is None else creator.load(creator_values)
-    return found
 
 
 def viewer_memberships(viewer: ChatUser, cids: list[str]) -> dict[str, Member]:
@@ -294,31 +272,14 @@ def presence_audience(user_id: str) -> list[str]:
         return sorted(row[0] for row in cursor.fetchall())
 
 
-def user_get(user_id: str) -> ChatUser | None:
-    """The user ``user_id``: every client call reads its caller first."""
-    user = _rows()["user"]
-    sql = f"SELECT {user.sql} FROM {tables()['user']} u WHERE u.id = %s"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [user_id])
-        row = cursor.fetchone()
-    return None if row is None else user.load(row)
-
-
 def connection_insert(found: Connection, *, last_active: datetime) -> None:
     """Register the socket ``found`` (its values checked as a save checks
     them) and set its user's ``last_active``: the two writes of a handshake,
     in one round trip on PostgreSQL (a statement that writes through a CTE)
     and two on SQLite."""
-    found.check_storable()
     t = tables()
     found.created_at = found.created_at or timezone.now()
-    meta = Connection._meta
-    quote = connection.ops.quote_name
-    columns = [quote(field.column) for field in meta.concrete_fields]
-    values = [
-        field.get_db_prep_save(getattr(found, field.attname), connection) for field in meta.concrete_fields
-    ]
-    insert = f"INSERT INTO {t['conn']} ({', '.join(columns)}) VALUES ({placeholders(values)})"  # noqa: S608
+    insert, values = insert_statement(found)
     touch = f"UPDATE {t['user']} SET last_active = %s WHERE id = %s"  # noqa: S608
     touch_params = [db_time(last_active), found.user_id]
     with connection.cursor() as cursor:
@@ -328,5 +289,4 @@ def connection_insert(found: Connection, *, last_active: datetime) -> None:
         else:
             cursor.execute(touch, touch_params)
             cursor.execute(insert, values)
-    found._state.adding = False
-    found._state.db = connection.alias
+    inserted(found)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatengine import selectors, watchpath
+from chatengine import selectors, sendpath
 from chatengine.api import messages as message_views
 from chatengine.api.http import Call, object_field
 from chatengine.errors import Code, StreamError, input_error, not_allowed
@@ -77,7 +77,7 @@ def channel_query(call: Call, channel_type: str, channel_id: str | None = None) 
         entries = member_services.parse_member_entries(data["members"], field="data.members")
         channel_id = channel_services.distinct_channel_id([uid for uid, _ in entries])
     cid = f"{channel_type}:{channel_id}" if channel_id else None
-    channel = watchpath.channel_with_creator(cid) if cid else None
+    channel = sendpath.channel_get(cid) if cid else None
     if channel is not None and not selectors.team_sees(call.caller, channel):
         # Another team's channel answers as a missing one this caller may not
         # create: the refusal must not tell which ids other teams use.

@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from chatengine import events, watchpath
+from chatengine import events, sendpath
 from chatengine.errors import Code, StreamError, input_error
 from chatengine.filters import parse_date
 from chatengine.models import ID_MAX_LENGTH, TEAM_MAX_LENGTH, ChatUser, DeletedUser, Member, UserTeam, Watch
@@ -300,7 +300,7 @@ def user_for_client(*, user_id: str, multi_tenant: bool, name: str = "", image: 
     that it takes no write lock (SQLite's transactions here are IMMEDIATE).
     """
     validate_user_id(user_id)
-    user = watchpath.user_get(user_id)
+    user = sendpath.user_get(user_id)
     if user is not None:
         return user
     if DeletedUser.objects.filter(id=user_id).exists():
