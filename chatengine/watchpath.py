@@ -5,7 +5,8 @@ handshake, and each watch reads the channel, the viewer's membership, the
 channel's watchers, its newest messages and pins and a page of its members.
 As ORM querysets (window functions, ``Exists`` annotations, two-level
 ``select_related``) those reads cost several times more to build and compile
-than to run. As in ``chatengine.sendpath``: the SQL is the same on PostgreSQL
+than to run. So do the handshake's user with its summary, its two writes and
+who hears that it came online. As in ``chatengine.sendpath``: the SQL is the same on PostgreSQL
 and SQLite, values travel as parameters, rows come back through the fields'
 own converters (``Rows``), and table and column names come from the models.
 """
@@ -290,3 +291,48 @@ def connection_insert(found: Connection, *, last_active: datetime) -> None:
             cursor.execute(touch, touch_params)
             cursor.execute(insert, values)
     inserted(found)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a handshake's ``me`` and presence need beyond the user's row."""
+
+    online: bool
+    total_unread: int
+    unread_channels: int
+    has_user_mutes: bool
+    has_channel_mutes: bool
+    has_blocks: bool
+
+
+def user_with_summary(user_id: str) -> tuple[ChatUser, Summary] | None:
+    """The user ``user_id`` with its :class:`Summary`, in one statement: whether
+    it has a live socket, its unread totals over its memberships, and whether
+    it has mutes in force and blocks of users not deleted."""
+    t, user = tables(), _rows()["user"]
+    now = db_time(timezone.now())
+    in_force = "(x.expires IS NULL OR x.expires > %s)"
+    sql = (  # (names from the models; every value a parameter)
+        f"SELECT {user.sql}, {_online('u.id')},"  # noqa: S608
+        f" COALESCE((SELECT SUM(o.unread_messages) FROM {t['member']} o WHERE o.user_id = u.id), 0),"
+        f" (SELECT COUNT(*) FROM {t['member']} o WHERE o.user_id = u.id AND o.unread_messages > 0),"
+        f" EXISTS (SELECT 1 FROM {t['umute']} x WHERE x.user_id = u.id AND {in_force}),"
+        f" EXISTS (SELECT 1 FROM {t['cmute']} x WHERE x.user_id = u.id AND {in_force}),"
+        f" EXISTS (SELECT 1 FROM {t['block']} k JOIN {t['user']} b ON b.id = k.target_id"
+        " WHERE k.user_id = u.id AND b.deleted_at IS NULL)"
+        f" FROM {t['user']} u WHERE u.id = %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_live_since(), now, now, user_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    online, total, channels, user_mutes, channel_mutes, blocks = row[user.width :]
+    return user.load(row[: user.width]), Summary(
+        online=bool(online),
+        total_unread=int(total),
+        unread_channels=int(channels),
+        has_user_mutes=bool(user_mutes),
+        has_channel_mutes=bool(channel_mutes),
+        has_blocks=bool(blocks),
+    )

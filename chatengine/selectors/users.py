@@ -6,22 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import QuerySet
 
-from chatengine import permissions, sendpath
+from chatengine import permissions, sendpath, watchpath
 from chatengine.auth import Caller
 from chatengine.errors import input_error, not_found
 from chatengine.filters import SORTABLE_USER_FIELDS, USER_SCHEMA, Context, compile_filter, parse_sort
 from chatengine.models import (
     CONVERSATION_MEMBERS,
     Channel,
-    ChannelMute,
     ChatUser,
-    Connection,
     Member,
     UserBlock,
-    UserMute,
 )
 from chatengine.selectors.access import Access
 from chatengine.selectors.paging import MAX_OFFSET, bounded_int
@@ -43,37 +39,17 @@ class UserSummary:
 def user_with_summary(user_id: str) -> tuple[ChatUser, UserSummary] | None:
     """The user ``user_id`` (already validated) and its :class:`UserSummary`,
     in one query; ``None`` if there is no such user."""
-    user = OuterRef("pk")
-    own = Member.objects.filter(user_id=user).values("user_id")
-    row = (
-        ChatUser.objects.filter(id=user_id)
-        .annotate(
-            summary_online=Exists(Connection.objects.live().filter(user_id=user)),
-            summary_total=Coalesce(
-                Subquery(own.annotate(n=Sum("unread_messages")).values("n"), output_field=IntegerField()), 0
-            ),
-            summary_channels=Coalesce(
-                Subquery(
-                    own.filter(unread_messages__gt=0).annotate(n=Count("id")).values("n"),
-                    output_field=IntegerField(),
-                ),
-                0,
-            ),
-            summary_user_mutes=Exists(UserMute.objects.active().filter(user_id=user)),
-            summary_channel_mutes=Exists(ChannelMute.objects.active().filter(user_id=user)),
-            summary_blocks=Exists(UserBlock.objects.filter(user_id=user, target__deleted_at__isnull=True)),
-        )
-        .first()
-    )
-    if row is None:
+    found = watchpath.user_with_summary(user_id)
+    if found is None:
         return None
-    total = row.summary_total
-    return row, UserSummary(
-        online=row.summary_online,
-        unread={"total_unread_count": total, "unread_count": total, "unread_channels": row.summary_channels},
-        has_user_mutes=row.summary_user_mutes,
-        has_channel_mutes=row.summary_channel_mutes,
-        has_blocks=row.summary_blocks,
+    user, summary = found
+    total, channels = summary.total_unread, summary.unread_channels
+    return user, UserSummary(
+        online=summary.online,
+        unread={"total_unread_count": total, "unread_count": total, "unread_channels": channels},
+        has_user_mutes=summary.has_user_mutes,
+        has_channel_mutes=summary.has_channel_mutes,
+        has_blocks=summary.has_blocks,
     )
 
 
