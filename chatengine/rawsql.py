@@ -98,3 +98,13 @@ def inserted(instance: Model) -> None:
     """``instance`` is now a row of the database, as after ``save()``."""
     instance._state.adding = False
     instance._state.db = connection.alias
+
+
+def unread_totals(user_column: str) -> str:
+    """Two columns for the user of ``user_column``: its unread messages over all
+    its memberships, and how many of its channels have some."""
+    member = tables()["member"]
+    return (  # (names from the models and the caller's SQL, never a value)
+        f"COALESCE((SELECT SUM(o.unread_messages) FROM {member} o WHERE o.user_id = {user_column}), 0),"  # noqa: S608
+        f" (SELECT COUNT(*) FROM {member} o WHERE o.user_id = {user_column} AND o.unread_messages > 0)"
+    )

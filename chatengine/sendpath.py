@@ -31,7 +31,7 @@ from chatengine.models import (
     Member,
     StorableValues,
 )
-from chatengine.rawsql import Rows, db_time, insert_statement, inserted, placeholders, tables
+from chatengine.rawsql import Rows, db_time, insert_statement, inserted, placeholders, tables, unread_totals
 
 
 @cache
@@ -149,8 +149,7 @@ def audience(channel_id: str) -> list[AudienceRow]:
     watches = _live_watches_of_channel()
     sql = (  # (names from the models; every value a parameter)
         "SELECT m.user_id,"  # noqa: S608
-        f" COALESCE((SELECT SUM(o.unread_messages) FROM {t['member']} o WHERE o.user_id = m.user_id), 0),"
-        f" (SELECT COUNT(*) FROM {t['member']} o WHERE o.user_id = m.user_id AND o.unread_messages > 0),"
+        f" {unread_totals('m.user_id')},"
         f" EXISTS (SELECT 1 {watches} AND c.user_id = m.user_id),"
         f" (SELECT COUNT(DISTINCT c.user_id) {watches})"
         f" FROM {t['member']} m WHERE m.channel_id = %s"

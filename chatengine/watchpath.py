@@ -31,7 +31,7 @@ from chatengine.models import (
     Member,
     Message,
 )
-from chatengine.rawsql import Rows, db_time, insert_statement, inserted, placeholders, tables
+from chatengine.rawsql import Rows, db_time, insert_statement, inserted, placeholders, tables, unread_totals
 
 
 class _Named(Rows):
@@ -314,8 +314,7 @@ def user_with_summary(user_id: str) -> tuple[ChatUser, Summary] | None:
     in_force = "(x.expires IS NULL OR x.expires > %s)"
     sql = (  # (names from the models; every value a parameter)
         f"SELECT {user.sql}, {_online('u.id')},"  # noqa: S608
-        f" COALESCE((SELECT SUM(o.unread_messages) FROM {t['member']} o WHERE o.user_id = u.id), 0),"
-        f" (SELECT COUNT(*) FROM {t['member']} o WHERE o.user_id = u.id AND o.unread_messages > 0),"
+        f" {unread_totals('u.id')},"
         f" EXISTS (SELECT 1 FROM {t['umute']} x WHERE x.user_id = u.id AND {in_force}),"
         f" EXISTS (SELECT 1 FROM {t['cmute']} x WHERE x.user_id = u.id AND {in_force}),"
         f" EXISTS (SELECT 1 FROM {t['block']} k JOIN {t['user']} b ON b.id = k.target_id"
