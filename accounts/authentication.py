@@ -87,13 +87,15 @@ class CookieJWTAuthentication(JWTAuthentication):
         if not raw_token:
             return None
         validated = self.get_validated_token(raw_token)
-        # From here on the database shows this request its tenant's rows only:
-        # the lookup of the user scopes the connection in the same statement.
-        user = self.get_user(validated)
         try:
+            # From here on the database shows this request its tenant's rows
+            # only: the lookup of the user scopes the connection in the same
+            # statement.
+            user = self.get_user(validated)
             if from_cookie and request.method not in SAFE_METHODS:
                 enforce_csrf(request)
         except exceptions.APIException:
+            # A refused request runs unscoped, like an anonymous one.
             rls.unscope()
             raise
         rls.scope_for_actor(user, request)  # the rule the lookup followed: no round trip
@@ -128,12 +130,7 @@ class CookieJWTAuthentication(JWTAuthentication):
             raise AuthenticationFailed("User not found.", code="user_not_found") from exc
         if user is None:
             raise AuthenticationFailed("User not found.", code="user_not_found")
-        try:
-            if validated_token.get(api_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
-                raise AuthenticationFailed("The password has been changed.", code="password_changed")
-            ensure_can_sign_in(user)
-        except exceptions.APIException:
-            # A refused request runs unscoped, like an anonymous one (the lookup scoped it).
-            rls.unscope()
-            raise
+        if validated_token.get(api_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password):
+            raise AuthenticationFailed("The password has been changed.", code="password_changed")
+        ensure_can_sign_in(user)
         return user

@@ -143,13 +143,11 @@ def channel_watchers(
     """Who watches each of ``channels`` from a live socket (``watchpath.Watchers``:
     how many users, the first ``limit`` of them, and whether the user of
     ``connection`` watches from another socket too), in one query."""
-    if connection is None:
-        return watchpath.channel_watchers([channel.cid for channel in channels], limit=limit)
     return watchpath.channel_watchers(
         [channel.cid for channel in channels],
         limit=limit,
-        connection_id=connection.id,
-        user_id=connection.user_id,
+        connection_id=connection.id if connection else "",
+        user_id=connection.user_id if connection else "",
     )
 
 
