@@ -82,17 +82,24 @@ BUSY_MESSAGE = "Too many requests, check response headers for more information."
 BUSY_RETRY_AFTER = 1
 
 
+# PostgreSQL's deadlock_detected and serialization_failure: it aborted the
+# statement (and its transaction) to let concurrent writers through.
+CONFLICT_SQLSTATES = frozenset({"40P01", "40001"})
+
+
 def database_busy(exc: BaseException) -> StreamError | None:
     """Stream's 429 when ``exc`` says the database is saturated rather than broken:
-    no pooled connection came free in time (PostgreSQL), or a write waited out
-    its lock (SQLite). The client retries; nothing was written."""
+    no pooled connection came free in time (PostgreSQL), a write waited out
+    its lock (SQLite), or concurrent writes conflicted and this one was
+    aborted (PostgreSQL). The client retries; nothing was written."""
     from django.db import OperationalError
 
     if not isinstance(exc, OperationalError):
         return None
     cause = exc.__cause__
     pool_timeout = type(cause).__name__ == "PoolTimeout" and type(cause).__module__.startswith("psycopg_pool")
-    if pool_timeout or "database is locked" in str(exc):
+    conflict = getattr(cause, "sqlstate", None) in CONFLICT_SQLSTATES
+    if pool_timeout or conflict or "database is locked" in str(exc):
         return StreamError(Code.RATE_LIMITED, BUSY_MESSAGE)
     return None
 

@@ -100,11 +100,15 @@ def inserted(instance: Model) -> None:
     instance._state.db = connection.alias
 
 
-def unread_totals(user_column: str) -> str:
+def unread_totals(user_column: str, *, except_channel: str | None = None) -> str:
     """Two columns for the user of ``user_column``: its unread messages over all
-    its memberships, and how many of its channels have some."""
+    its memberships (but the one in the channel of ``except_channel``, when
+    given), and how many of those channels have some."""
     member = tables()["member"]
+    where = f"o.user_id = {user_column}"
+    if except_channel is not None:
+        where += f" AND o.channel_id <> {except_channel}"
     return (  # (names from the models and the caller's SQL, never a value)
-        f"COALESCE((SELECT SUM(o.unread_messages) FROM {member} o WHERE o.user_id = {user_column}), 0),"  # noqa: S608
-        f" (SELECT COUNT(*) FROM {member} o WHERE o.user_id = {user_column} AND o.unread_messages > 0)"
+        f"COALESCE((SELECT SUM(o.unread_messages) FROM {member} o WHERE {where}), 0),"  # noqa: S608
+        f" (SELECT COUNT(*) FROM {member} o WHERE {where} AND o.unread_messages > 0)"
     )

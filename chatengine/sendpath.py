@@ -29,7 +29,7 @@ from chatengine.models import (
     Channel,
     ChatUser,
     Member,
-    StorableValues,
+    Message,
 )
 from chatengine.rawsql import Rows, db_time, insert_statement, inserted, placeholders, tables, unread_totals
 
@@ -108,48 +108,86 @@ def user_get(user_id: str) -> ChatUser | None:
     return None if row is None else user.load(row)
 
 
-def insert(instance: StorableValues) -> None:
-    """INSERT ``instance`` (its primary key already set) as ``save(force_insert=True)``
-    would, without signals (the engine's models have no receivers on save).
-    A duplicate key raises ``IntegrityError``."""
-    sql, values = insert_statement(instance)
+# PostgreSQL writes a send in one statement (data-modifying WITH); SQLite,
+# which has no such thing, in a few, inside the caller's transaction.
+def writes_in_one_statement() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def new_message_writes(message: Message, *, blockers: list[str], shown: bool, counts: bool) -> dict[str, int]:
+    """The writes of a new message: its row (as ``save(force_insert=True)``
+    would, without signals: the engine's models have no receivers on save),
+    the channel's last message time and count when ``shown`` (it is in the
+    channel list), and every member's read state (``members_after_new``).
+    Returns the unread count in the channel of each member whose read state
+    changed. A duplicate message id raises ``IntegrityError`` and writes nothing.
+
+    On PostgreSQL this is one statement: atomic without a transaction, and
+    the rows it locks (the members', then the channel's: the WITH statements
+    nobody reads run after the main query) are held for one round trip, not
+    from the first write to the commit."""
+    statements = [insert_statement(message)]
+    if shown:
+        statements.append(_channel_after_new(message.channel_id, message.created_at))
+    members_sql, members_params = members_after_new(
+        channel_id=message.channel_id,
+        author_id=message.user_id,
+        message_id=message.id,
+        created_at=message.created_at,
+        blockers=blockers,
+        shown=shown,
+        counts=counts,
+    )
+    members_sql += " RETURNING user_id, unread_messages"
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-    inserted(instance)
+        if writes_in_one_statement():
+            ctes = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(statements))
+            params = [value for _, values in statements for value in values]
+            sql = f"WITH {ctes}, m AS ({members_sql}) SELECT * FROM m"  # noqa: S608 (statements above)
+            cursor.execute(sql, [*params, *members_params])
+        else:
+            for sql, values in statements:
+                cursor.execute(sql, values)
+            cursor.execute(members_sql, members_params)
+        unread = {user_id: int(count) for user_id, count in cursor.fetchall()}
+    inserted(message)
+    return unread
 
 
-def channel_after_new(channel_id: str, at: datetime) -> None:
+def _channel_after_new(channel_id: str, at: datetime) -> tuple[str, list[Any]]:
     """A new message in the channel list: the channel's last message time and
     count move on."""
-    t = tables()
+    when = db_time(at)
     sql = (
-        f"UPDATE {t['channel']} SET last_message_at = %s, updated_at = %s,"  # noqa: S608
+        f"UPDATE {tables()['channel']} SET last_message_at = %s, updated_at = %s,"  # noqa: S608
         " message_count = message_count + 1 WHERE cid = %s"
     )
-    when = db_time(at)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [when, when, channel_id])
+    return sql, [when, when, channel_id]
 
 
 @dataclass(frozen=True)
 class AudienceRow:
     user_id: str
-    total_unread: int
-    unread_channels: int
+    unread: int  # in this channel
+    other_unread: int  # in its other channels
+    other_unread_channels: int
     watching: bool
     watcher_count: int
 
 
 def audience(channel_id: str) -> list[AudienceRow]:
-    """One row per member of the channel: its unread totals over all its
-    memberships, whether one of its live sockets watches the channel, and how
-    many users watch it (members or not, the same on every row)."""
+    """One row per member of the channel: its unread messages here and over
+    its other memberships (and in how many of them), whether one of its live
+    sockets watches the channel, and how many users watch it (members or not,
+    the same on every row). A send reads it before its writes, which lock the
+    channel's members: their totals after it are the other channels' plus
+    what the writes return for this one."""
     t = tables()
     live_since = db_time(timezone.now() - CONNECTION_STALE_AFTER)
     watches = _live_watches_of_channel()
     sql = (  # (names from the models; every value a parameter)
-        "SELECT m.user_id,"  # noqa: S608
-        f" {unread_totals('m.user_id')},"
+        "SELECT m.user_id, m.unread_messages,"  # noqa: S608
+        f" {unread_totals('m.user_id', except_channel='m.channel_id')},"
         f" EXISTS (SELECT 1 {watches} AND c.user_id = m.user_id),"
         f" (SELECT COUNT(DISTINCT c.user_id) {watches})"
         f" FROM {t['member']} m WHERE m.channel_id = %s"
@@ -157,8 +195,8 @@ def audience(channel_id: str) -> list[AudienceRow]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [channel_id, live_since, channel_id, live_since, channel_id])
         return [
-            AudienceRow(user_id, int(total), int(channels), bool(watching), int(watchers))
-            for user_id, total, channels, watching, watchers in cursor.fetchall()
+            AudienceRow(user_id, int(unread), int(total), int(channels), bool(watching), int(watchers))
+            for user_id, unread, total, channels, watching, watchers in cursor.fetchall()
         ]
 
 
@@ -189,8 +227,8 @@ def members_after_new(
     blockers: list[str],
     shown: bool,
     counts: bool,
-) -> None:
-    """Every member's read state after a new message, in one UPDATE.
+) -> tuple[str, list[Any]]:
+    """The UPDATE of every member's read state after a new message, and its parameters.
 
     The author has read up to its message. With ``shown`` (the message is in
     the channel list), the channel comes back into the lists of members who
@@ -226,5 +264,4 @@ def members_after_new(
         params.append(author_id)
     where = "channel_id = %s" if shown else "channel_id = %s AND user_id = %s"
     params += [channel_id] if shown else [channel_id, author_id]
-    with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {t['member']} SET {', '.join(sets)} WHERE {where}", params)  # noqa: S608
+    return f"UPDATE {t['member']} SET {', '.join(sets)} WHERE {where}", params  # noqa: S608

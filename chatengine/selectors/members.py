@@ -49,30 +49,38 @@ def unread_totals(user_ids: list[str]) -> dict[str, dict[str, int]]:
 
 @dataclass
 class Audience:
-    """Who a new message in a channel reaches: each member's unread totals,
-    the members watching it, and how many users watch it (members or not)."""
+    """Who a new message in a channel reaches, read before the message's
+    writes: its members (each with its unread messages in the channel and in
+    its other channels), the members watching it, and how many users watch
+    it (members or not)."""
 
-    totals: dict[str, dict[str, int]]
+    members: list[sendpath.AudienceRow]
     watching: set[str]
     watcher_count: int
+
+    def totals(self, unread: dict[str, int]) -> dict[str, dict[str, int]]:
+        """Each member's unread totals once the writes left the unread counts
+        ``unread`` in the channel (members not in it are unchanged)."""
+        totals = {}
+        for row in self.members:
+            here = unread.get(row.user_id, row.unread)
+            total = row.other_unread + here
+            channels = row.other_unread_channels + (here > 0)
+            totals[row.user_id] = {
+                "total_unread_count": total,
+                "unread_count": total,
+                "unread_channels": channels,
+            }
+        return totals
 
 
 def channel_audience(channel: Channel) -> Audience:
     """The :class:`Audience` of ``channel`` in one query, whatever its size
-    (``sendpath.audience``: one row per member, with its totals and whether it
-    watches)."""
+    (``sendpath.audience``: one row per member)."""
     rows = sendpath.audience(channel.cid)
     if not rows:
-        return Audience({}, set(), sendpath.watcher_count(channel.cid))
-    totals = {
-        row.user_id: {
-            "total_unread_count": row.total_unread,
-            "unread_count": row.total_unread,
-            "unread_channels": row.unread_channels,
-        }
-        for row in rows
-    }
-    return Audience(totals, {row.user_id for row in rows if row.watching}, rows[0].watcher_count)
+        return Audience([], set(), sendpath.watcher_count(channel.cid))
+    return Audience(rows, {row.user_id for row in rows if row.watching}, rows[0].watcher_count)
 
 
 def _totals(memberships: QuerySet[Member], user_ids: list[str]) -> dict[str, dict[str, int]]:

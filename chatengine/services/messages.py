@@ -9,16 +9,17 @@ travel with the event (``per_user``) so every socket gets its own numbers.
 from __future__ import annotations
 
 import uuid
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from chatengine import events, metrics, sendpath
 from chatengine.errors import Code, StreamError, input_error
 from chatengine.models import ID_MAX_LENGTH, Channel, ChatUser, Message, MessageType
-from chatengine.selectors import blockers_in, channel_audience
+from chatengine.selectors import Audience, blockers_in, channel_audience
 from chatengine.serializers import channel_payload, render_message, user_payload
 from chatengine.services.app import channel_type_config, channel_type_get
 from chatengine.services.message_content import (
@@ -31,7 +32,6 @@ from chatengine.services.message_content import (
 )
 
 
-@transaction.atomic
 def message_send(
     *,
     channel: Channel,
@@ -48,10 +48,29 @@ def message_send(
     ``blockers`` (the members who block ``user`` here, ``blockers_in``) is
     looked up unless the caller already knows it.
 
-    The writes are one round whatever the channel's size: the message, the
-    channel's counters, and every member's read state in a single update; then
-    one read of who hears of it (``channel_audience``).
+    Who hears of it (``channel_audience``) is read first; then the writes,
+    whatever the channel's size: the message, the channel's counters, and
+    every member's read state in a single update. On PostgreSQL they are one
+    statement (``sendpath.new_message_writes``), so a send to a busy channel
+    holds its rows' locks for that statement only.
     """
+    with _send_transaction(data):
+        return _send(channel=channel, user=user, data=data, max_length=max_length, blockers=blockers)
+
+
+def _send_transaction(data: dict[str, Any]) -> AbstractContextManager[Any]:
+    """A transaction for a send that needs one: a reply (its parent is locked
+    and updated with it), a database that writes a send in several statements,
+    or a caller's transaction (a savepoint, so that a duplicate id leaves it
+    usable). Otherwise the writes are one statement, atomic on its own, and
+    the events go out right after it."""
+    needs_one = data.get("parent_id") or not sendpath.writes_in_one_statement() or connection.in_atomic_block
+    return transaction.atomic() if needs_one else nullcontext()
+
+
+def _send(
+    *, channel: Channel, user: ChatUser, data: dict[str, Any], max_length: int, blockers: list[str] | None
+) -> Message:
     message_id = _message_id(data)
     parent = _parent_of(channel, data)
     quoted_id = _quoted_id(channel, data)
@@ -59,23 +78,21 @@ def message_send(
     message = _new_message(
         message_id, channel, user, data, max_length, parent=parent, quoted_id=quoted_id, now=now
     )
+    if blockers is None:
+        blockers = blockers_in(channel, user.id)
+    audience = channel_audience(channel)
     try:
-        # The first write of this transaction (no savepoint of its own): a
-        # duplicate id leaves it through the exception, which rolls it back.
-        sendpath.insert(message)
+        unread = _write_new(message, blockers)
     except IntegrityError as exc:
         raise input_error(f"a message with ID {message_id} already exists") from exc
     transaction.on_commit(metrics.MESSAGES.inc)
-
-    if blockers is None:
-        blockers = blockers_in(channel, user.id)
     if message.in_channel_list:
-        _channel_after_new(channel, now)
-    _members_after_new(channel, message, user, blockers)
+        channel.last_message_at = now
+        channel.message_count += 1
     if parent is not None:
         thread_changed(parent, new_participant=user.id)
 
-    _announce_new(channel, message, user, blockers)
+    _announce_new(channel, message, user, blockers, audience, audience.totals(unread))
     return message
 
 
@@ -142,17 +159,10 @@ def _new_message(
     )
 
 
-def _channel_after_new(channel: Channel, now: datetime) -> None:
-    """A message in the channel list moves the channel's last message time and
-    count on."""
-    sendpath.channel_after_new(channel.cid, now)
-    channel.last_message_at = now
-    channel.message_count += 1
-
-
-def _members_after_new(channel: Channel, message: Message, author: ChatUser, blockers: list[str]) -> None:
-    """Every member's read state after ``message``, in one update of the
-    channel's members (its size does not matter).
+def _write_new(message: Message, blockers: list[str]) -> dict[str, int]:
+    """The message's row, the channel's counters and every member's read state
+    (one update of the channel's members, whatever its size); returns the
+    unread counts in the channel that changed.
 
     Posting is reading: the author's read state moves to its message. A message
     in the channel list brings the channel back into the lists of members who
@@ -160,24 +170,24 @@ def _members_after_new(channel: Channel, message: Message, author: ChatUser, blo
     unread for the others, but not for members who muted the channel or the
     author, nor for one who blocks the author in their conversation (Stream's rules).
     """
-    sendpath.members_after_new(
-        channel_id=channel.cid,
-        author_id=author.id,
-        message_id=message.id,
-        created_at=message.created_at,
-        blockers=blockers,
-        shown=message.in_channel_list,
-        counts=not message.silent,
+    return sendpath.new_message_writes(
+        message, blockers=blockers, shown=message.in_channel_list, counts=not message.silent
     )
 
 
-def _announce_new(channel: Channel, message: Message, author: ChatUser, blockers: list[str]) -> None:
+def _announce_new(
+    channel: Channel,
+    message: Message,
+    author: ChatUser,
+    blockers: list[str],
+    audience: Audience,
+    totals: dict[str, dict[str, int]],
+) -> None:
     """``message.new`` to the watchers and ``notification.message_new`` to the
-    members who are not watching, each with its own unread totals; neither to
-    the ``blockers`` of the author."""
+    members who are not watching, each with its own unread ``totals``; neither
+    to the ``blockers`` of the author."""
     payload = render_message(message, viewer_id=None)
-    audience = channel_audience(channel)
-    totals, watching = audience.totals, audience.watching
+    watching = audience.watching
     member_ids = list(totals)
     per_user = {user_id: totals[user_id] for user_id in member_ids if user_id in watching}
     event = events.envelope(

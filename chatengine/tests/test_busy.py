@@ -3,6 +3,7 @@ Stream's 429 (code 9) with ``Retry-After``, nothing written."""
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 from asgiref.sync import async_to_sync
 from django.db import OperationalError
@@ -30,7 +31,18 @@ def _locked(*args, **kwargs):
     raise OperationalError("database is locked")
 
 
-@pytest.mark.parametrize("failure", [_pool_exhausted, _locked], ids=["pool-timeout", "sqlite-lock"])
+def _deadlock(*args, **kwargs):
+    # What Django raises when PostgreSQL broke a lock cycle by aborting this
+    # statement (or found a serialization conflict): nothing of it was written.
+    try:
+        raise psycopg.errors.DeadlockDetected("deadlock detected")
+    except psycopg.Error as exc:
+        raise OperationalError(str(exc)) from exc
+
+
+@pytest.mark.parametrize(
+    "failure", [_pool_exhausted, _locked, _deadlock], ids=["pool-timeout", "sqlite-lock", "deadlock"]
+)
 def test_a_send_the_database_has_no_room_for_is_refused_with_429(monkeypatch, failure):
     ana = make_user("ana")
     channel = make_channel("general", ana)
@@ -51,6 +63,13 @@ def test_a_send_the_database_has_no_room_for_is_refused_with_429(monkeypatch, fa
 def test_other_database_errors_stay_server_errors():
     assert database_busy(OperationalError("server closed the connection unexpectedly")) is None
     assert database_busy(ValueError("database is locked")) is None
+    try:
+        try:
+            raise psycopg.errors.UndefinedTable("relation does not exist")
+        except psycopg.Error as exc:
+            raise OperationalError(str(exc)) from exc
+    except OperationalError as wrapped:
+        assert database_busy(wrapped) is None
 
 
 @pytest.mark.django_db(transaction=True)
