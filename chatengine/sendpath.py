@@ -184,16 +184,17 @@ def audience(channel_id: str) -> list[AudienceRow]:
     what the writes return for this one."""
     t = tables()
     live_since = db_time(timezone.now() - CONNECTION_STALE_AFTER)
-    watches = _live_watches_of_channel()
+    # The channel's watchers are read once (a WITH that both uses read): an
+    # EXISTS per member read all of them for each member.
     sql = (  # (names from the models; every value a parameter)
-        "SELECT m.user_id, m.unread_messages,"  # noqa: S608
+        f"WITH lw AS (SELECT DISTINCT c.user_id {_live_watches_of_channel()})"  # noqa: S608
+        " SELECT m.user_id, m.unread_messages,"
         f" {unread_totals('m.user_id', except_channel='m.channel_id')},"
-        f" EXISTS (SELECT 1 {watches} AND c.user_id = m.user_id),"
-        f" (SELECT COUNT(DISTINCT c.user_id) {watches})"
-        f" FROM {t['member']} m WHERE m.channel_id = %s"
+        " lw.user_id IS NOT NULL, (SELECT COUNT(*) FROM lw)"
+        f" FROM {t['member']} m LEFT JOIN lw ON lw.user_id = m.user_id WHERE m.channel_id = %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [channel_id, live_since, channel_id, live_since, channel_id])
+        cursor.execute(sql, [channel_id, live_since, channel_id])
         return [
             AudienceRow(user_id, int(unread), int(total), int(channels), bool(watching), int(watchers))
             for user_id, unread, total, channels, watching, watchers in cursor.fetchall()
