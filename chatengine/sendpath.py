@@ -31,7 +31,16 @@ from chatengine.models import (
     Member,
     Message,
 )
-from chatengine.rawsql import Rows, db_time, insert_statement, inserted, placeholders, tables, unread_totals
+from chatengine.rawsql import (
+    Rows,
+    db_time,
+    insert_statement,
+    inserted,
+    placeholders,
+    sql_cursor,
+    tables,
+    unread_totals,
+)
 
 
 @cache
@@ -59,7 +68,7 @@ def membership_with_channel(user: ChatUser, cid: str) -> Member | None:
         f" LEFT JOIN {t['user']} cu ON cu.id = ch.created_by_id"
         " WHERE m.channel_id = %s AND m.user_id = %s"
     )
-    with connection.cursor() as cursor:
+    with sql_cursor() as cursor:
         cursor.execute(sql, [db_time(timezone.now()), CONVERSATION_MEMBERS, cid, user.id])
         row = cursor.fetchone()
     if row is None:
@@ -92,7 +101,7 @@ def channel_get(cid: str) -> Channel | None:
         f"SELECT {channel.sql}, {creator.sql} FROM {t['channel']} ch"  # noqa: S608
         f" LEFT JOIN {t['user']} cu ON cu.id = ch.created_by_id WHERE ch.cid = %s"
     )
-    with connection.cursor() as cursor:
+    with sql_cursor() as cursor:
         cursor.execute(sql, [cid])
         row = cursor.fetchone()
     return None if row is None else _channel_with_creator(row)
@@ -102,7 +111,7 @@ def user_get(user_id: str) -> ChatUser | None:
     """The user ``user_id``."""
     t = tables()
     _, _, user = _membership_rows()
-    with connection.cursor() as cursor:
+    with sql_cursor() as cursor:
         cursor.execute(f"SELECT {user.sql} FROM {t['user']} cu WHERE cu.id = %s", [user_id])  # noqa: S608
         row = cursor.fetchone()
     return None if row is None else user.load(row)
@@ -139,7 +148,7 @@ def new_message_writes(message: Message, *, blockers: list[str], shown: bool, co
         counts=counts,
     )
     members_sql += " RETURNING user_id, unread_messages"
-    with connection.cursor() as cursor:
+    with sql_cursor() as cursor:
         if writes_in_one_statement():
             ctes = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(statements))
             params = [value for _, values in statements for value in values]
@@ -193,7 +202,7 @@ def audience(channel_id: str) -> list[AudienceRow]:
         " lw.user_id IS NOT NULL, (SELECT COUNT(*) FROM lw)"
         f" FROM {t['member']} m LEFT JOIN lw ON lw.user_id = m.user_id WHERE m.channel_id = %s"
     )
-    with connection.cursor() as cursor:
+    with sql_cursor() as cursor:
         cursor.execute(sql, [channel_id, live_since, channel_id])
         return [
             AudienceRow(user_id, int(unread), int(total), int(channels), bool(watching), int(watchers))
@@ -204,7 +213,7 @@ def audience(channel_id: str) -> list[AudienceRow]:
 def watcher_count(channel_id: str) -> int:
     """How many users watch the channel from a live socket."""
     sql = f"SELECT COUNT(DISTINCT c.user_id) {_live_watches_of_channel()}"
-    with connection.cursor() as cursor:
+    with sql_cursor() as cursor:
         cursor.execute(sql, [channel_id, db_time(timezone.now() - CONNECTION_STALE_AFTER)])
         return int(cursor.fetchone()[0])
 

@@ -31,7 +31,16 @@ from chatengine.models import (
     Member,
     Message,
 )
-from chatengine.rawsql import Rows, db_time, insert_statement, inserted, placeholders, tables, unread_totals
+from chatengine.rawsql import (
+    Rows,
+    db_time,
+    insert_statement,
+    inserted,
+    placeholders,
+    sql_cursor,
+    tables,
+    unread_totals,
+)
 
 
 class _Named(Rows):
@@ -93,7 +102,7 @@ def viewer_memberships(viewer: ChatUser, cids: list[str]) -> dict[str, Member]:
     )
     params = [_live_since(), db_time(timezone.now()), CONVERSATION_MEMBERS, *cids, viewer.id]
     found: dict[str, Member] = {}
-    with connection.cursor() as cursor:
+    with sql_cursor() as cursor:
         cursor.execute(sql, params)
         for row in cursor.fetchall():
             membership = member.load(row[: member.width])
@@ -123,7 +132,7 @@ def members_per_channel(cids: list[str], *, limit: int, offset: int = 0) -> dict
         f" WHERE mb.channel_id IN ({placeholders(cids)})) ranked"
         " WHERE rank_in_channel > %s AND rank_in_channel <= %s ORDER BY rank_in_channel"
     )
-    with connection.cursor() as cursor:
+    with sql_cursor() as cursor:
         cursor.execute(sql, [_live_since(), *cids, offset, offset + limit])
         for row in cursor.fetchall():
             found = member.load(row[: member.width])
@@ -170,7 +179,7 @@ def latest_and_pinned_per_channel(
     author_at = message.width
     pinner_at = author_at + author.width
     flags_at = pinner_at + pinner.width
-    with connection.cursor() as cursor:
+    with sql_cursor() as cursor:
         cursor.execute(sql, [*cids, limit, pinned_limit])
         for row in cursor.fetchall():
             found = message.load(row[:author_at])
@@ -227,7 +236,7 @@ def channel_watchers(
         " WHERE ranked.user_rank <= %s OR ranked.user_id = %s"
         " ORDER BY ranked.user_rank"
     )
-    with connection.cursor() as cursor:
+    with sql_cursor() as cursor:
         cursor.execute(sql, [connection_id, *cids, _live_since(), limit, user_id])
         for channel_id, rank, count, elsewhere, *values in cursor.fetchall():
             watchers = found[channel_id]
@@ -247,7 +256,7 @@ def live_connection(connection_id: str, user: ChatUser) -> Connection | None:
         f"SELECT {conn.sql} FROM {tables()['conn']} c"  # noqa: S608
         " WHERE c.id = %s AND c.user_id = %s AND c.last_seen >= %s"
     )
-    with connection.cursor() as cursor:
+    with sql_cursor() as cursor:
         cursor.execute(sql, [connection_id, user.id, _live_since()])
         row = cursor.fetchone()
     if row is None:
@@ -268,7 +277,7 @@ def presence_audience(user_id: str) -> list[str]:
         f" JOIN {t['member']} mb ON mb.channel_id = w.channel_id"
         " WHERE w.presence = %s AND mb.user_id = %s AND c.user_id <> %s AND c.last_seen >= %s"
     )
-    with connection.cursor() as cursor:
+    with sql_cursor() as cursor:
         cursor.execute(sql, [True, user_id, user_id, _live_since()])
         return sorted(row[0] for row in cursor.fetchall())
 
@@ -283,7 +292,7 @@ def connection_insert(found: Connection, *, last_active: datetime) -> None:
     insert, values = insert_statement(found)
     touch = f"UPDATE {t['user']} SET last_active = %s WHERE id = %s"  # noqa: S608
     touch_params = [db_time(last_active), found.user_id]
-    with connection.cursor() as cursor:
+    with sql_cursor() as cursor:
         if connection.vendor == "postgresql":
             # (one statement: the update runs whether or not anything reads its CTE)
             cursor.execute(f"WITH touched AS ({touch}) {insert}", [*touch_params, *values])
@@ -321,7 +330,7 @@ def user_with_summary(user_id: str) -> tuple[ChatUser, Summary] | None:
         " WHERE k.user_id = u.id AND b.deleted_at IS NULL)"
         f" FROM {t['user']} u WHERE u.id = %s"
     )
-    with connection.cursor() as cursor:
+    with sql_cursor() as cursor:
         cursor.execute(sql, [_live_since(), now, now, user_id])
         row = cursor.fetchone()
     if row is None:

@@ -154,6 +154,12 @@ if _postgresql:
     _options["options"] = f"{_options.get('options', '')} -c app.bypass_rls=on".strip()
     if "pool" in _options:
         _options["pool"]["reset"] = _reset_pooled_connection
+    # The chat engine's own statements (chatengine/rawsql.py) bind their values
+    # on the server and are prepared after this many runs on a connection, so
+    # PostgreSQL stops parsing and planning them on every call. Empty turns it
+    # off, for a pooler that cannot keep prepared statements.
+    _threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="5")
+    _options["prepare_threshold"] = int(_threshold) if _threshold else None
     # The role that owns the tables, when the login role is another: the
     # session takes it at startup (Django's ``assume_role`` deadlocks a pool
     # in 5.2). Policies skip superusers and BYPASSRLS roles.

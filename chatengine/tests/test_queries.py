@@ -545,3 +545,20 @@ def test_the_watchers_of_a_busy_channel_are_counted_not_all_read(django_assert_n
     assert state["watcher_count"] == 31
     assert [w["id"] for w in state["watchers"]] == [f"watcher-{index:02d}" for index in range(10)]
     assert {m["user_id"] for m in state["members"] if m["user"]["online"]} == {"ann", *(p.id for p in people)}
+
+
+def test_the_send_statements_are_prepared_on_postgresql():
+    """The engine's statements bind their values on the server, so each is the
+    same text on every call and PostgreSQL plans it once per connection."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    multi_tenant()
+    channel, people = _crowd("crowd-prepared", 3, watching=1)
+    for _ in range(6):
+        _send(people[0].id, channel.channel_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert any(statement.startswith("WITH w0 AS (INSERT") for statement in prepared), prepared
+    assert any(statement.startswith("WITH lw AS") for statement in prepared), prepared
+    assert Member.objects.get(channel=channel, user=people[1]).unread_messages == 6
