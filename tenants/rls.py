@@ -288,6 +288,14 @@ def reset_pooled_connection(connection: Any) -> None:
     setattr(connection, _SCOPED_MARK, False)
 
 
+def known_unscoped(connection: BaseDatabaseWrapper) -> bool:
+    """Whether ``connection``'s session is known to be unscoped: never scoped
+    since the pool's last reset. One that may be scoped must go back to the
+    pool (whose reset unscopes it) before anything else uses it."""
+    raw = connection.connection
+    return raw is not None and getattr(raw, _SCOPED_MARK, None) is False
+
+
 def end_request_scope(using: str = "default") -> None:
     """How a request's scope ends. A connection that does not outlive the
     request (pooled, or ``CONN_MAX_AGE`` 0) goes back now rather than at
