@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django.db.models import QuerySet
@@ -105,7 +105,8 @@ class ChannelViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.Retrieve
             return queryset
         params = ChannelListFilterSerializer(data=self.request.query_params)
         params.is_valid(raise_exception=True)
-        return channel_list(actor=self.actor, filters=params.validated_data)
+        visible = cast(ChannelQuerySet, queryset)  # get_scoped_queryset's, scoped
+        return channel_list(actor=self.actor, filters=params.validated_data, visible=visible)
 
     def _respond(self, channel: Channel, code: int = status.HTTP_200_OK) -> Response:
         channel = self.get_queryset().get(pk=channel.pk)  # re-read with its annotations
