@@ -272,6 +272,16 @@ def members_after_new(
     else:
         sets.append("unread_messages = CASE WHEN user_id = %s THEN 0 ELSE unread_messages END")
         params.append(author_id)
-    where = "channel_id = %s" if shown else "channel_id = %s AND user_id = %s"
-    params += [channel_id] if shown else [channel_id, author_id]
+    if not shown:
+        where = "channel_id = %s AND user_id = %s"
+        params += [channel_id, author_id]
+    elif connection.vendor == "postgresql":
+        # Row locks in one order (by id) whoever sends: two sends to a channel
+        # that locked its members in their plans' orders deadlocked (and the
+        # members before the channel's row, as every other writer of both).
+        where = f"id IN (SELECT id FROM {t['member']} WHERE channel_id = %s ORDER BY id FOR UPDATE)"  # noqa: S608
+        params.append(channel_id)
+    else:  # (SQLite runs one writer at a time)
+        where = "channel_id = %s"
+        params.append(channel_id)
     return f"UPDATE {t['member']} SET {', '.join(sets)} WHERE {where}", params  # noqa: S608

@@ -562,3 +562,35 @@ def test_the_send_statements_are_prepared_on_postgresql():
     assert any(statement.startswith("WITH w0 AS (INSERT") for statement in prepared), prepared
     assert any(statement.startswith("WITH lw AS") for statement in prepared), prepared
     assert Member.objects.get(channel=channel, user=people[1]).unread_messages == 6
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_sends_to_one_channel_all_go_through():
+    """Sends to one channel from several connections lock its members in one
+    order: none waits on another in a cycle (PostgreSQL aborts one of a
+    deadlock, which the client would see as a 429 and a second's wait)."""
+    import threading
+
+    from django.db import connections
+
+    multi_tenant()
+    channel, people = _crowd("crowd-concurrent", 40)
+    statuses: list[int] = []
+
+    def send_many(author: str) -> None:
+        try:
+            for _ in range(10):
+                response = StreamClient(author).call(
+                    "POST", f"channels/messaging/{channel.channel_id}/message", {"message": {"text": "hi"}}
+                )
+                statuses.append(response.status_code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send_many, args=(person.id,)) for person in people[:8]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [201] * 80
+    assert Channel.objects.get(pk=channel.pk).message_count == 80
