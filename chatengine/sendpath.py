@@ -2,15 +2,18 @@
 
 Every call reads its channel (with its creator) and its user by id. A client's
 send first reads its membership with the channel, a ban in force and, in a
-conversation, a block by the other member (one statement). The send
-then updates every member's read state and reads who hears of it, each in one
-statement whatever the channel's size. As ORM expressions (``Case`` and
-``When`` per column, correlated ``Subquery`` and ``Exists`` annotations) they
-cost more to build and compile than to run: a profile of the engine under
-load put two thirds of a send's Python time in Django's query compiler. The
-SQL is the same on PostgreSQL and SQLite; values travel as parameters,
-adapted as the ORM adapts them, rows come back through the fields' own
-converters, and table and column names come from the models.
+conversation, a block by the other member (one statement). The send then
+reads who hears of it, and writes the message, the channel's counters and
+every member's read state: each one statement whatever the channel's size,
+and the writes one statement together on PostgreSQL. As ORM expressions
+(``Case`` and ``When`` per column, correlated ``Subquery`` and ``Exists``
+annotations) they cost more to build and compile than to run: a profile of
+the engine under load put two thirds of a send's Python time in Django's
+query compiler. The SQL is the same on PostgreSQL and SQLite but where
+noted; values travel as parameters (bound on the server and prepared on
+PostgreSQL, ``rawsql.sql_cursor``), adapted as the ORM adapts them, rows come
+back through the fields' own converters, and table and column names come
+from the models.
 """
 
 from __future__ import annotations
