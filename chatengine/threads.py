@@ -62,8 +62,12 @@ def _between_calls() -> None:
     still goes back, for the reset to unscope it; one broken, or left with
     autocommit off, is dropped as Django drops it."""
     for connection in connections.all(initialized_only=True):
-        pooled = connection.vendor == "postgresql" and getattr(connection, "pool", None) is not None
-        if pooled and connection.connection is not None and known_unscoped(connection):
+        if connection.connection is None:
+            continue
+        if connection.vendor == "postgresql" and getattr(connection, "pool", None) is not None:
+            if not known_unscoped(connection):
+                connection.close()  # back to the pool, whose reset unscopes it
+                continue
             connection.close_at = None  # (a pooled connection's age is the pool's business)
         connection.close_if_unusable_or_obsolete()
 
