@@ -55,8 +55,11 @@ class Audience:
     it (members or not)."""
 
     members: list[sendpath.AudienceRow]
-    watching: set[str]
     watcher_count: int
+
+    @property
+    def watching(self) -> set[str]:
+        return {row.user_id for row in self.members if row.watching}
 
     def totals(self, unread: dict[str, int]) -> dict[str, dict[str, int]]:
         """Each member's unread totals once the writes left the unread counts
@@ -79,8 +82,8 @@ def channel_audience(channel: Channel) -> Audience:
     (``sendpath.audience``: one row per member)."""
     rows = sendpath.audience(channel.cid)
     if not rows:
-        return Audience([], set(), sendpath.watcher_count(channel.cid))
-    return Audience(rows, {row.user_id for row in rows if row.watching}, rows[0].watcher_count)
+        return Audience([], sendpath.watcher_count(channel.cid))
+    return Audience(rows, rows[0].watcher_count)
 
 
 def _totals(memberships: QuerySet[Member], user_ids: list[str]) -> dict[str, dict[str, int]]:
