@@ -18,19 +18,19 @@ from tenants import rls
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _entry(scope: bool = False) -> tuple[bool, int]:
+def _entry(scope: bool = False) -> tuple[bool, int, int]:
     """Whether this thread's connection was still open when the call began,
-    and the server process behind it (after opening one if needed)."""
+    the server process behind it (after opening one if needed), and the thread."""
     kept = connection.connection is not None
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         pid = cursor.fetchone()[0]
     if scope:
         rls.scope_to_tenant(uuid.uuid4())
-    return kept, pid
+    return kept, pid, threading.get_ident()
 
 
-def _calls(*scopes: bool) -> list[tuple[bool, int]]:
+def _calls(*scopes: bool) -> list[tuple[bool, int, int]]:
     run = in_db_thread(_entry)
     return [async_to_sync(run)(scope) for scope in scopes]
 
@@ -39,7 +39,7 @@ def _calls(*scopes: bool) -> list[tuple[bool, int]]:
 def pooled(settings):
     if connection.vendor != "postgresql" or connection.settings_dict["OPTIONS"].get("pool") is None:
         pytest.skip("pooled connections are PostgreSQL's")
-    settings.CHATENGINE_DB_THREADS = 2  # (the suite's in-process consumers use none)
+    settings.CHATENGINE_DB_THREADS = 4  # (the suite's in-process consumers use none)
     yield
     _close_on_every_thread()
 
@@ -52,7 +52,7 @@ def _close_on_every_thread() -> None:
 
     from chatengine import threads
 
-    count = threads._executor(2)._max_workers
+    count = threads._executor(4)._max_workers
     barrier = threading.Barrier(count)
 
     def close() -> None:
@@ -69,7 +69,7 @@ def _close_on_every_thread() -> None:
 
 def test_an_unscoped_connection_stays_with_its_thread(pooled):
     entries = _calls(*[False] * 8)
-    kept = [pid for was_open, pid in entries if was_open]
+    kept = [pid for was_open, pid, _ in entries if was_open]
     # A fresh connection goes back once for the pool's reset to mark it
     # unscoped; from then on a thread keeps it.
     assert kept, entries
@@ -77,8 +77,15 @@ def test_an_unscoped_connection_stays_with_its_thread(pooled):
 
 
 def test_a_connection_that_may_be_scoped_goes_back_to_the_pool(pooled):
-    assert any(was_open for was_open, _ in _calls(*[False] * 8))
-    entries = _calls(*[True] * 8)
-    # After a call that scoped, its thread starts the next one without a
+    assert any(was_open for was_open, _, _ in _calls(*[False] * 8))
+    entries = _calls(*[True] * 12)
+    # After a call that scoped, its thread starts its next call without a
     # connection: the scoped one went back, and the reset unscoped it.
-    assert not any(was_open for was_open, _ in entries[2:]), entries
+    seen: set[int] = set()
+    after_a_scoped_call = []
+    for was_open, _, thread in entries:
+        if thread in seen:
+            after_a_scoped_call.append(was_open)
+        seen.add(thread)
+    assert after_a_scoped_call, entries
+    assert not any(after_a_scoped_call), entries
