@@ -64,7 +64,11 @@ def _between_calls() -> None:
     for connection in connections.all(initialized_only=True):
         if connection.connection is None:
             continue
-        if connection.vendor == "postgresql" and getattr(connection, "pool", None) is not None:
+        pool = getattr(connection, "pool", None) if connection.vendor == "postgresql" else None
+        # Kept only while the pool has more connections than there are threads
+        # to keep them: otherwise a thread (or the rest of the process) would
+        # wait for a connection nobody gives back.
+        if pool is not None and pool.max_size > getattr(settings, "CHATENGINE_DB_THREADS", 4):
             if not known_unscoped(connection):
                 connection.close()  # back to the pool, whose reset unscopes it
                 continue
