@@ -15,9 +15,10 @@ from django.db.models.expressions import RawSQL
 from accounts.models import User, UserQuerySet
 from tenants import rls
 from tenants.models import Tenant
+from tenants.scoping import Actor
 
 
-def user_list(*, actor: User, filters: dict[str, Any] | None = None) -> UserQuerySet:
+def user_list(*, actor: Actor, filters: dict[str, Any] | None = None) -> UserQuerySet:
     """Users the actor may list, filtered by ``search``, ``role``, ``is_active``, ``tenant``."""
     filters = filters or {}
     queryset = User.objects.for_actor(actor)

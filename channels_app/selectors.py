@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef, Q
 from accounts.models import User
 from accounts.selectors import UserRow
 from channels_app.models import Channel, ChannelKind, ChannelQuerySet, Membership
+from tenants.scoping import Actor
 
 
 class MemberRow(NamedTuple):
@@ -22,7 +23,7 @@ class MemberRow(NamedTuple):
     updated_at: datetime
 
 
-def channels_visible_to(*, actor: User) -> ChannelQuerySet:
+def channels_visible_to(*, actor: Actor) -> ChannelQuerySet:
     """The channels the actor may see, annotated with ``is_member`` (``member_count``
     is a column the database keeps)."""
     return (
@@ -32,15 +33,9 @@ def channels_visible_to(*, actor: User) -> ChannelQuerySet:
     )
 
 
-def channel_list(
-    *, actor: User, filters: dict[str, Any] | None = None, visible: ChannelQuerySet | None = None
-) -> ChannelQuerySet:
+def channel_list(*, actor: Actor, filters: dict[str, Any] | None = None) -> ChannelQuerySet:
     """The channels the actor lists, filtered by ``search``, ``visibility``,
     ``kind``, ``tenant`` and ``joined``.
-
-    ``visible`` is ``channels_visible_to(actor=actor)`` when the caller has
-    built it already (the API's scoped queryset): building a queryset costs
-    more Python per request than the SQL it runs, so it is not built twice.
 
     Direct conversations are listed only to their members (and platform
     staff): a tenant's admins and moderators list every ordinary channel but
@@ -48,7 +43,7 @@ def channel_list(
     id, to delete it.
     """
     filters = filters or {}
-    queryset = channels_visible_to(actor=actor) if visible is None else visible
+    queryset = channels_visible_to(actor=actor)
     if not actor.is_platform_staff:
         queryset = queryset.filter(Q(kind=ChannelKind.CHANNEL) | Q(is_member=True))
     if kind := filters.get("kind"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.request import Request
@@ -22,7 +21,8 @@ from accounts.models import User, UserQuerySet
 from accounts.selectors import user_list
 from accounts.services import user_create, user_delete, user_update
 from accounts.tokens import set_auth_cookies, token_pair_issue
-from tenants.api.mixins import TenantScopedViewSet
+from tenants.api.mixins import CompiledListMixin
+from tenants.scoping import Actor
 
 LIST_PARAMETERS = [
     OpenApiParameter("search", str, description="Substring of the email or full name."),
@@ -71,24 +71,17 @@ LIST_PARAMETERS = [
     ),
 )
 @extend_schema(tags=["users"])
-class UserViewSet(
-    TenantScopedViewSet,
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-):
+class UserViewSet(CompiledListMixin, mixins.RetrieveModelMixin):
     permission_classes = [UserPermission]
     serializer_class = UserSerializer
+    list_filters = UserListFilterSerializer
     extra_error_codes = {"patch": ["409"], "put": ["409"], "delete": ["409"]}
 
     def get_scoped_queryset(self) -> UserQuerySet:
         return User.objects.select_related("tenant")
 
-    def filter_queryset(self, queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any]:
-        if self.action != "list":
-            return queryset
-        params = UserListFilterSerializer(data=self.request.query_params)
-        params.is_valid(raise_exception=True)
-        return user_list(actor=self.actor, filters=params.validated_data).select_related("tenant")
+    def list_queryset(self, actor: Actor, filters: dict[str, Any]) -> UserQuerySet:
+        return user_list(actor=actor, filters=filters).select_related("tenant")
 
     def create(self, request: Request) -> Response:
         serializer = UserCreateSerializer(data=request.data)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
-from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -35,7 +34,8 @@ from channels_app.services import (
     channel_update,
 )
 from chatplatform.api.permissions import MANAGERS, role_key
-from tenants.api.mixins import UUID_PATTERN, TenantScopedViewSet
+from tenants.api.mixins import UUID_PATTERN, CompiledListMixin
+from tenants.scoping import Actor
 
 LIST_PARAMETERS = [
     OpenApiParameter("search", str, description="Substring of the name or slug."),
@@ -84,9 +84,10 @@ LIST_PARAMETERS = [
     ),
 )
 @extend_schema(tags=["channels"])
-class ChannelViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixin):
+class ChannelViewSet(CompiledListMixin, mixins.RetrieveModelMixin):
     permission_classes = [ChannelPermission]
     serializer_class = ChannelSerializer
+    list_filters = ChannelListFilterSerializer
 
     @property
     def extra_error_codes(self) -> dict[str, list[str]]:
@@ -96,17 +97,11 @@ class ChannelViewSet(TenantScopedViewSet, mixins.ListModelMixin, mixins.Retrieve
         return {}
 
     def get_scoped_queryset(self) -> ChannelQuerySet:
-        queryset = channels_visible_to(actor=self.actor)
         # One channel, about to be written or audited under its tenant: joined, not fetched later.
-        return queryset if self.action == "list" else queryset.select_related("tenant")
+        return channels_visible_to(actor=self.actor).select_related("tenant")
 
-    def filter_queryset(self, queryset: QuerySet[Any, Any]) -> QuerySet[Any, Any]:
-        if self.action != "list":
-            return queryset
-        params = ChannelListFilterSerializer(data=self.request.query_params)
-        params.is_valid(raise_exception=True)
-        visible = cast(ChannelQuerySet, queryset)  # get_scoped_queryset's, scoped
-        return channel_list(actor=self.actor, filters=params.validated_data, visible=visible)
+    def list_queryset(self, actor: Actor, filters: dict[str, Any]) -> ChannelQuerySet:
+        return channel_list(actor=actor, filters=filters)
 
     def _respond(self, channel: Channel, code: int = status.HTTP_200_OK) -> Response:
         channel = self.get_queryset().get(pk=channel.pk)  # re-read with its annotations

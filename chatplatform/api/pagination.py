@@ -10,6 +10,7 @@ right, so every page stays reachable; the envelope is unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -19,6 +20,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from chatplatform.api.listing import PageStatement
 
 DEFAULT_PAGE_SIZE = 50
 
@@ -32,6 +35,27 @@ class PageNumberPagination(pagination.PageNumberPagination):
     max_page_size = 200
 
     def paginate_queryset(self, queryset: QuerySet[Any], request: Request, view: Any = None) -> list[Any]:
+        size, offset, bound = self._page(request)
+        # Unordered: which rows are counted does not matter, and the order would
+        # make the database walk the list's index instead of the filter's.
+        counted = queryset.order_by()[: bound + 1].count()
+        self._counted(counted, size, offset, bound)
+        return list(queryset[offset : offset + size])
+
+    def paginate_statement(
+        self, statement: PageStatement, values: Mapping[str, Any], request: Request
+    ) -> list[Any]:
+        """The page of a compiled list (``chatplatform.api.listing``): the rows
+        and the same capped count in one statement."""
+        size, offset, bound = self._page(request)
+        page, counted = statement.run(values, bound=bound, size=size, offset=offset)
+        if not page and offset:
+            raise NotFound(self.invalid_page_message)
+        self._counted(counted, size, offset, bound)
+        return page
+
+    def _page(self, request: Request) -> tuple[int, int, int]:
+        """The page asked for: its size, its offset and how far to count."""
         self.request = request
         size = self.get_page_size(request) or DEFAULT_PAGE_SIZE
         try:
@@ -41,15 +65,13 @@ class PageNumberPagination(pagination.PageNumberPagination):
         if self.number < 1:
             raise NotFound(self.invalid_page_message)
         offset = (self.number - 1) * size
-        bound = max(settings.API_COUNT_LIMIT, offset + size)
-        # Unordered: which rows are counted does not matter, and the order would
-        # make the database walk the list's index instead of the filter's.
-        counted = queryset.order_by()[: bound + 1].count()
+        return size, offset, max(settings.API_COUNT_LIMIT, offset + size)
+
+    def _counted(self, counted: int, size: int, offset: int, bound: int) -> None:
         if offset and counted <= offset:
             raise NotFound(self.invalid_page_message)
         self.count = min(counted, bound)
         self.has_next = counted > offset + size
-        return list(queryset[offset : offset + size])
 
     def get_paginated_response(self, data: list[Any]) -> Response:
         return Response(

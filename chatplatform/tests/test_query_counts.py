@@ -13,6 +13,8 @@ from tenants.tests.factories import TenantFactory
 
 # 1 authenticate (user + tenant), 1 count, 1 page.
 LIST_QUERIES = 3
+# 1 authenticate, 1 page with its count (chatplatform.api.listing).
+COMPILED_LIST_QUERIES = 2
 
 
 def _queries(client, path: str) -> int:
@@ -32,10 +34,10 @@ def _grow(world, n: int) -> None:
 @pytest.mark.parametrize(
     ("path", "actor", "expected"),
     [
-        ("/api/users/", "admin", LIST_QUERIES),
-        ("/api/users/", "staff", LIST_QUERIES),
-        ("/api/channels/", "member", LIST_QUERIES),
-        ("/api/channels/", "admin", LIST_QUERIES),
+        ("/api/users/", "admin", COMPILED_LIST_QUERIES),
+        ("/api/users/", "staff", COMPILED_LIST_QUERIES),
+        ("/api/channels/", "member", COMPILED_LIST_QUERIES),
+        ("/api/channels/", "admin", COMPILED_LIST_QUERIES),
         ("/api/tenants/", "staff", LIST_QUERIES),
         ("/api/tenants/", "admin", LIST_QUERIES),
     ],
@@ -80,7 +82,7 @@ def test_list_query_count_is_constant_with_direct_conversations(world, actor, ki
     path = f"/api/channels/?kind={kind}" if kind else "/api/channels/"
     small = _queries(client, path)
     _conversations(world, 6)
-    assert small == _queries(client, path) == LIST_QUERIES
+    assert small == _queries(client, path) == COMPILED_LIST_QUERIES
 
 
 def _started(client, user_ids) -> tuple[int, int]:

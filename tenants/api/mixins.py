@@ -7,11 +7,14 @@ from typing import Any
 from uuid import UUID
 
 from django.db.models import QuerySet
-from rest_framework import viewsets
+from rest_framework import serializers, viewsets
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
 
+from chatplatform.api.listing import ListShape, page_statement
 from tenants.models import Tenant
-from tenants.scoping import TenantScopedQuerySet
+from tenants.scoping import Actor, TenantScopedQuerySet
 
 UUID_PATTERN = r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 
@@ -52,3 +55,39 @@ class TenantScopedViewSet(viewsets.GenericViewSet, metaclass=ABCMeta):
         if tenant_id is not None and tenant_id != actor.tenant_id:
             raise ValidationError({"tenant": ["Only your own tenant can be named here."]})
         return actor.tenant
+
+
+class CompiledListMixin(TenantScopedViewSet):
+    """``list`` served from statements compiled once per shape
+    (``chatplatform.api.listing``): the hot lists' way, in place of DRF's
+    ``ListModelMixin``.
+
+    Subclasses name the serializer that validates the query (``list_filters``)
+    and implement :meth:`list_queryset`; the tenant filter is added for you.
+    Filters named in ``list_bound_filters`` (free text, ids) are bound as
+    parameters; the others (choices, booleans) are part of the shape, so
+    ``list_queryset`` may only branch on those, and on the actor's role and
+    staff flag, never on the id, the tenant or a bound value.
+    """
+
+    list_filters: type[serializers.Serializer]
+    list_bound_filters: frozenset[str] = frozenset({"search", "tenant"})
+
+    @abstractmethod
+    def list_queryset(self, actor: Actor, filters: dict[str, Any]) -> TenantScopedQuerySet:
+        """The list for ``actor``, filtered by ``filters`` and ordered."""
+
+    def list(self, request: Request) -> Response:
+        params = self.list_filters(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        filters = {k: v for k, v in params.validated_data.items() if k not in ("page", "page_size")}
+        shape = ListShape(self.actor, filters, self.list_bound_filters)
+        statement = page_statement(type(self), shape, self._scoped_list)
+        page = self.paginator.paginate_statement(statement, shape.values, request)  # type: ignore[union-attr]
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def _scoped_list(self, actor: Actor, filters: dict[str, Any]) -> QuerySet[Any]:
+        queryset = self.list_queryset(actor, filters)
+        if not isinstance(queryset, TenantScopedQuerySet):
+            raise TypeError(f"{type(self).__name__} must list a TenantScopedQuerySet.")
+        return queryset.for_actor(actor)
