@@ -71,27 +71,6 @@ class Rows:
         return self.model.from_db(connection.alias, self.names, converted)
 
 
-def sql_cursor() -> Any:
-    """A cursor for the engine's hand-written SQL.
-
-    On PostgreSQL its values travel apart from the statement (server-side
-    binding), so a statement run again is the same text: psycopg prepares it
-    after a few runs (``prepare_threshold``) and PostgreSQL no longer parses
-    and plans it on every call, which was a large part of its CPU per send
-    under load. Django's own cursors inline the values (client-side binding,
-    the default: not every statement the ORM builds is valid with
-    parameters); these statements are. While queries are logged (``DEBUG``,
-    a test counting them) they run on Django's cursor, whose log shows each
-    with its values: the driver keeps no text of a prepared statement's run."""
-    if connection.vendor != "postgresql" or connection.queries_logged:
-        return connection.cursor()
-    from django.db.backends.postgresql.base import ServerBindingCursor  # type: ignore[attr-defined]
-
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    return connection.make_cursor(ServerBindingCursor(connection.connection))
-
-
 def placeholders(values: list[Any]) -> str:
     """``%s`` for each of ``values``, comma-separated."""
     return ", ".join(["%s"] * len(values))

@@ -11,7 +11,7 @@ annotations) they cost more to build and compile than to run: a profile of
 the engine under load put two thirds of a send's Python time in Django's
 query compiler. The SQL is the same on PostgreSQL and SQLite but where
 noted; values travel as parameters (bound on the server and prepared on
-PostgreSQL, ``rawsql.sql_cursor``), adapted as the ORM adapts them, rows come
+PostgreSQL, ``chatplatform.db.sql_cursor``), adapted as the ORM adapts them, rows come
 back through the fields' own converters, and table and column names come
 from the models.
 """
@@ -40,10 +40,10 @@ from chatengine.rawsql import (
     insert_statement,
     inserted,
     placeholders,
-    sql_cursor,
     tables,
     unread_totals,
 )
+from chatplatform.db import sql_cursor
 
 
 @cache

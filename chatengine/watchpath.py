@@ -37,10 +37,10 @@ from chatengine.rawsql import (
     insert_statement,
     inserted,
     placeholders,
-    sql_cursor,
     tables,
     unread_totals,
 )
+from chatplatform.db import sql_cursor
 
 
 class _Named(Rows):

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from itertools import islice
 from typing import Any, TypeVar
 
-from django.db import connections, router
+from django.db import connection, connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
     NOT_PROVIDED,
@@ -326,3 +326,25 @@ def count_of(model: type[Model], field: str) -> Coalesce:
         .values("n")
     )
     return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
+
+
+def sql_cursor() -> Any:
+    """A cursor for SQL the ORM does not run itself: hand-written statements,
+    and statements the ORM compiled once to be run many times.
+
+    On PostgreSQL its values travel apart from the statement (server-side
+    binding), so a statement run again is the same text: psycopg prepares it
+    after a few runs (``prepare_threshold``) and PostgreSQL no longer parses
+    and plans it on every call, which was a large part of its CPU per chat
+    engine send under load. Django's own cursors inline the values
+    (client-side binding, the default: not every statement the ORM builds is
+    valid with parameters); these statements are. While queries are logged (``DEBUG``,
+    a test counting them) they run on Django's cursor, whose log shows each
+    with its values: the driver keeps no text of a prepared statement's run."""
+    if connection.vendor != "postgresql" or connection.queries_logged:
+        return connection.cursor()
+    from django.db.backends.postgresql.base import ServerBindingCursor  # type: ignore[attr-defined]
+
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    return connection.make_cursor(ServerBindingCursor(connection.connection))

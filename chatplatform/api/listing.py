@@ -12,8 +12,10 @@ So the view's own code builds each shape's queryset once per process, for a
 stand-in actor and stand-in filter values, and the ORM compiles it into one
 statement that returns the page with the capped count as a column. A
 request binds its values into that statement's parameters and runs it: one
-round trip and no ORM work. The rows become model instances the way the ORM
-makes them (``from_db``, annotations, one level of ``select_related``).
+round trip and no ORM work, on a cursor whose statements PostgreSQL prepares
+(``chatplatform.db.sql_cursor``), so it no longer plans them either. The rows
+become model instances the way the ORM makes them (``from_db``, annotations,
+one level of ``select_related``).
 
 A value only ever reaches the SQL as a parameter: a stand-in seen in the
 statement's text, or a value the shape depends on declared as bound, fails
@@ -35,6 +37,8 @@ from django.db import DEFAULT_DB_ALIAS, connection
 from django.db.models import IntegerField, Model, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.sql.compiler import SQLCompiler
+
+from chatplatform.db import sql_cursor
 
 # Compiled shapes kept per process: a handful per list (roles times the
 # combinations of choice filters); the bound is a guard, not a tuning knob.
@@ -98,7 +102,7 @@ class PageStatement:
         is the end or an empty list)."""
         if self.empty:
             return [], 0
-        with connection.cursor() as cursor:
+        with sql_cursor() as cursor:
             cursor.execute(self.sql, self.bind(values, bound=bound, size=size, offset=offset))
             rows = cursor.fetchall()
         if not rows:
