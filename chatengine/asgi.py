@@ -38,7 +38,6 @@ front of such a server the proxy must bound bodies as well.
 
 from __future__ import annotations
 
-import gc
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -50,7 +49,7 @@ from django.core.exceptions import RequestAborted
 from django.core.handlers.asgi import ASGIHandler, ASGIRequest, get_script_prefix
 from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponse
-from django.urls import ResolverMatch, get_resolver, resolve, set_script_prefix
+from django.urls import ResolverMatch, resolve, set_script_prefix
 from django.urls.exceptions import Resolver404
 from django.utils.module_loading import import_string
 
@@ -316,13 +315,3 @@ def _first_frame(data: str | bytes | None) -> tuple[str, int, str | None]:
     me = frame.get("me")
     user_id = me.get("id") if isinstance(me, dict) and isinstance(me.get("id"), str) else None
     return "accepted", 101, user_id
-
-
-def loaded() -> None:
-    """Called once an entry point has built its application: the URL
-    configuration is loaded and everything so far (Django, the project's
-    modules) is kept out of the garbage collector's way. It lives as long as
-    the process, and a full collection walking it stalled every socket of the
-    process for tens of milliseconds under load."""
-    get_resolver().url_patterns  # noqa: B018  (loads every view module)
-    gc.freeze()

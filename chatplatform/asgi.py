@@ -11,8 +11,9 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from chatengine.asgi import EngineHTTP, HandshakeLog, loaded  # noqa: E402
+from chatengine.asgi import EngineHTTP, HandshakeLog  # noqa: E402
 from chatengine.routing import websocket_urlpatterns  # noqa: E402
+from chatplatform.startup import loaded  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
