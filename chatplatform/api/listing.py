@@ -72,6 +72,7 @@ class _Related:
     start: int
     end: int
     attnames: tuple[str, ...]
+    pk: int  # its primary key's place among its columns
     set_on: Callable[[Model, Model | None], None]
 
 
@@ -131,11 +132,11 @@ class PageStatement:
                 setattr(instance, name, row[index])
             for related in self.related:
                 values = row[related.start : related.end]
-                if values[0] is None:  # a nullable foreign key that is null
+                if values[related.pk] is None:  # a nullable foreign key that is null
                     related.set_on(instance, None)
                     continue
                 # Rows of a page share their tenant: one instance for all of them.
-                key = (related.model, values[0])
+                key = (related.model, values[related.pk])
                 if key not in shared:
                     shared[key] = related.model.from_db(DEFAULT_DB_ALIAS, related.attnames, values)
                 related.set_on(instance, shared[key])
@@ -202,16 +203,7 @@ def compile_page(queryset: QuerySet[Any], stand_ins: Mapping[str, Any]) -> PageS
     info = compiler.klass_info
     assert info is not None
     start, end = info["select_fields"][0], info["select_fields"][-1] + 1
-    related = tuple(
-        _Related(
-            model=child["model"],
-            start=child["select_fields"][0],
-            end=child["select_fields"][-1] + 1,
-            attnames=tuple(attnames[child["select_fields"][0] : child["select_fields"][-1] + 1]),
-            set_on=child["local_setter"],
-        )
-        for child in info.get("related_klass_infos", [])
-    )
+    related = tuple(_related(child, attnames) for child in info.get("related_klass_infos", []))
     if any(child.get("related_klass_infos") for child in info.get("related_klass_infos", [])):
         raise ValueError("A compiled list follows one level of select_related.")
     return PageStatement(
@@ -232,6 +224,19 @@ def compile_page(queryset: QuerySet[Any], stand_ins: Mapping[str, Any]) -> PageS
             (index, tuple(functions), expression)
             for index, (functions, expression) in compiler.get_converters(columns).items()
         ),
+    )
+
+
+def _related(info: dict[str, Any], attnames: list[str]) -> _Related:
+    start, end = info["select_fields"][0], info["select_fields"][-1] + 1
+    names = tuple(attnames[start:end])
+    return _Related(
+        model=info["model"],
+        start=start,
+        end=end,
+        attnames=names,
+        pk=names.index(info["model"]._meta.pk.attname),
+        set_on=info["local_setter"],
     )
 
 

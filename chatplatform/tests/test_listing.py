@@ -17,6 +17,7 @@ from channels_app.tests.factories import ChannelFactory
 from chatplatform.api.listing import ListShape, StandInActor, compile_page, page_statement
 from chatplatform.api.pagination import PageNumberPagination
 from tenants.api.mixins import CompiledListMixin
+from tenants.models import Tenant
 from tenants.roles import Role
 from tenants.scoping import TenantScopedQuerySet
 
@@ -168,3 +169,16 @@ def test_a_list_reading_more_of_its_actor_than_its_shape_fails_to_compile(world)
 
     with pytest.raises(AttributeError):
         page_statement(("test", "email"), ListShape(world.admin, {}, frozenset()), by_email)
+
+
+@pytest.mark.django_db
+def test_rows_of_different_tenants_keep_their_own_tenant(world):
+    # Tenants created at the same instant (a bulk import) are still two tenants.
+    Tenant.objects.filter(pk=world.tenant_b.pk).update(created_at=world.tenant_a.created_at)
+    view = UserViewSet()
+    shape = ListShape(world.staff, {}, view.list_bound_filters)
+    rows, _ = page_statement(("test", UserViewSet), shape, view._scoped_list).run(shape.values, **PAGE)
+    assert {(row.email, row.tenant.slug if row.tenant else None) for row in rows} == {
+        (user.email, user.tenant.slug if user.tenant else None) for user in view._scoped_list(world.staff, {})
+    }
+    assert {row.tenant.slug for row in rows if row.tenant} == {"acme", "globex"}
