@@ -13,6 +13,7 @@ from django.db.models import CharField, Q
 from django.db.models.expressions import RawSQL
 
 from accounts.models import User, UserQuerySet
+from chatplatform.db import with_driver_loaders
 from tenants import rls
 from tenants.models import Tenant
 from tenants.scoping import Actor
@@ -89,7 +90,9 @@ def user_with_tenant(*, user_id: UUID, scope: bool = False) -> User | None:
     if statement.scope:
         rls.before_scoping_statement()
     wrapper = CursorDebugWrapper if connection.queries_logged else CursorWrapper
-    with wrapper(_PreparedCursor(connection.connection), connection) as cursor:
+    with wrapper(
+        with_driver_loaders(_PreparedCursor(connection.connection), connection), connection
+    ) as cursor:
         cursor.execute(statement.sql, [user_id])
         row = cursor.fetchone()
     if row is None:

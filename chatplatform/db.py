@@ -347,4 +347,29 @@ def sql_cursor() -> Any:
 
     connection.ensure_connection()
     connection.validate_thread_sharing()
-    return connection.make_cursor(ServerBindingCursor(connection.connection))
+    cursor = ServerBindingCursor(connection.connection)
+    with_driver_loaders(cursor, connection)
+    return connection.make_cursor(cursor)
+
+
+def with_driver_loaders(cursor: Any, connection: BaseDatabaseWrapper) -> Any:
+    """Load ``cursor``'s timestamps with the driver's own loader (C, with
+    psycopg's binary package) rather than the one Django registers, which
+    parses them in Python to attach its time zone: ten times slower, and a
+    tenth of the engine's CPU while clients connect. The driver's loader
+    gives the session's zone, so only a session in UTC, Django's zone for it
+    (``USE_TZ``), takes it: the values come out the same, ``datetime.UTC`` and all."""
+    if connection.timezone_name == "UTC":
+        cursor.adapters.register_loader("timestamptz", _DRIVER_TIMESTAMPTZ_LOADER)
+    return cursor
+
+
+def _driver_timestamptz_loader() -> Any:
+    try:
+        import psycopg
+    except ImportError:  # SQLite only
+        return None
+    return psycopg.adapters.get_loader(psycopg.adapters.types["timestamptz"].oid, psycopg.pq.Format.TEXT)
+
+
+_DRIVER_TIMESTAMPTZ_LOADER = _driver_timestamptz_loader()
