@@ -13,7 +13,6 @@ from django.db.models import CharField, Q
 from django.db.models.expressions import RawSQL
 
 from accounts.models import User, UserQuerySet
-from chatplatform.db import with_driver_loaders
 from tenants import rls
 from tenants.models import Tenant
 from tenants.scoping import Actor
@@ -90,9 +89,7 @@ def user_with_tenant(*, user_id: UUID, scope: bool = False) -> User | None:
     if statement.scope:
         rls.before_scoping_statement()
     wrapper = CursorDebugWrapper if connection.queries_logged else CursorWrapper
-    with wrapper(
-        with_driver_loaders(_PreparedCursor(connection.connection), connection), connection
-    ) as cursor:
+    with wrapper(_PreparedCursor(connection.connection), connection) as cursor:
         cursor.execute(statement.sql, [user_id])
         row = cursor.fetchone()
     if row is None:

@@ -8,7 +8,10 @@ class ChatPlatformConfig(AppConfig):
     default = True
 
     def ready(self) -> None:
-        from chatplatform import checks  # noqa: F401  (registers system checks)
+        from chatplatform import (
+            checks,  # noqa: F401  (registers system checks)
+            db,  # noqa: F401  (loads PostgreSQL timestamps in C)
+        )
 
 
 class ConsoleAdminConfig(admin_apps.AdminConfig):

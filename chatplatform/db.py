@@ -18,11 +18,13 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC
 from itertools import islice
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.db import connection, connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.signals import connection_created
 from django.db.models import (
     NOT_PROVIDED,
     BooleanField,
@@ -37,6 +39,7 @@ from django.db.models import (
 )
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
+from django.dispatch import receiver
 from django.utils import timezone
 
 T = TypeVar("T")
@@ -347,29 +350,43 @@ def sql_cursor() -> Any:
 
     connection.ensure_connection()
     connection.validate_thread_sharing()
-    cursor = ServerBindingCursor(connection.connection)
-    with_driver_loaders(cursor, connection)
-    return connection.make_cursor(cursor)
+    return connection.make_cursor(ServerBindingCursor(connection.connection))
 
 
-def with_driver_loaders(cursor: Any, connection: BaseDatabaseWrapper) -> Any:
-    """Load ``cursor``'s timestamps with the driver's own loader (C, with
-    psycopg's binary package) rather than the one Django registers, which
-    parses them in Python to attach its time zone: ten times slower, and a
-    tenth of the engine's CPU while clients connect. The driver's loader
-    gives the session's zone, so only a session in UTC, Django's zone for it
-    (``USE_TZ``), takes it: the values come out the same, ``datetime.UTC`` and all."""
-    if connection.timezone_name == "UTC":
-        cursor.adapters.register_loader("timestamptz", _DRIVER_TIMESTAMPTZ_LOADER)
-    return cursor
+@receiver(connection_created)
+def _fast_timestamps(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    """Load a PostgreSQL session's timestamps in C.
+
+    Django registers a loader that parses them in Python to attach its time
+    zone: ten times slower than the driver's own (C, with psycopg's binary
+    package), and a tenth of the engine's CPU while clients connect. The
+    driver's gives the session's zone, so a session in UTC (Django's zone for
+    it under ``USE_TZ``) takes it, behind the ``timezone`` attribute Django
+    reads of it: the values come out the same, ``datetime.UTC`` and all."""
+    if connection.vendor != "postgresql" or connection.timezone_name != "UTC":
+        return
+    raw = connection.connection
+    if raw.adapters.get_loader(_TIMESTAMPTZ_OID, _TEXT) is not UTCTimestamptzLoader:
+        raw.adapters.register_loader("timestamptz", UTCTimestamptzLoader)
 
 
-def _driver_timestamptz_loader() -> Any:
-    try:
-        import psycopg
-    except ImportError:  # SQLite only
-        return None
-    return psycopg.adapters.get_loader(psycopg.adapters.types["timestamptz"].oid, psycopg.pq.Format.TEXT)
+try:
+    import psycopg
+except ImportError:  # SQLite only
+    pass
+else:
+    _TEXT = psycopg.pq.Format.TEXT
+    _TIMESTAMPTZ_OID = psycopg.adapters.types["timestamptz"].oid
+    _DRIVER_LOADER = cast(type[Any], psycopg.adapters.get_loader(_TIMESTAMPTZ_OID, _TEXT))
 
+    class UTCTimestamptzLoader(psycopg.adapt.Loader):
+        """The driver's timestamptz loader, for a session in UTC."""
 
-_DRIVER_TIMESTAMPTZ_LOADER = _driver_timestamptz_loader()
+        timezone = UTC  # what Django compares with its own zone before each cursor
+
+        def __init__(self, oid: int, context: Any = None) -> None:
+            super().__init__(oid, context)
+            self._driver = _DRIVER_LOADER(oid, context)
+
+        def load(self, data: Any) -> Any:
+            return self._driver.load(data)
