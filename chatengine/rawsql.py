@@ -8,7 +8,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
 
 from chatengine.models import (
@@ -55,20 +55,26 @@ class Rows:
         self.sql = ", ".join(f"{alias}.{quote(field.column)}" for field in fields)
         self.names = [field.attname for field in fields]
         self.width = len(fields)
+        # Only the columns that have converters (most have none on PostgreSQL).
         self._converters = []
-        for field in fields:
+        for index, field in enumerate(fields):
             field = cast(Any, field)  # (the stubs lack Field.get_db_converters)
             column = field.get_col(model._meta.db_table)
             found = connection.ops.get_db_converters(column) + field.get_db_converters(connection)
-            self._converters.append((column, found))
+            if found:
+                self._converters.append((index, column, found))
 
     def load(self, values: tuple[Any, ...] | list[Any]) -> Any:
-        converted = []
-        for (column, converters), value in zip(self._converters, values, strict=True):
+        if len(values) != self.width:
+            raise ValueError(f"{self.model.__name__} has {self.width} columns, not {len(values)}.")
+        db = connections[DEFAULT_DB_ALIAS]  # once, not through the proxy per value
+        converted = list(values)
+        for index, column, converters in self._converters:
+            value = converted[index]
             for converter in converters:
-                value = converter(value, column, connection)
-            converted.append(value)
-        return self.model.from_db(connection.alias, self.names, converted)
+                value = converter(value, column, db)
+            converted[index] = value
+        return self.model.from_db(DEFAULT_DB_ALIAS, self.names, converted)
 
 
 def placeholders(values: list[Any]) -> str:

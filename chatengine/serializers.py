@@ -36,9 +36,11 @@ def iso(value: datetime | None) -> str | None:
     """RFC 3339 in UTC with microseconds and ``Z``, the form Stream sends."""
     if value is None:
         return None
-    if value.utcoffset():
-        value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    if value.tzinfo is not UTC:  # (the database's values are in UTC already)
+        if value.utcoffset():
+            value = value.astimezone(UTC)
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def online_ids(user_ids: Iterable[str]) -> set[str]:
