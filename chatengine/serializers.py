@@ -217,11 +217,14 @@ def channel_payload(
     return data
 
 
-def member_payload(member: Member, *, online: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
+def member_payload(
+    member: Member, *, online: set[str] | frozenset[str] = frozenset(), user: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``user``: the member's user payload when the caller has built it already."""
     data: dict[str, Any] = {
         **(member.custom or {}),
         "user_id": member.user_id,
-        "user": user_payload(member.user, online=member.user_id in online),
+        "user": user if user is not None else user_payload(member.user, online=member.user_id in online),
         "channel_role": member.channel_role,
         "role": "moderator" if member.is_moderator else "member",
         "is_moderator": member.is_moderator,
@@ -241,9 +244,12 @@ def member_payload(member: Member, *, online: set[str] | frozenset[str] = frozen
     return data
 
 
-def read_payload(member: Member, *, online: set[str] | frozenset[str] = frozenset()) -> dict[str, Any]:
+def read_payload(
+    member: Member, *, online: set[str] | frozenset[str] = frozenset(), user: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """``user``: as for :func:`member_payload`."""
     data: dict[str, Any] = {
-        "user": user_payload(member.user, online=member.user_id in online),
+        "user": user if user is not None else user_payload(member.user, online=member.user_id in online),
         "last_read": iso(member.last_read),
         "unread_messages": member.unread_messages,
     }

@@ -185,6 +185,14 @@ class _Shared:
         if membership is not None:
             reads[membership.user_id] = membership
         watching = self.watchers.get(channel.cid) or Watchers()
+        payloads: dict[str, dict[str, Any]] = {}
+
+        def users(member: Member) -> dict[str, Any]:
+            """A member's user payload, built once for its member and its read state."""
+            if member.user_id not in payloads:
+                payloads[member.user_id] = user_payload(member.user, online=member.user_id in online)
+            return payloads[member.user_id]
+
         state: dict[str, Any] = {
             "channel": channel_payload(
                 channel,
@@ -195,13 +203,13 @@ class _Shared:
             ),
             "messages": [self.renderer.render(m) for m in page],
             "pinned_messages": [self.renderer.render(m) for m in pins],
-            "members": [member_payload(m, online=online) for m in channel_members],
-            "read": [read_payload(m, online=online) for m in reads.values()],
+            "members": [member_payload(m, user=users(m)) for m in channel_members],
+            "read": [read_payload(m, user=users(m)) for m in reads.values()],
             "watcher_count": watching.count,
             "watchers": [user_payload(user, online=True) for user in watching.users],
             "threads": [],
         }
         if membership is not None:
-            state["membership"] = member_payload(membership, online=online)
+            state["membership"] = member_payload(membership, user=users(membership))
             state["hidden"] = membership.hidden
         return state
