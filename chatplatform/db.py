@@ -22,7 +22,7 @@ from datetime import UTC
 from itertools import islice
 from typing import Any, TypeVar, cast
 
-from django.db import connection, connections, router
+from django.db import DEFAULT_DB_ALIAS, connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 from django.db.models import (
@@ -344,13 +344,14 @@ def sql_cursor() -> Any:
     valid with parameters); these statements are. While queries are logged (``DEBUG``,
     a test counting them) they run on Django's cursor, whose log shows each
     with its values: the driver keeps no text of a prepared statement's run."""
-    if connection.vendor != "postgresql" or connection.queries_logged:
-        return connection.cursor()
+    db = connections[DEFAULT_DB_ALIAS]  # once: each attribute through the proxy is a lookup
+    if db.vendor != "postgresql" or db.queries_logged:
+        return db.cursor()
     from django.db.backends.postgresql.base import ServerBindingCursor  # type: ignore[attr-defined]
 
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    return connection.make_cursor(ServerBindingCursor(connection.connection))
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    return db.make_cursor(ServerBindingCursor(db.connection))
 
 
 @receiver(connection_created)
