@@ -1,7 +1,8 @@
 """Nothing lost: a burst of messages in one channel reaches every watcher,
 each sender's messages in the order it sent them and all watchers in the same
 order (the order the engine committed them); past its delivery ceiling the
-engine refuses sends with Stream's 429 instead of dropping events."""
+engine refuses sends with Stream's 429 instead of dropping events, and a
+socket that falls behind is closed to re-sync rather than left with a gap."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from django.conf import settings
 from django.core.asgi import get_asgi_application
 from stream_chat import StreamChat
 
+from chatengine import consumers, hub
 from chatengine.asgi import EngineHTTP
 from chatengine.consumers import ChatConsumer
 from chatengine.tests.factories import token
@@ -155,3 +157,47 @@ def test_a_send_past_the_delivery_backlog_is_refused_with_streams_429(settings) 
     settings.CHATENGINE_MAX_BACKLOG = 20000
     status, _, body = async_to_sync(_post_while_connected)(path)
     assert status != 429, body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_socket_that_falls_behind_is_closed_to_resync_and_nothing_stays_counted(monkeypatch) -> None:
+    """A client that stops reading is not left with a gap it does not know
+    about: past the queue limit its frames are dropped and its socket closed
+    with 1013 (try again), which makes the SDK reconnect and re-query."""
+    monkeypatch.setattr(consumers, "SOCKET_QUEUE_LIMIT", 10)
+    async_to_sync(_fall_behind)()
+
+
+async def _fall_behind() -> None:
+    gate = asyncio.Event()
+    gate.set()
+    inner = ChatConsumer.as_asgi()
+
+    async def slow_client(scope: Any, receive: Any, send: Any) -> None:
+        async def gated(message: Any) -> None:
+            await gate.wait()  # a client that stopped reading: the write waits
+            await send(message)
+
+        await inner(scope, receive, gated)
+
+    query = {
+        "json": json.dumps({"user_id": "ann", "user_details": {"id": "ann"}}),
+        "api_key": settings.STREAM_API_KEY,
+        "authorization": token("ann"),
+        "stream-auth-type": "jwt",
+    }
+    socket = WebsocketCommunicator(slow_client, "/chat-api/connect?" + urlencode(query))
+    connected, _ = await socket.connect()
+    assert connected
+    assert (await socket.receive_json_from(timeout=5))["type"] == "health.check"
+    (consumer,) = [s for h in hub._local_hubs() for s in h.sockets.values() if s.user_id == "ann"]
+    gate.clear()
+    for n in range(12):  # the first waits in the write; the rest fill the queue past its limit
+        consumer.push(hub.dumps({"type": "test.event", "n": n}))
+        await asyncio.sleep(0)
+    gate.set()
+    assert (await socket.receive_json_from(timeout=5))["n"] == 0  # the write that was under way
+    closed = await socket.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": consumers.FELL_BEHIND_CODE}
+    assert consumer.hub.queued == 0
+    await socket.disconnect()
