@@ -24,6 +24,7 @@ from chatengine.models import (
     UserMute,
     Watch,
 )
+from chatplatform.db import converted
 
 
 @cache
@@ -68,13 +69,7 @@ class Rows:
         if len(values) != self.width:
             raise ValueError(f"{self.model.__name__} has {self.width} columns, not {len(values)}.")
         db = connections[DEFAULT_DB_ALIAS]  # once, not through the proxy per value
-        converted = list(values)
-        for index, column, converters in self._converters:
-            value = converted[index]
-            for converter in converters:
-                value = converter(value, column, db)
-            converted[index] = value
-        return self.model.from_db(DEFAULT_DB_ALIAS, self.names, converted)
+        return self.model.from_db(DEFAULT_DB_ALIAS, self.names, converted(values, self._converters, db))
 
 
 def placeholders(values: list[Any]) -> str:

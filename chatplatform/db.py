@@ -354,6 +354,22 @@ def sql_cursor() -> Any:
     return db.make_cursor(ServerBindingCursor(db.connection))
 
 
+Converters = Sequence[tuple[int, Any, Sequence[Callable[..., Any]]]]
+
+
+def converted(row: Sequence[Any], converters: Converters, db: BaseDatabaseWrapper) -> list[Any]:
+    """``row`` with its columns' database converters applied as the ORM applies
+    them: ``converters`` lists, for each column that has any, its index, its
+    expression and its converters."""
+    values = list(row)
+    for index, expression, functions in converters:
+        value = values[index]
+        for function in functions:
+            value = function(value, expression, db)
+        values[index] = value
+    return values
+
+
 @receiver(connection_created)
 def _fast_timestamps(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
     """Load a PostgreSQL session's timestamps in C.

@@ -33,12 +33,12 @@ from typing import Any
 from uuid import UUID
 
 from django.core.exceptions import EmptyResultSet
-from django.db import DEFAULT_DB_ALIAS, connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import IntegerField, Model, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.sql.compiler import SQLCompiler
 
-from chatplatform.db import sql_cursor
+from chatplatform.db import Converters, converted, sql_cursor
 
 # Compiled shapes kept per process: a handful per list (roles times the
 # combinations of choice filters); the bound is a guard, not a tuning knob.
@@ -92,7 +92,7 @@ class PageStatement:
     attnames: tuple[str, ...]
     annotations: tuple[tuple[str, int], ...]
     related: tuple[_Related, ...]
-    converters: tuple[tuple[int, tuple[Callable[..., Any], ...], Any], ...]
+    converters: Converters
     empty: bool = False  # the shape matches nothing (an actor without a tenant)
 
     def run(
@@ -120,13 +120,9 @@ class PageStatement:
 
     def _load(self, rows: Sequence[tuple[Any, ...]]) -> Iterator[Model]:
         shared: dict[tuple[type[Model], Any], Model] = {}
+        db = connections[DEFAULT_DB_ALIAS]
         for raw in rows:
-            row = list(raw)
-            for index, functions, expression in self.converters:
-                value = row[index]
-                for function in functions:
-                    value = function(value, expression, connection)
-                row[index] = value
+            row = converted(raw, self.converters, db)
             instance = self.model.from_db(DEFAULT_DB_ALIAS, self.attnames, row[self.start : self.end])
             for name, index in self.annotations:
                 setattr(instance, name, row[index])
@@ -221,7 +217,7 @@ def compile_page(queryset: QuerySet[Any], stand_ins: Mapping[str, Any]) -> PageS
         ),
         related=related,
         converters=tuple(
-            (index, tuple(functions), expression)
+            (index, expression, tuple(functions))
             for index, (functions, expression) in compiler.get_converters(columns).items()
         ),
     )
