@@ -271,7 +271,6 @@ class ListShape:
         if actor.tenant_id is not None:
             self.values["actor.tenant_id"] = actor.tenant_id
         shape: list[Hashable] = [actor.role, actor.is_platform_staff, actor.tenant_id is None]
-        self.stand_in_filters: dict[str, Any] = {}
         for name, value in sorted(filters.items()):
             if name in bound and value not in (None, ""):
                 self.values[name] = value
@@ -281,7 +280,6 @@ class ListShape:
         self.key = tuple(shape)
         self._actor = actor
         self._filters = filters
-        self._bound = bound
 
     def stand_ins(self) -> tuple[StandInActor, dict[str, Any], dict[str, Any]]:
         """A stand-in actor and filters for this shape, and the stand-in of each bound value."""
