@@ -43,4 +43,4 @@ EXPOSE 8000
 # and nginx in front (deploy/nginx.conf). See docs/operations.md.
 
 # Apply migrations, then serve. Several workers; threads for slow clients.
-CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn chatplatform.wsgi:application --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-3} --threads 4 --access-logfile -"]
+CMD ["sh", "-c", "python manage.py migrate --noinput && exec gunicorn chatplatform.wsgi:application --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-3} --threads 4"]

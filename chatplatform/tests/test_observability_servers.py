@@ -99,7 +99,7 @@ def test_production_servers_log_json_and_share_their_metrics(tmp_path):
         env.pop("LOG_FORMAT", None)
         web_log, asgi_log = tmp_path / "gunicorn.log", tmp_path / "uvicorn.log"
         web = EngineServer(
-            # The image's command, access log flag included: the settings silence it.
+            # The image's command with an access log asked for: the settings silence it.
             [
                 python(),
                 "-m",
