@@ -7,7 +7,9 @@
 Seeds (once; later runs reuse it) a PostgreSQL database, ``cpbench_controlplane``
 unless ``BENCH_DATABASE_URL`` names another: three tenants, the large one with
 50,000 users, 10,000 channels and about 625,000 memberships
-(``bench/controlplane/seed.py``). Then it starts the production server exactly
+(``bench/controlplane/seed.py``). The cache and the throttles use Redis, as in
+production: database 13 on 127.0.0.1, or ``BENCH_REDIS_URL``, which the run
+empties. Then it starts the production server exactly
 as the Dockerfile's ``CMD`` runs it (gunicorn, 3 workers x 4 threads, ``DEBUG``
 off), on loopback, with ``bench.controlplane.settings``: the product's settings
 plus a bare view and a minimal DRF view that exist only there.
@@ -73,6 +75,10 @@ SERVER_ENV = {
     "THROTTLE_REFRESH_RATE": "100000000/60",
     "THROTTLE_CHAT_TOKEN_RATE": "100000000/60",
     "LOG_LEVEL": "WARNING",
+    # Production runs more than one process with Redis (docs/operations.md): the
+    # throttles count there, not in the database. A database of its own, since
+    # the throttled-login measurement empties it; empty to run without Redis.
+    "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
 }
 
 
