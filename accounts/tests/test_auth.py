@@ -329,6 +329,49 @@ class TestBearer:
         assert "expired" in response.json()["detail"]
         assert "refresh" in response.json()["detail"]
 
+    def test_a_token_that_expires_after_it_verified_says_it_expired(self, world):
+        from rest_framework_simplejwt.tokens import AccessToken
+
+        token = AccessToken.for_user(world.member)
+        leeway = django_settings.SIMPLE_JWT["LEEWAY"]
+        token["exp"] = int(time.time()) - leeway + 2  # good for one or two seconds more
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert client.get(ME).status_code == 200  # verified, and remembered
+        time.sleep(token["exp"] + leeway - time.time() + 0.05)
+        response = client.get(ME)
+        assert response.status_code == 401
+        assert response.json()["code"] == "token_not_valid"
+        assert "expired" in response.json()["detail"]
+        assert "refresh" in response.json()["detail"]
+
+    def test_a_token_signature_is_checked_once_and_a_changed_one_still_refused(self, world, monkeypatch):
+        from rest_framework_simplejwt.tokens import AccessToken
+
+        checks = []
+        verify = jwt.api_jws.PyJWS._verify_signature
+
+        def counted(self, *args, **kwargs):
+            checks.append(1)
+            return verify(self, *args, **kwargs)
+
+        monkeypatch.setattr(jwt.api_jws.PyJWS, "_verify_signature", counted)
+
+        def me(token: str) -> int:
+            client = APIClient()
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+            return client.get(ME).status_code
+
+        token = str(AccessToken.for_user(world.member))
+        assert [me(token) for _ in range(3)] == [200, 200, 200]
+        assert len(checks) == 1
+        header, payload, signature = token.split(".")
+        forged = f"{header}.{payload}.{'B' if signature[0] != 'B' else 'C'}{signature[1:]}"
+        assert me(forged) == 401
+        assert len(checks) == 2
+        assert me(str(AccessToken.for_user(world.admin))) == 200  # another token, checked
+        assert len(checks) == 3
+
     def test_a_garbled_access_token_says_so(self, world):
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
