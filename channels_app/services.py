@@ -32,6 +32,7 @@ from chatplatform.models import max_length_of
 from chatplatform.slugs import slug_from_name
 from chatplatform.validators import name_checked
 from tenants.models import SLUG_PATTERN, Tenant, slug_validator
+from tenants.scoping import Actor
 
 UPDATABLE_FIELDS = frozenset({"name", "description", "visibility"})
 CHANNEL_NAME_MAX_LENGTH = max_length_of(Channel, "name")
@@ -72,6 +73,12 @@ def _tenant_user_rows(tenant_id: UUID, user_ids: Iterable[UUID], *, field: str) 
     return rows
 
 
+def creator_joins(creator: Actor, tenant: Tenant) -> bool:
+    """Whether the creator of a channel of ``tenant`` becomes its first member:
+    a user of that tenant does; platform staff, who belong to none, do not."""
+    return creator.tenant_id == tenant.pk
+
+
 @transaction.atomic
 def channel_create(
     *,
@@ -85,7 +92,11 @@ def channel_create(
 ) -> Channel:
     """Create a channel with its first members. The creator, when a user of the
     tenant, joins as a channel moderator. Nothing is created if any member id
-    is not a user of ``tenant``."""
+    is not a user of ``tenant``.
+
+    The channel returned is as stored, ``member_count`` included (the triggers
+    counted the rows written here), so it can be shown without reading it back.
+    """
     name = name_checked(name)
     if not name:
         raise ApplicationError("A channel needs a name.", fields={"name": ["This field may not be blank."]})
@@ -117,9 +128,9 @@ def channel_create(
         raise _slug_taken_error(slug) from exc
 
     roles = {user.id: ChannelRole.MEMBER for user in members}
-    if created_by is not None and created_by.tenant_id == tenant.pk:
+    if created_by is not None and creator_joins(created_by, tenant):
         roles[created_by.pk] = ChannelRole.MODERATOR
-    _memberships_write(channel, roles, new_channel=True)
+    channel.member_count = len(_memberships_write(channel, roles, new_channel=True).rows)
     audit_object(
         channel,
         "channel.created",

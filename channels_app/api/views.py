@@ -32,6 +32,7 @@ from channels_app.services import (
     channel_member_remove,
     channel_members_add,
     channel_update,
+    creator_joins,
 )
 from chatplatform.api.permissions import MANAGERS, role_key
 from tenants.api.mixins import UUID_PATTERN, CompiledListMixin
@@ -113,7 +114,9 @@ class ChannelViewSet(CompiledListMixin, mixins.RetrieveModelMixin):
         data = serializer.validated_data
         tenant = self.tenant_for_create(data.pop("tenant", None))
         channel = channel_create(tenant=tenant, created_by=self.actor, **data)
-        return self._respond(channel, status.HTTP_201_CREATED)
+        # Shown as written, not read back: only the caller's membership is not on the row.
+        channel.is_member = creator_joins(self.actor, tenant)  # type: ignore[attr-defined]
+        return Response(ChannelSerializer(channel).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=DirectChannelStartSerializer,

@@ -55,7 +55,26 @@ def test_creating_a_channel_runs_the_same_queries_for_its_members(world):
         assert response.json()["member_count"] == n + 1  # the creator moderates it
         return len(ctx.captured_queries)
 
-    assert created(1) == created(100) == 13
+    assert created(1) == created(100) == 12  # answered from what was written: no re-read
+
+
+@pytest.mark.parametrize("creator", ["admin", "staff"])
+@pytest.mark.parametrize("members", [0, 3])
+def test_the_answer_to_a_create_is_the_channel_as_read_back(world, creator, members):
+    """The answer is built from the rows written; it must be what reading the
+    channel shows, the creator's own membership included (staff join no channel)."""
+    actor = world.admin if creator == "admin" else world.staff
+    client = bearer_client(actor)
+    ids = [str(UserFactory(tenant=world.tenant_a).pk) for _ in range(members)]
+    body = {"name": "Answered", "member_ids": ids, "description": "d", "visibility": "private"}
+    if creator == "staff":
+        body["tenant"] = str(world.tenant_a.pk)
+    response = client.post("/api/channels/", body, format="json")
+    assert response.status_code == 201, response.content
+    answer = response.json()
+    assert answer["member_count"] == members + (creator == "admin")
+    assert answer["is_member"] is (creator == "admin")
+    assert client.get(f"/api/channels/{answer['id']}/").json() == answer
 
 
 def test_the_answer_lists_every_named_user_in_order_with_their_membership(world):
