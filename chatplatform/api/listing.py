@@ -13,7 +13,8 @@ stand-in actor and stand-in filter values, and the ORM compiles it into one
 statement that returns the page with the capped count as a column. A
 request binds its values into that statement's parameters and runs it: one
 round trip and no ORM work, on a cursor whose statements PostgreSQL prepares
-(``chatplatform.db.sql_cursor``), so it no longer plans them either. The rows
+(``chatplatform.db.sql_cursor``), so it no longer plans them either; a
+statement with a search pattern is planned for it each time instead. The rows
 become model instances the way the ORM makes them (``from_db``, annotations,
 one level of ``select_related``).
 
@@ -95,6 +96,12 @@ class PageStatement:
     converters: Converters
     empty: bool = False  # the shape matches nothing (an actor without a tenant)
 
+    @property
+    def searches(self) -> bool:
+        """Whether a pattern is bound (``search``): its best plan depends on the
+        pattern, so the statement is planned for it each time, never prepared."""
+        return any(slot.form == "like" for slot in self.slots)
+
     def run(
         self, values: Mapping[str, Any], *, bound: int, size: int, offset: int
     ) -> tuple[list[Model], int]:
@@ -103,7 +110,7 @@ class PageStatement:
         is the end or an empty list)."""
         if self.empty:
             return [], 0
-        with sql_cursor() as cursor:
+        with sql_cursor(prepare=not self.searches) as cursor:
             cursor.execute(self.sql, self.bind(values, bound=bound, size=size, offset=offset))
             rows = cursor.fetchall()
         if not rows:

@@ -180,3 +180,29 @@ def test_rows_of_different_tenants_keep_their_own_tenant(world):
         (user.email, user.tenant.slug if user.tenant else None) for user in view._scoped_list(world.staff, {})
     }
     assert {row.tenant.slug for row in rows if row.tenant} == {"acme", "globex"}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/users/", "/api/channels/"])
+def test_a_list_is_prepared_and_a_search_is_planned_for_its_pattern(world, client_for, path):
+    """PostgreSQL prepares a list's statement after a few runs; a search's is
+    planned for its pattern every time, since the generic plan of ``LIKE $1``
+    cannot know that a pattern matches thousands (it read and sorted them all)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    client = client_for(world.admin)
+
+    def prepared() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return [row[0] for row in cursor.fetchall() if "_page_count" in row[0]]
+
+    for _ in range(8):
+        assert client.get(path, {"search": "a"}).status_code == 200
+    assert prepared() == []
+    for _ in range(8):
+        assert client.get(path).status_code == 200
+    statements = prepared()
+    assert len(statements) == 1 and "LIKE" not in statements[0], statements
