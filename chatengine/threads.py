@@ -55,12 +55,11 @@ def _with_fresh_connections(call: Callable[[], T]) -> T:
 
 def _between_calls() -> None:
     """Close what a call must not hand on; a database thread keeps a healthy
-    pooled connection for its next call. Giving it back after every call
-    cost more than most calls: with a reset configured (``tenants.rls``) the
-    pool returns a connection through its own worker thread, a hop and a
-    wait for the GIL each time. A connection that may be scoped to a tenant
-    still goes back, for the reset to unscope it; one broken, or left with
-    autocommit off, is dropped as Django drops it."""
+    pooled connection for its next call, rather than giving it back and
+    taking one again around every call. A connection that may be scoped to a
+    tenant still goes back, to be unscoped by whoever takes it next
+    (``tenants.rls``); one broken, or left with autocommit off, is dropped as
+    Django drops it."""
     for connection in connections.all(initialized_only=True):
         if connection.connection is None:
             continue
@@ -70,7 +69,7 @@ def _between_calls() -> None:
         # wait for a connection nobody gives back.
         if pool is not None and pool.max_size > getattr(settings, "CHATENGINE_DB_THREADS", 4):
             if not known_unscoped(connection):
-                connection.close()  # back to the pool, whose reset unscopes it
+                connection.close()  # back to the pool, unscoped when next taken
                 continue
             connection.close_at = None  # (a pooled connection's age is the pool's business)
         connection.close_if_unusable_or_obsolete()

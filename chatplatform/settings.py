@@ -140,20 +140,14 @@ else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 
 
-def _reset_pooled_connection(connection: object) -> None:
-    from tenants.rls import reset_pooled_connection
-
-    reset_pooled_connection(connection)
-
-
 if _postgresql:
     # Row-level security (tenants/rls.py): the application's sessions start
     # with the bypass on; a tenant user's request scopes its connection, and a
-    # connection given back to the pool is unscoped again.
+    # connection taken from the pool is unscoped before its first statement
+    # (not by a pool reset: that returns every connection through the pool's
+    # worker thread).
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     _options["options"] = f"{_options.get('options', '')} -c app.bypass_rls=on".strip()
-    if "pool" in _options:
-        _options["pool"]["reset"] = _reset_pooled_connection
     # The chat engine's own statements (chatengine/rawsql.py) bind their values
     # on the server and are prepared after this many runs on a connection, so
     # PostgreSQL stops parsing and planning them on every call. Empty turns it

@@ -25,12 +25,16 @@ and a pooled connection serves many requests.
 
 What each round trip costs: the scope rides on the authentication's own
 statement; at the end of a request a connection that does not outlive it
-(pooled, or ``CONN_MAX_AGE`` 0) goes back at once and the pool's reset
-unscopes it, or the session ends; only a persistent connection is unscoped by
-a statement of its own. The reset skips its statement when this module knows
-the session is unscoped already (a mark on the driver's connection), so
-anonymous and staff requests send nothing for the scope at all. Scope a
-session only through this module, or the mark cannot know.
+(pooled, or ``CONN_MAX_AGE`` 0) goes back to the pool at once, as it is, or
+the session ends; only a persistent connection is unscoped by a statement of
+its own. A pooled connection is unscoped when Django next takes it, before
+its first statement, in the thread that takes it: not by the pool's ``reset``,
+which would return every connection through the pool's worker thread (about
+a sixth of an authenticated request's CPU went to that hop and its wait for
+the GIL). The unscope is skipped when this module knows the session is unscoped
+already (a mark on the driver's connection), so anonymous and staff requests
+send nothing for the scope at all. Scope a session only through this module,
+or the mark cannot know.
 
 Why session settings and not ``SET LOCAL``: requests do not run in one
 transaction (the sign-in counter and the audit of a refused action must
@@ -88,7 +92,8 @@ POLICY_NAME = "tenant_isolation"
 _SCOPE_SQL = f"SELECT set_config('{BYPASS_SETTING}', %s, false), set_config('{TENANT_SETTING}', %s, false)"
 _UNSCOPED = ("on", "")
 # On the driver's connection (it is what the pool holds): True when its session
-# may be scoped, False when it is known not to be; absent, nobody knows.
+# may be scoped, False when it is known not to be; absent, a session that
+# nothing has scoped yet (this module sets it before any scoping statement).
 _SCOPED_MARK = "_app_rls_scoped"
 
 
@@ -213,7 +218,7 @@ def actor_scope_sql(*, tenant: str, platform_staff: str) -> tuple[str, str]:
 
 def before_scoping_statement(using: str = "default") -> None:
     """The session may be scoped from here on, whatever becomes of the
-    statement's answer: the pool's reset will not take it for unscoped."""
+    statement's answer: the next checkout will not take it for unscoped."""
     connection = connections[using]
     connection.ensure_connection()
     setattr(connection.connection, _SCOPED_MARK, True)
@@ -267,31 +272,29 @@ def _log_bypass(actor: Any, request: Any) -> None:
 
 
 @receiver(connection_created)
-def _rescope_new_connection(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
-    """A connection replaced in the middle of a scoped request (the old one
-    broke) gets the request's scope again, not the pool's default bypass."""
-    tenant = getattr(connection, "rls_tenant", None)
-    if tenant is not None and _enforced(connection):
-        _set(connection, "off", tenant)
-
-
-def reset_pooled_connection(connection: Any) -> None:
-    """The pool's ``reset``: a connection coming back to the pool is unscoped
-    whatever its request did. Nothing to send for one this module knows is
-    unscoped (never scoped since its last reset: anonymous and staff requests,
-    the worker); the pool has rolled back any transaction before this runs."""
-    if getattr(connection, _SCOPED_MARK, None) is False:
+def _scope_taken_connection(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    """A connection Django has just taken (from the pool, or opened), before
+    its first statement: unscoped, whatever the request that used it last
+    did. Nothing is sent for one known to be unscoped (anonymous and staff
+    requests, the worker) nor for a new session, which the bypass option
+    starts unscoped. A connection replaced in the middle of a scoped request
+    (the old one broke) gets the request's scope again instead."""
+    if not _enforced(connection):
         return
-    connection.execute(_SCOPE_SQL, _UNSCOPED)
-    if not connection.autocommit:
-        connection.commit()
-    setattr(connection, _SCOPED_MARK, False)
+    tenant = getattr(connection, "rls_tenant", None)
+    raw = connection.connection
+    if tenant is not None:
+        _set(connection, "off", tenant)
+    elif not hasattr(raw, _SCOPED_MARK):  # a new session: nothing has scoped it
+        _mark_unscoped(raw)
+    elif getattr(raw, _SCOPED_MARK) is not False:
+        _set(connection, *_UNSCOPED)
 
 
 def known_unscoped(connection: BaseDatabaseWrapper) -> bool:
     """Whether ``connection``'s session is known to be unscoped: never scoped
-    since the pool's last reset. One that may be scoped must go back to the
-    pool (whose reset unscopes it) before anything else uses it."""
+    since it was last unscoped. One that may be scoped must go back to the
+    pool (whoever takes it next unscopes it) before anything else uses it."""
     raw = connection.connection
     return raw is not None and getattr(raw, _SCOPED_MARK, None) is False
 
@@ -299,8 +302,8 @@ def known_unscoped(connection: BaseDatabaseWrapper) -> bool:
 def end_request_scope(using: str = "default") -> None:
     """How a request's scope ends. A connection that does not outlive the
     request (pooled, or ``CONN_MAX_AGE`` 0) goes back now rather than at
-    ``request_finished``: the pool's reset unscopes it off the request's
-    thread (or the session ends with it), so no statement of its own is sent.
+    ``request_finished``: whoever takes it from the pool next unscopes it
+    first (or the session ends with it), so no statement is sent here.
     A persistent connection, or one inside a transaction (a test's), is
     unscoped where it stands. The mark counts as much as the books: a session
     a statement may have scoped behind their back ends unscoped too."""

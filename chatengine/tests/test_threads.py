@@ -1,6 +1,6 @@
 """The engine's database threads: a healthy, unscoped pooled connection is
 kept from one call to the next; one that may be scoped to a tenant goes back
-to the pool, whose reset unscopes it."""
+to the pool, to be unscoped when it is next taken."""
 
 from __future__ import annotations
 
@@ -70,8 +70,8 @@ def _close_on_every_thread() -> None:
 def test_an_unscoped_connection_stays_with_its_thread(pooled):
     entries = _calls(*[False] * 8)
     kept = [pid for was_open, pid, _ in entries if was_open]
-    # A fresh connection goes back once for the pool's reset to mark it
-    # unscoped; from then on a thread keeps it.
+    # A connection is unscoped (and marked so) when first taken; from then on
+    # a thread keeps it.
     assert kept, entries
     assert len(kept) >= 4, entries
 
@@ -80,7 +80,7 @@ def test_a_connection_that_may_be_scoped_goes_back_to_the_pool(pooled):
     assert any(was_open for was_open, _, _ in _calls(*[False] * 8))
     entries = _calls(*[True] * 12)
     # After a call that scoped, its thread starts its next call without a
-    # connection: the scoped one went back, and the reset unscoped it.
+    # connection: the scoped one went back, to be unscoped when next taken.
     seen: set[int] = set()
     after_a_scoped_call = []
     for was_open, _, thread in entries:

@@ -254,32 +254,19 @@ def test_a_connection_replaced_mid_request_keeps_the_scope(world):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_connection_given_back_to_the_pool_is_unscoped(world):
-    options = settings.DATABASES["default"]["OPTIONS"]
-    if "pool" not in options:
-        pytest.skip("the database pool is off (DATABASE_POOL=0)")
-    assert connection.pool._reset is options["pool"]["reset"]
-    # One connection, so the second checkout is the first connection again.
-    pool = ConnectionPool(
-        kwargs={**connection.get_connection_params(), "autocommit": True},
-        min_size=1,
-        max_size=1,
-        reset=options["pool"]["reset"],
-        open=True,
-    )
-    try:
-        with pool.connection() as conn:
-            conn.execute(
-                "SELECT set_config('app.bypass_rls', 'off', false), set_config('app.tenant_id', %s, false)",
-                [str(world.tenant_a.pk)],
-            )
-            backend = conn.info.backend_pid
-            assert conn.execute("SELECT count(*) FROM tenants_tenant").fetchone() == (1,)
-        with pool.connection() as conn:
-            assert conn.info.backend_pid == backend
-            assert conn.execute("SELECT count(*) FROM tenants_tenant").fetchone() == (2,)
-    finally:
-        pool.close()
+def test_a_connection_taken_from_the_pool_is_unscoped_before_its_first_statement(world):
+    # Given back at once, as it is: no reset sends it through the pool's worker thread.
+    assert getattr(connection.pool, "_reset", None) is None
+    with _one_connection_pool() as pool:
+        rls.scope_to_tenant(world.tenant_a.pk)
+        backend = connection.connection.info.backend_pid
+        assert Tenant.objects.count() == 1
+        connection.rls_tenant = None  # type: ignore[attr-defined]  # the books of a request that ended
+        connection.close()  # back to the pool, still scoped
+        with pool.connection() as conn:  # not Django's: nothing unscoped it yet
+            assert _session_scope(conn) == ("off", str(world.tenant_a.pk))
+        assert Tenant.objects.count() == 2  # Django took it again, and unscoped it first
+        assert connection.connection.info.backend_pid == backend
 
 
 @pytest.mark.django_db(transaction=True)
@@ -329,7 +316,7 @@ def test_the_deploy_check_warns_about_a_role_that_skips_the_policies(db):
 @contextmanager
 def _one_connection_pool() -> Iterator[ConnectionPool]:
     """Django's pool, swapped for one of a single connection: every checkout is
-    the connection the previous request gave back, reset by the real reset."""
+    the connection the previous request gave back."""
     options = settings.DATABASES["default"]["OPTIONS"]
     if "pool" not in options:
         pytest.skip("the database pool is off (DATABASE_POOL=0)")
@@ -340,7 +327,6 @@ def _one_connection_pool() -> Iterator[ConnectionPool]:
         kwargs={**connection.get_connection_params(), "autocommit": True},
         min_size=1,
         max_size=1,
-        reset=options["pool"]["reset"],
         configure=connection._configure_connection,  # type: ignore[attr-defined]
         open=True,
     )
@@ -363,11 +349,12 @@ def _session_scope(conn: psycopg.Connection) -> tuple[str, str]:
 
 @contextmanager
 def _round_trips(pool: ConnectionPool) -> Iterator[list[int]]:
-    """Count the round trips to the server on the pool's connection (the
-    driver's, libpq's trace: each ends with the server's ReadyForQuery), the
-    reset of the connection given back to the pool included."""
-    connection.ensure_connection()
-    raw = connection.connection
+    """Count the round trips to the server on the pool's one connection (the
+    driver's, libpq's trace: each ends with the server's ReadyForQuery), from
+    the moment Django takes it to the moment it is given back."""
+    connection.close()
+    raw = pool.getconn()
+    pool.putconn(raw)
     counted: list[int] = []
     with tempfile.TemporaryFile() as trace:
         raw.pgconn.trace(trace.fileno())
@@ -375,28 +362,34 @@ def _round_trips(pool: ConnectionPool) -> Iterator[list[int]]:
         try:
             yield counted
             connection.close()
-            # The only connection: this waits until the reset has given it back.
-            returned = pool.getconn()
-            assert returned is raw
         finally:
             raw.pgconn.untrace()
-        pool.putconn(returned)
         trace.seek(0)
         counted.append(sum(1 for line in trace.read().decode().splitlines() if "\tReadyForQuery" in line))
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_tenant_request_scopes_in_its_authentication_and_unscopes_in_the_reset(world):
+def test_a_tenant_request_scopes_in_its_authentication_and_the_next_one_unscopes_first(world):
     with _one_connection_pool() as pool:
         client = bearer_client(world.member)
         assert client.get("/api/auth/me").status_code == 200  # prepares the lookup on this connection
         with _round_trips(pool) as trips, CaptureQueriesContext(connection) as queries:
             assert client.get("/api/auth/me").status_code == 200
-        # The lookup that scopes the session, and the pool's reset: nothing else.
+        # The unscope of the session the previous request scoped, and the
+        # lookup that scopes it again: nothing else.
         assert len(queries) == 1
         assert trips == [2]
-        with pool.connection() as conn:
-            assert _session_scope(conn) == ("on", "")
+        with pool.connection() as conn:  # given back as it is
+            assert _session_scope(conn) == ("off", str(world.tenant_a.pk))
+        assert Tenant.objects.count() == 2  # whoever takes it next sees every tenant
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_session_sends_nothing_for_the_scope(world):
+    with _one_connection_pool() as pool:
+        with _round_trips(pool) as trips:
+            assert Tenant.objects.count() == 2  # the bypass option started it unscoped
+        assert trips == [1]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -406,7 +399,7 @@ def test_a_staff_request_sends_nothing_for_the_scope(world):
         assert client.get("/api/auth/me").status_code == 200
         with _round_trips(pool) as trips:
             assert client.get("/api/auth/me").status_code == 200
-        assert trips == [1]  # the lookup only: the reset knows the session is unscoped
+        assert trips == [1]  # the lookup only: the session is known to be unscoped
 
 
 @pytest.mark.django_db(transaction=True)
