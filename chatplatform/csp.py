@@ -13,16 +13,23 @@ it cannot know in advance is added here per request:
 
 API answers (``/api/``, and the built-in chat engine's ``/chat-api/``) are JSON
 that no browser should render or frame: they get ``default-src 'none';
-frame-ancestors 'none'``, which is shorter and cheaper too.
+frame-ancestors 'none'``, which is shorter, and the same for every answer:
+built once, not per response (as the Permissions-Policy header is).
 """
 
 from __future__ import annotations
 
+import functools
+from typing import Any
 from urllib.parse import urlsplit
 
+from csp.constants import HEADER, HEADER_REPORT_ONLY
 from csp.middleware import CSPMiddleware, PolicyParts
+from csp.utils import build_policy
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 
@@ -46,10 +53,44 @@ def chat_service_origins(request: HttpRequest) -> list[str]:
     return [f"{url.scheme}://{url.netloc}", f"{_WEBSOCKET_SCHEME[url.scheme]}://{url.netloc}"]
 
 
+@functools.cache
 def permissions_policy() -> str:
     return ", ".join(
         f"{feature}=({' '.join(allowed)})" for feature, allowed in settings.PERMISSIONS_POLICY.items()
     )
+
+
+# Where a response may set a policy of its own (django-csp's decorators), or opt out of one.
+_OWN_POLICY = (
+    "_csp_config",
+    "_csp_update",
+    "_csp_replace",
+    "_csp_config_ro",
+    "_csp_update_ro",
+    "_csp_replace_ro",
+)
+_EXEMPT = {HEADER: "_csp_exempt", HEADER_REPORT_ONLY: "_csp_exempt_ro"}
+
+
+@functools.cache
+def api_policy_headers() -> tuple[tuple[str, str], ...]:
+    """The headers of an API answer: the closed policy, under each name the
+    settings enforce or report it with."""
+    return tuple(
+        (header, build_policy(config=API_POLICY, report_only=header == HEADER_REPORT_ONLY))
+        for header, setting in (
+            (HEADER, "CONTENT_SECURITY_POLICY"),
+            (HEADER_REPORT_ONLY, "CONTENT_SECURITY_POLICY_REPORT_ONLY"),
+        )
+        if getattr(settings, setting, None)
+    )
+
+
+@receiver(setting_changed)
+def _policies_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith(("CONTENT_SECURITY_POLICY", "PERMISSIONS_POLICY")):
+        api_policy_headers.cache_clear()
+        permissions_policy.cache_clear()
 
 
 class ContentSecurityPolicyMiddleware(CSPMiddleware):
@@ -80,7 +121,12 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
         return parts
 
     def process_response(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        response = super().process_response(request, response)
+        if request.path_info.startswith(API_PREFIXES) and not any(hasattr(response, a) for a in _OWN_POLICY):
+            for header, policy in api_policy_headers():
+                if header not in response and not getattr(response, _EXEMPT[header], False):
+                    response[header] = policy
+        else:
+            response = super().process_response(request, response)
         if "Permissions-Policy" not in response:
             response["Permissions-Policy"] = permissions_policy()
         return response
