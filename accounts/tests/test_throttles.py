@@ -247,7 +247,22 @@ def test_counted_in_redis_when_it_is_configured(world, rates, settings):
     assert member.get("/api/stream/token").status_code == 200
     assert_throttled(member.get("/api/stream/token"))
     assert not SignInCounter.objects.filter(key__startswith="throttle:chat_token").exists()
-    assert redis.Redis.from_url(url).keys(f"{settings.CACHE_KEY_PREFIX}:throttle:chat_token:*")
+    server = redis.Redis.from_url(url)
+    (key,) = server.keys(f"{settings.CACHE_KEY_PREFIX}:throttle:chat_token:*")
+    assert server.get(key) == b"2"
+    assert 0 < server.ttl(key) <= WINDOW + 1  # gone when its window ends
+    server.script_flush()  # Redis restarted: the counting script is sent again
+    assert_throttled(member.get("/api/stream/token"))
+    assert server.get(key) == b"3"
+
+
+def test_counted_in_the_database_while_redis_cannot_be_reached(world, rates, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    rates(chat_token=1)
+    member = bearer_client(world.member)
+    assert member.get("/api/stream/token").status_code == 200
+    assert_throttled(member.get("/api/stream/token"))
+    assert SignInCounter.objects.get(key__startswith="throttle:chat_token").count == 2
 
 
 @pytest.mark.django_db(transaction=True)
