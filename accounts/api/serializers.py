@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
-from chatplatform.api.serializers import InputSerializer, timestamp
+from chatplatform.api.serializers import InputSerializer, RequestSerializer, timestamp
 from chatplatform.validators import validate_name
 from tenants.roles import Role
 
@@ -118,7 +118,7 @@ class LogoutSerializer(RefreshSerializer):
     pass
 
 
-class UserListFilterSerializer(serializers.Serializer):
+class UserListFilterSerializer(RequestSerializer):
     search = serializers.CharField(required=False, max_length=200)
     role = serializers.ChoiceField(choices=Role.choices, required=False)
     is_active = serializers.BooleanField(required=False, allow_null=True, default=None)

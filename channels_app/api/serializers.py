@@ -15,7 +15,7 @@ from channels_app.models import (
     Membership,
 )
 from channels_app.selectors import MemberRow
-from chatplatform.api.serializers import InputSerializer, timestamp
+from chatplatform.api.serializers import InputSerializer, RequestSerializer, timestamp
 from chatplatform.validators import validate_name
 
 
@@ -69,7 +69,7 @@ class ChannelSerializer(serializers.ModelSerializer):
         }
 
 
-class ChannelListFilterSerializer(serializers.Serializer):
+class ChannelListFilterSerializer(RequestSerializer):
     search = serializers.CharField(required=False, max_length=200)
     visibility = serializers.ChoiceField(choices=ChannelVisibility.choices, required=False)
     kind = serializers.ChoiceField(choices=ChannelKind.choices, required=False)
