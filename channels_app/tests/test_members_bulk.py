@@ -124,6 +124,34 @@ class TestMemberCount:
         Membership.objects.filter(channel=channel).delete()
         assert self._count(channel) == 0
 
+    def test_counting_reads_the_channels_written_to_not_the_channel_table(self, world):
+        """Flat in the number of channels: the triggers update each channel a
+        statement touched by its key, never by a scan of every channel."""
+        if connection.vendor != "postgresql":
+            pytest.skip("PostgreSQL's statement triggers")
+        Channel.objects.bulk_create(
+            Channel(tenant=world.tenant_a, name=f"Room {n}", slug=f"room-{n}") for n in range(300)
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE channels_app_channel")
+        users = [UserFactory(tenant=world.tenant_a) for _ in range(100)]
+        others = list(Channel.objects.filter(tenant=world.tenant_a, slug__in=["room-1", "room-2"]))
+
+        def channel_scans() -> int:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT seq_scan FROM pg_stat_xact_user_tables WHERE relname = 'channels_app_channel'"
+                )
+                return cursor.fetchone()[0]
+
+        before = channel_scans()
+        channel_members_add(channel=world.public_channel, user_ids=[u.pk for u in users])
+        Membership.objects.bulk_create(Membership(channel=c, user=u) for c in others for u in users[:3])
+        Membership.objects.filter(user__in=users[50:]).delete()
+        assert channel_scans() == before
+        assert self._count(world.public_channel) == 51
+        assert [self._count(c) for c in others] == [3, 3]
+
     def test_a_stale_instance_saved_later_does_not_write_its_count_back(self, world):
         stale = Channel.objects.get(pk=world.public_channel.pk)
         channel_members_add(channel=world.public_channel, user_ids=[world.other_member.pk])
