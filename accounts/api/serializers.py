@@ -42,10 +42,10 @@ class UserSerializer(serializers.ModelSerializer):
         # Callers load the user with its tenant (authentication does): no query of its own.
         tenant = user.tenant if user.tenant_id else None
         return {
-            "id": str(user.pk),
+            "id": user.pk,
             "email": user.email,
             "full_name": user.full_name,
-            "tenant": str(user.tenant_id) if tenant else None,
+            "tenant": user.tenant_id if tenant else None,
             "tenant_slug": tenant.slug if tenant else None,
             "tenant_name": tenant.name if tenant else None,
             "role": user.role,

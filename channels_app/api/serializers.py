@@ -53,15 +53,15 @@ class ChannelSerializer(serializers.ModelSerializer):
 
     def to_representation(self, channel: Channel) -> dict[str, Any]:
         return {
-            "id": str(channel.pk),
-            "tenant": str(channel.tenant_id),
+            "id": channel.pk,
+            "tenant": channel.tenant_id,
             "slug": channel.slug,
             "name": channel.name,
             "description": channel.description,
             "visibility": channel.visibility,
             "kind": channel.kind,
             "cid": channel.cid,
-            "created_by": str(channel.created_by_id) if channel.created_by_id else None,
+            "created_by": channel.created_by_id,
             "member_count": channel.member_count,
             "is_member": channel.is_member,  # type: ignore[attr-defined]  # annotated by the selector
             "created_at": timestamp(channel.created_at),
@@ -143,7 +143,7 @@ class MembershipSerializer(serializers.ModelSerializer):
         user = membership.user
         return {
             "user": {
-                "id": str(user.id),
+                "id": user.id,
                 "email": user.email,
                 "full_name": user.full_name,
                 "role": user.role,

@@ -63,7 +63,7 @@ class InputSerializer(RequestSerializer):
         return super().to_internal_value(data)
 
 
-def timestamp(value: datetime | None) -> str | None:
+def timestamp(value: datetime | None) -> datetime | str | None:
     """A datetime exactly as DRF's ``DateTimeField`` writes it: ISO 8601 in the
     current time zone, UTC as ``Z``.
 
@@ -71,12 +71,15 @@ def timestamp(value: datetime | None) -> str | None:
     their dict in ``to_representation`` directly: DRF's field-by-field path
     costs more per row than the query that read it. Their declared fields stay
     the schema; ``chatplatform/tests/test_lean_output.py`` holds each to it.
+    Ids go into those dicts as UUIDs and times, in the usual case, as the
+    datetimes themselves: the JSON renderers write both exactly as DRF's fields
+    would (orjson in C, ``OPT_UTC_Z``; DRF's encoder the same), and formatting
+    them here was a third of the time a page of rows took to serialize.
     """
     if value is None:
         return None
     if value.tzinfo is UTC and timezone.get_default_timezone_name() == "UTC":
-        # The usual case, without the current-time-zone lookup (a context
-        # variable read) that dominated serializing a page of rows.
-        return f"{value.isoformat()[:-6]}Z"
+        # The usual case: UTC rows under a UTC server, written as they are.
+        return value
     text = timezone.localtime(value).isoformat()
     return f"{text[:-6]}Z" if text.endswith("+00:00") else text

@@ -1,6 +1,10 @@
 """The hot paths' output serializers build their dicts directly: each must
 give exactly what DRF's field-by-field path gives for the fields it declares
-(so the schema stays true), and the JSON renderer must write it as before."""
+(so the schema stays true), and the JSON renderer must write it as before.
+
+Their dicts hold ids and times as UUIDs and datetimes, which the renderers
+write as DRF's fields would: each is compared as the client gets it, through
+our renderer and through DRF's own."""
 
 from __future__ import annotations
 
@@ -26,14 +30,21 @@ def _drf(serializer_class: type[serializers.Serializer], instance: object) -> di
     return serializers.Serializer.to_representation(serializer_class(), instance)
 
 
+def _sent(data: object) -> object:
+    """``data`` as the client reads it; DRF's own renderer must agree."""
+    ours = json.loads(ORJSONRenderer().render(data))
+    assert ours == json.loads(JSONRenderer().render(data))
+    return ours
+
+
 def test_users_as_drf_shows_them(world):
     for user in (world.admin, world.staff):
-        assert UserSerializer(user).data == _drf(UserSerializer, user)
+        assert _sent(UserSerializer(user).data) == _drf(UserSerializer, user)
 
 
 def test_channels_as_drf_shows_them(world):
     for channel in channels_visible_to(actor=world.admin):
-        assert ChannelSerializer(channel).data == _drf(ChannelSerializer, channel)
+        assert _sent(ChannelSerializer(channel).data) == _drf(ChannelSerializer, channel)
 
 
 def test_memberships_as_drf_shows_them_whether_read_or_just_added(world):
@@ -42,8 +53,8 @@ def test_memberships_as_drf_shows_them_whether_read_or_just_added(world):
     assert isinstance(row, MemberRow)
     stored = world.public_channel.memberships.select_related("user").get(user=world.other_member)
     assert (
-        MembershipSerializer(row).data
-        == MembershipSerializer(stored).data
+        _sent(MembershipSerializer(row).data)
+        == _sent(MembershipSerializer(stored).data)
         == _drf(MembershipSerializer, stored)
     )
 
@@ -56,7 +67,13 @@ def test_chat_tokens_as_drf_shows_them():
         "expires_at": datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC),
         "base_url": "http://x/chat-api",
     }
-    assert ChatTokenSerializer(issued).data == _drf(ChatTokenSerializer, issued)
+    assert _sent(ChatTokenSerializer(issued).data) == _drf(ChatTokenSerializer, issued)
+    assert (
+        _sent(
+            ChatTokenSerializer({**issued, "expires_at": issued["expires_at"].replace(microsecond=0)}).data
+        )["expires_at"]
+        == "2026-01-02T03:04:05Z"
+    )
 
 
 @pytest.mark.parametrize(
