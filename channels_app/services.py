@@ -115,15 +115,16 @@ def channel_create(
     else:
         slug = slug_from_name(name, max_length=CHANNEL_SLUG_MAX_LENGTH, taken=taken)
     try:
-        with transaction.atomic():
-            channel = Channel.objects.create(
-                tenant=tenant,
-                name=name,
-                slug=slug,
-                description=description,
-                visibility=ChannelVisibility(visibility),
-                created_by=created_by,
-            )
+        # No savepoint of its own: a slug taken since the check fails the whole
+        # create, and this function's transaction (or savepoint) rolls it back.
+        channel = Channel.objects.create(
+            tenant=tenant,
+            name=name,
+            slug=slug,
+            description=description,
+            visibility=ChannelVisibility(visibility),
+            created_by=created_by,
+        )
     except IntegrityError as exc:
         raise _slug_taken_error(slug) from exc
 

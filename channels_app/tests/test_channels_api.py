@@ -66,6 +66,29 @@ class TestCreate:
         assert response.status_code == 400
         assert response.json()["code"] == "slug_taken"
 
+    def test_a_slug_taken_between_the_check_and_the_insert_is_a_400_that_writes_nothing(
+        self, world, monkeypatch
+    ):
+        """Two creates racing for one slug: the loser's insert hits the unique
+        index and answers as if the check had seen the winner."""
+        from django.db import transaction
+
+        from channels_app import services
+        from chatplatform.errors import ApplicationError
+        from streamsync.models import OutboxEntry
+
+        monkeypatch.setattr(services, "slug_from_name", lambda *args, **kwargs: "general")
+        outbox = OutboxEntry.objects.count()
+        response = bearer_client(world.admin).post("/api/channels/", {"name": "General"}, format="json")
+        assert response.status_code == 400
+        assert response.json()["code"] == "slug_taken"
+        assert OutboxEntry.objects.count() == outbox
+        # Inside a caller's transaction (an import), the refusal leaves that transaction usable.
+        with transaction.atomic():
+            with pytest.raises(ApplicationError):
+                services.channel_create(tenant=world.tenant_a, name="General")
+            assert Channel.objects.filter(tenant=world.tenant_a, slug="general").count() == 1
+
     def test_same_slug_in_another_tenant_is_fine(self, world):
         response = bearer_client(world.outsider).post(
             "/api/channels/", {"name": "G", "slug": "general"}, format="json"
