@@ -80,19 +80,25 @@ def user_with_tenant(*, user_id: UUID, scope: bool = False) -> User | None:
     With ``scope``, the same statement scopes the connection for the user it
     finds, as ``tenants.rls.scope_for_actor`` would (row-level security is
     PostgreSQL's: nothing to do elsewhere): the request's user and its scope in
-    one round trip. Finding nobody, it changes nothing.
+    one round trip. It reads the user and the tenant through functions that
+    see every row whatever the session was left scoped to (``tenants.rls``,
+    "the lookup"), so a connection taken from the pool needs no unscope first.
+    Finding nobody, it leaves the session unscoped.
     """
     if connection.vendor != "postgresql":
         return User.objects.select_related("tenant").filter(pk=user_id).first()
     statement = _user_with_tenant_statement(scope)
-    connection.ensure_connection()
     if statement.scope:
         rls.before_scoping_statement()
+    else:
+        connection.ensure_connection()
     wrapper = CursorDebugWrapper if connection.queries_logged else CursorWrapper
     with wrapper(_PreparedCursor(connection.connection), connection) as cursor:
         cursor.execute(statement.sql, [user_id])
         row = cursor.fetchone()
     if row is None:
+        if statement.scope:
+            rls.scoping_statement_found_nothing()
         return None
     if statement.scope:
         rls.record_scope(*(row[i] for i in statement.scope))
@@ -102,6 +108,25 @@ def user_with_tenant(*, user_id: UUID, scope: bool = False) -> User | None:
             DEFAULT_DB_ALIAS, statement.tenant_fields, [row[i] for i in statement.tenant_columns]
         )
     return user
+
+
+def _through_lookup_functions(sql: str) -> str:
+    """``sql`` reading the user and its tenant through ``rls.LOOKUP_FUNCTIONS``,
+    under the names the ORM gave the tables (so its columns read the same)."""
+    user, tenant = (connection.ops.quote_name(m._meta.db_table) for m in (User, Tenant))
+    user_id, tenant_id = (f"{user}.{connection.ops.quote_name(c)}" for c in ("id", "tenant_id"))
+    by_user, by_tenant = (rls.LOOKUP_FUNCTIONS[m._meta.db_table] for m in (User, Tenant))
+    rewrites = {
+        f" FROM {user} LEFT OUTER JOIN {tenant} ON ": (
+            f" FROM {by_user}(%s) AS {user} LEFT OUTER JOIN {by_tenant}({tenant_id}) AS {tenant} ON "
+        ),
+        f" WHERE {user_id} = %s": "",  # the function found the row by its id
+    }
+    for old, new in rewrites.items():
+        if sql.count(old) != 1:
+            raise AssertionError(f"the lookup's SQL changed shape: {old!r} in {sql!r}")
+        sql = sql.replace(old, new)
+    return sql
 
 
 class _PreparedCursor(psycopg.Cursor):
@@ -124,8 +149,9 @@ class _UserStatement(NamedTuple):
 @cache
 def _user_with_tenant_statement(scope: bool) -> _UserStatement:
     """The ORM's own SQL for ``select_related("tenant").get(pk=...)`` (plus the
-    scope's columns), and where each attribute's column is."""
-    queryset = User.objects.select_related("tenant").filter(pk=UUID(int=0))
+    scope's columns, and its tables read through the lookup's functions), and
+    where each attribute's column is."""
+    queryset = User.objects.select_related("tenant").filter(pk=UUID(int=0)).order_by()
     if scope:
         table = connection.ops.quote_name(User._meta.db_table)
         bypass, tenant = rls.actor_scope_sql(
@@ -139,6 +165,8 @@ def _user_with_tenant_statement(scope: bool) -> _UserStatement:
     compiler = queryset.query.get_compiler(DEFAULT_DB_ALIAS)
     sql, params = compiler.as_sql()
     assert len(params) == 1, "the statement takes the user id only"
+    if scope:
+        sql = _through_lookup_functions(sql)
     attnames = [
         expression.target.attname if hasattr(expression, "target") else ""
         for expression, _, _ in compiler.select

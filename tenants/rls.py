@@ -28,7 +28,10 @@ statement; at the end of a request a connection that does not outlive it
 (pooled, or ``CONN_MAX_AGE`` 0) goes back to the pool at once, as it is, or
 the session ends; only a persistent connection is unscoped by a statement of
 its own. A pooled connection is unscoped when Django next takes it, before
-its first statement, in the thread that takes it: not by the pool's ``reset``,
+its first statement, in the thread that takes it, unless the taker is the
+lookup of a request's user: it reads through ``LOOKUP_FUNCTIONS``, which see
+every row whatever the scope, and scopes the session itself, so a tenant
+request sends nothing for its scope. Not by the pool's ``reset``,
 which would return every connection through the pool's worker thread (about
 a sixth of an authenticated request's CPU went to that hop and its wait for
 the GIL). The unscope is skipped when this module knows the session is unscoped
@@ -88,6 +91,11 @@ FUNCTIONS = [
 FUNCTIONS_REVERSE = ["DROP FUNCTION app_rls_bypass()", "DROP FUNCTION app_rls_tenant()"]
 
 POLICY_NAME = "tenant_isolation"
+
+# The lookup of a request's user reads these tables through these functions
+# (accounts migration 0009): each returns the row of one id, read with the
+# bypass on for the call's own duration, whatever the session is scoped to.
+LOOKUP_FUNCTIONS = {"accounts_user": "app_rls_request_user", "tenants_tenant": "app_rls_request_tenant"}
 
 _SCOPE_SQL = f"SELECT set_config('{BYPASS_SETTING}', %s, false), set_config('{TENANT_SETTING}', %s, false)"
 _UNSCOPED = ("on", "")
@@ -217,11 +225,29 @@ def actor_scope_sql(*, tenant: str, platform_staff: str) -> tuple[str, str]:
 
 
 def before_scoping_statement(using: str = "default") -> None:
-    """The session may be scoped from here on, whatever becomes of the
-    statement's answer: the next checkout will not take it for unscoped."""
+    """Take the connection for a statement that scopes the session itself
+    (:func:`actor_scope_sql`) and reads only through ``LOOKUP_FUNCTIONS``:
+    one taken from the pool now is not unscoped first, since that statement
+    sees the same rows whatever the session's scope. The session may be
+    scoped from here on, whatever becomes of the statement's answer: the next
+    checkout will not take it for unscoped. Finding nothing, call
+    :func:`scoping_statement_found_nothing`."""
     connection = connections[using]
-    connection.ensure_connection()
+    connection.rls_scoping_next = True  # type: ignore[attr-defined]
+    try:
+        connection.ensure_connection()
+    finally:
+        connection.rls_scoping_next = False  # type: ignore[attr-defined]
     setattr(connection.connection, _SCOPED_MARK, True)
+
+
+def scoping_statement_found_nothing(using: str = "default") -> None:
+    """The scoping statement returned no row, so it set nothing: the session is
+    as its last request left it, maybe scoped. Unscoped now, for the rest of
+    a request that goes on as an anonymous one."""
+    connection = connections[using]
+    if getattr(connection, "rls_tenant", None) is None:
+        _set(connection, *_UNSCOPED)
 
 
 def record_scope(bypass: str, tenant: str, using: str = "default") -> None:
@@ -287,7 +313,7 @@ def _scope_taken_connection(sender: Any, connection: BaseDatabaseWrapper, **kwar
         _set(connection, "off", tenant)
     elif not hasattr(raw, _SCOPED_MARK):  # a new session: nothing has scoped it
         _mark_unscoped(raw)
-    elif getattr(raw, _SCOPED_MARK) is not False:
+    elif getattr(raw, _SCOPED_MARK) is not False and not getattr(connection, "rls_scoping_next", False):
         _set(connection, *_UNSCOPED)
 
 

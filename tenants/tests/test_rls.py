@@ -21,7 +21,6 @@ from django.apps import apps
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 from django.http import StreamingHttpResponse
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from psycopg_pool import ConnectionPool
 from rest_framework.request import Request
@@ -31,7 +30,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.authentication import CookieJWTAuthentication
 from accounts.models import User
-from accounts.tests.factories import PASSWORD
+from accounts.tests.factories import PASSWORD, UserFactory
 from audit.models import AuditEvent
 from channels_app.models import Channel, Membership
 from channels_app.tests.factories import ChannelFactory
@@ -369,19 +368,54 @@ def _round_trips(pool: ConnectionPool) -> Iterator[list[int]]:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_tenant_request_scopes_in_its_authentication_and_the_next_one_unscopes_first(world):
+@pytest.mark.urls("tenants.tests.rls_urls")
+@pytest.mark.parametrize("previous", ["member", "outsider", "staff"])
+def test_a_tenant_request_is_scoped_by_its_lookup_alone_whoever_came_before(world, previous):
+    """The lookup of the request's user reads every tenant's users whatever
+    the session was left scoped to, and scopes it itself: one round trip."""
     with _one_connection_pool() as pool:
         client = bearer_client(world.member)
         assert client.get("/api/auth/me").status_code == 200  # prepares the lookup on this connection
-        with _round_trips(pool) as trips, CaptureQueriesContext(connection) as queries:
-            assert client.get("/api/auth/me").status_code == 200
-        # The unscope of the session the previous request scoped, and the
-        # lookup that scopes it again: nothing else.
+        assert bearer_client(getattr(world, previous)).get("/api/auth/me").status_code == 200
+        queries: list[str] = []
+        # Not CaptureQueriesContext: it takes the connection before the request does.
+        with (
+            _round_trips(pool) as trips,
+            connection.execute_wrapper(lambda run, sql, *a: queries.append(sql) or run(sql, *a)),
+        ):
+            response = client.get("/api/auth/me")
+        assert response.status_code == 200
+        assert (response.json()["id"], response.json()["tenant"]) == (
+            str(world.member.pk),
+            str(world.tenant_a.pk),
+        )
         assert len(queries) == 1
-        assert trips == [2]
+        assert trips == [1]
         with pool.connection() as conn:  # given back as it is
             assert _session_scope(conn) == ("off", str(world.tenant_a.pk))
         assert Tenant.objects.count() == 2  # whoever takes it next sees every tenant
+        assert bearer_client(getattr(world, previous)).get("/api/auth/me").status_code == 200
+        seen = client.get("/test-rls/tables").json()  # after the other request, on its connection
+        assert all(tenants in ([], [str(world.tenant_a.pk)]) for tenants in seen.values()), seen
+        assert seen["user"] == seen["tenant"] == [str(world.tenant_a.pk)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lookup_that_finds_nobody_leaves_the_session_unscoped(world):
+    with _one_connection_pool() as pool:
+        assert bearer_client(world.member).get("/api/auth/me").status_code == 200  # scoped to tenant A
+        gone = UserFactory(tenant=world.tenant_b)
+        token = RefreshToken.for_user(gone).access_token
+        gone.delete()
+        connection.close()
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        assert client.get("/api/auth/me").status_code == 401
+        assert rls.scoped_tenant() is None
+        assert Tenant.objects.count() == 2  # the rest of that request sees what an anonymous one does
+        connection.close()
+        with pool.connection() as conn:
+            assert _session_scope(conn) == ("on", "")
 
 
 @pytest.mark.django_db(transaction=True)
