@@ -377,6 +377,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["chatplatform.api.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["chatplatform.api.renderers.ORJSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "chatplatform.api.negotiation.ContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "chatplatform.api.pagination.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "chatplatform.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "chatplatform.api.exceptions.exception_handler",
