@@ -10,6 +10,8 @@ negotiated by DRF as before.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -20,8 +22,9 @@ _FIRST_RENDERER = frozenset({"*/*", "application/json"})
 
 class ContentNegotiation(DefaultContentNegotiation):
     def select_renderer(
-        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
     ) -> tuple[BaseRenderer, str]:
+        renderers = list(renderers)
         accept = request.META.get("HTTP_ACCEPT", "*/*")
         if (
             accept in _FIRST_RENDERER
@@ -31,4 +34,4 @@ class ContentNegotiation(DefaultContentNegotiation):
             and self.settings.URL_FORMAT_OVERRIDE not in request.query_params
         ):
             return renderers[0], "application/json"
-        return super().select_renderer(request, renderers, format_suffix)  # type: ignore[no-any-return]
+        return super().select_renderer(request, renderers, format_suffix)
