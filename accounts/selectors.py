@@ -13,6 +13,7 @@ from django.db.models import CharField, Q
 from django.db.models.expressions import RawSQL
 
 from accounts.models import User, UserQuerySet
+from chatplatform.db import values_in
 from tenants import rls
 from tenants.models import Tenant
 from tenants.scoping import Actor
@@ -60,10 +61,7 @@ def user_rows_in_tenant(*, tenant_id: UUID, user_ids: list[UUID]) -> tuple[list[
     ``user_ids`` (repeats dropped): for bulk writes that need ids and a few fields."""
     found = {
         row[0]: UserRow(*row)
-        for row in User.objects.for_tenant(tenant_id)
-        .filter(pk__in=user_ids)
-        .order_by()
-        .values_list(*UserRow._fields)
+        for row in values_in(User.objects.for_tenant(tenant_id).order_by(), "id", user_ids, *UserRow._fields)
     }
     ordered = list(dict.fromkeys(user_ids))
     return [found[uid] for uid in ordered if uid in found], [uid for uid in ordered if uid not in found]

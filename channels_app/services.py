@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -27,6 +27,7 @@ from channels_app.models import (
 )
 from channels_app.selectors import MemberRow
 from channels_app.signals import channel_members_changed
+from chatplatform.db import array_parameter, column_field, values_in
 from chatplatform.errors import ApplicationError, ConflictError
 from chatplatform.models import max_length_of
 from chatplatform.slugs import slug_from_name
@@ -351,6 +352,37 @@ def _lock_members(channel: Channel) -> None:
     list(Channel.objects.select_for_update().filter(pk=channel.pk).order_by().values_list("pk", flat=True))
 
 
+def _memberships_insert(
+    channel: Channel, roles: dict[UUID, ChannelRole], now: datetime
+) -> dict[UUID, tuple[str, datetime, datetime]]:
+    """New memberships of ``channel``: the role and times of each as stored.
+    On PostgreSQL one statement, created at ``now``, whose ids and roles travel
+    as two array parameters (the ORM's bulk insert prepared and quoted five
+    values per row: a quarter of the CPU of adding 100 members)."""
+    if not roles:
+        return {}
+    if connection.vendor != "postgresql":
+        added = Membership.objects.bulk_create(
+            Membership(channel_id=channel.pk, user_id=user_id, role=role) for user_id, role in roles.items()
+        )
+        return {m.user_id: (m.role, m.created_at, m.updated_at) for m in added}
+    quote = connection.ops.quote_name
+    table = quote(Membership._meta.db_table)
+    columns = ", ".join(
+        quote(column_field(Membership, name).column)
+        for name in ("created_at", "updated_at", "channel", "user", "role")
+    )
+    users_sql, users = array_parameter(list(roles), "uuid[]")
+    roles_sql, role_names = array_parameter([str(role) for role in roles.values()], "varchar[]")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT %s, %s, %s, m.user_id, m.role"  # noqa: S608
+            f" FROM unnest({users_sql}, {roles_sql}) AS m(user_id, role)",
+            [now, now, channel.pk, users, role_names],
+        )
+    return {user_id: (role, now, now) for user_id, role in roles.items()}
+
+
 def _memberships_write(
     channel: Channel, roles: dict[UUID, ChannelRole], *, new_channel: bool = False
 ) -> _Written:
@@ -366,11 +398,15 @@ def _memberships_write(
         _lock_members(channel)
         existing = {
             user_id: (member_role, created_at, updated_at)
-            for user_id, member_role, created_at, updated_at in Membership.objects.filter(
-                channel=channel, user_id__in=list(roles)
+            for user_id, member_role, created_at, updated_at in values_in(
+                Membership.objects.filter(channel=channel).order_by(),
+                "user",
+                roles,
+                "user_id",
+                "role",
+                "created_at",
+                "updated_at",
             )
-            .order_by()
-            .values_list("user_id", "role", "created_at", "updated_at")
         }
     now = timezone.now()
     changed: dict[str, list[UUID]] = {}
@@ -379,19 +415,15 @@ def _memberships_write(
             changed.setdefault(roles[user_id], []).append(user_id)
     for new_role, user_ids in changed.items():
         Membership.objects.filter(channel=channel, user_id__in=user_ids).update(role=new_role, updated_at=now)
-    new = Membership.objects.bulk_create(
-        [
-            Membership(channel_id=channel.pk, user_id=user_id, role=member_role)
-            for user_id, member_role in roles.items()
-            if user_id not in existing
-        ]
+    new = _memberships_insert(
+        channel, {user_id: role for user_id, role in roles.items() if user_id not in existing}, now
     )
     rows: dict[UUID, tuple[str, datetime, datetime]] = {
         user_id: (roles[user_id], created_at, now if roles[user_id] != member_role else updated_at)
         for user_id, (member_role, created_at, updated_at) in existing.items()
     }
-    rows.update({m.user_id: (m.role, m.created_at, m.updated_at) for m in new})
-    touched = [user_id for user_ids in changed.values() for user_id in user_ids] + [m.user_id for m in new]
+    rows.update(new)
+    touched = [user_id for user_ids in changed.values() for user_id in user_ids] + list(new)
     if touched:
         channel_members_changed.send(sender=Channel, channel=channel, user_ids=touched)
     return _Written(touched, rows)

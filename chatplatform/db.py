@@ -284,6 +284,18 @@ def rows_update(
     return len(prepared)
 
 
+def array_parameter(values: Sequence[Any], array_type: str) -> tuple[str, Any]:
+    """PostgreSQL: the SQL of an array of ``values`` (``uuid[]``, ``varchar[]``...)
+    and the one parameter it takes. Adapting a Python list to an array costs
+    several times more than sending one newline-separated text the server
+    splits, so that is how they travel, unless a value has a newline of its
+    own or a lone empty value would split into nothing."""
+    joined = "\n".join(map(str, values))
+    if joined and joined.count("\n") == len(values) - 1:
+        return f"string_to_array(%s, E'\\n')::{array_type}", joined
+    return f"%s::{array_type}", list(values)
+
+
 def lookup_chunk_size(model: type[Model]) -> int:
     """How many values one ``IN (...)`` lookup may carry on ``model``'s database."""
     limit = _connection(model).features.max_query_params
@@ -303,16 +315,9 @@ def values_in(queryset: QuerySet, field_name: str, values: Iterable[Any], *field
         column = f"{quote(model._meta.db_table)}.{quote(field.column)}"
         array = _array_type(field, connection)
         for batch in chunked(unique, UNNEST_BATCH):
-            # Quoted identifiers; the values travel as one parameter: a
-            # newline-separated text the server splits (adapting a Python list
-            # to an array costs several times more), unless a value has a newline.
-            joined = "\n".join(map(str, batch))
-            parameter: str | list[Any]
-            if joined and joined.count("\n") == len(batch) - 1:
-                condition, parameter = f"{column} = ANY(string_to_array(%s, E'\\n')::{array})", joined
-            else:
-                condition, parameter = f"{column} = ANY(%s)", batch
-            matches = RawSQL(condition, (parameter,), output_field=BooleanField())  # noqa: S611
+            # Quoted identifiers; the values travel as one parameter.
+            values_sql, parameter = array_parameter(batch, array)
+            matches = RawSQL(f"{column} = ANY({values_sql})", (parameter,), output_field=BooleanField())  # noqa: S611
             yield from queryset.filter(matches).values_list(*fields)
         return
     for batch in chunked(unique, lookup_chunk_size(model)):

@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
+from chatplatform.db import array_parameter
 from streamsync.models import EntityType, OutboxEntry, OutboxStatus
 
 # Set by an in-process worker (``manage.py serve``) so it starts at once after a commit.
@@ -91,17 +92,9 @@ def enqueue(entity_type: EntityType, entity_ids: Iterable[object], *, tenant_id:
 
 
 def _enqueue_postgresql(entity_type: str, ids: list[str], tenant_id: UUID | None, now: datetime) -> None:
-    """The ``bulk_create(..., ignore_conflicts=True)`` above as one statement.
-
-    The ids travel as one newline-separated text, which the server splits:
-    adapting a Python list to an array costs several times more.
-    """
-    joined = "\n".join(ids)
-    parameter: str | list[str]
-    if joined and joined.count("\n") == len(ids) - 1:
-        source, parameter = "string_to_array(%s, E'\\n')", joined
-    else:  # an id with a newline of its own, or a lone empty id (which would split into nothing)
-        source, parameter = "%s::varchar[]", ids
+    """The ``bulk_create(..., ignore_conflicts=True)`` above as one statement,
+    the ids as one array parameter."""
+    source, parameter = array_parameter(ids, "varchar[]")
     table = connection.ops.quote_name(OutboxEntry._meta.db_table)
     sql = (
         f"INSERT INTO {table} (entity_type, entity_id, tenant_id, status, attempts, last_error,"  # noqa: S608
