@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import zoneinfo
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,6 +64,9 @@ class InputSerializer(RequestSerializer):
         return super().to_internal_value(data)
 
 
+_UTC_ZONE = zoneinfo.ZoneInfo("UTC")
+
+
 def timestamp(value: datetime | None) -> datetime | str | None:
     """A datetime exactly as DRF's ``DateTimeField`` writes it: ISO 8601 in the
     current time zone, UTC as ``Z``.
@@ -78,8 +82,9 @@ def timestamp(value: datetime | None) -> datetime | str | None:
     """
     if value is None:
         return None
-    if value.tzinfo is UTC and timezone.get_default_timezone_name() == "UTC":
-        # The usual case: UTC rows under a UTC server, written as they are.
+    if value.tzinfo is UTC and timezone.get_default_timezone() is _UTC_ZONE:
+        # The usual case: UTC rows under a UTC server, written as they are
+        # (the zone compared by identity: ZoneInfo keeps one instance per key).
         return value
     text = timezone.localtime(value).isoformat()
     return f"{text[:-6]}Z" if text.endswith("+00:00") else text

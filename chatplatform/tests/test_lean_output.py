@@ -20,6 +20,7 @@ from channels_app.api.serializers import ChannelSerializer, MembershipSerializer
 from channels_app.selectors import MemberRow, channels_visible_to
 from channels_app.services import channel_members_add
 from chatplatform.api.renderers import ORJSONRenderer
+from chatplatform.api.serializers import timestamp
 from streamsync.api.views import ChatTokenSerializer
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +87,11 @@ def test_chat_tokens_as_drf_shows_them():
 )
 def test_the_renderer_writes_what_the_standard_one_did(data):
     assert json.loads(ORJSONRenderer().render(data)) == json.loads(JSONRenderer().render(data))
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Etc/UTC", "Europe/Paris"])
+def test_times_are_written_as_drf_writes_them_in_any_server_zone(settings, zone):
+    settings.TIME_ZONE = zone
+    field = serializers.DateTimeField()
+    for value in (datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC), datetime(2026, 7, 2, 3, 4, 5, 6, tzinfo=UTC)):
+        assert _sent({"t": timestamp(value)}) == {"t": field.to_representation(value)}
