@@ -77,7 +77,7 @@ class UserViewSet(CompiledListMixin, mixins.RetrieveModelMixin):
     list_filters = UserListFilterSerializer
     extra_error_codes = {"patch": ["409"], "put": ["409"], "delete": ["409"]}
 
-    def get_scoped_queryset(self) -> UserQuerySet:
+    def scoped_queryset_for(self, actor: Actor) -> UserQuerySet:
         return User.objects.select_related("tenant")
 
     def list_queryset(self, actor: Actor, filters: dict[str, Any]) -> UserQuerySet:

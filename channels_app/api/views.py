@@ -97,9 +97,9 @@ class ChannelViewSet(CompiledListMixin, mixins.RetrieveModelMixin):
             return {"put": ["409"], "patch": ["409"], "post": ["409"], "delete": ["409"]}
         return {}
 
-    def get_scoped_queryset(self) -> ChannelQuerySet:
+    def scoped_queryset_for(self, actor: Actor) -> ChannelQuerySet:
         # One channel, about to be written or audited under its tenant: joined, not fetched later.
-        return channels_visible_to(actor=self.actor).select_related("tenant")
+        return channels_visible_to(actor=actor).select_related("tenant")
 
     def list_queryset(self, actor: Actor, filters: dict[str, Any]) -> ChannelQuerySet:
         return channel_list(actor=actor, filters=filters)
